@@ -1,0 +1,48 @@
+// The plugin ABI: what every plugin shared library exports.
+//
+// A plugin library exports exactly one `PluginDescriptor` under the alias
+// `quorumlab_plugin` (use QL_EXPORT_PLUGIN). The loader first reads `magic` and
+// `abi_version`, which stay at the start of the struct in every ABI version, and refuses a
+// mismatch before touching anything else.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include <boost/config.hpp>
+#include <boost/dll/alias.hpp>
+
+#include "quorumlab/params.hpp"
+#include "quorumlab/plugin/broadcast.hpp"
+#include "quorumlab/plugin/context.hpp"
+#include "quorumlab/plugin/read_policy.hpp"
+#include "quorumlab/plugin/storage.hpp"
+
+namespace quorumlab {
+
+/// Bump whenever any interface in quorumlab/plugin/ or a type it uses changes layout.
+constexpr std::uint32_t kPluginAbiVersion = 1;
+constexpr std::uint32_t kPluginMagic = 0x514c4142;  // "QLAB"
+
+enum class PluginKind : std::uint32_t { broadcast = 1, storage = 2, read_policy = 3 };
+const char* to_string(PluginKind k);
+
+struct PluginDescriptor {
+  std::uint32_t magic;        ///< kPluginMagic
+  std::uint32_t abi_version;  ///< kPluginAbiVersion of the headers it was built with
+  PluginKind kind;
+  const char* name;           ///< unique per kind, e.g. "zab"
+  const char* version;        ///< the plugin's own version, e.g. "1.0"
+  const char* summary;        ///< one line for `qlab plugins`
+  std::vector<ParamSpec> (*params)();  ///< parameter schema with defaults and help
+  /// Exactly one factory is set, matching `kind`. The context outlives the object.
+  std::unique_ptr<Broadcast> (*make_broadcast)(PluginContext& ctx);
+  std::unique_ptr<Storage> (*make_storage)(PluginContext& ctx);
+  std::unique_ptr<ReadPolicy> (*make_read_policy)(PluginContext& ctx);
+};
+
+}  // namespace quorumlab
+
+/// Exports `descriptor` (a namespace-scope PluginDescriptor) as this library's plugin.
+#define QL_EXPORT_PLUGIN(descriptor) BOOST_DLL_ALIAS(descriptor, quorumlab_plugin)

@@ -1,0 +1,67 @@
+// Trace events: part of every plugin's contract. They feed metrics, checkers and lab diagrams.
+// Emitting is cheap when tracing is off: callers test `enabled()` first (see QL_TRACE).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <boost/config.hpp>
+
+#include "quorumlab/types.hpp"
+
+namespace quorumlab {
+
+enum class TraceKind : std::uint8_t {
+  became_leader,
+  became_follower,
+  became_candidate,
+  became_observer,
+  election_started,
+  vote_sent,
+  proposal,      ///< leader proposed zxid
+  ack,           ///< follower acked zxid / leader counted an ack
+  commit,        ///< zxid committed
+  apply,         ///< zxid applied to the tree
+  persisted,     ///< storage made the log durable up to an index
+  read_served,   ///< a read was answered at zxid
+  barrier,       ///< a sync_op / read-index barrier resolved at zxid
+  sync_phase,    ///< ZAB synchronization chose DIFF/TRUNC/SNAP (detail)
+  message_sent,
+  message_received,
+  custom,
+};
+
+const char* to_string(TraceKind k);
+
+struct TraceEvent {
+  TraceKind kind = TraceKind::custom;
+  NodeId node = 0;
+  NodeId peer = 0;          ///< other party, 0 if none
+  std::uint64_t epoch = 0;  ///< epoch or term
+  Zxid zxid = 0;
+  std::string detail;
+};
+
+/// Receiver of trace events. Implementations decide where events go (file, memory, metrics).
+class BOOST_SYMBOL_VISIBLE Tracer {
+ public:
+  virtual ~Tracer() = default;
+  /// True when events are recorded. Callers skip building events when false.
+  virtual bool enabled() const = 0;
+  virtual void record(const TraceEvent& event) = 0;
+};
+
+/// A tracer that records nothing.
+class NullTracer final : public Tracer {
+ public:
+  bool enabled() const override { return false; }
+  void record(const TraceEvent&) override {}
+};
+
+}  // namespace quorumlab
+
+/// Emits a trace event only when the tracer is enabled; the event is not built otherwise.
+#define QL_TRACE(tracer, ...)                          \
+  do {                                                 \
+    if ((tracer).enabled()) (tracer).record(__VA_ARGS__); \
+  } while (0)
