@@ -174,6 +174,11 @@ class BOOST_SYMBOL_VISIBLE Broadcast {
   /// Storage made the log durable up to `index` and the last hard state durable.
   virtual void persisted(LogIndex index) = 0;
 
+  /// The kernel made a snapshot durable as of `meta.last_index` (data left empty). The plugin
+  /// may drop log entries up to it and must bring peers that are behind it up to date with a
+  /// snapshot from the SnapshotSource (ZAB SNAP, Raft InstallSnapshot).
+  virtual void compacted(const Snapshot& meta) = 0;
+
   /// Asks for a barrier. The result appears in a later Ready's `barriers` with the same id.
   virtual void request_barrier(std::uint64_t id, BarrierKind kind) = 0;
 
