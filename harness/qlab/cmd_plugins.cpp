@@ -1,0 +1,73 @@
+// `qlab plugins`: what is installed, with kinds, versions and parameters.
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+
+#include "commands.hpp"
+#include "quorumlab/plugin/loader.hpp"
+
+namespace quorumlab::cli {
+
+namespace {
+
+nlohmann::json value_json(const ParamValue& v) {
+  return std::visit([](const auto& x) { return nlohmann::json(x); }, v);
+}
+
+int run_plugins(const std::string& dir, bool json) {
+  PluginLoader loader(dir.empty() ? PluginLoader::default_dir() : std::filesystem::path(dir));
+  auto all = loader.list();
+  if (json) {
+    auto arr = nlohmann::json::array();
+    for (const auto& p : all) {
+      auto params = nlohmann::json::array();
+      for (const auto& s : p.params) {
+        nlohmann::json j = {{"name", s.name},
+                            {"type", to_string(s.type)},
+                            {"default", value_json(s.default_value)},
+                            {"help", s.help}};
+        if (s.min) j["min"] = *s.min;
+        if (s.max) j["max"] = *s.max;
+        if (!s.choices.empty()) j["choices"] = s.choices;
+        params.push_back(j);
+      }
+      arr.push_back({{"kind", to_string(p.kind)},
+                     {"name", p.name},
+                     {"version", p.version},
+                     {"summary", p.summary},
+                     {"file", p.file.string()},
+                     {"params", params}});
+    }
+    std::cout << arr.dump(2) << "\n";
+    return 0;
+  }
+  std::cout << "plugins in " << loader.dir().string() << "\n";
+  PluginKind last{};
+  bool first = true;
+  for (const auto& p : all) {
+    if (first || p.kind != last) std::cout << "\n" << to_string(p.kind) << ":\n";
+    first = false;
+    last = p.kind;
+    std::cout << "  " << p.name << " " << p.version << "  " << p.summary << "\n";
+    for (const auto& s : p.params) {
+      std::cout << "      " << s.name << " (" << to_string(s.type)
+                << ", default " << format_value(s.default_value) << "): " << s.help << "\n";
+    }
+  }
+  if (all.empty()) std::cout << "  (no plugins found)\n";
+  for (const auto& problem : loader.problems()) std::cout << "skipped: " << problem << "\n";
+  return 0;
+}
+
+}  // namespace
+
+void add_plugins(CLI::App& app, Action& action) {
+  auto* cmd = app.add_subcommand("plugins", "List installed plugins with their parameters");
+  auto dir = std::make_shared<std::string>();
+  auto json = std::make_shared<bool>(false);
+  cmd->add_option("--dir", *dir, "plugin directory (default: $QL_PLUGIN_DIR or bin/plugins)");
+  cmd->add_flag("--json", *json, "print as JSON");
+  cmd->callback([&action, dir, json] { action = [dir, json] { return run_plugins(*dir, *json); }; });
+}
+
+}  // namespace quorumlab::cli

@@ -1,0 +1,15 @@
+// Subcommands of `qlab`. Each `add_*` registers its options on `app` and the function to run.
+#pragma once
+
+#include <functional>
+
+#include <CLI/CLI.hpp>
+
+namespace quorumlab::cli {
+
+/// Set by a subcommand's callback; main() runs it after parsing and returns its exit code.
+using Action = std::function<int()>;
+
+void add_plugins(CLI::App& app, Action& action);
+
+}  // namespace quorumlab::cli

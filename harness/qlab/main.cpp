@@ -1,0 +1,42 @@
+// qlab: the quorumlab command line.
+#include <cstdio>
+#include <iostream>
+
+#include "commands.hpp"
+#include "quorumlab/log.hpp"
+#include "quorumlab/params.hpp"
+#include "quorumlab/plugin/loader.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "qlab: compare consensus protocols under a ZooKeeper-style coordination service.\n"
+      "Run `qlab COMMAND --help` for the options of a command."};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "qlab 0.1.0");
+  std::string log_level = "info";
+  app.add_option("--log-level", log_level,
+                 "log levels: a default and per-component overrides, e.g. warn,zab=debug")
+      ->capture_default_str();
+
+  quorumlab::cli::Action action;
+  quorumlab::cli::add_plugins(app, action);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  try {
+    quorumlab::log::configure(log_level);
+    return action ? action() : 0;
+  } catch (const quorumlab::ConfigError& e) {
+    std::cerr << "qlab: configuration error: " << e.what() << "\n";
+    return 2;
+  } catch (const quorumlab::PluginError& e) {
+    std::cerr << "qlab: plugin error: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "qlab: " << e.what() << "\n";
+    return 1;
+  }
+}

@@ -1,0 +1,75 @@
+// Finds plugins by kind and name in a plugin directory and instantiates them.
+//
+// Every failure throws PluginError with a message naming the file and the problem:
+// no such plugin (listing the available ones), not a quorumlab plugin, wrong kind, ABI
+// version mismatch, unknown or ill-typed parameter.
+//
+// An object made by a plugin has its code in the plugin library: the returned shared_ptr's
+// deleter keeps the library loaded until the object is destroyed.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <boost/config.hpp>
+
+#include "quorumlab/plugin/descriptor.hpp"
+
+namespace quorumlab {
+
+class BOOST_SYMBOL_VISIBLE PluginError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// What `qlab plugins` shows for one installed plugin.
+struct PluginInfo {
+  std::filesystem::path file;
+  PluginKind kind = PluginKind::broadcast;
+  std::string name;
+  std::string version;
+  std::string summary;
+  std::vector<ParamSpec> params;
+};
+
+class PluginLoader {
+ public:
+  /// `dir` must exist; otherwise PluginError.
+  explicit PluginLoader(std::filesystem::path dir);
+
+  /// $QL_PLUGIN_DIR if set, otherwise `plugins/` next to the running executable.
+  static std::filesystem::path default_dir();
+
+  const std::filesystem::path& dir() const { return dir_; }
+
+  /// Every valid plugin in the directory, sorted by kind then name. Files that are not valid
+  /// plugins are skipped and described in `problems()`.
+  std::vector<PluginInfo> list() const;
+  /// Messages about files that `list()` skipped.
+  std::vector<std::string> problems() const;
+
+  /// Describes the plugin of `kind` called `name` (or the plugin file at a path containing '/').
+  PluginInfo describe(PluginKind kind, const std::string& name) const;
+
+  /// Resolves `given` against the plugin's schema (throws PluginError naming the plugin and key).
+  Params resolve(const PluginInfo& info, const std::map<std::string, ParamValue>& given) const;
+
+  /// Instantiate. `ctx.params` must already be resolved (see `resolve`).
+  std::shared_ptr<Broadcast> make_broadcast(const std::string& name, PluginContext& ctx) const;
+  std::shared_ptr<Storage> make_storage(const std::string& name, PluginContext& ctx) const;
+  std::shared_ptr<ReadPolicy> make_read_policy(const std::string& name, PluginContext& ctx) const;
+
+ private:
+  struct Loaded;
+  std::shared_ptr<Loaded> open(const std::filesystem::path& file) const;
+  std::shared_ptr<Loaded> find(PluginKind kind, const std::string& name) const;
+  std::vector<std::filesystem::path> candidates() const;
+
+  std::filesystem::path dir_;
+};
+
+}  // namespace quorumlab

@@ -1,0 +1,121 @@
+// Configuration: TOML file + overrides against one schema; every error names the key.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "quorumlab/config.hpp"
+
+using namespace quorumlab;
+using ::testing::HasSubstr;
+
+namespace {
+const std::string kData = QL_TEST_DATA_DIR;
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+}  // namespace
+
+TEST(Config, DefaultsWithoutFile) {
+  auto c = load_config(std::nullopt, {});
+  EXPECT_EQ(c.id(), 1u);
+  EXPECT_EQ(c.settings.get_int("tick_ms"), 10);
+  EXPECT_EQ(c.broadcast.name, "solo");
+  EXPECT_EQ(c.storage.name, "wal");
+  EXPECT_EQ(c.read_policy.name, "local");
+  EXPECT_EQ(c.membership().voters, std::vector<NodeId>{1});
+}
+
+TEST(Config, FileWithSectionsAndPeers) {
+  auto c = load_config(kData + "/node_ok.toml", {});
+  EXPECT_EQ(c.id(), 2u);
+  EXPECT_EQ(c.settings.get_int("client_port"), 7002);
+  ASSERT_EQ(c.peers.size(), 4u);
+  EXPECT_TRUE(c.peers[3].observer);
+  EXPECT_EQ(c.membership().voters, (std::vector<NodeId>{1, 2, 3}));
+  EXPECT_EQ(c.membership().observers, std::vector<NodeId>{4});
+  EXPECT_EQ(c.broadcast.name, "zab");
+  EXPECT_EQ(std::get<std::int64_t>(c.broadcast.values.at("ping_interval_ticks")), 2);
+  EXPECT_EQ(std::get<bool>(c.storage.values.at("fsync")), false);
+}
+
+TEST(Config, OverridesWinAndAreTyped) {
+  auto c = load_config(kData + "/node_ok.toml",
+                       {"client-port=7010", "storage.fsync=true", "broadcast=raft",
+                        "read_policy.plugin=lease"});
+  EXPECT_EQ(c.settings.get_int("client_port"), 7010);
+  EXPECT_EQ(c.storage.texts.at("fsync"), "true");
+  EXPECT_EQ(c.storage.values.count("fsync"), 0u);
+  EXPECT_EQ(c.broadcast.name, "raft");
+  EXPECT_EQ(c.read_policy.name, "lease");
+  // Plugin parameters given as text are typed by the plugin's schema.
+  std::vector<ParamSpec> schema = {{"fsync", ParamType::boolean, true, "", {}, {}, {}}};
+  EXPECT_TRUE(c.storage.resolve("storage plugin 'wal'", schema).get_bool("fsync"));
+}
+
+TEST(Config, UnknownKeyInFileNamesKeyLineAndKnownKeys) {
+  auto msg = error_of([] { load_config(kData + "/node_unknown_key.toml", {}); });
+  EXPECT_THAT(msg, HasSubstr("node_unknown_key.toml:2"));
+  EXPECT_THAT(msg, HasSubstr("unknown key 'client_prot'"));
+  EXPECT_THAT(msg, HasSubstr("client_port"));
+}
+
+TEST(Config, BadTypeInFile) {
+  auto msg = error_of([] { load_config(kData + "/node_bad_type.toml", {}); });
+  EXPECT_THAT(msg, HasSubstr("node_bad_type.toml:2"));
+  EXPECT_THAT(msg, HasSubstr("'tick_ms' must be integer"));
+}
+
+TEST(Config, SyntaxErrorNamesLine) {
+  auto msg = error_of([] { load_config(kData + "/node_syntax.toml", {}); });
+  EXPECT_THAT(msg, HasSubstr("node_syntax.toml:2"));
+}
+
+TEST(Config, MissingFile) {
+  auto msg = error_of([] { load_config(kData + "/nope.toml", {}); });
+  EXPECT_THAT(msg, HasSubstr("nope.toml"));
+}
+
+TEST(Config, BadOverrides) {
+  EXPECT_THAT(error_of([] { load_config(std::nullopt, {"tick_ms"}); }),
+              HasSubstr("not of the form key=value"));
+  EXPECT_THAT(error_of([] { load_config(std::nullopt, {"tick_ms=-5"}); }),
+              HasSubstr("'tick_ms' = -5 is out of range"));
+  EXPECT_THAT(error_of([] { load_config(std::nullopt, {"colour=red"}); }),
+              HasSubstr("unknown key 'colour'"));
+  EXPECT_THAT(error_of([] { load_config(std::nullopt, {"disk.fsync=false"}); }),
+              HasSubstr("unknown section 'disk'"));
+  EXPECT_THAT(error_of([] { load_config(std::nullopt, {"id=abc"}); }),
+              HasSubstr("'id' must be an integer"));
+}
+
+TEST(Config, PeerListErrors) {
+  EXPECT_THAT(error_of([] { load_config(std::nullopt, {"peers=1@h:1,1@h:2"}); }),
+              HasSubstr("server id 1 appears twice"));
+  EXPECT_THAT(error_of([] { load_config(std::nullopt, {"peers=2@h:1,3@h:2"}); }),
+              HasSubstr("this node's id 1 is not in the peer list"));
+  EXPECT_THAT(error_of([] { load_config(std::nullopt, {"peers=1@h"}); }),
+              HasSubstr("expected id@host:port"));
+  EXPECT_THAT(error_of([] { load_config(std::nullopt, {"peers=1@h:99999"}); }),
+              HasSubstr("port outside 1-65535"));
+}
+
+TEST(Config, PluginParameterErrorsNameThePlugin) {
+  auto c = load_config(std::nullopt, {"storage.fsync=perhaps", "storage.segmnt_bytes=5"});
+  std::vector<ParamSpec> schema = {{"fsync", ParamType::boolean, true, "", {}, {}, {}},
+                                   {"segment_bytes", ParamType::integer, std::int64_t{1}, "", {}, {}, {}}};
+  auto msg = error_of([&] { c.storage.resolve("storage plugin 'wal'", schema); });
+  EXPECT_THAT(msg, HasSubstr("storage plugin 'wal'"));
+}
+
+TEST(Config, ResolvedConfigPrintsAsToml) {
+  auto c = load_config(kData + "/node_ok.toml", {});
+  auto text = c.to_toml();
+  EXPECT_THAT(text, HasSubstr("client_port = 7002"));
+  EXPECT_THAT(text, HasSubstr("[broadcast]\nplugin = \"zab\""));
+  EXPECT_THAT(text, HasSubstr("\"4@127.0.0.1:7104:observer\""));
+}
