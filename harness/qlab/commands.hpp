@@ -10,6 +10,9 @@ namespace quorumlab::cli {
 /// Set by a subcommand's callback; main() runs it after parsing and returns its exit code.
 using Action = std::function<int()>;
 
-void add_plugins(CLI::App& app, Action& action);
+void add_plugins(CLI::App& app, Action& action);  // cmd_plugins.cpp
+void add_server(CLI::App& app, Action& action);   // cmd_server.cpp
+void add_shell(CLI::App& app, Action& action);    // cmd_shell.cpp
+void add_bench(CLI::App& app, Action& action);    // cmd_bench.cpp
 
 }  // namespace quorumlab::cli

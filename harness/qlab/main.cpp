@@ -20,6 +20,9 @@ int main(int argc, char** argv) {
 
   quorumlab::cli::Action action;
   quorumlab::cli::add_plugins(app, action);
+  quorumlab::cli::add_server(app, action);
+  quorumlab::cli::add_shell(app, action);
+  quorumlab::cli::add_bench(app, action);
 
   try {
     app.parse(argc, argv);

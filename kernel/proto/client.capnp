@@ -1,0 +1,227 @@
+# The native client protocol: Cap'n Proto messages over ZeroMQ (client DEALER -> server ROUTER).
+#
+# One ZeroMQ message = one ClientMessage or ServerMessage (single frame, Cap'n Proto unpacked
+# encoding). Semantics follow ZooKeeper's client protocol (reference §2):
+# - The first message of a connection is `connect`. The server answers `connectResponse`.
+#   A client whose lastZxidSeen is ahead of the server is refused (err = -4 CONNECTIONLOSS,
+#   "server behind"); a reconnect with an unknown/expired session or wrong password gets
+#   err = -112 SESSIONEXPIRED, sessionId 0.
+# - Then any number of `request`s, each with a client-chosen xid (> 0, increasing). Replies
+#   come in request order per session. Pings use xid -2 and are answered at once.
+# - Notifications may arrive at any time; a notification is always sent before the reply to
+#   any later request that would observe the change it announces.
+# - `zxid` in a response is the server's last applied zxid after serving the request.
+# Error codes are ZooKeeper's (0 OK, -101 NONODE, ...).
+@0xf2816f4d8862385d;
+
+$import "/capnp/c++.capnp".namespace("quorumlab::proto");
+
+struct Id {
+  scheme @0 :Text;
+  id @1 :Text;
+}
+
+struct Acl {
+  perms @0 :Int32;
+  id @1 :Id;
+}
+
+struct Stat {
+  czxid @0 :Int64;
+  mzxid @1 :Int64;
+  ctime @2 :Int64;
+  mtime @3 :Int64;
+  version @4 :Int32;
+  cversion @5 :Int32;
+  aversion @6 :Int32;
+  ephemeralOwner @7 :Int64;
+  dataLength @8 :Int32;
+  numChildren @9 :Int32;
+  pzxid @10 :Int64;
+}
+
+struct ConnectRequest {
+  protocolVersion @0 :Int32;     # 1
+  lastZxidSeen @1 :Int64;
+  timeoutMs @2 :Int32;           # requested; the server clamps it
+  sessionId @3 :Int64;           # 0 = new session
+  passwd @4 :Data;               # 16 bytes; zero for a new session
+  readOnly @5 :Bool;
+}
+
+struct ConnectResponse {
+  err @0 :Int32;                 # 0, -112 SESSIONEXPIRED, -4 server behind, ...
+  timeoutMs @1 :Int32;           # negotiated
+  sessionId @2 :Int64;
+  passwd @3 :Data;
+  serverId @4 :UInt32;
+  lastZxid @5 :Int64;            # server's last applied zxid
+  message @6 :Text;              # human-readable reason when err != 0
+}
+
+# Sub-operations of multi (write) and multiRead (read).
+struct MultiOp {
+  union {
+    create @0 :CreateOp;
+    delete @1 :PathVersion;
+    setData @2 :SetDataOp;
+    check @3 :PathVersion;
+    getData @4 :Text;            # multiRead only (no watch)
+    getChildren @5 :Text;        # multiRead only (no watch)
+  }
+}
+
+struct CreateOp {
+  path @0 :Text;
+  data @1 :Data;
+  acl @2 :List(Acl);
+  mode @3 :Int32;                # CreateMode 0..6
+  ttlMs @4 :Int64;               # modes 5 and 6
+}
+
+struct PathVersion {
+  path @0 :Text;
+  version @1 :Int32;             # -1 = any
+}
+
+struct PathWatch {
+  path @0 :Text;
+  watch @1 :Bool;
+}
+
+struct SetDataOp {
+  path @0 :Text;
+  data @1 :Data;
+  version @2 :Int32;
+}
+
+struct SetAclOp {
+  path @0 :Text;
+  acl @1 :List(Acl);
+  version @2 :Int32;             # expected aversion, -1 = any
+}
+
+struct WatchOp {
+  path @0 :Text;
+  type @1 :Int32;                # WatcherType: 1 children, 2 data, 3 any, 4 persistent, 5 recursive
+}
+
+struct SetWatches {
+  relativeZxid @0 :Int64;
+  data @1 :List(Text);
+  exist @2 :List(Text);
+  child @3 :List(Text);
+  persistent @4 :List(Text);
+  persistentRecursive @5 :List(Text);
+}
+
+struct Request {
+  xid @0 :Int32;
+  op :union {
+    create @1 :CreateOp;
+    delete @2 :PathVersion;
+    exists @3 :PathWatch;
+    getData @4 :PathWatch;
+    setData @5 :SetDataOp;
+    getAcl @6 :Text;
+    setAcl @7 :SetAclOp;
+    getChildren @8 :PathWatch;     # returns children and the parent's stat
+    sync @9 :Text;
+    check @10 :PathVersion;
+    multi @11 :List(MultiOp);
+    multiRead @12 :List(MultiOp);
+    checkWatches @13 :WatchOp;
+    removeWatches @14 :WatchOp;
+    addWatch @15 :AddWatchOp;
+    setWatches @16 :SetWatches;
+    getEphemerals @17 :Text;       # prefix
+    getAllChildrenNumber @18 :Text;
+    addAuth @19 :AuthOp;
+    whoAmI @20 :Void;
+    closeSession @21 :Void;
+    ping @22 :Void;
+  }
+}
+
+struct AddWatchOp {
+  path @0 :Text;
+  mode @1 :Int32;                # 0 persistent, 1 persistent recursive
+}
+
+struct AuthOp {
+  scheme @0 :Text;               # "digest"
+  auth @1 :Data;                 # "user:password"
+}
+
+struct OpResult {
+  err @0 :Int32;                 # 0 or the op's error (multi: -2 for ops after the failing one)
+  body :union {
+    none @1 :Void;
+    created @2 :Created;
+    stat @3 :Stat;
+    data @4 :DataResult;
+    children @5 :ChildrenResult;
+  }
+}
+
+struct Created {
+  path @0 :Text;
+  stat @1 :Stat;
+}
+
+struct DataResult {
+  data @0 :Data;
+  stat @1 :Stat;
+}
+
+struct ChildrenResult {
+  children @0 :List(Text);
+  stat @1 :Stat;
+}
+
+struct Response {
+  xid @0 :Int32;
+  zxid @1 :Int64;
+  err @2 :Int32;
+  body :union {
+    none @3 :Void;
+    created @4 :Created;          # create
+    stat @5 :Stat;                # exists, setData, setAcl, check
+    data @6 :DataResult;          # getData
+    acl @7 :AclResult;            # getAcl
+    children @8 :ChildrenResult;  # getChildren
+    path @9 :Text;                # sync
+    multi @10 :List(OpResult);    # multi, multiRead
+    ephemerals @11 :List(Text);   # getEphemerals
+    count @12 :Int64;             # getAllChildrenNumber
+    whoAmI @13 :List(Id);
+  }
+}
+
+struct AclResult {
+  acl @0 :List(Acl);
+  stat @1 :Stat;
+}
+
+struct Notification {
+  type @0 :Int32;                # EventType: 1 created, 2 deleted, 3 data changed, 4 children changed
+  state @1 :Int32;               # KeeperState, always 3 (SyncConnected) from the server
+  path @2 :Text;
+  zxid @3 :Int64;                # zxid of the txn that fired it, -1 if none
+}
+
+struct ClientMessage {
+  union {
+    connect @0 :ConnectRequest;
+    request @1 :Request;
+  }
+}
+
+struct ServerMessage {
+  union {
+    connectResponse @0 :ConnectResponse;
+    response @1 :Response;
+    notification @2 :Notification;
+    closing @3 :Text;            # the server closes this session's connection (reason)
+  }
+}
