@@ -1,0 +1,142 @@
+// A node: one replica of the znode service. The reactor logic, written against NodeEnv
+// (transport, clocks) and the three plugins, so the same code runs in a process (ZmqRuntime)
+// and in the simulator.
+//
+// Write path: client -> this node -> (forwarded to the leader) -> the leader proposes the txn
+// through the broadcast plugin -> committed -> every node applies it -> the node holding the
+// client's connection answers after it applied.
+//
+// Per-session order: requests of one session are answered in the order received. A read is
+// executed only when every earlier request of its session has completed, at the moment it
+// reaches the head of the session's queue, so it sees the session's own writes. Watch
+// notifications are queued to a connection during apply, before any later reply to it.
+#pragma once
+
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "quorumlab/config.hpp"
+#include "quorumlab/node/env.hpp"
+#include "quorumlab/node/session_tracker.hpp"
+#include "quorumlab/node/zmq_runtime.hpp"
+#include "quorumlab/plugin/loader.hpp"
+#include "quorumlab/sm/data_tree.hpp"
+#include "quorumlab/sm/watch_registry.hpp"
+
+namespace quorumlab::node {
+
+/// Counters for monitoring (mntr) and benchmarks.
+struct NodeStats {
+  std::uint64_t requests = 0;
+  std::uint64_t reads = 0;
+  std::uint64_t writes_proposed = 0;
+  std::uint64_t txns_applied = 0;
+  std::uint64_t notifications = 0;
+  std::uint64_t protocol_errors = 0;
+  std::uint64_t snapshots = 0;
+};
+
+class Node final : public RuntimeHandler, public SnapshotSource {
+ public:
+  /// Loads the plugins named in `config` (throws PluginError/ConfigError with the reason),
+  /// recovers storage and restores the tree and the broadcast plugin.
+  Node(const NodeConfig& config, const PluginLoader& loader, NodeEnv& env, Tracer& tracer);
+  ~Node() override;
+
+  /// Storage reports progress through this callback (set before recovery).
+  void set_storage_waker(std::function<void()> waker);
+
+  // RuntimeHandler
+  void on_client_message(ConnId conn, const std::uint8_t* data, std::size_t size,
+                         const std::string& peer_address) override;
+  void on_peer_message(const std::uint8_t* data, std::size_t size) override;
+  void on_tick() override;
+  void on_storage_wakeup() override;
+  void process() override;
+
+  // SnapshotSource
+  Snapshot take_snapshot() override;
+
+  BroadcastStatus status() const { return broadcast_->status(); }
+  Zxid applied_zxid() const { return applied_zxid_; }
+  std::uint64_t digest() const { return tree_.digest(); }
+  const sm::DataTree& tree() const { return tree_; }
+  const NodeStats& stats() const { return stats_; }
+  StorageStats storage_stats() const { return storage_->stats(); }
+  std::size_t connection_count() const { return connections_.size(); }
+
+ private:
+  struct Pending;
+  struct Connection;
+  struct PersistWait;
+
+  // Startup.
+  void load_plugins(const PluginLoader& loader);
+  void recover();
+
+  // Client protocol (clients.cpp).
+  void handle_connect(Connection& c, const std::uint8_t* data, std::size_t size);
+  void handle_request(Connection& c, const std::uint8_t* data, std::size_t size);
+  void finish_connect(Connection& c, sm::Err err, const std::string& message);
+  void flush_connection(Connection& c);
+  bool try_complete_read(Connection& c, Pending& p);
+  void drop_connection(ConnId conn, const std::string& reason);
+  void protocol_error(Connection& c, const std::string& reason);
+  void send_to(Connection& c, Bytes bytes);
+
+  // Txns (node.cpp).
+  void submit_txn(sm::Txn txn);
+  void propose_pending();
+  void drain_ready();
+  void execute_ready(Ready& ready);
+  void complete_persist_waits();
+  void apply_committed(const CommittedTxn& committed);
+  void after_apply(const sm::Txn& txn, const sm::TxnResult& result, Zxid zxid);
+  void deliver_notifications(const std::vector<sm::WatchTrigger>& triggers);
+  void maybe_snapshot(LogIndex index);
+  void leader_duties();
+  void on_status_change(const BroadcastStatus& s);
+  void resolve_barrier(const BarrierResult& b);
+  void send_envelope_forward(const std::vector<Bytes>& txns, NodeId to);
+  void report_session_touches();
+
+  NodeConfig config_;
+  NodeEnv& env_;
+  Tracer& tracer_;
+  std::shared_ptr<spdlog::logger> log_;
+  Rng rng_;
+  PluginContext broadcast_ctx_, storage_ctx_, read_ctx_;
+  std::shared_ptr<Storage> storage_;
+  std::shared_ptr<Broadcast> broadcast_;
+  std::shared_ptr<ReadPolicy> read_policy_;
+  std::function<void()> storage_waker_;
+
+  sm::DataTree tree_;
+  sm::WatchRegistry watches_;
+  Zxid applied_zxid_ = 0;
+  LogIndex applied_index_ = 0;
+  std::uint64_t applied_epoch_ = 0;
+  LogIndex last_snapshot_index_ = 0;
+
+  BroadcastStatus last_status_;
+  std::vector<Bytes> to_propose_;       ///< encoded txns waiting for propose/forward
+  std::deque<PersistWait> persist_waits_;
+  LogIndex last_written_index_ = 0;
+
+  std::unordered_map<ConnId, std::unique_ptr<Connection>> connections_;
+  std::unordered_map<SessionId, ConnId> conn_by_session_;
+  std::unordered_map<std::uint64_t, ConnId> conn_by_barrier_;
+  std::uint64_t next_barrier_id_ = 1;
+  SessionId next_session_id_ = 0;
+  SessionTracker sessions_;   ///< expiry, used while this node leads
+  std::unordered_map<SessionId, std::int32_t> touched_;  ///< follower: touches to report
+  std::int64_t ticks_ = 0;
+  NodeStats stats_;
+};
+
+}  // namespace quorumlab::node

@@ -1,0 +1,75 @@
+// The real runtime under a node: ZeroMQ sockets, the steady and system clocks, ticks, and the
+// storage wake-up. One thread runs `run`; every socket belongs to it.
+//
+// Sockets: a ROUTER for clients (native protocol) on client_port, a ROUTER for peers on
+// peer_port, and one DEALER per other peer. Linger is 0 everywhere, so stopping never hangs.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <zmq.hpp>
+
+#include "quorumlab/config.hpp"
+#include "quorumlab/node/env.hpp"
+
+namespace quorumlab::node {
+
+/// Inputs the runtime delivers; implemented by Node.
+class RuntimeHandler {
+ public:
+  virtual ~RuntimeHandler() = default;
+  virtual void on_client_message(ConnId conn, const std::uint8_t* data, std::size_t size,
+                                 const std::string& peer_address) = 0;
+  virtual void on_peer_message(const std::uint8_t* data, std::size_t size) = 0;
+  virtual void on_tick() = 0;
+  virtual void on_storage_wakeup() = 0;
+  /// Called after each batch of inputs: propose, drain Ready, flush replies.
+  virtual void process() = 0;
+};
+
+class ZmqRuntime final : public NodeEnv {
+ public:
+  /// Binds the sockets. Throws std::runtime_error naming the address if a bind fails.
+  explicit ZmqRuntime(const NodeConfig& config);
+  ~ZmqRuntime() override;
+
+  int client_port() const { return client_port_; }
+  int peer_port() const { return peer_port_; }
+
+  /// A callback safe to call from any thread: wakes `run` so it calls on_storage_wakeup.
+  std::function<void()> waker();
+
+  /// Runs until `stop` becomes true (checked at least every tick).
+  void run(RuntimeHandler& handler, const std::atomic<bool>& stop);
+
+  // NodeEnv
+  void send_peer(NodeId to, Bytes bytes) override;
+  void send_client(ConnId conn, Bytes bytes) override;
+  void close_client(ConnId conn) override;
+  std::int64_t now_ms() override;
+  std::int64_t wall_ms() override;
+
+ private:
+  void drain_clients(RuntimeHandler& handler);
+  void drain_peers(RuntimeHandler& handler);
+
+  std::int64_t tick_ms_;
+  std::size_t max_message_bytes_;
+  zmq::context_t context_;
+  zmq::socket_t clients_;
+  zmq::socket_t peers_in_;
+  std::unordered_map<NodeId, zmq::socket_t> peers_out_;
+  int client_port_ = 0;
+  int peer_port_ = 0;
+  int wake_fd_ = -1;
+  ConnId next_conn_ = 1;
+  std::unordered_map<std::string, ConnId> conn_by_route_;
+  std::unordered_map<ConnId, std::string> route_by_conn_;
+};
+
+}  // namespace quorumlab::node

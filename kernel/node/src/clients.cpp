@@ -1,0 +1,369 @@
+// The native client protocol: connect/reconnect, per-session request queues, replies in
+// request order, reads at the head of the queue, and the session txns.
+#include <algorithm>
+
+#include "internal.hpp"
+#include "ops.hpp"
+#include "quorumlab/log.hpp"
+
+namespace quorumlab::node {
+
+namespace {
+
+std::string host_of(const std::string& address) {
+  // ZeroMQ gives "a.b.c.d" (IPv4) or the IPv6 text without brackets; strip any port.
+  auto colon = address.rfind(':');
+  if (colon != std::string::npos && address.find(':') == colon) return address.substr(0, colon);
+  return address;
+}
+
+}  // namespace
+
+Bytes session_password(SessionId id) {
+  // Any server can recompute it: a keyed expansion of the session id through SplitMix64.
+  std::uint64_t state = static_cast<std::uint64_t>(id) ^ 0x7a6b5c4d3e2f1a0bULL;
+  Bytes out(16);
+  for (int half = 0; half < 2; ++half) {
+    std::uint64_t v = splitmix64(state);
+    for (int i = 0; i < 8; ++i) out[half * 8 + i] = static_cast<std::uint8_t>(v >> (8 * i));
+  }
+  return out;
+}
+
+void Node::send_to(Connection& c, Bytes bytes) { env_.send_client(c.id, std::move(bytes)); }
+
+void Node::drop_connection(ConnId conn, const std::string& reason) {
+  auto it = connections_.find(conn);
+  if (it == connections_.end()) return;
+  Connection& c = *it->second;
+  log_->debug("closing connection {} (session {:#x}): {}", conn, c.session, reason);
+  capnp::MallocMessageBuilder msg;
+  msg.initRoot<proto::ServerMessage>().setClosing(reason);
+  send_to(c, to_bytes(msg));
+  watches_.remove_connection(conn);
+  auto s = conn_by_session_.find(c.session);
+  if (s != conn_by_session_.end() && s->second == conn) conn_by_session_.erase(s);
+  for (auto b = conn_by_barrier_.begin(); b != conn_by_barrier_.end();) {
+    b = b->second == conn ? conn_by_barrier_.erase(b) : std::next(b);
+  }
+  env_.close_client(conn);
+  connections_.erase(it);
+}
+
+void Node::protocol_error(Connection& c, const std::string& reason) {
+  ++stats_.protocol_errors;
+  log_->warn("client connection {} ({}): {}; closing it", c.id, c.address, reason);
+  drop_connection(c.id, reason);
+}
+
+void Node::on_client_message(ConnId conn, const std::uint8_t* data, std::size_t size,
+                             const std::string& peer_address) {
+  auto& slot = connections_[conn];
+  if (!slot) {
+    slot = std::make_unique<Connection>();
+    slot->id = conn;
+    slot->address = peer_address;
+    if (!peer_address.empty()) slot->auth.ids.push_back({"ip", host_of(peer_address)});
+  }
+  Connection& c = *slot;
+  try {
+    CapnpReader reader(data, size, kClientTraversalWords);
+    auto msg = reader.root<proto::ClientMessage>();
+    switch (msg.which()) {
+      case proto::ClientMessage::CONNECT:
+        if (c.session != 0) return protocol_error(c, "connect on a connection that has a session");
+        return handle_connect(c, data, size);
+      case proto::ClientMessage::REQUEST:
+        if (c.session == 0 || c.connecting) {
+          return protocol_error(c, "request before the session was established");
+        }
+        return handle_request(c, data, size);
+      default:
+        return protocol_error(c, "unknown client message type");
+    }
+  } catch (const kj::Exception& e) {
+    protocol_error(c, std::string("malformed message: ") + e.getDescription().cStr());
+  }
+}
+
+void Node::handle_connect(Connection& c, const std::uint8_t* data, std::size_t size) {
+  CapnpReader reader(data, size, kClientTraversalWords);
+  auto req = reader.root<proto::ClientMessage>().getConnect();
+  c.timeout_ms = static_cast<std::int32_t>(
+      std::clamp<std::int64_t>(req.getTimeoutMs(), config_.settings.get_int("min_session_timeout_ms"),
+                               config_.settings.get_int("max_session_timeout_ms")));
+  const auto last_seen = static_cast<Zxid>(req.getLastZxidSeen());
+  if (last_seen > applied_zxid_) {
+    return finish_connect(c, sm::Err::CONNECTIONLOSS,
+                          fmt::format("server {} is behind: the client has seen zxid {:#x}, the "
+                                      "server has applied {:#x}; try another server",
+                                      config_.id(), last_seen, applied_zxid_));
+  }
+  const SessionId id = req.getSessionId();
+  if (id == 0) {
+    c.session = next_session_id_++;
+    c.connecting = true;
+    conn_by_session_[c.session] = c.id;
+    sm::Txn txn;
+    txn.header.session_id = c.session;
+    txn.header.time_ms = env_.wall_ms();
+    txn.op = sm::CreateSessionOp{c.session, c.timeout_ms};
+    submit_txn(std::move(txn));
+    return;
+  }
+  auto pw = req.getPasswd();
+  Bytes expected = session_password(id);
+  if (!tree_.has_session(id) || pw.size() != expected.size() ||
+      !std::equal(pw.begin(), pw.end(), expected.begin())) {
+    c.session = 0;
+    return finish_connect(c, sm::Err::SESSIONEXPIRED,
+                          fmt::format("session {:#x} is expired or unknown", id));
+  }
+  auto old = conn_by_session_.find(id);
+  if (old != conn_by_session_.end() && old->second != c.id) {
+    drop_connection(old->second, "session moved to another connection");
+  }
+  c.session = id;
+  conn_by_session_[id] = c.id;
+  watches_.set_auth(c.id, c.auth);
+  if (last_status_.role == Role::leader) sessions_.touch(id, env_.now_ms());
+  else touched_[id] = c.timeout_ms;
+  finish_connect(c, sm::Err::OK, "");
+}
+
+void Node::finish_connect(Connection& c, sm::Err err, const std::string& message) {
+  capnp::MallocMessageBuilder msg;
+  auto r = msg.initRoot<proto::ServerMessage>().initConnectResponse();
+  r.setErr(sm::err_code(err));
+  r.setServerId(config_.id());
+  r.setLastZxid(static_cast<std::int64_t>(applied_zxid_));
+  r.setMessage(message);
+  if (err == sm::Err::OK) {
+    r.setTimeoutMs(c.timeout_ms);
+    r.setSessionId(c.session);
+    Bytes pw = session_password(c.session);
+    r.setPasswd(kj::arrayPtr(pw.data(), pw.size()));
+  } else {
+    Bytes zero(16, 0);
+    r.setPasswd(kj::arrayPtr(zero.data(), zero.size()));
+  }
+  c.connecting = false;
+  send_to(c, to_bytes(msg));
+  if (err != sm::Err::OK) {
+    log_->info("refused connection {} ({}): {}", c.id, c.address, message);
+    ConnId id = c.id;
+    watches_.remove_connection(id);
+    env_.close_client(id);
+    connections_.erase(id);
+  }
+}
+
+void Node::handle_request(Connection& c, const std::uint8_t* data, std::size_t size) {
+  auto reader = std::make_unique<CapnpReader>(data, size, kClientTraversalWords);
+  auto req = reader->root<proto::ClientMessage>().getRequest();
+  ++stats_.requests;
+  if (last_status_.role == Role::leader) sessions_.touch(c.session, env_.now_ms());
+  else touched_[c.session] = c.timeout_ms;
+
+  if (req.getOp().which() == proto::Request::Op::PING) {
+    // Pings are answered at once, outside the request order (ZooKeeper's xid -2).
+    capnp::MallocMessageBuilder msg;
+    auto r = msg.initRoot<proto::ServerMessage>().initResponse();
+    r.setXid(-2);
+    r.setZxid(static_cast<std::int64_t>(applied_zxid_));
+    send_to(c, to_bytes(msg));
+    return;
+  }
+  if (c.queue.size() >= kMaxPendingPerConnection) {
+    return protocol_error(c, fmt::format("more than {} requests in flight", kMaxPendingPerConnection));
+  }
+  Pending p;
+  p.xid = req.getXid();
+  sm::TxnOp op;
+  sm::Err err = sm::Err::OK;
+  if (write_op_from_request(req, &op, &err)) {
+    p.kind = PendingKind::write;
+    sm::Txn txn;
+    txn.header.session_id = c.session;
+    txn.header.cxid = p.xid;
+    txn.header.time_ms = env_.wall_ms();
+    txn.header.auth = c.auth;
+    txn.op = std::move(op);
+    submit_txn(std::move(txn));
+    c.queue.push_back(std::move(p));
+    return;
+  }
+  if (err != sm::Err::OK) {  // a write that cannot become a txn (e.g. mixed multi)
+    p.done = true;
+    p.response = error_response(p.xid, applied_zxid_, err);
+    c.queue.push_back(std::move(p));
+    return flush_connection(c);
+  }
+  switch (req.getOp().which()) {
+    case proto::Request::Op::CLOSE_SESSION: {
+      p.kind = PendingKind::close;
+      sm::Txn txn;
+      txn.header.session_id = c.session;
+      txn.header.cxid = p.xid;
+      txn.header.time_ms = env_.wall_ms();
+      txn.op = sm::CloseSessionOp{c.session};
+      submit_txn(std::move(txn));
+      c.queue.push_back(std::move(p));
+      return;
+    }
+    case proto::Request::Op::SYNC:
+      p.kind = PendingKind::sync_op;
+      p.barrier_resolved = false;
+      p.request = std::move(reader);
+      conn_by_barrier_[next_barrier_id_] = c.id;
+      broadcast_->request_barrier(next_barrier_id_++, BarrierKind::sync_op);
+      c.queue.push_back(std::move(p));
+      return;
+    case proto::Request::Op::ADD_AUTH:
+    case proto::Request::Op::SET_WATCHES:
+    case proto::Request::Op::WHO_AM_I:
+    case proto::Request::Op::CHECK_WATCHES:
+    case proto::Request::Op::REMOVE_WATCHES:
+    case proto::Request::Op::ADD_WATCH:
+      p.kind = PendingKind::local;
+      p.request = std::move(reader);
+      c.queue.push_back(std::move(p));
+      return flush_connection(c);
+    default:
+      break;
+  }
+  if (!is_read_op(req)) {
+    p.done = true;
+    p.response = error_response(p.xid, applied_zxid_, sm::Err::UNIMPLEMENTED);
+    c.queue.push_back(std::move(p));
+    return flush_connection(c);
+  }
+  ++stats_.reads;
+  p.kind = PendingKind::read;
+  p.request = std::move(reader);
+  ReadInfo info{last_status_, 0, applied_zxid_};
+  switch (read_policy_->choose(info)) {
+    case ReadMechanism::sync_barrier:
+    case ReadMechanism::read_index: {
+      auto kind = read_policy_->choose(info) == ReadMechanism::read_index ? BarrierKind::read_index
+                                                                          : BarrierKind::sync_op;
+      p.kind = PendingKind::barrier_read;
+      p.barrier_resolved = false;
+      conn_by_barrier_[next_barrier_id_] = c.id;
+      broadcast_->request_barrier(next_barrier_id_++, kind);
+      break;
+    }
+    default:  // local; leader/lease are refused at start-up until implemented
+      break;
+  }
+  c.queue.push_back(std::move(p));
+  flush_connection(c);
+}
+
+void Node::resolve_barrier(const BarrierResult& b) {
+  auto it = conn_by_barrier_.find(b.id);
+  if (it == conn_by_barrier_.end()) return;
+  ConnId conn = it->second;
+  conn_by_barrier_.erase(it);
+  auto c = connections_.find(conn);
+  if (c == connections_.end()) return;
+  if (!b.ok) return drop_connection(conn, "lost the leader while waiting for a sync");
+  for (auto& p : c->second->queue) {
+    if (!p.barrier_resolved) {  // barriers resolve in request order
+      p.barrier_resolved = true;
+      p.wait_zxid = b.zxid;
+      break;
+    }
+  }
+  flush_connection(*c->second);
+}
+
+bool Node::try_complete_read(Connection& c, Pending& p) {
+  if (!p.barrier_resolved || applied_zxid_ < p.wait_zxid) return false;
+  auto req = p.request->root<proto::ClientMessage>().getRequest();
+  if (p.kind == PendingKind::sync_op) {
+    capnp::MallocMessageBuilder msg;
+    auto r = msg.initRoot<proto::ServerMessage>().initResponse();
+    r.setXid(p.xid);
+    r.setZxid(static_cast<std::int64_t>(applied_zxid_));
+    r.getBody().setPath(req.getOp().getSync());
+    p.response = to_bytes(msg);
+  } else if (p.kind == PendingKind::local) {
+    LocalOpResult lr = execute_local_op(tree_, watches_, c.id, c.auth, req, applied_zxid_);
+    p.response = std::move(lr.response);
+    for (auto& n : lr.notifications) send_to(c, std::move(n));
+    if (lr.close_connection) c.closing = true;
+  } else {
+    p.response = execute_read(tree_, watches_, c.id, c.session, c.auth, req, applied_zxid_);
+  }
+  p.request.reset();
+  p.done = true;
+  return true;
+}
+
+void Node::flush_connection(Connection& c) {
+  while (!c.queue.empty()) {
+    Pending& p = c.queue.front();
+    if (!p.done && (p.kind == PendingKind::write || p.kind == PendingKind::close)) break;
+    if (!p.done && !try_complete_read(c, p)) break;
+    send_to(c, std::move(p.response));
+    c.queue.pop_front();
+  }
+  if (c.closing && c.queue.empty()) drop_connection(c.id, "session closed");
+}
+
+void Node::deliver_notifications(const std::vector<sm::WatchTrigger>& triggers) {
+  if (triggers.empty()) return;
+  for (const auto& n : watches_.fire(triggers)) {
+    auto it = connections_.find(n.conn);
+    if (it == connections_.end()) continue;
+    capnp::MallocMessageBuilder msg;
+    auto w = msg.initRoot<proto::ServerMessage>().initNotification();
+    w.setType(static_cast<std::int32_t>(n.type));
+    w.setState(3);
+    w.setPath(n.path);
+    w.setZxid(static_cast<std::int64_t>(n.zxid));
+    send_to(*it->second, to_bytes(msg));
+    ++stats_.notifications;
+  }
+}
+
+void Node::after_apply(const sm::Txn& txn, const sm::TxnResult& result, Zxid zxid) {
+  const SessionId sid = txn.header.session_id;
+  if (auto* cs = std::get_if<sm::CreateSessionOp>(&txn.op)) {
+    if (last_status_.role == Role::leader) sessions_.add(cs->session_id, cs->timeout_ms, env_.now_ms());
+    auto it = conn_by_session_.find(cs->session_id);
+    if (it == conn_by_session_.end()) return;
+    auto c = connections_.find(it->second);
+    if (c != connections_.end() && c->second->connecting) {
+      watches_.set_auth(c->second->id, c->second->auth);
+      finish_connect(*c->second, result.err, "");
+    }
+    return;
+  }
+  const bool is_close = std::holds_alternative<sm::CloseSessionOp>(txn.op);
+  if (is_close) sessions_.remove(std::get<sm::CloseSessionOp>(txn.op).session_id);
+  auto it = conn_by_session_.find(sid);
+  if (it == conn_by_session_.end()) return;
+  auto cit = connections_.find(it->second);
+  if (cit == connections_.end()) return;
+  Connection& c = *cit->second;
+  for (auto& p : c.queue) {
+    if (p.done || p.xid != txn.header.cxid) continue;
+    if (p.kind == PendingKind::write) {
+      p.response = write_response(p.xid, zxid, result);
+      p.done = true;
+      break;
+    }
+    if (p.kind == PendingKind::close && is_close) {
+      p.response = error_response(p.xid, zxid, sm::Err::OK);
+      p.done = true;
+      c.closing = true;
+      break;
+    }
+  }
+  if (is_close && !c.closing) return drop_connection(c.id, "session expired");
+  flush_connection(c);
+}
+
+}  // namespace quorumlab::node

@@ -1,0 +1,62 @@
+// Private parts of Node shared by its source files.
+#pragma once
+
+#include <memory>
+
+#include "quorumlab/node/capnp_util.hpp"
+#include "quorumlab/node/node.hpp"
+#include "quorumlab/proto/client.capnp.h"
+#include "quorumlab/proto/peer.capnp.h"
+
+namespace quorumlab::node {
+
+/// Bounds with names (every queue has one; the overflow path is tested).
+constexpr std::size_t kMaxPendingPerConnection = 10000;  ///< requests in flight per session
+constexpr std::size_t kMaxQueuedTxns = 100000;           ///< txns waiting for a leader
+constexpr std::size_t kReadyLoopMax = 1000;               ///< Ready batches per process()
+constexpr std::size_t kExpiredNodesPerCheck = 1000;      ///< deleteExpired txns per check
+constexpr std::int64_t kContainerCheckTicks = 100;       ///< container/TTL check period
+constexpr std::uint64_t kClientTraversalWords = 64 * 1024 * 1024;  ///< 512 MiB read limit
+
+enum class PendingKind : std::uint8_t { write, close, read, barrier_read, sync_op, local };
+
+struct Node::Pending {
+  std::int32_t xid = 0;
+  PendingKind kind = PendingKind::read;
+  bool done = false;
+  bool barrier_resolved = true;
+  Zxid wait_zxid = 0;                  ///< serve once applied_zxid_ >= this
+  std::unique_ptr<CapnpReader> request;  ///< reads/local ops: executed at the head
+  Bytes response;                      ///< set when done
+};
+
+struct Node::Connection {
+  ConnId id = 0;
+  SessionId session = 0;
+  bool connecting = false;  ///< waiting for createSession to apply
+  bool closing = false;     ///< closeSession answered: drop after flushing
+  std::int32_t timeout_ms = 0;
+  std::string address;
+  sm::AuthInfo auth;
+  std::deque<Pending> queue;
+};
+
+struct Node::PersistWait {
+  std::uint64_t ticket = 0;
+  LogIndex index = 0;
+  std::vector<PeerMessage> messages;
+};
+
+/// 16-byte session password, computable by every server from the session id.
+Bytes session_password(SessionId id);
+
+/// Builds a Response for a txn applied on behalf of a request with `xid`.
+Bytes write_response(std::int32_t xid, Zxid zxid, const sm::TxnResult& result);
+/// A Response carrying only an error code.
+Bytes error_response(std::int32_t xid, Zxid zxid, sm::Err err);
+/// Turns a write request into a txn op; false (and `err`) if the request is not a write.
+bool write_op_from_request(proto::Request::Reader req, sm::TxnOp* op, sm::Err* err);
+/// Copies a Stat into its Cap'n Proto form.
+void fill_stat(proto::Stat::Builder b, const sm::Stat& s);
+
+}  // namespace quorumlab::node

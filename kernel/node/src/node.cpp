@@ -1,0 +1,366 @@
+// Node lifecycle, the Ready loop and apply. The client protocol is in clients.cpp.
+#include <algorithm>
+
+#include "internal.hpp"
+#include "quorumlab/log.hpp"
+
+namespace quorumlab::node {
+
+namespace {
+
+sm::TreeConfig tree_config(const NodeConfig& c) {
+  sm::TreeConfig t;
+  t.max_data_bytes = static_cast<std::size_t>(c.settings.get_int("max_data_bytes"));
+  t.super_digest = c.settings.get_string("super_digest");
+  return t;
+}
+
+PluginContext make_context(const NodeConfig& c, Rng* rng, Tracer* tracer, const char* component) {
+  PluginContext ctx;
+  ctx.self = c.id();
+  ctx.membership = c.membership();
+  ctx.rng = rng;
+  ctx.tracer = tracer;
+  ctx.logger = log::get(component);
+  return ctx;
+}
+
+}  // namespace
+
+Node::Node(const NodeConfig& config, const PluginLoader& loader, NodeEnv& env, Tracer& tracer)
+    : config_(config),
+      env_(env),
+      tracer_(tracer),
+      log_(log::get("node")),
+      rng_(0x9e3779b97f4a7c15ULL ^ config.id()),
+      tree_(tree_config(config)) {
+  load_plugins(loader);
+  next_session_id_ = static_cast<SessionId>(
+      (static_cast<std::uint64_t>(config_.id()) << 56) |
+      ((static_cast<std::uint64_t>(env_.wall_ms()) << 24) >> 8));
+}
+
+Node::~Node() = default;
+
+void Node::load_plugins(const PluginLoader& loader) {
+  auto load = [&](PluginKind kind, const PluginChoice& choice, PluginContext& ctx,
+                  const char* component) {
+    ctx = make_context(config_, &rng_, &tracer_, component);
+    auto info = loader.describe(kind, choice.name);
+    ctx.params = choice.resolve(std::string(to_string(kind)) + " plugin '" + info.name + "'",
+                                info.params);
+  };
+  load(PluginKind::storage, config_.storage, storage_ctx_, "storage");
+  storage_ctx_.data_dir = config_.data_dir();
+  std::filesystem::create_directories(storage_ctx_.data_dir);
+  storage_ = loader.make_storage(config_.storage.name, storage_ctx_);
+  load(PluginKind::broadcast, config_.broadcast, broadcast_ctx_, config_.broadcast.name.c_str());
+  broadcast_ = loader.make_broadcast(config_.broadcast.name, broadcast_ctx_);
+  load(PluginKind::read_policy, config_.read_policy, read_ctx_, "read_policy");
+  read_policy_ = loader.make_read_policy(config_.read_policy.name, read_ctx_);
+}
+
+void Node::set_storage_waker(std::function<void()> waker) {
+  storage_waker_ = std::move(waker);
+  storage_->set_wakeup(storage_waker_);
+  recover();
+}
+
+void Node::recover() {
+  StorageRecovery rec = storage_->recover();
+  for (const auto& note : rec.notes) log_->warn("storage recovery: {}", note);
+  RecoveredLog log;
+  log.hard_state = rec.hard_state;
+  if (rec.snapshot) {
+    std::string error;
+    auto restored = sm::DataTree::restore(rec.snapshot->data.data(), rec.snapshot->data.size(),
+                                          &error, tree_config(config_));
+    if (!restored) throw std::runtime_error("snapshot in storage is unusable: " + error);
+    tree_ = std::move(*restored);
+    applied_index_ = last_snapshot_index_ = rec.snapshot->last_index;
+    applied_zxid_ = rec.snapshot->last_zxid;
+    applied_epoch_ = rec.snapshot->last_epoch;
+    log.snapshot = Snapshot{rec.snapshot->last_index, rec.snapshot->last_epoch,
+                            rec.snapshot->last_zxid, {}};
+  }
+  if (!rec.entries.empty()) last_written_index_ = rec.entries.back().index;
+  else last_written_index_ = applied_index_;
+  log.entries = std::move(rec.entries);
+  broadcast_->set_snapshot_source(this);
+  broadcast_->restore(log);
+  drain_ready();
+  log_->info("node {} recovered: applied zxid {:#x} (index {}), {} znodes, digest {:#x}",
+             config_.id(), applied_zxid_, applied_index_, tree_.node_count(), tree_.digest());
+}
+
+Snapshot Node::take_snapshot() {
+  return Snapshot{applied_index_, applied_epoch_, applied_zxid_, tree_.serialize()};
+}
+
+// ------------------------------------------------------------------ inputs
+
+void Node::on_peer_message(const std::uint8_t* data, std::size_t size) {
+  try {
+    CapnpReader reader(data, size, 1u << 26);
+    auto env = reader.root<proto::PeerEnvelope>();
+    NodeId from = env.getFrom();
+    switch (env.which()) {
+      case proto::PeerEnvelope::BROADCAST: {
+        auto p = env.getBroadcast();
+        broadcast_->step(PeerMessage{from, config_.id(), Bytes(p.begin(), p.end())});
+        break;
+      }
+      case proto::PeerEnvelope::FORWARD:
+        for (auto t : env.getForward()) to_propose_.emplace_back(t.begin(), t.end());
+        break;
+      case proto::PeerEnvelope::TOUCH:
+        for (auto t : env.getTouch()) {
+          if (!sessions_.contains(t.getSessionId()) && tree_.has_session(t.getSessionId())) {
+            sessions_.add(t.getSessionId(), t.getTimeoutMs(), env_.now_ms());
+          }
+          sessions_.touch(t.getSessionId(), env_.now_ms());
+        }
+        break;
+      default:
+        break;
+    }
+  } catch (const kj::Exception& e) {
+    log_->warn("dropped a malformed peer message ({} bytes): {}", size, e.getDescription().cStr());
+  }
+}
+
+void Node::on_tick() {
+  ++ticks_;
+  broadcast_->tick();
+  if (last_status_.role == Role::leader) {
+    leader_duties();
+  } else {
+    report_session_touches();
+  }
+}
+
+void Node::on_storage_wakeup() { complete_persist_waits(); }
+
+void Node::process() {
+  propose_pending();
+  drain_ready();
+}
+
+// ------------------------------------------------------------------ leader duties
+
+void Node::leader_duties() {
+  std::int64_t now = env_.now_ms();
+  for (SessionId id : sessions_.take_expired(now)) {
+    log_->info("session {:#x} expired", id);
+    sm::Txn txn;
+    txn.header.session_id = id;
+    txn.header.time_ms = env_.wall_ms();
+    txn.op = sm::CloseSessionOp{id};
+    submit_txn(std::move(txn));
+  }
+  if (ticks_ % kContainerCheckTicks == 0) {
+    std::int64_t wall = env_.wall_ms();
+    for (const auto& path : tree_.expired_nodes(wall, kExpiredNodesPerCheck)) {
+      sm::Txn txn;
+      txn.header.time_ms = wall;
+      txn.op = sm::DeleteExpiredOp{path};
+      submit_txn(std::move(txn));
+    }
+  }
+}
+
+void Node::report_session_touches() {
+  if (touched_.empty() || last_status_.leader == 0 || last_status_.leader == config_.id()) return;
+  capnp::MallocMessageBuilder msg;
+  auto env = msg.initRoot<proto::PeerEnvelope>();
+  env.setFrom(config_.id());
+  auto list = env.initTouch(static_cast<unsigned>(touched_.size()));
+  unsigned i = 0;
+  for (const auto& [id, timeout] : touched_) {
+    list[i].setSessionId(id);
+    list[i].setTimeoutMs(timeout);
+    ++i;
+  }
+  env_.send_peer(last_status_.leader, to_bytes(msg));
+  touched_.clear();
+}
+
+void Node::on_status_change(const BroadcastStatus& s) {
+  BroadcastStatus old = last_status_;
+  last_status_ = s;
+  log_->info("node {}: {} in epoch {}, leader {}", config_.id(), to_string(s.role), s.epoch,
+             s.leader);
+  if (s.role == Role::leader && old.role != Role::leader) {
+    // The new leader has no history of session activity: restart every session's clock.
+    sessions_ = SessionTracker();
+    for (const auto& info : tree_.sessions()) {
+      sessions_.add(info.session_id, info.timeout_ms, env_.now_ms());
+    }
+  }
+  if (old.leader != 0 && s.leader != old.leader) {
+    // Requests forwarded to the old leader may be lost: fail them as ZooKeeper does, by
+    // closing the connections that wait on the write path; clients reconnect and retry.
+    std::vector<ConnId> drop;
+    for (auto& [id, c] : connections_) {
+      for (auto& p : c->queue) {
+        if (!p.done && p.kind != PendingKind::read && p.kind != PendingKind::local) {
+          drop.push_back(id);
+          break;
+        }
+      }
+    }
+    for (ConnId id : drop) drop_connection(id, "leader changed while requests were pending");
+  }
+}
+
+// ------------------------------------------------------------------ txns
+
+void Node::submit_txn(sm::Txn txn) {
+  if (to_propose_.size() >= kMaxQueuedTxns) {
+    log_->warn("txn queue full ({} txns waiting for a leader); refusing a txn", kMaxQueuedTxns);
+    return;
+  }
+  to_propose_.push_back(sm::encode(txn));
+}
+
+void Node::send_envelope_forward(const std::vector<Bytes>& txns, NodeId to) {
+  capnp::MallocMessageBuilder msg;
+  auto env = msg.initRoot<proto::PeerEnvelope>();
+  env.setFrom(config_.id());
+  auto list = env.initForward(static_cast<unsigned>(txns.size()));
+  for (unsigned i = 0; i < txns.size(); ++i) {
+    list.set(i, kj::arrayPtr(txns[i].data(), txns[i].size()));
+  }
+  env_.send_peer(to, to_bytes(msg));
+}
+
+void Node::propose_pending() {
+  if (to_propose_.empty()) return;
+  BroadcastStatus s = broadcast_->status();
+  if (s.role == Role::leader && s.can_propose) {
+    auto r = broadcast_->propose(to_propose_);
+    if (r.accepted) {
+      stats_.writes_proposed += to_propose_.size();
+      to_propose_.clear();
+      return;
+    }
+    s.leader = r.leader_hint;
+  }
+  if (s.leader != 0 && s.leader != config_.id()) {
+    send_envelope_forward(to_propose_, s.leader);
+    to_propose_.clear();
+  }
+  // Otherwise there is no leader yet: keep the txns until there is one.
+}
+
+void Node::drain_ready() {
+  for (std::size_t i = 0; i < kReadyLoopMax; ++i) {
+    complete_persist_waits();
+    if (!broadcast_->has_ready()) return;
+    Ready ready = broadcast_->ready();
+    execute_ready(ready);
+    broadcast_->advance();
+  }
+  log_->warn("broadcast plugin produced more than {} Ready batches in one turn", kReadyLoopMax);
+}
+
+void Node::execute_ready(Ready& ready) {
+  bool wrote = false;
+  if (ready.snapshot) {
+    std::string error;
+    auto restored = sm::DataTree::restore(ready.snapshot->data.data(), ready.snapshot->data.size(),
+                                          &error, tree_config(config_));
+    if (!restored) throw std::runtime_error("snapshot from the leader is unusable: " + error);
+    tree_ = std::move(*restored);
+    applied_index_ = last_snapshot_index_ = ready.snapshot->last_index;
+    applied_zxid_ = ready.snapshot->last_zxid;
+    applied_epoch_ = ready.snapshot->last_epoch;
+    storage_->install_snapshot(*ready.snapshot);
+    last_written_index_ = ready.snapshot->last_index;
+    wrote = true;
+  }
+  if (ready.truncate_after) {
+    storage_->truncate_after(*ready.truncate_after);
+    last_written_index_ = std::min(last_written_index_, *ready.truncate_after);
+    wrote = true;
+  }
+  if (!ready.entries.empty()) {
+    storage_->append(ready.entries);
+    last_written_index_ = ready.entries.back().index;
+    wrote = true;
+  }
+  if (ready.hard_state) {
+    storage_->save_hard_state(*ready.hard_state);
+    wrote = true;
+  }
+  for (auto& m : ready.messages) {
+    capnp::MallocMessageBuilder msg;
+    auto env = msg.initRoot<proto::PeerEnvelope>();
+    env.setFrom(config_.id());
+    env.setBroadcast(kj::arrayPtr(m.payload.data(), m.payload.size()));
+    env_.send_peer(m.to, to_bytes(msg));
+  }
+  if (wrote || !ready.messages_after_persist.empty()) {
+    persist_waits_.push_back(
+        {storage_->flush(), last_written_index_, std::move(ready.messages_after_persist)});
+  }
+  for (const auto& c : ready.committed) apply_committed(c);
+  for (const auto& b : ready.barriers) resolve_barrier(b);
+  if (ready.status) on_status_change(*ready.status);
+}
+
+void Node::complete_persist_waits() {
+  std::uint64_t durable = storage_->durable_ticket();
+  while (!persist_waits_.empty() && persist_waits_.front().ticket <= durable) {
+    PersistWait w = std::move(persist_waits_.front());
+    persist_waits_.pop_front();
+    for (auto& m : w.messages) {
+      capnp::MallocMessageBuilder msg;
+      auto env = msg.initRoot<proto::PeerEnvelope>();
+      env.setFrom(config_.id());
+      env.setBroadcast(kj::arrayPtr(m.payload.data(), m.payload.size()));
+      env_.send_peer(m.to, to_bytes(msg));
+    }
+    broadcast_->persisted(w.index);
+  }
+}
+
+void Node::apply_committed(const CommittedTxn& committed) {
+  if (committed.index <= applied_index_) return;  // already in the restored snapshot
+  applied_index_ = committed.index;
+  if (committed.data.empty()) {  // a no-op entry (e.g. a new leader's first proposal)
+    applied_zxid_ = std::max(applied_zxid_, committed.zxid);
+    return;
+  }
+  std::string error;
+  auto txn = sm::decode(committed.data, &error);
+  if (!txn) {
+    // Every replica sees the same bytes, so every replica skips it the same way.
+    log_->error("committed txn {:#x} does not decode ({}); skipped", committed.zxid, error);
+    applied_zxid_ = std::max(applied_zxid_, committed.zxid);
+    return;
+  }
+  std::vector<sm::WatchTrigger> triggers;
+  sm::TxnResult result = tree_.apply(*txn, committed.zxid, &triggers);
+  applied_zxid_ = committed.zxid;
+  applied_epoch_ = zxid_epoch(committed.zxid);
+  ++stats_.txns_applied;
+  QL_TRACE(tracer_, TraceEvent{TraceKind::apply, config_.id(), 0, applied_epoch_, committed.zxid, {}});
+  deliver_notifications(triggers);
+  after_apply(*txn, result, committed.zxid);
+  maybe_snapshot(committed.index);
+}
+
+void Node::maybe_snapshot(LogIndex index) {
+  auto every = static_cast<LogIndex>(config_.settings.get_int("snapshot_every_txns"));
+  if (index < last_snapshot_index_ + every) return;
+  Snapshot snap = take_snapshot();
+  Snapshot meta{snap.last_index, snap.last_epoch, snap.last_zxid, {}};
+  storage_->save_snapshot(std::move(snap));
+  broadcast_->compacted(meta);
+  last_snapshot_index_ = index;
+  ++stats_.snapshots;
+  log_->info("snapshot at zxid {:#x} (index {})", meta.last_zxid, meta.last_index);
+}
+
+}  // namespace quorumlab::node

@@ -1,0 +1,189 @@
+#include "quorumlab/node/zmq_runtime.hpp"
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <stdexcept>
+
+#include "quorumlab/log.hpp"
+
+namespace quorumlab::node {
+
+namespace {
+
+/// Upper bound on messages taken from one socket per loop turn, so one busy socket cannot
+/// starve ticks, storage completions or the other socket.
+constexpr int kDrainBatchMax = 2048;
+
+int bound_port(zmq::socket_t& s) {
+  std::string ep = s.get(zmq::sockopt::last_endpoint);
+  return std::stoi(ep.substr(ep.rfind(':') + 1));
+}
+
+void bind_or_throw(zmq::socket_t& s, const std::string& endpoint, const char* what) {
+  try {
+    s.bind(endpoint);
+  } catch (const zmq::error_t& e) {
+    throw std::runtime_error(std::string("cannot listen for ") + what + " on " + endpoint + ": " +
+                             e.what());
+  }
+}
+
+std::string endpoint(const std::string& host, std::int64_t port) {
+  return "tcp://" + host + ":" + (port == 0 ? std::string("*") : std::to_string(port));
+}
+
+}  // namespace
+
+ZmqRuntime::ZmqRuntime(const NodeConfig& config)
+    : tick_ms_(config.settings.get_int("tick_ms")),
+      max_message_bytes_(static_cast<std::size_t>(config.settings.get_int("max_data_bytes")) * 2 +
+                         (1 << 16)),
+      context_(1),
+      clients_(context_, zmq::socket_type::router),
+      peers_in_(context_, zmq::socket_type::router) {
+  const std::string host = config.settings.get_string("host");
+  for (auto* s : {&clients_, &peers_in_}) {
+    s->set(zmq::sockopt::linger, 0);
+    s->set(zmq::sockopt::sndhwm, 0);
+    s->set(zmq::sockopt::rcvhwm, 0);
+    // Oversized frames are cut by ZeroMQ (the sender is disconnected) before they use memory.
+    s->set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(max_message_bytes_));
+  }
+  bind_or_throw(clients_, endpoint(host, config.settings.get_int("client_port")), "clients");
+  client_port_ = bound_port(clients_);
+
+  std::int64_t peer_port = config.settings.get_int("peer_port");
+  for (const auto& p : config.peers) {
+    if (p.id == config.id() && peer_port == 0) peer_port = p.port;
+  }
+  if (!config.peers.empty() || peer_port != 0) {
+    bind_or_throw(peers_in_, endpoint(host, peer_port), "peers");
+    peer_port_ = bound_port(peers_in_);
+  }
+  for (const auto& p : config.peers) {
+    if (p.id == config.id()) continue;
+    zmq::socket_t s(context_, zmq::socket_type::dealer);
+    s.set(zmq::sockopt::linger, 0);
+    s.set(zmq::sockopt::sndhwm, 100000);
+    s.set(zmq::sockopt::immediate, 1);  // do not queue for a peer that is down
+    s.set(zmq::sockopt::reconnect_ivl, 20);
+    s.set(zmq::sockopt::reconnect_ivl_max, 200);
+    s.connect("tcp://" + p.host + ":" + std::to_string(p.port));
+    peers_out_.emplace(p.id, std::move(s));
+  }
+  wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (wake_fd_ < 0) throw std::runtime_error("eventfd failed");
+}
+
+ZmqRuntime::~ZmqRuntime() {
+  if (wake_fd_ >= 0) ::close(wake_fd_);
+}
+
+std::function<void()> ZmqRuntime::waker() {
+  int fd = wake_fd_;
+  return [fd] {
+    std::uint64_t one = 1;
+    [[maybe_unused]] auto n = ::write(fd, &one, sizeof one);
+  };
+}
+
+std::int64_t ZmqRuntime::now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
+}
+
+std::int64_t ZmqRuntime::wall_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+void ZmqRuntime::send_peer(NodeId to, Bytes bytes) {
+  auto it = peers_out_.find(to);
+  if (it == peers_out_.end()) return;
+  zmq::message_t msg(bytes.data(), bytes.size());
+  // Best effort: with `immediate`, a message for a peer that is down is dropped here.
+  (void)it->second.send(msg, zmq::send_flags::dontwait);
+}
+
+void ZmqRuntime::send_client(ConnId conn, Bytes bytes) {
+  auto it = route_by_conn_.find(conn);
+  if (it == route_by_conn_.end()) return;
+  zmq::message_t route(it->second.data(), it->second.size());
+  zmq::message_t msg(bytes.data(), bytes.size());
+  (void)clients_.send(route, zmq::send_flags::sndmore | zmq::send_flags::dontwait);
+  (void)clients_.send(msg, zmq::send_flags::dontwait);
+}
+
+void ZmqRuntime::close_client(ConnId conn) {
+  auto it = route_by_conn_.find(conn);
+  if (it == route_by_conn_.end()) return;
+  conn_by_route_.erase(it->second);
+  route_by_conn_.erase(it);
+}
+
+void ZmqRuntime::drain_clients(RuntimeHandler& handler) {
+  for (int i = 0; i < kDrainBatchMax; ++i) {
+    zmq::message_t route, msg;
+    if (!clients_.recv(route, zmq::recv_flags::dontwait)) return;
+    if (!route.more() || !clients_.recv(msg, zmq::recv_flags::dontwait)) continue;
+    while (msg.more()) {  // a well-behaved client sends one frame; drop extra frames
+      zmq::message_t extra;
+      if (!clients_.recv(extra, zmq::recv_flags::dontwait)) break;
+      msg.move(extra);
+    }
+    std::string key(static_cast<const char*>(route.data()), route.size());
+    auto [it, inserted] = conn_by_route_.try_emplace(key, next_conn_);
+    if (inserted) route_by_conn_[next_conn_++] = key;
+    const char* addr = nullptr;
+    try {
+      addr = msg.gets("Peer-Address");
+    } catch (const zmq::error_t&) {
+    }
+    handler.on_client_message(it->second, static_cast<const std::uint8_t*>(msg.data()), msg.size(),
+                              addr ? addr : "");
+  }
+}
+
+void ZmqRuntime::drain_peers(RuntimeHandler& handler) {
+  for (int i = 0; i < kDrainBatchMax; ++i) {
+    zmq::message_t route, msg;
+    if (!peers_in_.recv(route, zmq::recv_flags::dontwait)) return;
+    if (!route.more() || !peers_in_.recv(msg, zmq::recv_flags::dontwait)) continue;
+    handler.on_peer_message(static_cast<const std::uint8_t*>(msg.data()), msg.size());
+  }
+}
+
+void ZmqRuntime::run(RuntimeHandler& handler, const std::atomic<bool>& stop) {
+  std::vector<zmq::pollitem_t> items = {
+      {clients_.handle(), 0, ZMQ_POLLIN, 0},
+      {peers_in_.handle(), 0, ZMQ_POLLIN, 0},
+      {nullptr, wake_fd_, ZMQ_POLLIN, 0},
+  };
+  std::int64_t next_tick = now_ms() + tick_ms_;
+  while (!stop.load(std::memory_order_relaxed)) {
+    std::int64_t wait = std::max<std::int64_t>(0, next_tick - now_ms());
+    try {
+      zmq::poll(items.data(), items.size(), std::chrono::milliseconds(wait));
+    } catch (const zmq::error_t& e) {
+      if (e.num() != EINTR) throw;
+    }
+    if (items[0].revents & ZMQ_POLLIN) drain_clients(handler);
+    if (items[1].revents & ZMQ_POLLIN) drain_peers(handler);
+    if (items[2].revents & ZMQ_POLLIN) {
+      std::uint64_t n;
+      [[maybe_unused]] auto r = ::read(wake_fd_, &n, sizeof n);
+      handler.on_storage_wakeup();
+    }
+    std::int64_t now = now_ms();
+    if (now >= next_tick) {
+      handler.on_tick();
+      next_tick += tick_ms_;
+      if (next_tick < now) next_tick = now + tick_ms_;  // after a stall, do not burst ticks
+    }
+    handler.process();
+  }
+}
+
+}  // namespace quorumlab::node

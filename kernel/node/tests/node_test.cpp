@@ -1,0 +1,371 @@
+// The node driven through a fake environment: no sockets, a clock the test moves. Covers the
+// native protocol end to end inside one process: sessions, every operation, reply order,
+// watch-before-reply ordering, expiry, reconnect, malformed input and restart with `wal`.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <map>
+
+#include "../src/internal.hpp"
+#include "quorumlab/log.hpp"
+
+using namespace quorumlab;
+using namespace quorumlab::node;
+using ::testing::HasSubstr;
+namespace fs = std::filesystem;
+
+namespace {
+
+class FakeEnv final : public NodeEnv {
+ public:
+  void send_peer(NodeId, Bytes) override {}
+  void send_client(ConnId conn, Bytes bytes) override { out[conn].push_back(std::move(bytes)); }
+  void close_client(ConnId conn) override { closed.push_back(conn); }
+  std::int64_t now_ms() override { return now; }
+  std::int64_t wall_ms() override { return 1700000000000 + now; }
+
+  std::int64_t now = 1000;
+  std::map<ConnId, std::vector<Bytes>> out;
+  std::vector<ConnId> closed;
+};
+
+/// A decoded server message kept alive with its buffer.
+struct Msg {
+  std::shared_ptr<CapnpReader> reader;
+  proto::ServerMessage::Reader get() { return reader->root<proto::ServerMessage>(); }
+};
+
+struct Harness {
+  FakeEnv env;
+  NullTracer tracer;
+  fs::path dir;
+  std::unique_ptr<PluginLoader> loader;
+  std::unique_ptr<Node> node;
+  std::int32_t xid = 0;
+
+  explicit Harness(const std::string& storage = "memory", fs::path data_dir = {}) {
+    dir = data_dir.empty() ? fs::temp_directory_path() /
+                                 ("ql_node_test_" + std::to_string(::getpid()) + "_" +
+                                  std::to_string(counter()++))
+                           : data_dir;
+    start(storage);
+  }
+  static int& counter() {
+    static int c = 0;
+    return c;
+  }
+  void start(const std::string& storage) {
+    loader = std::make_unique<PluginLoader>(PluginLoader::default_dir());
+    auto cfg = load_config(std::nullopt, {"data_dir=" + dir.string(), "storage=" + storage,
+                                          "min_session_timeout_ms=100",
+                                          "max_session_timeout_ms=10000"});
+    node = std::make_unique<Node>(cfg, *loader, env, tracer);
+    node->set_storage_waker([] {});
+  }
+  void restart(const std::string& storage) {
+    node.reset();
+    start(storage);
+  }
+
+  /// Runs the node until storage and the plugin are idle (the fake has no event loop).
+  void settle() {
+    for (int i = 0; i < 100; ++i) {
+      node->on_storage_wakeup();
+      node->process();
+    }
+  }
+
+  void send(ConnId conn, capnp::MallocMessageBuilder& msg) {
+    Bytes b = to_bytes(msg);
+    node->on_client_message(conn, b.data(), b.size(), "127.0.0.1:5555");
+  }
+
+  std::vector<Msg> take(ConnId conn) {
+    std::vector<Msg> msgs;
+    for (auto& b : env.out[conn]) {
+      msgs.push_back({std::make_shared<CapnpReader>(b.data(), b.size(), 1 << 26)});
+    }
+    env.out[conn].clear();
+    return msgs;
+  }
+
+  proto::ConnectResponse::Reader connect(ConnId conn, std::int64_t session = 0, Bytes pw = Bytes(16),
+                                         std::int64_t last_zxid = 0, std::vector<Msg>* keep = nullptr) {
+    capnp::MallocMessageBuilder m;
+    auto c = m.initRoot<proto::ClientMessage>().initConnect();
+    c.setProtocolVersion(1);
+    c.setTimeoutMs(1000);
+    c.setSessionId(session);
+    c.setPasswd(kj::arrayPtr(pw.data(), pw.size()));
+    c.setLastZxidSeen(last_zxid);
+    send(conn, m);
+    settle();
+    static std::vector<Msg> held;
+    auto msgs = take(conn);
+    EXPECT_EQ(msgs.size(), 1u);
+    held.push_back(msgs.at(0));
+    if (keep) keep->push_back(msgs.at(0));
+    return held.back().get().getConnectResponse();
+  }
+
+  /// Builds a request with the next xid; `fill` sets the op.
+  template <typename F>
+  std::int32_t request(ConnId conn, F fill) {
+    capnp::MallocMessageBuilder m;
+    auto r = m.initRoot<proto::ClientMessage>().initRequest();
+    r.setXid(++xid);
+    fill(r.initOp());
+    send(conn, m);
+    return xid;
+  }
+
+  std::int32_t create(ConnId conn, const std::string& path, const std::string& data, int mode = 0) {
+    return request(conn, [&](proto::Request::Op::Builder op) {
+      auto c = op.initCreate();
+      c.setPath(path);
+      c.setData(kj::arrayPtr(reinterpret_cast<const capnp::byte*>(data.data()), data.size()));
+      c.setMode(mode);
+      auto acl = c.initAcl(1);
+      acl[0].setPerms(31);
+      acl[0].initId().setScheme("world");
+      acl[0].getId().setId("anyone");
+    });
+  }
+  std::int32_t get_data(ConnId conn, const std::string& path, bool watch = false) {
+    return request(conn, [&](proto::Request::Op::Builder op) {
+      auto g = op.initGetData();
+      g.setPath(path);
+      g.setWatch(watch);
+    });
+  }
+  std::int32_t set_data(ConnId conn, const std::string& path, const std::string& data, int version = -1) {
+    return request(conn, [&](proto::Request::Op::Builder op) {
+      auto s = op.initSetData();
+      s.setPath(path);
+      s.setData(kj::arrayPtr(reinterpret_cast<const capnp::byte*>(data.data()), data.size()));
+      s.setVersion(version);
+    });
+  }
+
+  /// Sends one request and returns its response (after settling).
+  Msg roundtrip_last(ConnId conn) {
+    settle();
+    auto msgs = take(conn);
+    EXPECT_FALSE(msgs.empty());
+    return msgs.back();
+  }
+
+  ~Harness() {
+    node.reset();
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+  }
+};
+
+std::string str(capnp::Data::Reader d) { return std::string(d.begin(), d.end()); }
+
+}  // namespace
+
+TEST(Node, NewSessionGetsIdPasswordAndNegotiatedTimeout) {
+  Harness h;
+  auto r = h.connect(1);
+  EXPECT_EQ(r.getErr(), 0);
+  EXPECT_NE(r.getSessionId(), 0);
+  EXPECT_EQ(r.getPasswd().size(), 16u);
+  EXPECT_EQ(r.getTimeoutMs(), 1000);
+  EXPECT_TRUE(h.node->tree().has_session(r.getSessionId()));
+}
+
+TEST(Node, CreateGetSetDeleteWithStats) {
+  Harness h;
+  h.connect(1);
+  h.create(1, "/a", "hello");
+  auto m = h.roundtrip_last(1);
+  auto resp = m.get().getResponse();
+  ASSERT_EQ(resp.getErr(), 0);
+  EXPECT_EQ(resp.getBody().getCreated().getPath(), "/a");
+  const auto czxid = resp.getBody().getCreated().getStat().getCzxid();
+  EXPECT_EQ(resp.getZxid(), czxid);
+
+  h.get_data(1, "/a");
+  m = h.roundtrip_last(1);
+  EXPECT_EQ(str(m.get().getResponse().getBody().getData().getData()), "hello");
+
+  h.set_data(1, "/a", "world", 0);
+  m = h.roundtrip_last(1);
+  EXPECT_EQ(m.get().getResponse().getBody().getStat().getVersion(), 1);
+  h.set_data(1, "/a", "again", 0);
+  EXPECT_EQ(h.roundtrip_last(1).get().getResponse().getErr(), sm::err_code(sm::Err::BADVERSION));
+
+  h.request(1, [](proto::Request::Op::Builder op) {
+    auto d = op.initDelete();
+    d.setPath("/a");
+    d.setVersion(-1);
+  });
+  EXPECT_EQ(h.roundtrip_last(1).get().getResponse().getErr(), 0);
+  h.get_data(1, "/a");
+  EXPECT_EQ(h.roundtrip_last(1).get().getResponse().getErr(), sm::err_code(sm::Err::NONODE));
+}
+
+TEST(Node, PipelinedRequestsAreAnsweredInOrderAndReadsSeeEarlierWrites) {
+  Harness h;
+  h.connect(1);
+  std::vector<std::int32_t> xids;
+  for (int i = 0; i < 50; ++i) {
+    xids.push_back(h.create(1, "/n" + std::to_string(i), std::to_string(i)));
+    xids.push_back(h.get_data(1, "/n" + std::to_string(i)));  // sent before the create commits
+  }
+  h.settle();
+  auto msgs = h.take(1);
+  ASSERT_EQ(msgs.size(), xids.size());
+  for (std::size_t i = 0; i < msgs.size(); ++i) {
+    auto r = msgs[i].get().getResponse();
+    EXPECT_EQ(r.getXid(), xids[i]);
+    ASSERT_EQ(r.getErr(), 0) << "request " << i;
+    if (i % 2 == 1) EXPECT_EQ(str(r.getBody().getData().getData()), std::to_string(i / 2));
+  }
+}
+
+TEST(Node, NotificationArrivesBeforeTheReplyThatShowsTheNewData) {
+  Harness h;
+  h.connect(1);
+  h.connect(2);
+  h.create(1, "/w", "v0");
+  h.settle();
+  h.take(1);
+  h.get_data(2, "/w", /*watch=*/true);
+  h.settle();
+  h.take(2);
+  h.set_data(1, "/w", "v1");
+  h.get_data(2, "/w");  // sent after the write; must come after the notification
+  h.settle();
+  auto msgs = h.take(2);
+  ASSERT_EQ(msgs.size(), 2u);
+  ASSERT_TRUE(msgs[0].get().isNotification());
+  EXPECT_EQ(msgs[0].get().getNotification().getType(), 3);  // NodeDataChanged
+  EXPECT_EQ(msgs[0].get().getNotification().getPath(), "/w");
+  EXPECT_EQ(str(msgs[1].get().getResponse().getBody().getData().getData()), "v1");
+}
+
+TEST(Node, ReconnectWithPasswordKeepsTheSessionAndWrongPasswordIsExpired) {
+  Harness h;
+  std::vector<Msg> keep;
+  auto r = h.connect(1, 0, Bytes(16), 0, &keep);
+  SessionId sid = r.getSessionId();
+  Bytes pw(r.getPasswd().begin(), r.getPasswd().end());
+  h.create(1, "/e", "x", /*ephemeral*/ 1);
+  h.settle();
+  auto ok = h.connect(2, sid, pw, static_cast<std::int64_t>(h.node->applied_zxid()));
+  EXPECT_EQ(ok.getErr(), 0);
+  EXPECT_EQ(ok.getSessionId(), sid);
+  // The old connection of the session was closed.
+  EXPECT_THAT(h.env.closed, ::testing::Contains(1u));
+  Bytes bad = pw;
+  bad[0] ^= 1;
+  auto ex = h.connect(3, sid, bad);
+  EXPECT_EQ(ex.getErr(), sm::err_code(sm::Err::SESSIONEXPIRED));
+  EXPECT_EQ(ex.getSessionId(), 0);
+}
+
+TEST(Node, ClientThatHasSeenTheFutureIsRefused) {
+  Harness h;
+  auto r = h.connect(1, 0, Bytes(16), /*last_zxid=*/1ll << 40);
+  EXPECT_EQ(r.getErr(), sm::err_code(sm::Err::CONNECTIONLOSS));
+  EXPECT_THAT(std::string(r.getMessage().cStr()), HasSubstr("is behind"));
+}
+
+TEST(Node, SessionExpiryRemovesEphemeralsAndClosesTheConnection) {
+  Harness h;
+  auto sid = h.connect(1).getSessionId();
+  h.connect(2);
+  h.create(1, "/eph", "x", 1);
+  h.settle();
+  h.take(1);
+  ASSERT_EQ(h.node->tree().get_ephemerals(sid, "/").size(), 1u);
+  h.env.now += 999;  // not yet
+  h.node->on_tick();
+  h.settle();
+  EXPECT_TRUE(h.node->tree().has_session(sid));
+  h.env.now += 2;
+  h.node->on_tick();
+  h.settle();
+  EXPECT_FALSE(h.node->tree().has_session(sid));
+  h.get_data(2, "/eph");
+  EXPECT_EQ(h.roundtrip_last(2).get().getResponse().getErr(), sm::err_code(sm::Err::NONODE));
+  auto msgs = h.take(1);
+  ASSERT_FALSE(msgs.empty());
+  EXPECT_TRUE(msgs.back().get().isClosing());
+}
+
+TEST(Node, CloseSessionIsAnsweredThenTheConnectionCloses) {
+  Harness h;
+  auto sid = h.connect(1).getSessionId();
+  h.request(1, [](proto::Request::Op::Builder op) { op.setCloseSession(); });
+  h.settle();
+  auto msgs = h.take(1);
+  ASSERT_EQ(msgs.size(), 2u);
+  EXPECT_EQ(msgs[0].get().getResponse().getErr(), 0);
+  EXPECT_TRUE(msgs[1].get().isClosing());
+  EXPECT_FALSE(h.node->tree().has_session(sid));
+}
+
+TEST(Node, GarbageAndOutOfOrderMessagesCloseOnlyThatConnection) {
+  Harness h;
+  h.connect(1);
+  Bytes garbage = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+  h.node->on_client_message(7, garbage.data(), garbage.size(), "");
+  auto msgs = h.take(7);
+  ASSERT_EQ(msgs.size(), 1u);
+  EXPECT_THAT(std::string(msgs[0].get().getClosing().cStr()), HasSubstr("malformed"));
+  Bytes odd = {1, 2, 3};
+  h.node->on_client_message(8, odd.data(), odd.size(), "");
+  EXPECT_TRUE(h.take(8).at(0).get().isClosing());
+  h.get_data(9, "/");  // request before connect
+  EXPECT_THAT(std::string(h.take(9).at(0).get().getClosing().cStr()), HasSubstr("before the session"));
+  EXPECT_EQ(h.node->stats().protocol_errors, 3u);
+  // The healthy connection is still served.
+  h.get_data(1, "/zookeeper");
+  EXPECT_EQ(h.roundtrip_last(1).get().getResponse().getErr(), 0);
+}
+
+TEST(Node, InvalidPathsAndOversizeDataAreErrorRepliesNotCrashes) {
+  Harness h;
+  h.connect(1);
+  h.create(1, "no-slash", "x");
+  EXPECT_EQ(h.roundtrip_last(1).get().getResponse().getErr(), sm::err_code(sm::Err::BADARGUMENTS));
+  h.create(1, "/big", std::string(1048577, 'x'));
+  EXPECT_EQ(h.roundtrip_last(1).get().getResponse().getErr(), sm::err_code(sm::Err::BADARGUMENTS));
+  h.get_data(1, "/a//b");
+  EXPECT_EQ(h.roundtrip_last(1).get().getResponse().getErr(), sm::err_code(sm::Err::BADARGUMENTS));
+}
+
+TEST(Node, SyncOpAnswersWithThePath) {
+  Harness h;
+  h.connect(1);
+  h.request(1, [](proto::Request::Op::Builder op) { op.setSync("/"); });
+  auto r = h.roundtrip_last(1).get().getResponse();
+  EXPECT_EQ(r.getErr(), 0);
+  EXPECT_EQ(r.getBody().getPath(), "/");
+}
+
+TEST(Node, WalRestartKeepsEveryAcknowledgedWrite) {
+  auto dir = fs::temp_directory_path() / ("ql_node_wal_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  std::uint64_t digest = 0;
+  {
+    Harness h("wal", dir);
+    h.connect(1);
+    for (int i = 0; i < 20; ++i) h.create(1, "/p" + std::to_string(i), std::string(100, 'a' + i % 26));
+    h.settle();
+    ASSERT_EQ(h.take(1).size(), 20u);
+    digest = h.node->digest();
+    h.node.reset();
+    h.start("wal");
+    EXPECT_EQ(h.node->digest(), digest);
+    std::int32_t n = 0;
+    ASSERT_EQ(h.node->tree().get_all_children_number("/", {}, &n), sm::Err::OK);
+    EXPECT_EQ(n, 3 + 20);  // /zookeeper, /zookeeper/quota, /zookeeper/config and our 20
+  }
+  fs::remove_all(dir);
+}
