@@ -214,7 +214,29 @@ struct ClientMessage {
   union {
     connect @0 :ConnectRequest;
     request @1 :Request;
+    status @2 :Void;             # monitoring: answered with `status`, no session needed
   }
+}
+
+# What a server reports about itself (for `qlab cluster status`, monitoring and tests).
+struct ServerStatus {
+  serverId @0 :UInt32;
+  role @1 :Text;                 # leader, follower, observer, looking, candidate
+  leader @2 :UInt32;             # 0 when unknown
+  epoch @3 :UInt64;              # epoch or term
+  appliedZxid @4 :Int64;
+  committedZxid @5 :Int64;
+  digest @6 :UInt64;             # digest of the znode tree
+  znodeCount @7 :UInt64;
+  sessionCount @8 :UInt64;
+  connectionCount @9 :UInt64;
+  requests @10 :UInt64;
+  txnsApplied @11 :UInt64;
+  fsyncs @12 :UInt64;
+  broadcast @13 :Text;           # plugin names
+  storage @14 :Text;
+  readPolicy @15 :Text;
+  canPropose @16 :Bool;
 }
 
 struct ServerMessage {
@@ -223,5 +245,6 @@ struct ServerMessage {
     response @1 :Response;
     notification @2 :Notification;
     closing @3 :Text;            # the server closes this session's connection (reason)
+    status @4 :ServerStatus;
   }
 }

@@ -30,6 +30,30 @@ Bytes session_password(SessionId id) {
   return out;
 }
 
+Bytes Node::status_message() const {
+  capnp::MallocMessageBuilder msg;
+  auto s = msg.initRoot<proto::ServerMessage>().initStatus();
+  BroadcastStatus b = broadcast_->status();
+  s.setServerId(config_.id());
+  s.setRole(to_string(b.role));
+  s.setLeader(b.leader);
+  s.setEpoch(b.epoch);
+  s.setAppliedZxid(static_cast<std::int64_t>(applied_zxid_));
+  s.setCommittedZxid(static_cast<std::int64_t>(b.last_committed_zxid));
+  s.setDigest(tree_.digest());
+  s.setZnodeCount(tree_.node_count());
+  s.setSessionCount(tree_.sessions().size());
+  s.setConnectionCount(connections_.size());
+  s.setRequests(stats_.requests);
+  s.setTxnsApplied(stats_.txns_applied);
+  s.setFsyncs(storage_->stats().fsyncs);
+  s.setBroadcast(config_.broadcast.name);
+  s.setStorage(config_.storage.name);
+  s.setReadPolicy(config_.read_policy.name);
+  s.setCanPropose(b.can_propose);
+  return to_bytes(msg);
+}
+
 void Node::send_to(Connection& c, Bytes bytes) { env_.send_client(c.id, std::move(bytes)); }
 
 void Node::drop_connection(ConnId conn, const std::string& reason) {
@@ -73,6 +97,13 @@ void Node::on_client_message(ConnId conn, const std::uint8_t* data, std::size_t 
       case proto::ClientMessage::CONNECT:
         if (c.session != 0) return protocol_error(c, "connect on a connection that has a session");
         return handle_connect(c, data, size);
+      case proto::ClientMessage::STATUS:
+        send_to(c, status_message());
+        if (c.session == 0) {  // a monitoring probe, not a session: forget the connection
+          env_.close_client(c.id);
+          connections_.erase(conn);
+        }
+        return;
       case proto::ClientMessage::REQUEST:
         if (c.session == 0 || c.connecting) {
           return protocol_error(c, "request before the session was established");

@@ -369,3 +369,18 @@ TEST(Node, WalRestartKeepsEveryAcknowledgedWrite) {
   }
   fs::remove_all(dir);
 }
+
+TEST(Node, StatusProbeNeedsNoSession) {
+  Harness h;
+  capnp::MallocMessageBuilder m;
+  m.initRoot<proto::ClientMessage>().setStatus();
+  h.send(5, m);
+  auto msgs = h.take(5);
+  ASSERT_EQ(msgs.size(), 1u);
+  auto s = msgs[0].get().getStatus();
+  EXPECT_EQ(s.getServerId(), 1u);
+  EXPECT_EQ(s.getRole(), "leader");
+  EXPECT_EQ(s.getBroadcast(), "solo");
+  EXPECT_EQ(s.getDigest(), h.node->digest());
+  EXPECT_EQ(h.node->connection_count(), 0u);
+}

@@ -69,6 +69,8 @@ class Node final : public RuntimeHandler, public SnapshotSource {
   const NodeStats& stats() const { return stats_; }
   StorageStats storage_stats() const { return storage_->stats(); }
   std::size_t connection_count() const { return connections_.size(); }
+  /// A ServerMessage carrying this node's ServerStatus.
+  Bytes status_message() const;
 
  private:
   struct Pending;
