@@ -39,6 +39,7 @@ int run_server(const ServerOptions& o) {
   node.set_storage_waker(runtime.waker());
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
+  std::signal(SIGPIPE, SIG_IGN);  // the launcher may close our stdout after the ready line
   std::cout << "qlab server: node " << config.id() << " serving clients on "
             << config.settings.get_string("host") << ":" << runtime.client_port() << std::endl;
   runtime.run(node, g_stop);

@@ -14,5 +14,6 @@ void add_plugins(CLI::App& app, Action& action);  // cmd_plugins.cpp
 void add_server(CLI::App& app, Action& action);   // cmd_server.cpp
 void add_shell(CLI::App& app, Action& action);    // cmd_shell.cpp
 void add_bench(CLI::App& app, Action& action);    // cmd_bench.cpp
+void add_cluster(CLI::App& app, Action& action);  // cmd_cluster.cpp
 
 }  // namespace quorumlab::cli

@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   quorumlab::cli::add_server(app, action);
   quorumlab::cli::add_shell(app, action);
   quorumlab::cli::add_bench(app, action);
+  quorumlab::cli::add_cluster(app, action);
 
   try {
     app.parse(argc, argv);

@@ -1,0 +1,311 @@
+#include "cluster.hpp"
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+#include <zmq.hpp>
+
+#include "quorumlab/node/capnp_util.hpp"
+#include "quorumlab/proto/client.capnp.h"
+
+namespace quorumlab::cluster {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+/// Interval between two looks at external processes while waiting for a condition.
+constexpr auto kPollInterval = std::chrono::milliseconds(10);
+
+std::string tail_of(const fs::path& file, std::size_t bytes = 2000) {
+  std::ifstream in(file, std::ios::binary);
+  std::string s((std::istreambuf_iterator<char>(in)), {});
+  return s.size() > bytes ? s.substr(s.size() - bytes) : s;
+}
+
+fs::path log_file(const ClusterSpec& spec, NodeId id) {
+  return spec.dir / ("n" + std::to_string(id) + ".log");
+}
+
+std::string peers_arg(const ClusterSpec& spec) {
+  std::string out;
+  for (const auto& n : spec.nodes) {
+    if (!out.empty()) out += ",";
+    out += std::to_string(n.id) + "@127.0.0.1:" + std::to_string(n.peer_port) +
+           (n.observer ? ":observer" : "");
+  }
+  return out;
+}
+
+}  // namespace
+
+std::optional<ServerStatus> probe(const std::string& host, int port,
+                                  std::chrono::milliseconds timeout) {
+  zmq::context_t ctx(1);
+  zmq::socket_t s(ctx, zmq::socket_type::dealer);
+  s.set(zmq::sockopt::linger, 0);
+  s.connect("tcp://" + host + ":" + std::to_string(port));
+  capnp::MallocMessageBuilder msg;
+  msg.initRoot<proto::ClientMessage>().setStatus();
+  Bytes out = to_bytes(msg);
+  s.send(zmq::buffer(out), zmq::send_flags::dontwait);
+  zmq::pollitem_t item{s.handle(), 0, ZMQ_POLLIN, 0};
+  if (zmq::poll(&item, 1, timeout) <= 0) return std::nullopt;
+  zmq::message_t reply;
+  if (!s.recv(reply, zmq::recv_flags::dontwait)) return std::nullopt;
+  try {
+    CapnpReader r(static_cast<const std::uint8_t*>(reply.data()), reply.size(), 1 << 20);
+    auto m = r.root<proto::ServerMessage>();
+    if (!m.isStatus()) return std::nullopt;
+    auto st = m.getStatus();
+    ServerStatus out_status;
+    out_status.server_id = st.getServerId();
+    out_status.role = st.getRole();
+    out_status.leader = st.getLeader();
+    out_status.epoch = st.getEpoch();
+    out_status.applied_zxid = static_cast<Zxid>(st.getAppliedZxid());
+    out_status.committed_zxid = static_cast<Zxid>(st.getCommittedZxid());
+    out_status.digest = st.getDigest();
+    out_status.znode_count = st.getZnodeCount();
+    out_status.session_count = st.getSessionCount();
+    out_status.connection_count = st.getConnectionCount();
+    out_status.txns_applied = st.getTxnsApplied();
+    out_status.fsyncs = st.getFsyncs();
+    out_status.can_propose = st.getCanPropose();
+    return out_status;
+  } catch (const kj::Exception&) {
+    return std::nullopt;
+  }
+}
+
+ProcState proc_state(pid_t pid) {
+  if (pid <= 0) return ProcState::down;
+  int status = 0;
+  waitpid(pid, &status, WNOHANG);  // reap if it is our child
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(in, line)) return ProcState::down;
+  auto close = line.rfind(')');
+  if (close == std::string::npos || close + 2 >= line.size()) return ProcState::down;
+  char state = line[close + 2];
+  if (state == 'Z' || state == 'X') return ProcState::down;
+  if (state == 'T' || state == 't') return ProcState::paused;
+  return ProcState::running;
+}
+
+std::vector<int> free_ports(std::size_t n) {
+  std::vector<int> fds, ports;
+  for (std::size_t i = 0; i < n; ++i) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = 0;
+    if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+      throw std::runtime_error("cannot find a free port on 127.0.0.1");
+    }
+    socklen_t len = sizeof addr;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+    ports.push_back(ntohs(addr.sin_port));
+    fds.push_back(fd);  // held open until all are chosen, so they are distinct
+  }
+  for (int fd : fds) ::close(fd);
+  return ports;
+}
+
+ClusterSpec plan(const fs::path& dir, const fs::path& qlab, std::size_t voters,
+                 std::size_t observers, std::vector<std::string> server_args, bool zk_ports) {
+  if (voters == 0) throw std::runtime_error("a cluster needs at least one voting node");
+  if (voters + observers > 254) throw std::runtime_error("at most 254 nodes");
+  ClusterSpec spec;
+  spec.dir = fs::absolute(dir);
+  spec.qlab = qlab;
+  spec.server_args = std::move(server_args);
+  const std::size_t n = voters + observers;
+  auto ports = free_ports(n * (zk_ports ? 3 : 2));
+  for (std::size_t i = 0; i < n; ++i) {
+    NodeSpec node;
+    node.id = static_cast<NodeId>(i + 1);
+    node.observer = i >= voters;
+    node.client_port = ports[i * (zk_ports ? 3 : 2)];
+    node.peer_port = ports[i * (zk_ports ? 3 : 2) + 1];
+    if (zk_ports) node.zk_port = ports[i * 3 + 2];
+    spec.nodes.push_back(node);
+  }
+  return spec;
+}
+
+void save(const ClusterSpec& spec) {
+  json j;
+  j["qlab"] = spec.qlab.string();
+  j["server_args"] = spec.server_args;
+  for (const auto& n : spec.nodes) {
+    j["nodes"].push_back({{"id", n.id},
+                          {"observer", n.observer},
+                          {"client_port", n.client_port},
+                          {"peer_port", n.peer_port},
+                          {"zk_port", n.zk_port},
+                          {"pid", n.pid}});
+  }
+  fs::create_directories(spec.dir);
+  fs::path tmp = spec.dir / "cluster.json.tmp";
+  std::ofstream(tmp) << j.dump(2) << "\n";
+  fs::rename(tmp, spec.dir / "cluster.json");
+}
+
+ClusterSpec load(const fs::path& dir) {
+  fs::path file = fs::absolute(dir) / "cluster.json";
+  std::ifstream in(file);
+  if (!in) throw std::runtime_error(file.string() + ": no cluster here (start one with qlab cluster start)");
+  ClusterSpec spec;
+  spec.dir = fs::absolute(dir);
+  try {
+    json j = json::parse(in);
+    spec.qlab = j.at("qlab").get<std::string>();
+    spec.server_args = j.at("server_args").get<std::vector<std::string>>();
+    for (const auto& n : j.at("nodes")) {
+      NodeSpec node;
+      node.id = n.at("id").get<NodeId>();
+      node.observer = n.at("observer").get<bool>();
+      node.client_port = n.at("client_port").get<int>();
+      node.peer_port = n.at("peer_port").get<int>();
+      node.zk_port = n.at("zk_port").get<int>();
+      node.pid = n.at("pid").get<pid_t>();
+      spec.nodes.push_back(node);
+    }
+  } catch (const json::exception& e) {
+    throw std::runtime_error(file.string() + ": invalid cluster file: " + e.what());
+  }
+  return spec;
+}
+
+NodeSpec& node(ClusterSpec& spec, NodeId id) {
+  for (auto& n : spec.nodes) {
+    if (n.id == id) return n;
+  }
+  throw std::runtime_error("no node " + std::to_string(id) + " in the cluster at " +
+                           spec.dir.string() + " (nodes 1-" + std::to_string(spec.nodes.size()) + ")");
+}
+
+void start_node(ClusterSpec& spec, NodeId id, std::chrono::milliseconds timeout) {
+  NodeSpec& n = node(spec, id);
+  if (proc_state(n.pid) != ProcState::down) {
+    throw std::runtime_error("node " + std::to_string(id) + " is already running (pid " +
+                             std::to_string(n.pid) + ")");
+  }
+  std::vector<std::string> args = {spec.qlab.string(),
+                                    "server",
+                                    "--id", std::to_string(id),
+                                    "--client-port", std::to_string(n.client_port),
+                                    "--peer-port", std::to_string(n.peer_port),
+                                    "--zk-port", std::to_string(n.zk_port),
+                                    "--data-dir", (spec.dir / ("n" + std::to_string(id))).string(),
+                                    "--peers", peers_arg(spec)};
+  args.insert(args.end(), spec.server_args.begin(), spec.server_args.end());
+  int pipefd[2];
+  if (::pipe2(pipefd, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
+  fs::path log = log_file(spec, id);
+  pid_t pid = ::fork();
+  if (pid < 0) throw std::runtime_error("fork failed");
+  if (pid == 0) {
+    ::setsid();
+    int logfd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    ::dup2(pipefd[1], 1);
+    if (logfd >= 0) ::dup2(logfd, 2);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execv(argv[0], argv.data());
+    _exit(127);
+  }
+  ::close(pipefd[1]);
+  n.pid = pid;
+  save(spec);
+  std::string out;
+  auto deadline = Clock::now() + timeout;
+  bool ready = false;
+  while (!ready && Clock::now() < deadline) {
+    pollfd p{pipefd[0], POLLIN, 0};
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    if (::poll(&p, 1, static_cast<int>(std::max<long>(1, left.count()))) <= 0) continue;
+    char buf[512];
+    ssize_t r = ::read(pipefd[0], buf, sizeof buf);
+    if (r <= 0) break;  // the server exited
+    out.append(buf, static_cast<std::size_t>(r));
+    ready = out.find("serving clients on") != std::string::npos;
+  }
+  ::close(pipefd[0]);
+  std::ofstream(log, std::ios::app) << out;
+  if (!ready) {
+    ::kill(pid, SIGKILL);
+    throw std::runtime_error("node " + std::to_string(id) + " did not start; end of " +
+                             log.string() + ":\n" + tail_of(log));
+  }
+}
+
+NodeId wait_for_leader(const ClusterSpec& spec, std::chrono::milliseconds timeout) {
+  auto deadline = Clock::now() + timeout;
+  std::string last;
+  while (true) {
+    NodeId leader = 0;
+    bool agreed = true, leader_ready = false;
+    std::ostringstream report;
+    for (const auto& n : spec.nodes) {
+      if (proc_state(n.pid) != ProcState::running) continue;
+      auto st = probe("127.0.0.1", n.client_port, std::chrono::milliseconds(200));
+      report << "  node " << n.id << ": "
+             << (st ? st->role + ", leader " + std::to_string(st->leader) : "no answer") << "\n";
+      if (!st || n.observer) continue;
+      if (st->leader == 0 || (leader != 0 && st->leader != leader)) agreed = false;
+      leader = st->leader;
+      if (st->server_id == st->leader && st->role == "leader" && st->can_propose) leader_ready = true;
+    }
+    if (agreed && leader != 0 && leader_ready) return leader;
+    last = report.str();
+    if (Clock::now() >= deadline) {
+      throw std::runtime_error("no leader elected within " + std::to_string(timeout.count()) +
+                               " ms:\n" + last);
+    }
+    std::this_thread::sleep_for(kPollInterval);
+  }
+}
+
+void signal_node(ClusterSpec& spec, NodeId id, int signal) {
+  NodeSpec& n = node(spec, id);
+  if (proc_state(n.pid) == ProcState::down) return;
+  if (signal == SIGTERM || signal == SIGKILL) ::kill(n.pid, SIGCONT);  // a paused node must run to exit
+  ::kill(n.pid, signal);
+  if (signal != SIGTERM && signal != SIGKILL) return;
+  auto deadline = Clock::now() + std::chrono::seconds(10);
+  while (proc_state(n.pid) != ProcState::down) {
+    if (Clock::now() > deadline) {
+      ::kill(n.pid, SIGKILL);
+      deadline = Clock::now() + std::chrono::seconds(5);
+    }
+    std::this_thread::sleep_for(kPollInterval);
+  }
+}
+
+std::string connect_string(const ClusterSpec& spec, bool zookeeper) {
+  std::string out;
+  for (const auto& n : spec.nodes) {
+    if (!out.empty()) out += ",";
+    out += "127.0.0.1:" + std::to_string(zookeeper ? n.zk_port : n.client_port);
+  }
+  return out;
+}
+
+}  // namespace quorumlab::cluster

@@ -1,0 +1,89 @@
+// A local cluster of real `qlab server` processes on loopback, and the status probe.
+//
+// State lives in DIR/cluster.json (ports, pids, the server arguments) so that separate
+// `qlab cluster` invocations can manage the same cluster. Servers run in their own session
+// (setsid) with output in DIR/n<ID>.log and data in DIR/n<ID>/.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <sys/types.h>
+
+#include "quorumlab/types.hpp"
+
+namespace quorumlab::cluster {
+
+/// What a server reports about itself (see ServerStatus in client.capnp).
+struct ServerStatus {
+  NodeId server_id = 0;
+  std::string role;
+  NodeId leader = 0;
+  std::uint64_t epoch = 0;
+  Zxid applied_zxid = 0;
+  Zxid committed_zxid = 0;
+  std::uint64_t digest = 0;
+  std::uint64_t znode_count = 0;
+  std::uint64_t session_count = 0;
+  std::uint64_t connection_count = 0;
+  std::uint64_t txns_applied = 0;
+  std::uint64_t fsyncs = 0;
+  bool can_propose = false;
+};
+
+/// Asks the server at host:port for its status. nullopt if it does not answer in time.
+std::optional<ServerStatus> probe(const std::string& host, int port,
+                                  std::chrono::milliseconds timeout);
+
+struct NodeSpec {
+  NodeId id = 0;
+  bool observer = false;
+  int client_port = 0;
+  int peer_port = 0;
+  int zk_port = -1;
+  pid_t pid = 0;
+};
+
+struct ClusterSpec {
+  std::filesystem::path dir;
+  std::filesystem::path qlab;       ///< the qlab executable that starts servers
+  std::vector<NodeSpec> nodes;
+  std::vector<std::string> server_args;  ///< extra arguments for every server
+};
+
+/// Process state of a node as seen from outside.
+enum class ProcState { running, paused, down };
+ProcState proc_state(pid_t pid);
+
+/// Picks `n` distinct free TCP ports on loopback.
+std::vector<int> free_ports(std::size_t n);
+
+/// Creates the spec (ports chosen) for `voters` + `observers` nodes in `dir`.
+ClusterSpec plan(const std::filesystem::path& dir, const std::filesystem::path& qlab,
+                 std::size_t voters, std::size_t observers, std::vector<std::string> server_args,
+                 bool zk_ports);
+
+void save(const ClusterSpec& spec);
+/// Reads DIR/cluster.json; throws std::runtime_error naming the file if missing or invalid.
+ClusterSpec load(const std::filesystem::path& dir);
+
+/// Starts node `id` (detached, own session) and records its pid. Waits until the server
+/// prints its ready line or exits (error with the tail of its log) or `timeout` passes.
+void start_node(ClusterSpec& spec, NodeId id, std::chrono::milliseconds timeout);
+
+/// Waits until a leader that can propose is known to every running voter. Returns its id.
+/// Throws std::runtime_error (with every node's status) on timeout.
+NodeId wait_for_leader(const ClusterSpec& spec, std::chrono::milliseconds timeout);
+
+/// Sends `signal` to node `id`. For SIGKILL/SIGTERM waits until the process is gone.
+void signal_node(ClusterSpec& spec, NodeId id, int signal);
+
+/// "127.0.0.1:p1,127.0.0.1:p2,..." for the native protocol (or the ZooKeeper ports).
+std::string connect_string(const ClusterSpec& spec, bool zookeeper = false);
+
+NodeSpec& node(ClusterSpec& spec, NodeId id);
+
+}  // namespace quorumlab::cluster

@@ -1,0 +1,183 @@
+// `qlab cluster`: start and manage a local cluster of `qlab server` processes.
+#include <signal.h>
+
+#include <boost/dll/runtime_symbol_info.hpp>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "../cluster/cluster.hpp"
+#include "commands.hpp"
+
+namespace quorumlab::cli {
+
+namespace {
+
+using namespace std::chrono;
+namespace cl = quorumlab::cluster;
+
+struct ClusterOptions {
+  std::string dir;
+  std::size_t nodes = 3;
+  std::size_t observers = 0;
+  std::string broadcast = "zab";
+  std::string storage = "wal";
+  std::string read_policy = "local";
+  std::vector<std::string> sets;
+  double timeout_s = 30;
+  bool json = false;
+  bool zk = true;
+  NodeId node = 0;
+};
+
+const char* state_name(cl::ProcState s) {
+  return s == cl::ProcState::paused ? "paused" : s == cl::ProcState::down ? "down" : "running";
+}
+
+int start(const ClusterOptions& o) {
+  std::vector<std::string> args = {"--broadcast", o.broadcast, "--storage", o.storage,
+                                   "--read-policy", o.read_policy};
+  for (const auto& s : o.sets) {
+    args.push_back("--set");
+    args.push_back(s);
+  }
+  std::filesystem::path qlab(boost::dll::program_location().string());
+  auto spec = cl::plan(o.dir, qlab, o.nodes, o.observers, args, o.zk);
+  if (std::filesystem::exists(spec.dir / "cluster.json")) {
+    auto old = cl::load(spec.dir);
+    for (const auto& n : old.nodes) {
+      if (cl::proc_state(n.pid) != cl::ProcState::down) {
+        throw std::runtime_error("a cluster is already running in " + spec.dir.string() +
+                                 " (node " + std::to_string(n.id) + ", pid " +
+                                 std::to_string(n.pid) + "); stop it first");
+      }
+    }
+  }
+  cl::save(spec);
+  auto timeout = milliseconds(static_cast<long>(o.timeout_s * 1000));
+  auto t0 = steady_clock::now();
+  for (const auto& n : spec.nodes) {
+    std::cerr << "starting node " << n.id << (n.observer ? " (observer)" : "") << " on port "
+              << n.client_port << "\n";
+    cl::start_node(spec, n.id, timeout);
+  }
+  NodeId leader = cl::wait_for_leader(spec, timeout);
+  auto ms = duration_cast<milliseconds>(steady_clock::now() - t0).count();
+  std::cerr << "leader elected: node " << leader << " (" << ms << " ms after the first start)\n";
+  std::cout << "connect: " << cl::connect_string(spec) << "\n";
+  if (o.zk) std::cout << "zookeeper connect: " << cl::connect_string(spec, true) << "\n";
+  return 0;
+}
+
+int status(const ClusterOptions& o) {
+  auto spec = cl::load(o.dir);
+  nlohmann::json arr = nlohmann::json::array();
+  for (const auto& n : spec.nodes) {
+    auto ps = cl::proc_state(n.pid);
+    std::optional<cl::ServerStatus> st;
+    if (ps == cl::ProcState::running) st = cl::probe("127.0.0.1", n.client_port, milliseconds(500));
+    std::string role = ps != cl::ProcState::running ? "down" : st ? st->role : "down";
+    if (ps == cl::ProcState::paused) role = "down";
+    nlohmann::json j = {{"id", n.id},         {"pid", n.pid},
+                        {"role", role},       {"process", state_name(ps)},
+                        {"client_port", n.client_port}, {"peer_port", n.peer_port},
+                        {"zk_port", n.zk_port}};
+    if (st) {
+      j["leader"] = st->leader;
+      j["epoch"] = st->epoch;
+      j["applied_zxid"] = st->applied_zxid;
+      j["digest"] = st->digest;
+      j["znodes"] = st->znode_count;
+      j["sessions"] = st->session_count;
+    }
+    arr.push_back(j);
+  }
+  if (o.json) {
+    std::cout << arr.dump() << "\n";
+    return 0;
+  }
+  std::printf("%-4s %-8s %-9s %-8s %-7s %-6s %-7s %-18s %s\n", "id", "pid", "role", "process",
+              "client", "peer", "leader", "applied zxid", "digest");
+  for (const auto& j : arr) {
+    std::printf("%-4u %-8d %-9s %-8s %-7d %-6d %-7s %-18s %s\n", j["id"].get<unsigned>(),
+                j["pid"].get<int>(), j["role"].get<std::string>().c_str(),
+                j["process"].get<std::string>().c_str(), j["client_port"].get<int>(),
+                j["peer_port"].get<int>(),
+                j.contains("leader") ? std::to_string(j["leader"].get<unsigned>()).c_str() : "-",
+                j.contains("applied_zxid")
+                    ? ("0x" + [&] {
+                        char b[32];
+                        std::snprintf(b, sizeof b, "%llx",
+                                      static_cast<unsigned long long>(j["applied_zxid"].get<std::uint64_t>()));
+                        return std::string(b);
+                      }()).c_str()
+                    : "-",
+                j.contains("digest") ? std::to_string(j["digest"].get<std::uint64_t>()).c_str() : "-");
+  }
+  return 0;
+}
+
+int stop(const ClusterOptions& o) {
+  auto spec = cl::load(o.dir);
+  for (const auto& n : spec.nodes) cl::signal_node(spec, n.id, SIGTERM);
+  std::cerr << "cluster in " << spec.dir.string() << " stopped\n";
+  return 0;
+}
+
+int one(const ClusterOptions& o, const std::string& what) {
+  auto spec = cl::load(o.dir);
+  cl::node(spec, o.node);  // validates the id
+  if (what == "kill") cl::signal_node(spec, o.node, SIGKILL);
+  if (what == "pause") cl::signal_node(spec, o.node, SIGSTOP);
+  if (what == "resume") cl::signal_node(spec, o.node, SIGCONT);
+  if (what == "restart") {
+    cl::signal_node(spec, o.node, SIGKILL);
+    cl::start_node(spec, o.node, milliseconds(static_cast<long>(o.timeout_s * 1000)));
+  }
+  std::cerr << what << ": node " << o.node << " done\n";
+  return 0;
+}
+
+}  // namespace
+
+void add_cluster(CLI::App& app, Action& action) {
+  auto* cmd = app.add_subcommand("cluster", "Start and manage a local cluster of qlab servers");
+  cmd->require_subcommand(1);
+  auto o = std::make_shared<ClusterOptions>();
+  auto add_dir = [o](CLI::App* sub) {
+    sub->add_option("--dir", o->dir, "cluster directory (state, logs, data)")->required();
+  };
+  auto* st = cmd->add_subcommand("start", "start N servers, wait for a leader, print connect strings");
+  add_dir(st);
+  st->add_option("--nodes", o->nodes, "voting members")->capture_default_str()->check(CLI::Range(1, 254));
+  st->add_option("--observers", o->observers, "observers (non-voting)")->capture_default_str();
+  st->add_option("--broadcast", o->broadcast, "broadcast plugin")->capture_default_str();
+  st->add_option("--storage", o->storage, "storage plugin")->capture_default_str();
+  st->add_option("--read-policy", o->read_policy, "read-policy plugin")->capture_default_str();
+  st->add_option("--set", o->sets, "KEY=VALUE server setting, e.g. storage.fsync=false");
+  st->add_option("--timeout", o->timeout_s, "seconds to wait for start and election")->capture_default_str();
+  st->callback([&action, o] { action = [o] { return start(*o); }; });
+
+  auto* status_cmd = cmd->add_subcommand("status", "role, pid and ports of every node");
+  add_dir(status_cmd);
+  status_cmd->add_flag("--json", o->json, "one JSON array");
+  status_cmd->callback([&action, o] { action = [o] { return status(*o); }; });
+
+  auto* stop_cmd = cmd->add_subcommand("stop", "stop every node (SIGTERM, then SIGKILL)");
+  add_dir(stop_cmd);
+  stop_cmd->callback([&action, o] { action = [o] { return stop(*o); }; });
+
+  for (const char* what : {"kill", "restart", "pause", "resume"}) {
+    const char* help = std::string(what) == "kill"      ? "SIGKILL one node"
+                       : std::string(what) == "restart" ? "kill one node and start it again"
+                       : std::string(what) == "pause"   ? "SIGSTOP one node"
+                                                        : "SIGCONT one node";
+    auto* sub = cmd->add_subcommand(what, help);
+    add_dir(sub);
+    sub->add_option("node", o->node, "node id")->required();
+    sub->add_option("--timeout", o->timeout_s, "seconds to wait for a restart")->capture_default_str();
+    std::string w = what;
+    sub->callback([&action, o, w] { action = [o, w] { return one(*o, w); }; });
+  }
+}
+
+}  // namespace quorumlab::cli
