@@ -89,7 +89,9 @@ void ClientCore::submit(Request r) {
       lock.unlock();
       if (r.counted) in_flight_.fetch_sub(1);
       if (r.completion) {
-        auto task = r.completion->finish(Error::SESSIONEXPIRED, nullptr);
+        // The client is shutting down: close/detach have nothing left to do.
+        bool ending = r.kind == OpKind::kClose || r.kind == OpKind::kDetach;
+        auto task = r.completion->finish(ending ? Error::OK : Error::SESSIONEXPIRED, nullptr);
         if (r.completion->direct()) {
           task();
         } else {
@@ -115,8 +117,8 @@ State ClientCore::state() const {
 bool ClientCore::wait_connected(std::chrono::milliseconds timeout) const {
   std::unique_lock<std::mutex> lock(state_mu_);
   state_cv_.wait_for(lock, timeout, [this] {
-    return state_ == State::kConnected || state_ == State::kClosed ||
-           state_ == State::kExpired || state_ == State::kAuthFailed;
+    return state_ == State::kConnected || state_ == State::kClosed || state_ == State::kExpired ||
+           state_ == State::kAuthFailed;
   });
   return state_ == State::kConnected;
 }
@@ -189,7 +191,8 @@ void ClientCore::io_main() {
               : io_state_ == State::kConnected || io_state_ == State::kConnecting
                   ? Error::CONNECTIONLOSS
                   : Error::SESSIONEXPIRED;
-  for (auto& r : left) complete(r, err);
+  for (auto& r : left)
+    complete(r, err);
   fail_all(err);
   close_socket();
   flush_events();
@@ -203,7 +206,8 @@ void ClientCore::drain_submissions() {
     std::lock_guard<std::mutex> lock(submit_mu_);
     batch.swap(submitted_);
   }
-  for (auto& r : batch) dispatch(std::move(r));
+  for (auto& r : batch)
+    dispatch(std::move(r));
 }
 
 void ClientCore::dispatch(Request r) {
@@ -213,8 +217,7 @@ void ClientCore::dispatch(Request r) {
   bool terminal = io_state_ == State::kClosed || io_state_ == State::kExpired ||
                   io_state_ == State::kAuthFailed;
   if (terminal || closing_) {
-    return complete(r, io_state_ == State::kAuthFailed ? Error::AUTHFAILED
-                                                        : Error::SESSIONEXPIRED);
+    return complete(r, io_state_ == State::kAuthFailed ? Error::AUTHFAILED : Error::SESSIONEXPIRED);
   }
   if ((r.kind == OpKind::kCheckWatches || r.kind == OpKind::kRemoveWatches) &&
       !watches_.contains(r.path, r.watcher_type)) {
@@ -296,8 +299,7 @@ std::chrono::milliseconds ClientCore::connect_timeout() const {
   if (options_.connect_timeout.count() > 0) return options_.connect_timeout;
   auto base = negotiated_timeout_ms_ > 0 ? std::chrono::milliseconds(negotiated_timeout_ms_)
                                          : options_.session_timeout;
-  return std::max(std::chrono::milliseconds(1),
-                  base / static_cast<std::int64_t>(cs_.hosts.size()));
+  return std::max(std::chrono::milliseconds(1), base / static_cast<std::int64_t>(cs_.hosts.size()));
 }
 
 void ClientCore::start_connect() {
@@ -305,8 +307,8 @@ void ClientCore::start_connect() {
   const HostPort& host = cs_.hosts[host_index_];
   socket_ = std::make_unique<zmq::socket_t>(*ctx_, zmq::socket_type::dealer);
   socket_->set(zmq::sockopt::linger, 0);
-  socket_->set(zmq::sockopt::sndhwm, static_cast<int>(std::min<std::size_t>(
-                                         options_.max_in_flight + 1024, 1 << 30)));
+  socket_->set(zmq::sockopt::sndhwm,
+               static_cast<int>(std::min<std::size_t>(options_.max_in_flight + 1024, 1 << 30)));
   socket_->set(zmq::sockopt::rcvhwm, 0);
   std::string monitor_endpoint = "inproc://ql-client-monitor-" +
                                  std::to_string(reinterpret_cast<std::uintptr_t>(this)) + "-" +
@@ -379,8 +381,7 @@ void ClientCore::send_session_setup() {
   if (!watches_.empty()) {
     auto lists = watches_.lists();
     const std::vector<std::string>* sources[5] = {&lists.data, &lists.exist, &lists.child,
-                                                  &lists.persistent,
-                                                  &lists.persistent_recursive};
+                                                  &lists.persistent, &lists.persistent_recursive};
     std::vector<std::string> chunk[5];
     std::size_t chunk_bytes = 0;
     auto emit = [&] {
@@ -390,14 +391,14 @@ void ClientCore::send_session_setup() {
       auto sw = r.message->initRoot<proto::ClientMessage>().initRequest().initOp().initSetWatches();
       sw.setRelativeZxid(last_zxid_seen_.load());
       using Init = capnp::List<capnp::Text>::Builder (proto::SetWatches::Builder::*)(unsigned);
-      const Init inits[5] = {&proto::SetWatches::Builder::initData,
-                             &proto::SetWatches::Builder::initExist,
-                             &proto::SetWatches::Builder::initChild,
-                             &proto::SetWatches::Builder::initPersistent,
-                             &proto::SetWatches::Builder::initPersistentRecursive};
+      const Init inits[5] = {
+          &proto::SetWatches::Builder::initData, &proto::SetWatches::Builder::initExist,
+          &proto::SetWatches::Builder::initChild, &proto::SetWatches::Builder::initPersistent,
+          &proto::SetWatches::Builder::initPersistentRecursive};
       for (int k = 0; k < 5; ++k) {
         auto list = (sw.*inits[k])(static_cast<unsigned>(chunk[k].size()));
-        for (unsigned i = 0; i < chunk[k].size(); ++i) list.set(i, text(chunk[k][i]));
+        for (unsigned i = 0; i < chunk[k].size(); ++i)
+          list.set(i, text(chunk[k][i]));
         chunk[k].clear();
       }
       chunk_bytes = 0;
@@ -427,10 +428,9 @@ void ClientCore::on_response(proto::Response::Reader r) {
   if (xid == kPingXid) return;
   if (conn_ != Conn::kConnected) return connection_lost("protocol error: reply before connect");
   if (pending_.empty() || pending_.front().xid != xid) {
-    return connection_lost("protocol error: xid out of order: got " + std::to_string(xid) +
-                           ", expected " +
-                           (pending_.empty() ? std::string("none")
-                                             : std::to_string(pending_.front().xid)));
+    return connection_lost(
+        "protocol error: xid out of order: got " + std::to_string(xid) + ", expected " +
+        (pending_.empty() ? std::string("none") : std::to_string(pending_.front().xid)));
   }
   Request p = std::move(pending_.front());
   pending_.pop_front();
@@ -604,10 +604,12 @@ void ClientCore::fail_all(Error err) {
   // Pending requests first: they were submitted before anything still unsent.
   std::deque<Request> pending;
   pending.swap(pending_);
-  for (auto& r : pending) complete(r, err);
+  for (auto& r : pending)
+    complete(r, err);
   std::deque<Request> unsent;
   unsent.swap(unsent_);
-  for (auto& r : unsent) complete(r, err);
+  for (auto& r : unsent)
+    complete(r, err);
 }
 
 void ClientCore::close_socket() {
@@ -620,8 +622,7 @@ void ClientCore::close_socket() {
 
 void ClientCore::connection_lost(const std::string& reason) {
   bool was_connected = conn_ == Conn::kConnected;
-  logger()->debug("client: connection to {} lost: {}", cs_.hosts[host_index_].to_string(),
-                  reason);
+  logger()->debug("client: connection to {} lost: {}", cs_.hosts[host_index_].to_string(), reason);
   close_socket();
   if (closing_) return finish_close(Error::CONNECTIONLOSS);
   fail_all(Error::CONNECTIONLOSS);
@@ -633,7 +634,8 @@ void ClientCore::connection_lost(const std::string& reason) {
   reconnect_at_ = now;
   if (!was_connected && ++attempts_in_pass_ >= cs_.hosts.size()) {
     attempts_in_pass_ = 0;
-    auto delay = options_.reconnect_delay * (1LL << std::min<std::size_t>(failed_passes_, 16));
+    std::chrono::milliseconds delay =
+        options_.reconnect_delay * (std::int64_t{1} << std::min<std::size_t>(failed_passes_, 16));
     reconnect_at_ = now + std::min(delay, options_.reconnect_delay_max);
     ++failed_passes_;
   }
@@ -712,6 +714,8 @@ void ClientCore::fire(std::vector<Watcher> watchers, WatchedEvent event) {
   });
 }
 
-void ClientCore::flush_events() { events_.post_all(batch_); }
+void ClientCore::flush_events() {
+  events_.post_all(batch_);
+}
 
 }  // namespace quorumlab::client::detail

@@ -28,7 +28,7 @@ using Clock = std::chrono::steady_clock;
 constexpr std::int32_t kPingXid = -2;
 
 /// Bounds with names (style lesson 7).
-constexpr std::size_t kMaxMessagesPerPoll = 4096;          // reads before re-checking timers
+constexpr std::size_t kMaxMessagesPerPoll = 4096;            // reads before re-checking timers
 constexpr std::size_t kSetWatchesMaxPathBytes = 128 * 1024;  // per setWatches message (as Java)
 constexpr auto kMaxPingInterval = std::chrono::milliseconds(10000);
 

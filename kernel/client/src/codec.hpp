@@ -15,11 +15,15 @@
 
 namespace quorumlab::client::detail {
 
-inline capnp::Text::Reader text(const std::string& s) { return {s.c_str(), s.size()}; }
+inline capnp::Text::Reader text(const std::string& s) {
+  return {s.c_str(), s.size()};
+}
 inline capnp::Data::Reader bytes(const std::string& s) {
   return {reinterpret_cast<const kj::byte*>(s.data()), s.size()};
 }
-inline std::string to_std(capnp::Text::Reader t) { return {t.cStr(), t.size()}; }
+inline std::string to_std(capnp::Text::Reader t) {
+  return {t.cStr(), t.size()};
+}
 inline std::string to_std(capnp::Data::Reader d) {
   return {reinterpret_cast<const char*>(d.begin()), d.size()};
 }

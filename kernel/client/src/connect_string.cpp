@@ -111,8 +111,8 @@ std::string ConnectString::to_client(const std::string& path) const {
 
 bool ConnectString::contains(const std::string& server_path) const {
   if (chroot.empty() || server_path == chroot) return true;
-  return server_path.size() > chroot.size() &&
-         server_path.compare(0, chroot.size(), chroot) == 0 && server_path[chroot.size()] == '/';
+  return server_path.size() > chroot.size() && server_path.compare(0, chroot.size(), chroot) == 0 &&
+         server_path[chroot.size()] == '/';
 }
 
 std::string validate_path(const std::string& path, bool sequential) {

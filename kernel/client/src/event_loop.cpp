@@ -7,9 +7,13 @@
 
 namespace quorumlab::client::detail {
 
-EventLoop::EventLoop() : thread_([this] { run(); }) { thread_id_ = thread_.get_id(); }
+EventLoop::EventLoop() : thread_([this] { run(); }) {
+  thread_id_ = thread_.get_id();
+}
 
-EventLoop::~EventLoop() { stop_and_join(); }
+EventLoop::~EventLoop() {
+  stop_and_join();
+}
 
 void EventLoop::post(Task task) {
   {
@@ -23,7 +27,8 @@ void EventLoop::post_all(std::vector<Task>& tasks) {
   if (tasks.empty()) return;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    for (auto& t : tasks) queue_.push_back(std::move(t));
+    for (auto& t : tasks)
+      queue_.push_back(std::move(t));
   }
   tasks.clear();
   cv_.notify_one();

@@ -12,9 +12,15 @@ bool operator==(const Stat& a, const Stat& b) {
          a.num_children == b.num_children && a.pzxid == b.pzxid;
 }
 
-AclList open_acl_unsafe() { return {Acl{perms::kAll, Id{"world", "anyone"}}}; }
-AclList read_acl_unsafe() { return {Acl{perms::kRead, Id{"world", "anyone"}}}; }
-AclList creator_all_acl() { return {Acl{perms::kAll, Id{"auth", ""}}}; }
+AclList open_acl_unsafe() {
+  return {Acl{perms::kAll, Id{"world", "anyone"}}};
+}
+AclList read_acl_unsafe() {
+  return {Acl{perms::kRead, Id{"world", "anyone"}}};
+}
+AclList creator_all_acl() {
+  return {Acl{perms::kAll, Id{"auth", ""}}};
+}
 
 std::string perms_to_string(std::int32_t mask) {
   std::string s;
@@ -30,12 +36,23 @@ std::int32_t perms_from_string(const std::string& letters) {
   std::int32_t mask = 0;
   for (char c : letters) {
     switch (c) {
-      case 'c': mask |= perms::kCreate; break;
-      case 'd': mask |= perms::kDelete; break;
-      case 'r': mask |= perms::kRead; break;
-      case 'w': mask |= perms::kWrite; break;
-      case 'a': mask |= perms::kAdmin; break;
-      default: return -1;
+      case 'c':
+        mask |= perms::kCreate;
+        break;
+      case 'd':
+        mask |= perms::kDelete;
+        break;
+      case 'r':
+        mask |= perms::kRead;
+        break;
+      case 'w':
+        mask |= perms::kWrite;
+        break;
+      case 'a':
+        mask |= perms::kAdmin;
+        break;
+      default:
+        return -1;
     }
   }
   return mask;
@@ -52,26 +69,40 @@ bool is_ttl(CreateMode mode) {
 
 const char* to_string(EventType type) {
   switch (type) {
-    case EventType::kNone: return "None";
-    case EventType::kNodeCreated: return "NodeCreated";
-    case EventType::kNodeDeleted: return "NodeDeleted";
-    case EventType::kNodeDataChanged: return "NodeDataChanged";
-    case EventType::kNodeChildrenChanged: return "NodeChildrenChanged";
-    case EventType::kDataWatchRemoved: return "DataWatchRemoved";
-    case EventType::kChildWatchRemoved: return "ChildWatchRemoved";
-    case EventType::kPersistentWatchRemoved: return "PersistentWatchRemoved";
+    case EventType::kNone:
+      return "None";
+    case EventType::kNodeCreated:
+      return "NodeCreated";
+    case EventType::kNodeDeleted:
+      return "NodeDeleted";
+    case EventType::kNodeDataChanged:
+      return "NodeDataChanged";
+    case EventType::kNodeChildrenChanged:
+      return "NodeChildrenChanged";
+    case EventType::kDataWatchRemoved:
+      return "DataWatchRemoved";
+    case EventType::kChildWatchRemoved:
+      return "ChildWatchRemoved";
+    case EventType::kPersistentWatchRemoved:
+      return "PersistentWatchRemoved";
   }
   return "Unknown";
 }
 
 const char* to_string(KeeperState state) {
   switch (state) {
-    case KeeperState::kDisconnected: return "Disconnected";
-    case KeeperState::kSyncConnected: return "SyncConnected";
-    case KeeperState::kAuthFailed: return "AuthFailed";
-    case KeeperState::kConnectedReadOnly: return "ConnectedReadOnly";
-    case KeeperState::kClosed: return "Closed";
-    case KeeperState::kExpired: return "Expired";
+    case KeeperState::kDisconnected:
+      return "Disconnected";
+    case KeeperState::kSyncConnected:
+      return "SyncConnected";
+    case KeeperState::kAuthFailed:
+      return "AuthFailed";
+    case KeeperState::kConnectedReadOnly:
+      return "ConnectedReadOnly";
+    case KeeperState::kClosed:
+      return "Closed";
+    case KeeperState::kExpired:
+      return "Expired";
   }
   return "Unknown";
 }
@@ -84,11 +115,16 @@ std::string to_string(const WatchedEvent& event) {
 
 const char* to_string(State state) {
   switch (state) {
-    case State::kConnecting: return "CONNECTING";
-    case State::kConnected: return "CONNECTED";
-    case State::kClosed: return "CLOSED";
-    case State::kExpired: return "EXPIRED";
-    case State::kAuthFailed: return "AUTH_FAILED";
+    case State::kConnecting:
+      return "CONNECTING";
+    case State::kConnected:
+      return "CONNECTED";
+    case State::kClosed:
+      return "CLOSED";
+    case State::kExpired:
+      return "EXPIRED";
+    case State::kAuthFailed:
+      return "AUTH_FAILED";
   }
   return "UNKNOWN";
 }

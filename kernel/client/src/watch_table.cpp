@@ -5,11 +5,16 @@ namespace quorumlab::client::detail {
 
 WatchTable::Table& WatchTable::table(WatchKind kind) {
   switch (kind) {
-    case WatchKind::kData: return data_;
-    case WatchKind::kExist: return exist_;
-    case WatchKind::kChild: return child_;
-    case WatchKind::kPersistent: return persistent_;
-    case WatchKind::kPersistentRecursive: return recursive_;
+    case WatchKind::kData:
+      return data_;
+    case WatchKind::kExist:
+      return exist_;
+    case WatchKind::kChild:
+      return child_;
+    case WatchKind::kPersistent:
+      return persistent_;
+    case WatchKind::kPersistentRecursive:
+      return recursive_;
   }
   return data_;
 }
@@ -21,7 +26,8 @@ void WatchTable::add(WatchKind kind, const std::string& path, Watcher watcher) {
 void WatchTable::take(Table& t, const std::string& path, std::vector<Watcher>* out) {
   auto it = t.find(path);
   if (it == t.end()) return;
-  for (auto& w : it->second) out->push_back(std::move(w));
+  for (auto& w : it->second)
+    out->push_back(std::move(w));
   t.erase(it);
 }
 
@@ -66,10 +72,14 @@ std::vector<Watcher> WatchTable::materialize(EventType type, const std::string& 
 bool WatchTable::contains(const std::string& path, WatcherType type) const {
   auto has = [&path](const Table& t) { return t.count(path) > 0; };
   switch (type) {
-    case WatcherType::kChildren: return has(child_);
-    case WatcherType::kData: return has(data_) || has(exist_);
-    case WatcherType::kPersistent: return has(persistent_);
-    case WatcherType::kPersistentRecursive: return has(recursive_);
+    case WatcherType::kChildren:
+      return has(child_);
+    case WatcherType::kData:
+      return has(data_) || has(exist_);
+    case WatcherType::kPersistent:
+      return has(persistent_);
+    case WatcherType::kPersistentRecursive:
+      return has(recursive_);
     case WatcherType::kAny:
       return has(data_) || has(exist_) || has(child_) || has(persistent_) || has(recursive_);
   }
@@ -82,8 +92,8 @@ std::vector<Firing> WatchTable::remove(const std::string& path, WatcherType type
     std::vector<Watcher> ws;
     take(t, path, &ws);
     if (ws.empty()) return;
-    out.push_back(Firing{std::move(ws), WatchedEvent{event_type, KeeperState::kSyncConnected,
-                                                     path, -1}});
+    out.push_back(
+        Firing{std::move(ws), WatchedEvent{event_type, KeeperState::kSyncConnected, path, -1}});
   };
   bool any = type == WatcherType::kAny;
   if (any || type == WatcherType::kData) {
@@ -104,7 +114,8 @@ WatchLists WatchTable::lists() const {
   auto keys = [](const Table& t) {
     std::vector<std::string> k;
     k.reserve(t.size());
-    for (const auto& [path, ws] : t) k.push_back(path);
+    for (const auto& [path, ws] : t)
+      k.push_back(path);
     return k;
   };
   return WatchLists{keys(data_), keys(exist_), keys(child_), keys(persistent_), keys(recursive_)};
@@ -118,12 +129,15 @@ void WatchTable::clear() {
   recursive_.clear();
 }
 
-bool WatchTable::empty() const { return size() == 0; }
+bool WatchTable::empty() const {
+  return size() == 0;
+}
 
 std::size_t WatchTable::size() const {
   std::size_t n = 0;
   for (const Table* t : {&data_, &exist_, &child_, &persistent_, &recursive_}) {
-    for (const auto& [path, ws] : *t) n += ws.size();
+    for (const auto& [path, ws] : *t)
+      n += ws.size();
   }
   return n;
 }

@@ -45,10 +45,14 @@ enum class Error : std::int32_t {
 
 /// ZooKeeper's upper-case name of a code ("NONODE"); "UNKNOWN" for a code not in the table.
 const char* error_name(std::int32_t code);
-inline const char* error_name(Error e) { return error_name(static_cast<std::int32_t>(e)); }
+inline const char* error_name(Error e) {
+  return error_name(static_cast<std::int32_t>(e));
+}
 
 /// zkCli's human wording of a code ("Node does not exist"); the name again when it has none.
 const char* error_message(std::int32_t code);
-inline const char* error_message(Error e) { return error_message(static_cast<std::int32_t>(e)); }
+inline const char* error_message(Error e) {
+  return error_message(static_cast<std::int32_t>(e));
+}
 
 }  // namespace quorumlab::client
