@@ -165,12 +165,21 @@ void LogWriter::execute(WriteOp& op) {
     case WriteOp::Kind::roll:
       start_segment(op);
       return;
-    case WriteOp::Kind::install:
-      // The snapshot must be durable before the reset record that refers to it.
-      write_snapshot_file(options_.dir, *op.snapshot, "install", options_.fsync, counters_);
+    case WriteOp::Kind::install: {
+      // Crash-safe order: (1) the snapshot, complete and synced, under a temporary name;
+      // (2) the new segment starting with the reset record, synced; (3) the rename. A crash
+      // before (2) is durable leaves the old state (recovery removes the temporary file); a
+      // crash between (2) and (3) leaves a log that starts at the snapshot, and recovery
+      // completes the rename. The snapshot is never visible beside a log that still holds
+      // the entries it replaced, and the reset record never refers to a missing snapshot.
+      const fs::path tmp =
+          write_snapshot_temp(options_.dir, *op.snapshot, kInstallTag, options_.fsync, counters_);
       start_segment(op);
+      sync_if_needed();
+      publish_snapshot(tmp, op.snapshot->last_index, options_.fsync, counters_);
       delete_before_seq_ = op.seq;
       return;
+    }
   }
 }
 

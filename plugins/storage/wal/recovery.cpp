@@ -77,6 +77,8 @@ namespace {
 struct DirListing {
   std::map<std::uint64_t, fs::path> segments;  ///< by seq
   std::map<LogIndex, fs::path> snapshots;      ///< by last index
+  std::map<LogIndex, fs::path> install_temps;  ///< snapshot-<index>.snap.install.tmp
+  std::vector<fs::path> other_temps;           ///< any other *.tmp
 };
 
 bool ends_with(const std::string& s, const std::string& suffix) {
@@ -97,6 +99,8 @@ class Recoverer {
     DirListing listing = list_dir();
     load_snapshot(listing);
     replay_segments(listing);
+    complete_install(listing);
+    remove_temps(listing);
     finish();
     if (dir_dirty_) sync_dir();
     return std::move(result_);
@@ -126,9 +130,16 @@ class Recoverer {
       } else if (auto snap = parse_snapshot_file_name(name)) {
         out.snapshots.emplace(*snap, de.path());
       } else if (ends_with(name, ".tmp")) {
-        fs::remove(de.path());
-        dir_dirty_ = true;
-        note("removed unfinished temporary file " + name);
+        const std::string install_suffix = "." + kInstallTag + ".tmp";
+        const auto index =
+            ends_with(name, install_suffix)
+                ? parse_snapshot_file_name(name.substr(0, name.size() - install_suffix.size()))
+                : std::nullopt;
+        if (index) {
+          out.install_temps.emplace(*index, de.path());
+        } else {
+          out.other_temps.push_back(de.path());
+        }
       } else if (!ends_with(name, ".corrupt")) {
         note("ignored unknown file " + name);
       }
@@ -303,6 +314,35 @@ class Recoverer {
     note("CORRUPTION IN THE MIDDLE OF THE LOG: " + why + "; " + std::to_string(files.size() - i) +
          " segment(s) from there on moved aside as *.corrupt; the log ends at index " +
          std::to_string(replay_.last_index()));
+  }
+
+  // The log starts with a reset record for a snapshot that is still under its temporary name:
+  // the process stopped between the two last steps of install_snapshot (see log_writer.cpp).
+  void complete_install(DirListing& listing) {
+    if (result_.segments.empty() || replay_.base() <= snapshot_index_) return;
+    auto it = listing.install_temps.find(replay_.base());
+    if (it == listing.install_temps.end()) return;  // finish() reports the hole
+    SnapshotFileResult r = read_snapshot_file(it->second, it->first);
+    if (!r.snapshot) return;
+    const std::string name = snapshot_file_name(it->first);
+    rename_or_throw(it->second, dir_ / name);
+    dir_dirty_ = true;
+    note("completed the installation of snapshot " + name +
+         " (the process stopped after its reset record, before its rename)");
+    snapshot_index_ = r.snapshot->last_index;
+    result_.recovery.snapshot = std::move(r.snapshot);
+    listing.install_temps.erase(it);
+  }
+
+  void remove_temps(const DirListing& listing) {
+    std::vector<fs::path> all = listing.other_temps;
+    for (const auto& [index, path] : listing.install_temps)
+      all.push_back(path);
+    for (const fs::path& p : all) {
+      fs::remove(p);
+      dir_dirty_ = true;
+      note("removed unfinished temporary file " + p.filename().string());
+    }
   }
 
   void finish() {

@@ -11,6 +11,10 @@
 //     later segment is moved aside as *.corrupt, so new appends follow good data. Whether valid
 //     records followed the failure (corruption in the middle rather than a torn tail) is said
 //     in the note.
+//   * If the log starts above the newest snapshot because it begins with a reset record whose
+//     snapshot is still under its temporary install name (the process stopped between the
+//     last two steps of an install), the rename is completed. Other temporary files are
+//     removed.
 //   * Entries at or below the snapshot's last index are dropped. If the log starts above
 //     snapshot index + 1 the durable state has a hole and recovery throws.
 // Files that are not quorumlab WAL files or have another format version throw

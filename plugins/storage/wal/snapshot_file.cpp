@@ -10,11 +10,15 @@
 
 namespace quorumlab::storage::wal {
 
-void write_snapshot_file(const std::filesystem::path& dir, const Snapshot& snapshot,
-                         const std::string& tmp_tag, bool sync, DiskCounters& counters) {
-  const std::string name = snapshot_file_name(snapshot.last_index);
-  const std::filesystem::path final_path = dir / name;
-  const std::filesystem::path tmp_path = dir / (name + "." + tmp_tag + ".tmp");
+std::filesystem::path snapshot_temp_path(const std::filesystem::path& dir, LogIndex last_index,
+                                         const std::string& tmp_tag) {
+  return dir / (snapshot_file_name(last_index) + "." + tmp_tag + ".tmp");
+}
+
+std::filesystem::path write_snapshot_temp(const std::filesystem::path& dir,
+                                          const Snapshot& snapshot, const std::string& tmp_tag,
+                                          bool sync, DiskCounters& counters) {
+  const std::filesystem::path tmp_path = snapshot_temp_path(dir, snapshot.last_index, tmp_tag);
   Bytes header;
   append_snapshot_header(header, snapshot);
   File f = File::open(tmp_path, O_WRONLY | O_CREAT | O_TRUNC);
@@ -26,6 +30,13 @@ void write_snapshot_file(const std::filesystem::path& dir, const Snapshot& snaps
   }
   f.close();
   counters.bytes_written.fetch_add(header.size() + snapshot.data.size(), std::memory_order_relaxed);
+  return tmp_path;
+}
+
+void publish_snapshot(const std::filesystem::path& tmp_path, LogIndex last_index, bool sync,
+                      DiskCounters& counters) {
+  const std::filesystem::path dir = tmp_path.parent_path();
+  const std::filesystem::path final_path = dir / snapshot_file_name(last_index);
   if (std::rename(tmp_path.c_str(), final_path.c_str()) != 0) {
     throw_errno("cannot rename snapshot", tmp_path, errno);
   }
@@ -34,6 +45,12 @@ void write_snapshot_file(const std::filesystem::path& dir, const Snapshot& snaps
     counters.fsyncs.fetch_add(1, std::memory_order_relaxed);
   }
   counters.snapshots_written.fetch_add(1, std::memory_order_relaxed);
+}
+
+void write_snapshot_file(const std::filesystem::path& dir, const Snapshot& snapshot,
+                         const std::string& tmp_tag, bool sync, DiskCounters& counters) {
+  publish_snapshot(write_snapshot_temp(dir, snapshot, tmp_tag, sync, counters), snapshot.last_index,
+                   sync, counters);
 }
 
 SnapshotFileResult read_snapshot_file(const std::filesystem::path& file, LogIndex expected_index) {

@@ -18,6 +18,20 @@ namespace quorumlab::storage::wal {
 void write_snapshot_file(const std::filesystem::path& dir, const Snapshot& snapshot,
                          const std::string& tmp_tag, bool sync, DiskCounters& counters);
 
+/// The two halves of write_snapshot_file, for install_snapshot, which must make its reset
+/// record durable between them (see log_writer.cpp). write_snapshot_temp returns the path of
+/// the complete, synced temporary file; publish_snapshot renames it into place.
+std::filesystem::path write_snapshot_temp(const std::filesystem::path& dir,
+                                          const Snapshot& snapshot, const std::string& tmp_tag,
+                                          bool sync, DiskCounters& counters);
+void publish_snapshot(const std::filesystem::path& tmp_path, LogIndex last_index, bool sync,
+                      DiskCounters& counters);
+std::filesystem::path snapshot_temp_path(const std::filesystem::path& dir, LogIndex last_index,
+                                         const std::string& tmp_tag);
+
+/// Tag of the temporary file of an installed snapshot; recovery may complete its rename.
+inline const std::string kInstallTag = "install";
+
 struct SnapshotFileResult {
   std::optional<Snapshot> snapshot;  ///< set when the file is complete and its checksums match
   std::string problem;               ///< otherwise: why it was rejected

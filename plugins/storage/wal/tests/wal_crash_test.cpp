@@ -118,7 +118,7 @@ TEST(WalCrash, EveryIndexReportedDurableSurvivesSigkill) {
   o.segment_bytes = 256 * 1024;
   LogIndex reported = 0;
   for (int round = 1; round <= 3; ++round) {
-    reported = std::max(reported, run_and_kill(o, 150 * round));
+    reported = std::max(reported, run_and_kill(o, 50 * round));
     ASSERT_GT(reported, 0u);
 
     WalStorage wal(o, test::quiet_logger());

@@ -10,6 +10,7 @@
 #include "test_util.hpp"
 #include "wal/format.hpp"
 #include "wal/io.hpp"
+#include "wal/snapshot_file.hpp"
 #include "wal/wal_storage.hpp"
 
 namespace quorumlab::storage {
@@ -413,6 +414,85 @@ TEST(WalRecovery, LeftoverTemporaryFilesAreRemoved) {
   EXPECT_FALSE(fs::exists(tmp));
   EXPECT_TRUE(test::any_note_contains(r, "temporary file")) << test::all_notes(r);
   EXPECT_EQ(r.entries.size(), 3u);
+}
+
+// The snapshot reached the disk, the log entries it covers did not: the log on disk ends below
+// the snapshot, and the next append follows the snapshot.
+TEST(WalRecovery, SnapshotAheadOfTheLogOnDisk) {
+  TempDir dir;
+  const WalOptions o = test::options_for(dir);
+  write_log(o, 1, 5);
+  wal::DiskCounters counters;
+  wal::write_snapshot_file(dir.wal(), Snapshot{8, 1, 8, {8}}, "save", true, counters);
+  {
+    WalStorage wal(o, test::quiet_logger());
+    StorageRecovery r = wal.recover();
+    ASSERT_TRUE(r.snapshot);
+    EXPECT_EQ(r.snapshot->last_index, 8u);
+    EXPECT_TRUE(r.entries.empty());
+    DurableWaiter waiter(wal);
+    EXPECT_THROW(wal.append(make_entries(6, 6)), std::logic_error);
+    wal.append(make_entries(9, 12));
+    ASSERT_TRUE(waiter.wait(wal.flush()));
+  }
+  WalStorage wal(o, test::quiet_logger());
+  StorageRecovery r = wal.recover();
+  EXPECT_TRUE(r.notes.empty()) << test::all_notes(r);
+  ASSERT_TRUE(r.snapshot);
+  expect_entries(r.entries, make_entries(9, 12));
+}
+
+/// Builds what install_snapshot leaves on disk when the process stops between its steps:
+/// the synced temporary snapshot file and, if `with_reset`, the new segment with the reset.
+void interrupted_install(const TempDir& dir, LogIndex index, bool with_reset) {
+  wal::DiskCounters counters;
+  wal::write_snapshot_temp(dir.wal(), Snapshot{index, 2, index, Bytes(10, 1)}, wal::kInstallTag,
+                           true, counters);
+  if (!with_reset) return;
+  const auto last =
+      wal::parse_segment_file_name(test::segment_files(dir.wal()).back().filename().string());
+  Bytes seg;
+  wal::append_segment_header(seg, {last->first + 1, index + 1, 0});
+  wal::append_reset_record(seg, index, 2, index);
+  write_whole_file(dir.wal() / wal::segment_file_name(last->first + 1, index + 1), seg);
+}
+
+TEST(WalRecovery, InstallInterruptedAfterItsResetRecordIsCompleted) {
+  TempDir dir;
+  const WalOptions o = test::options_for(dir);
+  write_log(o, 1, 10);
+  interrupted_install(dir, 50, true);
+  {
+    WalStorage wal(o, test::quiet_logger());
+    StorageRecovery r = wal.recover();
+    ASSERT_TRUE(r.snapshot);
+    EXPECT_EQ(r.snapshot->last_index, 50u);
+    EXPECT_EQ(r.snapshot->data, Bytes(10, 1));
+    EXPECT_TRUE(r.entries.empty());
+    EXPECT_TRUE(test::any_note_contains(r, "completed the installation")) << test::all_notes(r);
+  }
+  EXPECT_TRUE(fs::exists(dir.wal() / wal::snapshot_file_name(50)));
+  EXPECT_TRUE(test::files_ending(dir.wal(), ".tmp").empty());
+  WalStorage wal(o, test::quiet_logger());
+  StorageRecovery r = wal.recover();
+  EXPECT_TRUE(r.notes.empty()) << test::all_notes(r);
+  DurableWaiter waiter(wal);
+  wal.append(make_entries(51, 52));
+  ASSERT_TRUE(waiter.wait(wal.flush()));
+}
+
+TEST(WalRecovery, InstallInterruptedBeforeItsResetRecordLeavesTheOldState) {
+  TempDir dir;
+  const WalOptions o = test::options_for(dir);
+  write_log(o, 1, 10);
+  interrupted_install(dir, 50, false);
+  WalStorage wal(o, test::quiet_logger());
+  StorageRecovery r = wal.recover();
+  EXPECT_FALSE(r.snapshot);
+  expect_entries(r.entries, make_entries(1, 10, 1, 100));
+  EXPECT_TRUE(test::any_note_contains(r, "removed unfinished temporary file"))
+      << test::all_notes(r);
+  EXPECT_TRUE(test::files_ending(dir.wal(), ".tmp").empty());
 }
 
 }  // namespace
