@@ -69,6 +69,10 @@ class Node final : public RuntimeHandler, public SnapshotSource {
   const NodeStats& stats() const { return stats_; }
   StorageStats storage_stats() const { return storage_->stats(); }
   std::size_t connection_count() const { return connections_.size(); }
+  /// True when nothing waits for storage, the broadcast plugin or a leader.
+  bool idle() const {
+    return persist_waits_.empty() && to_propose_.empty() && !broadcast_->has_ready();
+  }
   /// A ServerMessage carrying this node's ServerStatus.
   Bytes status_message() const;
 
