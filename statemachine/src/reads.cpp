@@ -1,0 +1,144 @@
+// Reads served from the local tree (§1.1; FinalRequestProcessor) and the leader's queries.
+#include <algorithm>
+
+#include "quorumlab/sm/path.hpp"
+#include "tree_impl.hpp"
+
+namespace quorumlab::sm {
+
+using detail::Node;
+
+Err DataTree::exists(std::string_view path, const AuthInfo& auth, Stat* stat) const {
+  if (path.find('\0') != std::string_view::npos) return Err::BADARGUMENTS;
+  const Node* n = impl_->find(path);
+  if (!n) return Err::NONODE;
+  if (!impl_->allowed(*n, perms::kRead, auth)) return Err::NOAUTH;
+  if (stat) *stat = impl_->stat_of(*n);
+  return Err::OK;
+}
+
+Err DataTree::get_data(std::string_view path, const AuthInfo& auth, Bytes* data, Stat* stat) const {
+  const Node* n = impl_->find(path);
+  if (!n) return Err::NONODE;
+  if (!impl_->allowed(*n, perms::kRead, auth)) return Err::NOAUTH;
+  if (data) data->assign(n->data.begin(), n->data.end());
+  if (stat) *stat = impl_->stat_of(*n);
+  return Err::OK;
+}
+
+Err DataTree::get_children(std::string_view path, const AuthInfo& auth,
+                           std::vector<std::string>* children, Stat* stat) const {
+  const Node* n = impl_->find(path);
+  if (!n) return Err::NONODE;
+  if (!impl_->allowed(*n, perms::kRead, auth)) return Err::NOAUTH;
+  if (children) {
+    children->clear();
+    children->reserve(static_cast<std::size_t>(n->num_children));
+    for (const Node* c = n->first_child; c; c = c->next_sibling) {
+      children->emplace_back(node_name(c->path));
+    }
+    // Creation order is often already sorted (sequential nodes); skip the sort then.
+    if (!std::is_sorted(children->begin(), children->end())) {
+      std::sort(children->begin(), children->end());
+    }
+  }
+  if (stat) *stat = impl_->stat_of(*n);
+  return Err::OK;
+}
+
+Err DataTree::get_acl(std::string_view path, const AuthInfo& auth, AclList* acl, Stat* stat) const {
+  const Node* n = impl_->find(path);
+  if (!n) return Err::NONODE;
+  if (!impl_->allowed(*n, perms::kRead | perms::kAdmin, auth)) return Err::NOAUTH;
+  if (acl) {
+    const AclList& stored = impl_->acls.list(n->acl_id);
+    *acl = impl_->allowed(*n, perms::kAdmin, auth) ? stored : mask_digest_ids(stored);
+  }
+  if (stat) *stat = impl_->stat_of(*n);
+  return Err::OK;
+}
+
+Err DataTree::get_all_children_number(std::string_view path, const AuthInfo& auth,
+                                      std::int32_t* number) const {
+  const Node* n = impl_->find(path);
+  if (!n) return Err::NONODE;
+  if (!impl_->allowed(*n, perms::kRead, auth)) return Err::NOAUTH;
+  if (!number) return Err::OK;
+  if (n == impl_->root) {
+    *number = static_cast<std::int32_t>(impl_->table.size() - 1);
+    return Err::OK;
+  }
+  std::int64_t count = 0;
+  std::vector<const Node*> stack{n};
+  while (!stack.empty()) {
+    const Node* top = stack.back();
+    stack.pop_back();
+    count += top->num_children;
+    for (const Node* c = top->first_child; c; c = c->next_sibling) {
+      if (c->first_child) stack.push_back(c);
+    }
+  }
+  *number = static_cast<std::int32_t>(count);
+  return Err::OK;
+}
+
+std::vector<std::string> DataTree::get_ephemerals(SessionId session,
+                                                  std::string_view prefix) const {
+  std::vector<std::string> out;
+  auto it = impl_->sessions.find(session);
+  if (it == impl_->sessions.end()) return out;
+  // Java: prefixPath.trim() is empty or "/" -> all (trim strips chars <= ' ').
+  std::size_t b = 0, e = prefix.size();
+  while (b < e && static_cast<unsigned char>(prefix[b]) <= ' ')
+    ++b;
+  while (e > b && static_cast<unsigned char>(prefix[e - 1]) <= ' ')
+    --e;
+  const std::string_view trimmed = prefix.substr(b, e - b);
+  const bool all = trimmed.empty() || trimmed == "/";
+  for (const Node* n : it->second.ephemerals) {
+    if (all || n->path.compare(0, prefix.size(), prefix) == 0) out.push_back(n->path);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::vector<ReadResult> DataTree::multi_read(const std::vector<ReadOp>& ops,
+                                             const AuthInfo& auth) const {
+  std::vector<ReadResult> out(ops.size());
+  for (std::size_t i = 0; i < ops.size(); ++i) {
+    ReadResult& r = out[i];
+    if (ops[i].kind == ReadOp::Kind::kGetData) {
+      r.err = get_data(ops[i].path, auth, &r.data, &r.stat);
+    } else {
+      r.err = get_children(ops[i].path, auth, &r.children, nullptr);
+    }
+  }
+  return out;
+}
+
+std::vector<SessionInfo> DataTree::sessions() const {
+  std::vector<SessionInfo> out;
+  out.reserve(impl_->sessions.size());
+  for (const auto& [id, s] : impl_->sessions) {
+    out.push_back(SessionInfo{id, s.timeout_ms, s.ephemerals.size()});
+  }
+  return out;
+}
+
+bool DataTree::has_session(SessionId session) const {
+  return impl_->sessions.count(session) != 0;
+}
+
+std::vector<std::string> DataTree::expired_nodes(std::int64_t now_ms, std::size_t limit) const {
+  std::vector<std::string> out;
+  for (const auto* index : {&impl_->containers, &impl_->ttls}) {
+    for (const Node* n : *index) {
+      if (impl_->is_expired(*n, now_ms)) out.push_back(n->path);
+    }
+  }
+  std::sort(out.begin(), out.end());
+  if (out.size() > limit) out.resize(limit);
+  return out;
+}
+
+}  // namespace quorumlab::sm
