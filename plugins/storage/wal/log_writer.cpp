@@ -91,8 +91,7 @@ std::uint64_t LogWriter::backpressure_waits() const {
 }
 
 std::size_t LogWriter::segment_count() const {
-  std::lock_guard lk(mu_);
-  return segment_count_;
+  return segment_count_.load(std::memory_order_relaxed);
 }
 
 void LogWriter::run() {
@@ -142,7 +141,6 @@ void LogWriter::run() {
     {
       std::lock_guard lk(mu_);
       busy_ = false;
-      segment_count_ = segments_.size();
     }
     idle_cv_.notify_all();
   }
@@ -200,6 +198,7 @@ void LogWriter::start_segment(const WriteOp& op) {
   info.flags = options_.preallocate ? kSegmentFlagPreallocated : 0;
   info.path = path;
   segments_.push_back(std::move(info));
+  segment_count_.store(segments_.size(), std::memory_order_relaxed);
   unsynced_ = true;
   dir_dirty_ = true;
 }
@@ -240,6 +239,7 @@ void LogWriter::delete_obsolete(LogIndex durable_snapshot_index, bool snapshots_
     logger_.debug("wal: deleted segment {} (max index {}, snapshot {})", s.path.filename().string(),
                   s.max_index, durable_snapshot_index);
     segments_.pop_front();
+    segment_count_.store(segments_.size(), std::memory_order_relaxed);
     sync_dir();
   }
   if (snapshots_changed) prune_snapshots();

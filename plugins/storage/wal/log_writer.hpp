@@ -8,6 +8,7 @@
 // waits and goes out together in the next one.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -128,7 +129,8 @@ class LogWriter {
   bool stop_ = false;
   std::optional<std::string> failure_;
   std::uint64_t backpressure_waits_ = 0;
-  std::size_t segment_count_ = 0;
+
+  std::atomic<std::size_t> segment_count_{0};  ///< segments_.size(), for debug_stats()
 
   std::thread thread_;  // last: starts after everything above is initialised
 };
