@@ -1,0 +1,93 @@
+#include "zab_test_util.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "quorumlab/log.hpp"
+
+namespace quorumlab::zab::test {
+
+std::unique_ptr<ScriptedNetwork> make_network(std::size_t voters, std::size_t observers,
+                                              std::map<std::string, ParamValue> params,
+                                              std::uint64_t seed) {
+  ScriptedNetwork::Options o;
+  for (std::size_t i = 1; i <= voters; ++i)
+    o.membership.voters.push_back(static_cast<NodeId>(i));
+  for (std::size_t i = 1; i <= observers; ++i) {
+    o.membership.observers.push_back(static_cast<NodeId>(voters + i));
+  }
+  o.params = resolve_params("broadcast plugin 'zab'", param_schema(), params);
+  o.seed = seed;
+  o.logger_name = "zab";
+  log::get("zab")->set_level(spdlog::level::warn);
+  auto net = std::make_unique<ScriptedNetwork>(
+      [](PluginContext& ctx) { return std::make_unique<ZabBroadcast>(ctx); }, o);
+  return net;
+}
+
+Bytes txn(const std::string& s) {
+  return Bytes(s.begin(), s.end());
+}
+std::string text(const Bytes& b) {
+  return std::string(b.begin(), b.end());
+}
+
+ZabBroadcast& zab_of(ScriptedNetwork& net, NodeId id) {
+  auto* z = dynamic_cast<ZabBroadcast*>(&net.plugin(id));
+  if (!z) throw std::logic_error("not a zab plugin");
+  return *z;
+}
+
+std::optional<wire::Kind> kind_of(const Envelope& e) {
+  return wire::peek_kind(e.payload);
+}
+
+std::vector<std::uint64_t> in_flight(const ScriptedNetwork& net, wire::Kind kind, NodeId from,
+                                     NodeId to) {
+  return net.messages_where([&](const Envelope& e) {
+    return (from == 0 || e.from == from) && (to == 0 || e.to == to) && kind_of(e) == kind;
+  });
+}
+
+std::size_t deliver_kind(ScriptedNetwork& net, wire::Kind kind, NodeId from, NodeId to) {
+  std::size_t n = 0;
+  for (;;) {
+    auto ids = in_flight(net, kind, from, to);
+    if (ids.empty()) return n;
+    net.deliver(ids.front());
+    n++;
+  }
+}
+
+NodeId elect(ScriptedNetwork& net, std::size_t max_rounds) {
+  if (!net.run_until([&] { return net.leader().has_value(); }, max_rounds)) {
+    throw std::runtime_error("no leader elected:\n" + net.describe());
+  }
+  return *net.leader();
+}
+
+bool has_applied(const ScriptedNetwork& net, NodeId id, const Bytes& data) {
+  const auto& a = net.applied(id);
+  return std::any_of(a.begin(), a.end(), [&](const auto& t) { return t.data == data; });
+}
+
+bool applied_everywhere(ScriptedNetwork& net, const Bytes& data, std::size_t max_rounds,
+                        const std::vector<NodeId>& only) {
+  auto done = [&] {
+    const auto& ids = only.empty() ? net.ids() : only;
+    for (NodeId id : ids) {
+      if (net.is_up(id) && !has_applied(net, id, data)) return false;
+    }
+    return true;
+  };
+  return net.run_until(done, max_rounds);
+}
+
+std::vector<std::string> applied_texts(const ScriptedNetwork& net, NodeId id) {
+  std::vector<std::string> out;
+  for (const auto& t : net.applied(id))
+    out.push_back(text(t.data));
+  return out;
+}
+
+}  // namespace quorumlab::zab::test
