@@ -25,7 +25,7 @@ struct ClusterOptions {
   std::vector<std::string> sets;
   double timeout_s = 30;
   bool json = false;
-  bool zk = true;
+  bool zk = false;  ///< ZooKeeper wire ports: on once the zk front-end exists
   NodeId node = 0;
 };
 

@@ -27,7 +27,8 @@ int run_server(const ServerOptions& o) {
   all.insert(all.end(), o.sets.begin(), o.sets.end());
   NodeConfig config = load_config(
       o.config_file.empty() ? std::nullopt : std::optional<std::filesystem::path>(o.config_file), all);
-  log::configure(config.settings.get_string("log_level"));
+  log::configure(global_log_level().empty() ? config.settings.get_string("log_level")
+                                            : global_log_level());
   if (o.print_config) {
     std::cout << config.to_toml();
     return 0;

@@ -10,6 +10,12 @@ namespace quorumlab::cli {
 /// Set by a subcommand's callback; main() runs it after parsing and returns its exit code.
 using Action = std::function<int()>;
 
+/// The global --log-level value; empty when not given.
+inline std::string& global_log_level() {
+  static std::string level;
+  return level;
+}
+
 void add_plugins(CLI::App& app, Action& action);  // cmd_plugins.cpp
 void add_server(CLI::App& app, Action& action);   // cmd_server.cpp
 void add_shell(CLI::App& app, Action& action);    // cmd_shell.cpp

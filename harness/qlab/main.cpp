@@ -13,10 +13,10 @@ int main(int argc, char** argv) {
       "Run `qlab COMMAND --help` for the options of a command."};
   app.require_subcommand(1);
   app.set_version_flag("--version", "qlab 0.1.0");
-  std::string log_level = "info";
+  std::string& log_level = quorumlab::cli::global_log_level();
   app.add_option("--log-level", log_level,
-                 "log levels: a default and per-component overrides, e.g. warn,zab=debug")
-      ->capture_default_str();
+                 "log levels: a default and per-component overrides, e.g. warn,zab=debug "
+                 "(default info; wins over a server's log_level setting)");
 
   quorumlab::cli::Action action;
   quorumlab::cli::add_plugins(app, action);
@@ -31,7 +31,7 @@ int main(int argc, char** argv) {
     return app.exit(e);
   }
   try {
-    quorumlab::log::configure(log_level);
+    if (!log_level.empty()) quorumlab::log::configure(log_level);
     return action ? action() : 0;
   } catch (const quorumlab::ConfigError& e) {
     std::cerr << "qlab: configuration error: " << e.what() << "\n";
