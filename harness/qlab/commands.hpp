@@ -21,5 +21,6 @@ void add_server(CLI::App& app, Action& action);   // cmd_server.cpp
 void add_shell(CLI::App& app, Action& action);    // cmd_shell.cpp
 void add_bench(CLI::App& app, Action& action);    // cmd_bench.cpp
 void add_cluster(CLI::App& app, Action& action);  // cmd_cluster.cpp
+void add_sim(CLI::App& app, Action& action);      // cmd_sim.cpp
 
 }  // namespace quorumlab::cli

@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   quorumlab::cli::add_shell(app, action);
   quorumlab::cli::add_bench(app, action);
   quorumlab::cli::add_cluster(app, action);
+  quorumlab::cli::add_sim(app, action);
 
   try {
     app.parse(argc, argv);
