@@ -15,7 +15,8 @@ PACKAGES := build-essential cmake pkg-config ninja-build \
   pybind11-dev python3-dev python3-pytest python3-numpy python3-matplotlib \
   libgtest-dev libgmock-dev libbenchmark-dev \
   libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev \
-  libxxhash-dev librapidcheck-dev libedit-dev clang-format
+  libxxhash-dev librapidcheck-dev libedit-dev clang-format \
+  zookeeper python3-kazoo libzookeeper-mt-dev
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
