@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <map>
+#include <stdexcept>
 
 #include "wal/format.hpp"
 #include "wal/snapshot_file.hpp"
@@ -154,6 +155,7 @@ void LogWriter::run() {
 void LogWriter::execute(WriteOp& op) {
   switch (op.kind) {
     case WriteOp::Kind::records:
+      if (!active_.is_open()) throw std::logic_error("wal: records submitted before any segment");
       active_.pwrite_all(op.bytes.data(), op.bytes.size(), active_end_);
       active_end_ += op.bytes.size();
       counters_.bytes_written.fetch_add(op.bytes.size(), std::memory_order_relaxed);

@@ -532,5 +532,27 @@ TEST(WalStorage, BackpressureBlocksFlushWhileTheQueueIsFull) {
   expect_entries(reopen(o).entries, want);
 }
 
+// Appends without flush() are handed to the writer once kStageHandOverBytes are staged: they
+// reach the file, but no ticket completes.
+TEST(WalStorage, LongRunsWithoutFlushAreWrittenButNotDurable) {
+  TempDir dir;
+  WalStorage wal(test::options_for(dir), test::quiet_logger());
+  wal.recover();
+  for (LogIndex i = 1; i <= 100; ++i)
+    wal.append({make_entry(i, 1, 64 * 1024)});  // 6.4 MiB
+  wal.wait_idle();
+  EXPECT_GT(std::filesystem::file_size(test::segment_files(dir.wal()).back()), 4u << 20);
+  EXPECT_EQ(wal.durable_ticket(), 0u);
+}
+
+TEST(WalStorage, OversizedEntryIsRefused) {
+  TempDir dir;
+  WalStorage wal(test::options_for(dir), test::quiet_logger());
+  wal.recover();
+  LogEntry huge{1, 1, 1, Bytes(wal::kMaxRecordPayloadBytes)};  // + 24 fixed bytes: too large
+  EXPECT_THROW(wal.append({huge}), std::length_error);
+  wal.append(make_entries(1, 1));  // nothing was appended by the refused call
+}
+
 }  // namespace
 }  // namespace quorumlab::storage
