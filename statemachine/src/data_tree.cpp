@@ -154,6 +154,7 @@ Node* DataTree::Impl::attach(std::unique_ptr<Node> owned) {
     p->first_child->prev_sibling = n;
   }
   p->num_children++;
+  p->sorted_names.reset();
   table.insert(n);
   digest += node_hash(*n);
   data_size += n->path.size() + n->data.size();
@@ -185,6 +186,7 @@ std::unique_ptr<Node> DataTree::Impl::detach(Node* n) {
   }
   n->next_sibling = n->prev_sibling = nullptr;
   p->num_children--;
+  p->sorted_names.reset();
   table.erase(n);
   digest -= node_hash(*n);
   data_size -= n->path.size() + n->data.size();
@@ -284,6 +286,9 @@ void DataTree::Impl::check_invariants() const {
       stack.push_back(c);
     }
     if (children != n->num_children) violated("numChildren of " + n->path);
+    if (n->sorted_names && n->sorted_names->size() != static_cast<std::size_t>(children)) {
+      violated("stale getChildren cache of " + n->path);
+    }
     if (n->kind == NodeKind::kEphemeral) {
       ++ephemerals;
       auto s = sessions.find(n->owner);

@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -40,6 +41,9 @@ struct Node {
   std::int32_t num_children = 0;
   std::uint32_t acl_id = 0;
   NodeKind kind = NodeKind::kPersistent;
+  /// getChildren answer cache for wide nodes, dropped whenever a child is added or removed.
+  /// Not part of the state (a read may fill it).
+  mutable std::unique_ptr<std::vector<std::string>> sorted_names;
 };
 
 std::uint64_t hash_bytes(const void* data, std::size_t size);

@@ -1,5 +1,6 @@
 // Reads served from the local tree (§1.1; FinalRequestProcessor) and the leader's queries.
 #include <algorithm>
+#include <utility>
 
 #include "quorumlab/sm/path.hpp"
 #include "tree_impl.hpp"
@@ -26,21 +27,89 @@ Err DataTree::get_data(std::string_view path, const AuthInfo& auth, Bytes* data,
   return Err::OK;
 }
 
+namespace {
+
+// A child name with its first 8 bytes as a big-endian integer: most comparisons while sorting
+// are one integer comparison instead of a memcmp through a pointer.
+struct NameKey {
+  std::uint64_t prefix;
+  std::string_view name;
+
+  explicit NameKey(std::string_view n) : prefix(0), name(n) {
+    for (std::size_t i = 0; i < 8; ++i) {
+      prefix = (prefix << 8) | (i < n.size() ? static_cast<std::uint8_t>(n[i]) : 0u);
+    }
+  }
+  friend bool operator<(const NameKey& a, const NameKey& b) {
+    return a.prefix != b.prefix ? a.prefix < b.prefix : a.name < b.name;
+  }
+};
+
+// Sorts by the 8-byte prefix with an LSD radix sort (byte columns that are equal everywhere
+// are skipped), then orders runs of equal prefixes by full name. For wide nodes this is several
+// times faster than a comparison sort, whose cost is mostly mispredicted branches.
+void radix_sort(std::vector<NameKey>* keys) {
+  std::size_t counts[8][256] = {};
+  for (const NameKey& k : *keys) {
+    for (int b = 0; b < 8; ++b)
+      counts[b][(k.prefix >> (8 * b)) & 0xFF]++;
+  }
+  std::vector<NameKey> tmp(keys->size(), NameKey(std::string_view()));
+  for (int b = 0; b < 8; ++b) {
+    std::size_t* c = counts[b];
+    if (*std::max_element(c, c + 256) == keys->size()) continue;  // all equal in this byte
+    std::size_t offset = 0;
+    for (int v = 0; v < 256; ++v)
+      offset += std::exchange(c[v], offset);
+    for (const NameKey& k : *keys)
+      tmp[c[(k.prefix >> (8 * b)) & 0xFF]++] = k;
+    keys->swap(tmp);
+  }
+  for (auto run = keys->begin(); run != keys->end();) {
+    auto end =
+        std::find_if(run, keys->end(), [&](const NameKey& k) { return k.prefix != run->prefix; });
+    if (end - run > 1) std::sort(run, end);
+    run = end;
+  }
+}
+
+// Children in ascending byte order. Creation order is often already sorted (sequential
+// nodes), so the sort is skipped then.
+void sorted_child_names(const Node& n, std::vector<std::string>* out) {
+  std::vector<NameKey> keys;
+  keys.reserve(static_cast<std::size_t>(n.num_children));
+  for (const Node* c = n.first_child; c; c = c->next_sibling)
+    keys.emplace_back(node_name(c->path));
+  if (!std::is_sorted(keys.begin(), keys.end())) {
+    if (keys.size() < 64) {
+      std::sort(keys.begin(), keys.end());
+    } else {
+      radix_sort(&keys);
+    }
+  }
+  out->resize(keys.size());
+  for (std::size_t i = 0; i < keys.size(); ++i)
+    (*out)[i].assign(keys[i].name);
+}
+
+// Nodes with at least this many children keep their sorted answer until a child changes.
+constexpr std::int32_t kCacheChildrenMin = 256;
+
+}  // namespace
+
 Err DataTree::get_children(std::string_view path, const AuthInfo& auth,
                            std::vector<std::string>* children, Stat* stat) const {
   const Node* n = impl_->find(path);
   if (!n) return Err::NONODE;
   if (!impl_->allowed(*n, perms::kRead, auth)) return Err::NOAUTH;
-  if (children) {
-    children->clear();
-    children->reserve(static_cast<std::size_t>(n->num_children));
-    for (const Node* c = n->first_child; c; c = c->next_sibling) {
-      children->emplace_back(node_name(c->path));
+  if (children && n->num_children < kCacheChildrenMin) {
+    sorted_child_names(*n, children);
+  } else if (children) {
+    if (!n->sorted_names) {
+      n->sorted_names = std::make_unique<std::vector<std::string>>();
+      sorted_child_names(*n, n->sorted_names.get());
     }
-    // Creation order is often already sorted (sequential nodes); skip the sort then.
-    if (!std::is_sorted(children->begin(), children->end())) {
-      std::sort(children->begin(), children->end());
-    }
+    *children = *n->sorted_names;
   }
   if (stat) *stat = impl_->stat_of(*n);
   return Err::OK;

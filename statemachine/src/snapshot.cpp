@@ -233,7 +233,10 @@ class Restorer {
       t_->data_size += t_->root->path.size() + t_->root->data.size();
       return nullptr;
     }
-    n->parent = t_->find(parent_path(n->path));
+    // Breadth-first order: siblings arrive together, so the previous parent usually matches.
+    const std::string_view parent = parent_path(n->path);
+    if (!last_parent_ || last_parent_->path != parent) last_parent_ = t_->find(parent);
+    n->parent = last_parent_;
     if (!n->parent || n->path == "/") return "node before its parent";
     if (n->parent->kind == NodeKind::kEphemeral) return "child of an ephemeral";
     t_->attach(std::move(n));
@@ -271,6 +274,7 @@ class Restorer {
   SnapshotReader* r_;
   std::uint64_t digest_ = 0;
   std::unordered_map<std::uint32_t, std::uint32_t> acl_ids_;  // snapshot id -> restored id
+  Node* last_parent_ = nullptr;
 };
 
 template <typename Sink>

@@ -1,6 +1,7 @@
 // DataTree single ops, one test per rule of reference/zookeeper.md §1.1-§1.9 (named RefX_Y).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <climits>
 
 #include "quorumlab/sm/data_tree.hpp"
@@ -446,6 +447,49 @@ TEST(DataTreeTest, Ref1_1_GetDataAndChildrenNeedRead) {
   ASSERT_EQ(h.tree.get_children("/p", super_auth(), &kids, &st), Err::OK);
   EXPECT_EQ(kids, (std::vector<std::string>{"a", "b"}));  // sorted
   EXPECT_EQ(st.numChildren, 2);
+}
+
+TEST(DataTreeTest, Ref1_1_WideNodeChildrenSortedAndCacheFollowsChanges) {
+  Harness h;
+  ASSERT_EQ(h.create("/w").err, Err::OK);
+  std::vector<std::string> want;
+  std::uint64_t x = 12345;
+  const auto add = [&](const std::string& name) {
+    if (h.create("/w/" + name).err == Err::OK) want.push_back(name);
+  };
+  for (int i = 0; i < 1500; ++i) {
+    x = x * 6364136223846793005ull + 1442695040888963407ull;
+    const unsigned r = static_cast<unsigned>(x >> 33);
+    switch (r % 5) {
+      case 0:  // long common prefixes
+        add("lock-" + std::to_string(r % 100000));
+        break;
+      case 1:  // bytes above 0x7F must sort after ASCII (unsigned byte order)
+        add(std::string("\xC3\xA9") + std::to_string(r % 1000));
+        break;
+      case 2:  // short names and prefixes of each other
+        add(std::string(1 + r % 9, static_cast<char>('a' + r % 3)));
+        break;
+      default:
+        add(std::to_string(r));
+    }
+  }
+  const auto check = [&] {
+    std::vector<std::string> sorted = want;
+    std::sort(sorted.begin(), sorted.end());
+    ASSERT_EQ(h.children("/w"), sorted);
+    ASSERT_EQ(h.children("/w"), sorted);  // from the cache
+    h.tree.check_invariants();
+  };
+  check();
+  for (int i = 0; i < 200; ++i) {
+    ASSERT_EQ(h.remove("/w/" + want.back()).err, Err::OK);
+    want.pop_back();
+  }
+  check();
+  add("0");
+  add("zzzz");
+  check();
 }
 
 TEST(DataTreeTest, Ref1_1_GetAclNeedsReadOrAdminAndMasksWithoutAdmin) {

@@ -13,7 +13,8 @@
 // container_max_never_used_ms change apply results).
 //
 // Threading: none. A DataTree is used by one thread (the node's reactor), or callers
-// serialize access. Reads are const and do not allocate beyond their outputs.
+// serialize access, reads included (get_children fills an internal cache). Reads are const
+// and, apart from that cache, do not allocate beyond their outputs.
 #pragma once
 
 #include <cstddef>
@@ -175,7 +176,9 @@ class DataTree {
   Err get_data(std::string_view path, const AuthInfo& auth, Bytes* data, Stat* stat) const;
 
   /// getChildren / getChildren2: NONODE; no READ -> NOAUTH. Child names (not paths), in
-  /// ascending byte order; `stat` is the parent's Stat.
+  /// ascending byte order; `stat` is the parent's Stat. For nodes with many children the
+  /// sorted answer is cached until a child is added or removed (so this const read may
+  /// allocate internally; see the threading note above).
   Err get_children(std::string_view path, const AuthInfo& auth, std::vector<std::string>* children,
                    Stat* stat = nullptr) const;
 
