@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "../cluster/cluster.hpp"
+#include "../cluster/failover.hpp"
 #include "commands.hpp"
 
 namespace quorumlab::cli {
@@ -137,6 +138,33 @@ int one(const ClusterOptions& o, const std::string& what) {
   return 0;
 }
 
+int failover(const ClusterOptions& o, int rounds, bool json) {
+  auto spec = cl::load(o.dir);
+  cl::FailoverOptions fo;
+  fo.rounds = rounds;
+  fo.timeout = milliseconds(static_cast<long>(o.timeout_s * 1000));
+  auto results = cl::measure_failover(spec, fo, [](const std::string& line) { std::cerr << line << "\n"; });
+  if (json) {
+    nlohmann::json arr = nlohmann::json::array();
+    for (const auto& r : results) {
+      arr.push_back({{"old_leader", r.old_leader}, {"new_leader", r.new_leader},
+                     {"failover_ms", r.failover_ms}, {"failed_writes", r.failed_writes},
+                     {"converged", r.converged}});
+    }
+    std::cout << arr.dump() << "\n";
+    return 0;
+  }
+  std::printf("%-6s %-11s %-11s %-12s %-14s %s\n", "round", "old leader", "new leader",
+              "failover ms", "failed writes", "converged");
+  int i = 0;
+  for (const auto& r : results) {
+    std::printf("%-6d %-11u %-11u %-12.1f %-14llu %s\n", ++i, r.old_leader, r.new_leader,
+                r.failover_ms, static_cast<unsigned long long>(r.failed_writes),
+                r.converged ? "yes" : "no");
+  }
+  return 0;
+}
+
 }  // namespace
 
 void add_cluster(CLI::App& app, Action& action) {
@@ -165,6 +193,18 @@ void add_cluster(CLI::App& app, Action& action) {
   auto* stop_cmd = cmd->add_subcommand("stop", "stop every node (SIGTERM, then SIGKILL)");
   add_dir(stop_cmd);
   stop_cmd->callback([&action, o] { action = [o] { return stop(*o); }; });
+
+  auto* fo = cmd->add_subcommand(
+      "failover", "kill -9 the leader under a write load, time the first new write, restart it");
+  add_dir(fo);
+  auto rounds = std::make_shared<int>(3);
+  auto fo_json = std::make_shared<bool>(false);
+  fo->add_option("--rounds", *rounds, "kill/restart rounds")->capture_default_str();
+  fo->add_option("--timeout", o->timeout_s, "seconds allowed per step")->capture_default_str();
+  fo->add_flag("--json", *fo_json, "one JSON array");
+  fo->callback([&action, o, rounds, fo_json] {
+    action = [o, rounds, fo_json] { return failover(*o, *rounds, *fo_json); };
+  });
 
   for (const char* what : {"kill", "restart", "pause", "resume"}) {
     const char* help = std::string(what) == "kill"      ? "SIGKILL one node"

@@ -7,6 +7,7 @@
 #include "quorumlab/log.hpp"
 #include "quorumlab/node/node.hpp"
 #include "quorumlab/node/zmq_runtime.hpp"
+#include "quorumlab/zkwire/frontend.hpp"
 
 namespace quorumlab::cli {
 
@@ -38,9 +39,15 @@ int run_server(const ServerOptions& o) {
   NullTracer tracer;
   node::Node node(config, loader, runtime, tracer);
   node.set_storage_waker(runtime.waker());
+  auto zk = zkwire::make_node_frontend(config, node);  // null unless --zk-port
+  if (zk) runtime.set_socket_frontend(zk.get());
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
   std::signal(SIGPIPE, SIG_IGN);  // the launcher may close our stdout after the ready line
+  if (zk) {
+    std::cout << "qlab server: node " << config.id() << " serving ZooKeeper clients on "
+              << config.settings.get_string("host") << ":" << zk->port() << std::endl;
+  }
   std::cout << "qlab server: node " << config.id() << " serving clients on "
             << config.settings.get_string("host") << ":" << runtime.client_port() << std::endl;
   runtime.run(node, g_stop);

@@ -1,0 +1,105 @@
+// Safety checkers of the simulator.
+//
+// ReplicaChecker (protocol-independent, online): fed every applied entry and every broadcast
+// status of every replica, it checks
+//   one_leader_per_epoch        at most one replica is leader in an epoch/term;
+//   committed_txns_never_change an index, once applied anywhere, is applied again (after a
+//                               restart) with the same zxid and data;
+//   same_txns_same_order        every replica applies the same txn (zxid, data) at an index,
+//                               and a zxid always at the same index;
+//   applied_in_order            each replica applies strictly increasing indexes and zxids;
+//   digest_at_zxid              replicas at the same applied zxid have the same tree digest.
+// It also keeps the committed sequence, from which check_history() rebuilds a reference tree.
+//
+// check_history (offline, at the end of a run) checks the clients' history against that
+// reference:
+//   read_matches_zxid   a read returned the key's state as of the zxid in its reply;
+//   read_your_writes    a read never shows a key older than the session's own earlier write;
+//   linearizable        per-key linearizability (writes always; reads where the read policy
+//                       promises it);
+// and counts stale reads (reads that missed a write completed before they were invoked).
+// The client-side checks that need message order (session_fifo, no_read_from_past,
+// watch_before_data) run online in the simulated clients.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "quorumlab/node/node.hpp"
+#include "quorumlab/sim/history.hpp"
+#include "quorumlab/sim/linearizability.hpp"
+
+namespace quorumlab::sim {
+
+struct Violation {
+  std::string property;
+  std::string message;
+};
+
+class ReplicaChecker {
+ public:
+  /// A replica (in incarnation `incarnation`) applied an entry or restored a snapshot.
+  std::optional<Violation> on_applied(NodeId node, std::uint32_t incarnation,
+                                      const node::AppliedInfo& info);
+  /// A replica's broadcast status after an event.
+  std::optional<Violation> on_status(NodeId node, const BroadcastStatus& status);
+
+  struct Committed {
+    Zxid zxid = 0;
+    std::uint64_t data_hash = 0;
+    NodeId node = 0;  ///< first replica seen applying it
+    std::uint32_t incarnation = 0;
+    Bytes data;
+  };
+  const std::map<LogIndex, Committed>& committed() const { return committed_; }
+  Zxid max_applied_zxid() const { return max_zxid_; }
+  std::size_t leaders_seen() const { return leader_of_epoch_.size(); }
+
+ private:
+  std::map<LogIndex, Committed> committed_;
+  std::map<Zxid, LogIndex> index_of_zxid_;
+  std::map<Zxid, std::pair<std::uint64_t, NodeId>> digest_at_;
+  std::map<std::uint64_t, NodeId> leader_of_epoch_;
+  struct Last {
+    std::uint32_t incarnation = 0;
+    LogIndex index = 0;
+    Zxid zxid = 0;
+  };
+  std::map<NodeId, Last> last_;
+  Zxid max_zxid_ = 0;
+};
+
+/// Stale-read accounting: a read is stale when a write of its key completed before the read
+/// was invoked and the read does not show it.
+struct StaleReadStats {
+  std::uint64_t reads = 0;
+  std::uint64_t stale = 0;
+  std::uint64_t versions_sum = 0;
+  std::uint64_t versions_max = 0;
+  std::int64_t ms_sum = 0;  ///< how long before the read the first missed write completed
+  std::int64_t ms_max = 0;
+  void merge(const StaleReadStats& o);
+  std::string to_string() const;
+};
+
+struct HistoryCheckOptions {
+  bool linearizable_reads = false;
+  LinearizabilityOptions linearizability;
+};
+
+struct HistoryCheckResult {
+  std::optional<Violation> violation;
+  StaleReadStats stale;
+  LinearizabilityResult linearizability;
+  std::size_t reads_checked_against_reference = 0;
+  bool reference_complete = true;  ///< false: a gap in the committed sequence
+};
+
+/// Checks `history` against the committed sequence recorded by `replicas`.
+HistoryCheckResult check_history(const History& history, const ReplicaChecker& replicas,
+                                 const HistoryCheckOptions& options);
+
+}  // namespace quorumlab::sim

@@ -1,0 +1,176 @@
+// SimConfig: everything that shapes one simulated run. One seed plus this struct reproduce a
+// run exactly (with the same binary and plugins). Every fault has its own knob; fault mixes
+// (`none`, `network`, `crash`, `all`, or a comma list of categories) set several at once.
+//
+// Units are in the names: `_us` simulated microseconds, `_ms` milliseconds. Chances are per
+// message or per event, in [0, 1].
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace quorumlab::sim {
+
+/// A delay drawn as min + exponential(mean - min), capped at max (all in microseconds).
+/// Our own distribution on quorumlab::Rng, identical on every platform.
+struct DelayDist {
+  std::int64_t min_us = 0;
+  std::int64_t mean_us = 0;
+  std::int64_t max_us = 0;
+};
+
+/// Messages between replicas (peer links) and between clients and replicas (client links).
+/// Peer links lose, duplicate and reorder messages; client links behave like TCP: FIFO, and a
+/// lost message breaks the connection (both sides' later messages are dropped too).
+struct NetworkKnobs {
+  DelayDist peer_delay{100, 800, 20000};
+  DelayDist client_delay{100, 500, 10000};
+  double peer_loss_chance = 0;
+  double peer_duplicate_chance = 0;
+  /// Chance that a peer message leaves FIFO order: it gets up to reorder_extra_us_max more
+  /// delay and may be overtaken by later messages on its link.
+  double peer_reorder_chance = 0;
+  std::int64_t reorder_extra_us_max = 30000;
+  /// Chance per client message that its connection breaks (a TCP reset).
+  double client_break_chance = 0;
+};
+
+/// Partitions (peer links and client links). Each partition heals after its duration.
+struct PartitionKnobs {
+  bool enabled = false;
+  std::int64_t duration_min_ms = 50;
+  std::int64_t duration_max_ms = 2000;
+  /// Relative weights of the partition kinds.
+  int weight_symmetric = 2;      ///< a random set of replicas cut from the rest, both ways
+  int weight_asymmetric = 2;     ///< one replica cannot send to another (one way)
+  int weight_isolate_leader = 3; ///< the current leader cut from everyone, clients included
+  int weight_majority_minority = 2;  ///< a minority cut from a majority
+  int weight_client = 1;         ///< a client cut from one replica
+};
+
+struct CrashKnobs {
+  bool enabled = false;
+  std::int64_t downtime_min_ms = 10;
+  std::int64_t downtime_max_ms = 1500;
+  /// On a crash, chance that a random prefix of the not-yet-durable writes reached the disk
+  /// anyway (unsynced writes may survive; synced writes always do).
+  double unsynced_prefix_survives_chance = 0;
+};
+
+struct DiskKnobs {
+  DelayDist fsync_delay{200, 1500, 15000};
+  bool slow_enabled = false;           ///< periods of slow fsync on one replica
+  std::int64_t slow_factor = 30;       ///< fsync delay multiplier while slow
+  std::int64_t slow_duration_max_ms = 1500;
+};
+
+struct PauseKnobs {
+  bool enabled = false;  ///< a replica stops (no ticks, no deliveries), then resumes
+  std::int64_t duration_min_ms = 10;
+  std::int64_t duration_max_ms = 1500;
+};
+
+struct ClockKnobs {
+  std::int64_t drift_ppm_max = 0;  ///< each replica's clock rate is off by up to this (fixed)
+  bool jumps_enabled = false;      ///< wall clock jumps either way, monotonic clock forward
+  std::int64_t jump_max_ms = 3000;
+};
+
+/// The nemesis injects one fault (partition, crash, pause, clock jump, slow disk) at random
+/// intervals during the safety phase.
+struct NemesisKnobs {
+  std::int64_t interval_mean_ms = 300;
+  /// At most this many replicas crashed or paused at once; -1 = all of them.
+  int max_down = -1;
+};
+
+struct WorkloadKnobs {
+  int clients = 4;                 ///< each client owns one session at a time
+  int keys = 4;                    ///< znodes /k0 .. /k{keys-1}
+  int max_outstanding = 3;         ///< pipelined requests per session
+  std::int64_t think_mean_us = 25000;
+  /// Relative weights of the operations.
+  int weight_create = 14;
+  int weight_set = 26;
+  int weight_get = 26;
+  int weight_exists = 10;
+  int weight_sync = 6;
+  int weight_delete = 10;
+  double watch_chance = 0.35;         ///< getData/exists leave a watch
+  double conditional_chance = 0.5;    ///< setData/delete use the last version the client saw
+  std::int32_t session_timeout_ms = 4000;
+  std::int64_t request_timeout_ms = 2500;  ///< no reply this long: reconnect elsewhere
+  std::int64_t connect_timeout_ms = 1000;
+};
+
+/// Test-only faults that make the system wrong on purpose, so the checker self-tests can show
+/// that each checker notices. Never set outside tests.
+struct TestFaults {
+  /// SimStorage reports a flush durable at once, while the disk still needs the fsync delay:
+  /// a crash then loses acknowledged writes.
+  bool storage_ack_before_durable = false;
+  /// NodeOptions::test_reads_skip_session_order on every replica.
+  bool node_reads_skip_session_order = false;
+  /// Client links deliver watch notifications late, after later replies.
+  bool net_notifications_late = false;
+  /// Clients reconnect with lastZxidSeen = 0, so a lagging replica accepts them.
+  bool client_forgets_zxid_on_reconnect = false;
+  bool any() const {
+    return storage_ack_before_durable || node_reads_skip_session_order ||
+           net_notifications_late || client_forgets_zxid_on_reconnect;
+  }
+};
+
+struct SimConfig {
+  std::uint64_t seed = 1;
+  std::string broadcast = "solo";
+  int nodes = 1;       ///< voters
+  int observers = 0;   ///< non-voting replicas (ZAB observers)
+  std::string read_policy = "local";
+  std::map<std::string, std::string> broadcast_params;  ///< passed as broadcast.KEY=VALUE
+  std::string plugin_dir;  ///< empty: PluginLoader::default_dir()
+
+  std::int64_t tick_ms = 10;
+  std::int64_t snapshot_every_txns = 100;  ///< low, so snapshots and SNAP sync happen
+
+  std::int64_t duration_ms = 5000;        ///< safety phase (faults), simulated
+  std::uint64_t max_steps = 0;            ///< safety phase ends after this many events (0: off)
+  std::int64_t liveness_timeout_ms = 40000;  ///< after healing: progress and convergence
+
+  std::string fault_mix = "all";  ///< what set the knobs below (shown in reports)
+  NetworkKnobs network;
+  PartitionKnobs partition;
+  CrashKnobs crash;
+  DiskKnobs disk;
+  PauseKnobs pause;
+  ClockKnobs clock;
+  NemesisKnobs nemesis;
+  WorkloadKnobs workload;
+  TestFaults test;
+
+  /// Events kept for the failure report (the last N).
+  std::size_t trace_tail = 50;
+  /// Write every trace line here (empty: none).
+  std::string trace_file;
+
+  /// The resolved configuration, one `key = value` per line (printed on failures).
+  std::string to_text() const;
+  /// Total replicas.
+  int replicas() const { return nodes + observers; }
+};
+
+/// The fault categories a mix is made of.
+const std::vector<std::string>& fault_categories();
+
+/// Sets the fault knobs of `config` for `mix`: "none", "network" (loss, partition, client),
+/// "crash" (crash, disk), "all", or a comma list of categories: loss, partition, client,
+/// crash, disk, pause, clock. Throws std::invalid_argument naming the unknown word.
+void apply_fault_mix(SimConfig& config, const std::string& mix);
+
+/// Read policies whose reads the linearizability checker holds to linearizability. Writes are
+/// checked under every policy.
+bool reads_are_linearizable(const SimConfig& config);
+
+}  // namespace quorumlab::sim

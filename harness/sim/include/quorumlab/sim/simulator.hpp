@@ -1,0 +1,60 @@
+// The deterministic simulator: N complete replicas (the production node::Node with the real
+// broadcast and read-policy plugins from the plugin directory, on SimStorage) and simulated
+// clients speaking the native protocol, on one thread and simulated time, all randomness from
+// one 64-bit seed.
+//
+// A run has two phases:
+//   safety    the workload runs while the nemesis injects faults (SimConfig knobs); every
+//             event is followed by the online checks (broadcast invariants, ReplicaChecker,
+//             client-side session checks);
+//   liveness  every fault heals (partitions, crashed and paused replicas, lossy links, slow
+//             disks); every client must then complete a new write (progress), the workload
+//             stops, and every replica must reach the same applied zxid and tree digest
+//             (convergence), within liveness_timeout_ms.
+// Then the history is checked offline (check_history in checkers.hpp).
+//
+// Determinism: the same config (seed included), binary and plugins give the same trace digest.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "quorumlab/sim/checkers.hpp"
+#include "quorumlab/sim/config.hpp"
+
+namespace quorumlab::sim {
+
+struct RunResult {
+  bool ok = true;
+  std::string property;  ///< the violated property ("" when ok)
+  std::string message;
+  std::uint64_t seed = 0;
+  std::uint64_t trace_digest = 0;
+  std::uint64_t events = 0;
+  std::int64_t sim_time_us = 0;
+  std::vector<std::string> trace_tail;  ///< the last events before the end or the violation
+
+  // What happened.
+  std::uint64_t ops = 0;
+  std::uint64_t ops_ok = 0;
+  std::uint64_t ops_no_reply = 0;
+  std::uint64_t faults = 0;
+  std::uint64_t crashes = 0;
+  std::uint64_t leaders = 0;  ///< distinct (epoch, leader) pairs seen
+  Zxid final_zxid = 0;
+  StaleReadStats stale;
+  LinearizabilityResult linearizability;
+};
+
+/// Runs one seed (config.seed). Throws only for setup errors (plugins, bad config).
+RunResult run_simulation(const SimConfig& config);
+
+/// The git revision the simulator was built from ("unknown" outside a checkout).
+const char* git_revision();
+
+/// The failure report: seed, git revision, resolved config, violated property, message and
+/// the last events of the trace.
+std::string format_failure(const SimConfig& config, const RunResult& result);
+
+}  // namespace quorumlab::sim

@@ -1,0 +1,327 @@
+#include "quorumlab/sim/checkers.hpp"
+
+#include <algorithm>
+#include <cinttypes>
+#include <cstdio>
+#include <set>
+
+#include "quorumlab/sim/trace.hpp"
+#include "quorumlab/sm/data_tree.hpp"
+
+namespace quorumlab::sim {
+
+namespace {
+
+std::string hex(std::uint64_t v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%#" PRIx64, v);
+  return buf;
+}
+
+std::string describe(const ReplicaChecker::Committed& c) {
+  return "zxid " + hex(c.zxid) + " data hash " + hex(c.data_hash) + " (first applied by node " +
+         std::to_string(c.node) + " incarnation " + std::to_string(c.incarnation) + ")";
+}
+
+}  // namespace
+
+// ------------------------------------------------------------------ ReplicaChecker
+
+std::optional<Violation> ReplicaChecker::on_applied(NodeId node, std::uint32_t incarnation,
+                                                    const node::AppliedInfo& info) {
+  const std::string who = "node " + std::to_string(node) + " incarnation " +
+                          std::to_string(incarnation);
+  if (info.data) {
+    Last& last = last_[node];
+    if (last.incarnation == incarnation && last.index != 0 &&
+        (info.index <= last.index || info.zxid <= last.zxid)) {
+      return Violation{"applied_in_order", who + " applied index " + std::to_string(info.index) +
+                                               " zxid " + hex(info.zxid) + " after index " +
+                                               std::to_string(last.index) + " zxid " +
+                                               hex(last.zxid)};
+    }
+    last = {incarnation, info.index, info.zxid};
+    const std::uint64_t h = hash_bytes(*info.data);
+    auto [it, inserted] = committed_.try_emplace(info.index);
+    if (inserted) {
+      it->second = Committed{info.zxid, h, node, incarnation, *info.data};
+    } else if (it->second.zxid != info.zxid || it->second.data_hash != h) {
+      const bool same_node = it->second.node == node;
+      return Violation{same_node ? "committed_txns_never_change" : "same_txns_same_order",
+                       who + " applied index " + std::to_string(info.index) + " as zxid " +
+                           hex(info.zxid) + " data hash " + hex(h) + ", but it was committed as " +
+                           describe(it->second)};
+    }
+    auto [zit, zinserted] = index_of_zxid_.emplace(info.zxid, info.index);
+    if (!zinserted && zit->second != info.index) {
+      return Violation{"same_txns_same_order", who + " applied zxid " + hex(info.zxid) +
+                                                   " at index " + std::to_string(info.index) +
+                                                   ", elsewhere it is at index " +
+                                                   std::to_string(zit->second)};
+    }
+  } else {
+    // A snapshot: the replica jumped to (index, zxid). It must agree with what was applied.
+    auto it = committed_.find(info.index);
+    if (it != committed_.end() && it->second.zxid != info.zxid) {
+      return Violation{"same_txns_same_order",
+                       who + " restored a snapshot at index " + std::to_string(info.index) +
+                           " zxid " + hex(info.zxid) + ", but that index is " +
+                           describe(it->second)};
+    }
+    last_[node] = {incarnation, info.index, info.zxid};
+  }
+  max_zxid_ = std::max(max_zxid_, info.zxid);
+  auto [dit, dinserted] = digest_at_.try_emplace(info.zxid, info.digest, node);
+  if (!dinserted && dit->second.first != info.digest) {
+    return Violation{"digest_at_zxid", who + " has digest " + hex(info.digest) + " at zxid " +
+                                           hex(info.zxid) + ", node " +
+                                           std::to_string(dit->second.second) + " had " +
+                                           hex(dit->second.first)};
+  }
+  return std::nullopt;
+}
+
+std::optional<Violation> ReplicaChecker::on_status(NodeId node, const BroadcastStatus& s) {
+  if (s.role != Role::leader) return std::nullopt;
+  auto [it, inserted] = leader_of_epoch_.emplace(s.epoch, node);
+  if (!inserted && it->second != node) {
+    return Violation{"one_leader_per_epoch", "node " + std::to_string(node) +
+                                                 " is leader in epoch " + std::to_string(s.epoch) +
+                                                 ", which node " + std::to_string(it->second) +
+                                                 " led"};
+  }
+  return std::nullopt;
+}
+
+// ------------------------------------------------------------------ stale reads
+
+void StaleReadStats::merge(const StaleReadStats& o) {
+  reads += o.reads;
+  stale += o.stale;
+  versions_sum += o.versions_sum;
+  versions_max = std::max(versions_max, o.versions_max);
+  ms_sum += o.ms_sum;
+  ms_max = std::max(ms_max, o.ms_max);
+}
+
+std::string StaleReadStats::to_string() const {
+  char buf[256];
+  const double rate = reads ? 100.0 * static_cast<double>(stale) / static_cast<double>(reads) : 0;
+  const double v = stale ? static_cast<double>(versions_sum) / static_cast<double>(stale) : 0;
+  const double ms = stale ? static_cast<double>(ms_sum) / static_cast<double>(stale) : 0;
+  std::snprintf(buf, sizeof buf,
+                "%" PRIu64 " of %" PRIu64 " reads stale (%.2f%%); staleness versions mean %.2f "
+                "max %" PRIu64 ", ms mean %.1f max %" PRId64,
+                stale, reads, rate, v, versions_max, ms, ms_max);
+  return buf;
+}
+
+// ------------------------------------------------------------------ history checks
+
+namespace {
+
+/// The state of each workload key after each committed change, from the reference tree.
+struct Timeline {
+  std::map<std::string, std::vector<std::pair<Zxid, ZnodeState>>> changes;
+  Zxid complete_upto = 0;  ///< the reference knows every txn up to here
+  bool complete = true;
+  std::optional<Violation> violation;
+
+  ZnodeState at(const std::string& key, Zxid zxid) const {
+    auto it = changes.find(key);
+    if (it == changes.end()) return {};
+    const auto& v = it->second;
+    auto pos = std::upper_bound(v.begin(), v.end(), zxid,
+                                [](Zxid z, const auto& p) { return z < p.first; });
+    if (pos == v.begin()) return {};
+    return std::prev(pos)->second;
+  }
+  /// Changes of `key` with zxid in (lo, hi].
+  std::uint64_t changes_between(const std::string& key, Zxid lo, Zxid hi) const {
+    auto it = changes.find(key);
+    if (it == changes.end()) return 0;
+    std::uint64_t n = 0;
+    for (const auto& [z, s] : it->second) n += (z > lo && z <= hi) ? 1 : 0;
+    return n;
+  }
+  bool deleted_between(const std::string& key, Zxid lo, Zxid hi) const {
+    auto it = changes.find(key);
+    if (it == changes.end()) return false;
+    for (const auto& [z, s] : it->second) {
+      if (z > lo && z <= hi && !s.exists) return true;
+    }
+    return false;
+  }
+};
+
+const std::string* txn_path(const sm::Txn& t) {
+  if (auto* c = std::get_if<sm::CreateOp>(&t.op)) return &c->path;
+  if (auto* d = std::get_if<sm::DeleteOp>(&t.op)) return &d->path;
+  if (auto* s = std::get_if<sm::SetDataOp>(&t.op)) return &s->path;
+  return nullptr;
+}
+
+Timeline build_timeline(const History& history, const ReplicaChecker& replicas) {
+  Timeline tl;
+  std::set<std::string> keys;
+  for (const auto& op : history.ops) {
+    if (op.kind != OpKind::sync) keys.insert(op.key);
+  }
+  sm::DataTree tree;
+  LogIndex expect = 1;
+  for (const auto& [index, c] : replicas.committed()) {
+    if (index != expect) {
+      tl.complete = false;  // a gap: some entry was only ever installed through a snapshot
+      break;
+    }
+    ++expect;
+    tl.complete_upto = c.zxid;
+    if (c.data.empty()) continue;
+    std::string error;
+    auto txn = sm::decode(c.data, &error);
+    if (!txn) continue;  // replicas skip it the same way
+    tree.apply(*txn, c.zxid, nullptr);
+    const std::string* path = txn_path(*txn);
+    if (path == nullptr || keys.count(*path) == 0) continue;
+    ZnodeState s;
+    Bytes data;
+    sm::Stat stat;
+    if (tree.get_data(*path, sm::AuthInfo{}, &data, &stat) == sm::Err::OK) {
+      s = ZnodeState{true, std::string(data.begin(), data.end()), stat.version,
+                     static_cast<Zxid>(stat.mzxid), static_cast<Zxid>(stat.czxid)};
+    }
+    auto& v = tl.changes[*path];
+    const ZnodeState before = v.empty() ? ZnodeState{} : v.back().second;
+    if (!(before == s)) v.emplace_back(c.zxid, s);
+  }
+  return tl;
+}
+
+bool same_as_reference(const HistoryOp& r, const ZnodeState& ref) {
+  if (r.err == zerr::no_node) return !ref.exists;
+  if (!ref.exists) return false;
+  const ZnodeState& o = r.observed;
+  const bool stat_equal = o.version == ref.version && o.mzxid == ref.mzxid && o.czxid == ref.czxid;
+  return r.kind == OpKind::exists ? stat_equal : stat_equal && o.data == ref.data;
+}
+
+std::optional<Violation> check_reads_against_reference(const History& h, const Timeline& tl,
+                                                       std::size_t* checked) {
+  for (const auto& r : h.ops) {
+    if (!is_read(r.kind) || !r.completed()) continue;
+    if (r.err != zerr::ok && r.err != zerr::no_node) continue;
+    if (!tl.complete && r.zxid > tl.complete_upto) continue;
+    ++*checked;
+    const ZnodeState ref = tl.at(r.key, r.zxid);
+    if (!same_as_reference(r, ref)) {
+      return Violation{"read_matches_zxid", "read " + r.to_string() + " but at its zxid " +
+                                                hex(r.zxid) + " the key was " + ref.to_string()};
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<Violation> check_read_your_writes(const History& h, const Timeline& tl) {
+  // The last successful own write per (client, session, key), in session order.
+  std::map<std::tuple<int, SessionId, std::string>, const HistoryOp*> last_write;
+  for (const auto& op : h.ops) {  // invocation order = session order within a session
+    auto key = std::make_tuple(op.client, op.session, op.key);
+    if (is_write(op.kind)) {
+      if (op.completed() && op.err == zerr::ok) last_write[key] = &op;
+      continue;
+    }
+    if (!is_read(op.kind) || !op.completed()) continue;
+    if (op.err != zerr::ok && op.err != zerr::no_node) continue;
+    auto it = last_write.find(key);
+    if (it == last_write.end()) continue;
+    const HistoryOp& w = *it->second;
+    std::string why;
+    if (op.zxid < w.zxid) {
+      why = "its reply zxid is older than the write's";
+    } else if (op.err == zerr::ok) {
+      if (w.kind == OpKind::remove && op.observed.czxid <= w.zxid) {
+        why = "it shows the node the session deleted";
+      } else if (w.kind != OpKind::remove && op.observed.mzxid < w.zxid) {
+        why = "it shows data older than the session's write";
+      }
+    } else if (w.kind != OpKind::remove && (tl.complete || op.zxid <= tl.complete_upto) &&
+               !tl.deleted_between(op.key, w.zxid, op.zxid)) {
+      why = "the node is missing although nobody deleted it after the session's write";
+    }
+    if (!why.empty()) {
+      return Violation{"read_your_writes",
+                       "read " + op.to_string() + " after own write " + w.to_string() + ": " + why};
+    }
+  }
+  return std::nullopt;
+}
+
+StaleReadStats count_stale_reads(const History& h, const Timeline& tl) {
+  // Per key: successful writes by completion time.
+  std::map<std::string, std::vector<const HistoryOp*>> writes;
+  for (const auto& op : h.ops) {
+    if (is_write(op.kind) && op.completed() && op.err == zerr::ok) writes[op.key].push_back(&op);
+  }
+  for (auto& [k, v] : writes) {
+    std::sort(v.begin(), v.end(), [](const HistoryOp* a, const HistoryOp* b) {
+      return a->complete_us < b->complete_us;
+    });
+  }
+  StaleReadStats st;
+  for (const auto& r : h.ops) {
+    if (!is_read(r.kind) || !r.completed()) continue;
+    if (r.err != zerr::ok && r.err != zerr::no_node) continue;
+    ++st.reads;
+    auto it = writes.find(r.key);
+    if (it == writes.end()) continue;
+    Zxid required = 0;
+    std::int64_t first_missed_us = HistoryOp::kNoReply;
+    for (const HistoryOp* w : it->second) {
+      if (w->complete_us >= r.invoke_us) break;
+      required = std::max(required, w->zxid);
+      if (w->zxid > r.zxid) first_missed_us = std::min(first_missed_us, w->complete_us);
+    }
+    if (required <= r.zxid) continue;
+    ++st.stale;
+    const std::uint64_t versions = std::max<std::uint64_t>(1, tl.changes_between(r.key, r.zxid, required));
+    st.versions_sum += versions;
+    st.versions_max = std::max(st.versions_max, versions);
+    const std::int64_t ms = (r.invoke_us - first_missed_us) / 1000;
+    st.ms_sum += ms;
+    st.ms_max = std::max(st.ms_max, ms);
+  }
+  return st;
+}
+
+}  // namespace
+
+HistoryCheckResult check_history(const History& history, const ReplicaChecker& replicas,
+                                 const HistoryCheckOptions& options) {
+  HistoryCheckResult out;
+  Timeline tl = build_timeline(history, replicas);
+  out.reference_complete = tl.complete;
+  out.stale = count_stale_reads(history, tl);
+  if (auto v = check_reads_against_reference(history, tl, &out.reads_checked_against_reference)) {
+    out.violation = v;
+    return out;
+  }
+  if (auto v = check_read_your_writes(history, tl)) {
+    out.violation = v;
+    return out;
+  }
+  LinearizabilityOptions lo = options.linearizability;
+  lo.include_reads = options.linearizable_reads;
+  out.linearizability = check_linearizable(history, lo);
+  if (!out.linearizability.ok) {
+    out.violation = Violation{"linearizable", "key " + out.linearizability.failed_key +
+                                                  " has no linearization (" +
+                                                  (lo.include_reads ? "reads and writes"
+                                                                    : "writes only") +
+                                                  "); its operations ('>>' could not be "
+                                                  "placed, 'ok' in the longest partial one):\n" +
+                                                  out.linearizability.explanation};
+  }
+  return out;
+}
+
+}  // namespace quorumlab::sim

@@ -1,0 +1,150 @@
+#include "quorumlab/sim/sim_storage.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+#include <string>
+
+namespace quorumlab::sim {
+
+SimStorage::SimStorage(SimDisk& disk, std::function<void()> start_fsync, bool ack_before_durable)
+    : disk_(disk), start_fsync_(std::move(start_fsync)), ack_before_durable_(ack_before_durable) {}
+
+StorageRecovery SimStorage::recover() {
+  StorageRecovery r;
+  r.hard_state = disk_.hard_state;
+  r.snapshot = disk_.snapshot;
+  const LogIndex after = disk_.snapshot ? disk_.snapshot->last_index : 0;
+  for (const auto& e : disk_.entries) {
+    if (e.index > after) r.entries.push_back(e);
+  }
+  last_index_ = disk_.last_index();
+  return r;
+}
+
+void SimStorage::append(const std::vector<LogEntry>& entries) {
+  if (entries.empty()) return;
+  LogIndex expect = last_index_ + 1;
+  for (const auto& e : entries) {
+    if (e.index != expect) {
+      throw std::logic_error("SimStorage::append: entry index " + std::to_string(e.index) +
+                             " does not follow the last index " + std::to_string(expect - 1));
+    }
+    ++expect;
+  }
+  last_index_ = entries.back().index;
+  stats_.entries_appended += entries.size();
+  for (const auto& e : entries) stats_.bytes_written += e.data.size() + 32;
+  Op op{Op::Kind::append, entries, 0, {}, {}};
+  submit(std::move(op));
+}
+
+void SimStorage::truncate_after(LogIndex index) {
+  last_index_ = std::min(last_index_, index);
+  submit(Op{Op::Kind::truncate, {}, index, {}, {}});
+}
+
+void SimStorage::save_hard_state(const HardState& state) {
+  submit(Op{Op::Kind::hard_state, {}, 0, state, {}});
+}
+
+std::uint64_t SimStorage::flush() {
+  ++issued_ticket_;
+  if (fsync_running_) {
+    fsync_wanted_ = true;  // group commit: the next fsync covers this ticket
+  } else {
+    start();
+  }
+  return issued_ticket_;
+}
+
+std::uint64_t SimStorage::durable_ticket() const {
+  return ack_before_durable_ ? issued_ticket_ : durable_ticket_;
+}
+
+void SimStorage::save_snapshot(Snapshot snapshot) {
+  stats_.snapshots_written++;
+  stats_.bytes_written += snapshot.data.size();
+  submit(Op{Op::Kind::snapshot, {}, 0, {}, std::move(snapshot)});
+  // Written in the background: it becomes durable with the next fsync, requested now.
+  if (fsync_running_) fsync_wanted_ = true;
+  else start();
+}
+
+void SimStorage::install_snapshot(const Snapshot& snapshot) {
+  last_index_ = snapshot.last_index;
+  stats_.bytes_written += snapshot.data.size();
+  submit(Op{Op::Kind::install, {}, 0, {}, snapshot});
+}
+
+void SimStorage::submit(Op op) { ops_.push_back(std::move(op)); }
+
+void SimStorage::start() {
+  fsync_running_ = true;
+  fsync_wanted_ = false;
+  inflight_ops_ = ops_.size();
+  inflight_ticket_ = issued_ticket_;
+  start_fsync_();
+}
+
+void SimStorage::fsync_done() {
+  if (!fsync_running_) throw std::logic_error("SimStorage::fsync_done without a running fsync");
+  for (std::size_t i = 0; i < inflight_ops_; ++i) {
+    apply(ops_.front());
+    ops_.pop_front();
+  }
+  disk_.fsyncs++;
+  stats_.fsyncs++;
+  durable_ticket_ = std::max(durable_ticket_, inflight_ticket_);
+  fsync_running_ = false;
+  inflight_ops_ = 0;
+  if (fsync_wanted_ || durable_ticket_ < issued_ticket_) start();
+  if (wakeup_) wakeup_();
+}
+
+void SimStorage::crash(Rng& rng, double prefix_survives_chance) {
+  if (!ops_.empty() && rng.chance(prefix_survives_chance)) {
+    auto keep = static_cast<std::size_t>(rng.uniform(ops_.size() + 1));
+    for (std::size_t i = 0; i < keep; ++i) {
+      apply(ops_.front());
+      ops_.pop_front();
+    }
+  }
+  disk_.ops_lost_in_crashes += ops_.size();
+  ops_.clear();
+  fsync_running_ = false;
+}
+
+void SimStorage::apply(Op& op) {
+  auto drop_from = [&](LogIndex first) {  // entries with index >= first
+    auto& v = disk_.entries;
+    v.erase(std::find_if(v.begin(), v.end(), [&](const LogEntry& e) { return e.index >= first; }),
+            v.end());
+  };
+  switch (op.kind) {
+    case Op::Kind::append:
+      drop_from(op.entries.front().index);
+      for (auto& e : op.entries) disk_.entries.push_back(std::move(e));
+      break;
+    case Op::Kind::truncate:
+      drop_from(op.index + 1);
+      break;
+    case Op::Kind::hard_state:
+      disk_.hard_state = op.hard_state;
+      break;
+    case Op::Kind::snapshot: {
+      const LogIndex upto = op.snapshot->last_index;
+      if (disk_.snapshot && disk_.snapshot->last_index >= upto) break;
+      disk_.snapshot = std::move(op.snapshot);
+      auto& v = disk_.entries;
+      v.erase(v.begin(), std::find_if(v.begin(), v.end(),
+                                      [&](const LogEntry& e) { return e.index > upto; }));
+      break;
+    }
+    case Op::Kind::install:
+      disk_.snapshot = std::move(op.snapshot);
+      disk_.entries.clear();
+      break;
+  }
+}
+
+}  // namespace quorumlab::sim

@@ -1,0 +1,179 @@
+// The simulator's internals: simulated replicas (NodeEnv), connections, faults and the event
+// loop. See simulator.hpp for what a run is.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <vector>
+
+#include "client.hpp"
+#include "quorumlab/node/node.hpp"
+#include "quorumlab/sim/event_queue.hpp"
+#include "quorumlab/sim/sim_storage.hpp"
+#include "quorumlab/sim/simulator.hpp"
+
+namespace quorumlab::sim {
+
+class Simulator;
+
+/// Plugin trace events of one replica, into the simulator's trace.
+class SimTracer final : public Tracer {
+ public:
+  SimTracer(Simulator& sim, NodeId node) : sim_(sim), node_(node) {}
+  bool enabled() const override { return true; }
+  void record(const TraceEvent& event) override;
+
+ private:
+  Simulator& sim_;
+  NodeId node_;
+};
+
+/// One replica: the production Node on simulated transport, clocks and disk.
+class SimNode final : public node::NodeEnv {
+ public:
+  SimNode(Simulator& sim, NodeId id, NodeConfig config);
+
+  // NodeEnv
+  void send_peer(NodeId to, Bytes bytes) override;
+  void send_client(node::ConnId conn, Bytes bytes) override;
+  void close_client(node::ConnId conn) override;
+  std::int64_t now_ms() override { return local_us() / 1000; }
+  std::int64_t wall_ms() override { return kWallBaseMs + (local_us() + wall_offset_us) / 1000; }
+
+  /// Local monotonic time: simulated time scaled by the drift, plus forward jumps.
+  std::int64_t local_us() const;
+
+  static constexpr std::int64_t kWallBaseMs = 1'700'000'000'000;
+
+  Simulator& sim;
+  const NodeId id;
+  const NodeConfig config;
+  SimTracer tracer;
+  SimDisk disk;
+  std::shared_ptr<SimStorage> storage;
+  std::unique_ptr<node::Node> node;
+  std::uint32_t incarnation = 0;
+  bool up = false;
+  bool paused = false;
+  std::uint64_t tick_chain = 0;  ///< tick events of older chains are ignored
+  std::int64_t drift_ppm = 0;
+  std::int64_t mono_offset_us = 0;
+  std::int64_t wall_offset_us = 0;
+  std::int64_t slow_disk_until_us = 0;
+  std::vector<Event> held;  ///< deliveries that arrived while paused
+};
+
+/// A client connection (TCP-like: FIFO both ways; broken for good once anything is lost).
+struct Conn {
+  node::ConnId id = 0;
+  int client = 0;
+  NodeId node = 0;
+  std::uint32_t incarnation = 0;
+  bool open = true;           ///< false: nothing more is delivered either way
+  bool server_closed = false; ///< the node called close_client
+  std::int64_t last_to_node_us = 0;
+  std::int64_t last_to_client_us = 0;
+};
+
+/// A fault the nemesis injected and will end.
+struct ActiveFault {
+  enum class Kind : std::uint8_t { partition, slow_disk } kind = Kind::partition;
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> blocked;  ///< (from, to) endpoints
+  NodeId node = 0;
+  std::string description;
+};
+
+class Simulator final : public ClientHost {
+ public:
+  explicit Simulator(const SimConfig& config);
+  ~Simulator() override;
+
+  RunResult run();
+
+  // ClientHost
+  std::int64_t now_us() const override { return now_us_; }
+  ConnId open_conn(int client, NodeId node) override;
+  void client_send(ConnId conn, Bytes bytes) override;
+  void close_conn(ConnId conn) override;
+  void set_client_timer(int client, std::int64_t at_us, std::uint64_t generation) override;
+  int replica_count() const override { return static_cast<int>(nodes_.size()); }
+  void client_violation(const std::string& property, const std::string& message) override;
+  void trace(TraceRecord r) override;
+  History& history() override { return history_; }
+
+  // Called by SimNode / SimTracer.
+  void node_send_peer(SimNode& from, NodeId to, Bytes bytes);
+  void node_send_client(SimNode& from, ConnId conn, Bytes bytes);
+  void node_close_client(SimNode& from, ConnId conn);
+  void plugin_trace(NodeId node, const TraceEvent& e);
+
+ private:
+  // Setup and the loop (simulator.cpp).
+  void start_node(SimNode& n);
+  void crash_node(SimNode& n);
+  void schedule_tick(SimNode& n, std::int64_t at_us);
+  void dispatch(Event& e);
+  void deliver_to_node(SimNode& n, Event& e);
+  void after_event();
+  void fail(const std::string& property, const std::string& message);
+  template <typename F>
+  void with_node(SimNode& n, const char* what, F&& f);
+  void push(Event e) { queue_.push(std::move(e)); }
+  std::int64_t sample(const DelayDist& d, Rng& rng) const;
+  std::int64_t fsync_delay_us(SimNode& n);
+  SimNode& node(NodeId id) { return *nodes_[id - 1]; }
+  static std::uint32_t client_endpoint(int client) { return 1000u + static_cast<std::uint32_t>(client); }
+  bool blocked(std::uint32_t from, std::uint32_t to) const;
+  void break_conn(Conn& c, bool tell_client);
+  RunResult finish();
+
+  // Phases (simulator.cpp).
+  void begin_liveness();
+  void check_liveness();
+  std::string cluster_state() const;
+
+  // Faults (faults.cpp).
+  void nemesis();
+  void inject_partition();
+  void inject_crash();
+  void inject_pause();
+  void inject_clock_jump();
+  void inject_slow_disk();
+  void end_fault(std::uint64_t id);
+  void heal_everything();
+  NodeId current_leader() const;
+  int down_count() const;
+  std::vector<NodeId> up_nodes() const;
+
+  const SimConfig config_;
+  Rng root_;
+  Rng net_rng_, nemesis_rng_, disk_rng_;
+  std::unique_ptr<PluginLoader> loader_;
+  EventQueue queue_;
+  std::int64_t now_us_ = 0;
+  std::uint64_t steps_ = 0;
+  SimTrace trace_;
+  std::vector<std::unique_ptr<SimNode>> nodes_;
+  std::vector<std::unique_ptr<SimClient>> clients_;
+  std::map<ConnId, Conn> conns_;
+  ConnId next_conn_ = 1;
+  std::map<std::pair<std::uint32_t, std::uint32_t>, int> blocked_;
+  std::map<std::pair<NodeId, NodeId>, std::int64_t> last_peer_delivery_us_;
+  std::map<std::uint64_t, ActiveFault> faults_;
+  std::uint64_t next_fault_id_ = 1;
+  bool network_faults_on_ = true;
+
+  enum class Phase { safety, liveness_progress, liveness_drain, done };
+  Phase phase_ = Phase::safety;
+  std::int64_t heal_us_ = 0;
+  std::set<NodeId> touched_;
+
+  ReplicaChecker replicas_;
+  History history_;
+  std::optional<Violation> failure_;
+  RunResult result_;
+};
+
+}  // namespace quorumlab::sim
