@@ -197,7 +197,7 @@ void ZabBroadcast::try_commit() {
   for (auto& [sid, h] : handlers_) {
     if (!h.sync_sent) continue;
     if (h.observer) {
-      send_stream(h, wire::Inform{log_.entries_from(from)});
+      send_stream(h, wire::Inform{log_.entries_from(from, static_cast<std::size_t>(n - from + 1))});
     } else {
       send_stream(h, wire::Commit{n, zxid});
     }
@@ -320,6 +320,13 @@ void ZabBroadcast::learner_commit() {
 
 void ZabBroadcast::learner_tick() {
   ticks_since_leader_++;
+  // Registration and synchronization must finish within initLimit even while the leader pings:
+  // a lost FOLLOWERINFO/ACKEPOCH/ACK would otherwise leave us waiting forever.
+  if (!up_to_date_ && ++ticks_since_connect_ > static_cast<std::uint64_t>(cfg_.init_limit_ticks)) {
+    lose_leader("not synchronized with leader " + std::to_string(leader_id_) + " within " +
+                std::to_string(cfg_.init_limit_ticks) + " ticks");
+    return;
+  }
   auto limit = phase_ == Phase::broadcast ? cfg_.sync_limit_ticks : cfg_.init_limit_ticks;
   if (ticks_since_leader_ > static_cast<std::uint64_t>(limit)) {
     lose_leader("no packet from leader " + std::to_string(leader_id_) + " for " +

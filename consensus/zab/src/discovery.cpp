@@ -50,6 +50,14 @@ void ZabBroadcast::on_learner_info(NodeId from, const wire::Packet& p, const wir
     close_handler(it->second);  // the learner reconnected: its old connection is gone
     handlers_.erase(it);
   }
+  if (new_epoch_ != 0 && m.accepted_epoch > new_epoch_) {
+    // The learner promised a later epoch (to a prospective leader that never established it)
+    // and can never follow ours. ZooKeeper lets it fail and retry forever; we step down so that
+    // the next election proposes an epoch above every accepted one.
+    become_looking("learner " + std::to_string(from) + " has accepted epoch " +
+                   std::to_string(m.accepted_epoch) + ", above ours");
+    return;
+  }
   LearnerHandler h;
   h.sid = from;
   h.observer = m.observer;
@@ -145,6 +153,7 @@ void ZabBroadcast::become_learner(NodeId leader) {
   up_to_date_ = false;
   leader_commit_ = 0;
   ticks_since_leader_ = 0;
+  ticks_since_connect_ = 0;
   max_round_seen_ = 0;
   pending_ack_.reset();
   forwarded_barriers_.clear();

@@ -148,8 +148,10 @@ void ZabBroadcast::on_looking_notification(NodeId from, const Vote& v) {
     }
     send_notifications();
   } else if (v.election_epoch < logical_clock_) {
-    // The sender is behind: our vote brings it to our round.
-    send_notification(from, proposal_, PeerState::looking);
+    // The sender is behind: our vote brings it to our round. Observers do not answer: their
+    // vote counts for nobody, and a voter answers every observer's notification, so the two
+    // would bounce notifications forever.
+    if (!observer_) send_notification(from, proposal_, PeerState::looking);
     return;
   } else if (total_order_predicate(m, v.leader, v.zxid, v.peer_epoch, proposal_.leader,
                                    proposal_.zxid, proposal_.peer_epoch)) {

@@ -1,7 +1,7 @@
 // check_invariants(): the state (check_basic) and the step from the previous call (check_delta),
 // as LogCabin's checkBasic/checkDelta. The simulator and the scripted network call it after
 // every event; it must stay cheap, so the log shape is verified incrementally.
-#include <sstream>
+#include <string>
 
 #include "quorumlab/zab/zab.hpp"
 
@@ -14,8 +14,33 @@ std::string ZabBroadcast::check_invariants() {
   return err;
 }
 
+namespace {
+
+/// Collects violation texts; costs nothing while every check holds.
+class Errors {
+ public:
+  Errors& operator<<(const std::string& s) {
+    text_ += s;
+    return *this;
+  }
+  Errors& operator<<(const char* s) {
+    text_ += s;
+    return *this;
+  }
+  Errors& operator<<(std::uint64_t v) {
+    text_ += std::to_string(v);
+    return *this;
+  }
+  std::string str() const { return text_; }
+
+ private:
+  std::string text_;
+};
+
+}  // namespace
+
 std::string ZabBroadcast::check_basic() const {
-  std::ostringstream err;
+  Errors err;
   if (internal_errors_) err << "internal error (" << last_internal_error_ << "); ";
   if (current_epoch_ > accepted_epoch_) {
     err << "currentEpoch " << current_epoch_ << " > acceptedEpoch " << accepted_epoch_ << "; ";
@@ -74,7 +99,7 @@ std::string ZabBroadcast::check_basic() const {
 
 std::string ZabBroadcast::check_delta() const {
   if (!prev_.valid) return {};
-  std::ostringstream err;
+  Errors err;
   if (accepted_epoch_ < prev_.accepted_epoch) err << "acceptedEpoch went back; ";
   if (current_epoch_ < prev_.current_epoch) err << "currentEpoch went back; ";
   if (commit_index_ < prev_.commit_index) err << "commit index went back; ";

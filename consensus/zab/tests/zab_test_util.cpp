@@ -1,6 +1,7 @@
 #include "zab_test_util.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 #include <stdexcept>
 
 #include "quorumlab/log.hpp"
@@ -19,7 +20,9 @@ std::unique_ptr<ScriptedNetwork> make_network(std::size_t voters, std::size_t ob
   o.params = resolve_params("broadcast plugin 'zab'", param_schema(), params);
   o.seed = seed;
   o.logger_name = "zab";
-  log::get("zab")->set_level(spdlog::level::warn);
+  // QL_ZAB_LOG=info (or debug) shows the protocol's log while debugging a seed.
+  const char* level = std::getenv("QL_ZAB_LOG");
+  log::get("zab")->set_level(level ? spdlog::level::from_str(level) : spdlog::level::warn);
   auto net = std::make_unique<ScriptedNetwork>(
       [](PluginContext& ctx) { return std::make_unique<ZabBroadcast>(ctx); }, o);
   return net;

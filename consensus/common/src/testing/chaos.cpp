@@ -144,7 +144,9 @@ void Chaos::step() {
       break;
     }
     case Action::propose: {
-      NodeId id = random_node();
+      // Mostly at the leader, so that runs commit a lot; sometimes anywhere (rejections).
+      auto leader = net_.leader();
+      NodeId id = leader && rng_.chance(0.8) ? *leader : random_node();
       std::string txn = "c" + std::to_string(next_txn_++);
       note("propose " + txn + " at " + std::to_string(id));
       if (net_.propose(id, {text_bytes(txn)}).accepted) proposals_accepted_++;
@@ -241,10 +243,12 @@ std::string Chaos::heal_and_check_progress(std::size_t max_rounds) {
 
   auto has_leader = [&] { return net_.leader().has_value(); };
   for (int attempt = 0; attempt < 4; ++attempt) {
+    std::uint64_t before = net_.steps();
     if (!net_.run_until(has_leader, max_rounds)) {
       return "no leader within " + std::to_string(max_rounds) + " rounds after healing\n" +
              net_.describe();
     }
+    heal_steps_leader_ += net_.steps() - before;
     std::string txn = "progress-" + std::to_string(attempt);
     Bytes data = text_bytes(txn);
     if (!net_.propose(*net_.leader(), {data}).accepted) {
@@ -260,7 +264,10 @@ std::string Chaos::heal_and_check_progress(std::size_t max_rounds) {
       }
       return true;
     };
-    if (net_.run_until(everywhere, max_rounds)) return {};
+    before = net_.steps();
+    bool done = net_.run_until(everywhere, max_rounds);
+    heal_steps_commit_ += net_.steps() - before;
+    if (done) return {};
   }
   return "a proposal made after healing was not applied on every node\n" + net_.describe();
 }

@@ -302,6 +302,7 @@ class ZabBroadcast final : public Broadcast {
   bool up_to_date_ = false;
   LogIndex leader_commit_ = 0;
   std::uint64_t ticks_since_leader_ = 0;
+  std::uint64_t ticks_since_connect_ = 0;  ///< until UPTODATE, bounded by init_limit_ticks
   std::uint64_t max_round_seen_ = 0;
   std::optional<wire::Ack> pending_ack_;  ///< goes out after persist with the next Ready
   std::map<std::uint64_t, BarrierKind> forwarded_barriers_;

@@ -60,6 +60,9 @@ class Chaos {
   /// The last actions, one per line, for failure messages.
   std::string recent() const;
   std::uint64_t proposals_accepted() const { return proposals_accepted_; }
+  /// Network steps the healing phase took to elect a leader, and to commit everywhere.
+  std::uint64_t heal_steps_leader() const { return heal_steps_leader_; }
+  std::uint64_t heal_steps_commit() const { return heal_steps_commit_; }
 
  private:
   NodeId random_node();
@@ -74,6 +77,8 @@ class Chaos {
   std::uint64_t next_txn_ = 1;
   std::uint64_t next_barrier_ = 1;
   std::uint64_t proposals_accepted_ = 0;
+  std::uint64_t heal_steps_leader_ = 0;
+  std::uint64_t heal_steps_commit_ = 0;
 };
 
 }  // namespace quorumlab::consensus::testing

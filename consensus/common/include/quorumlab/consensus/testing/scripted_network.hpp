@@ -156,7 +156,7 @@ class ScriptedNetwork {
   /// Delivers the oldest message on from->to. False if there is none.
   bool deliver_next(NodeId from, NodeId to);
   /// Delivers in FIFO order until nothing is in flight (or `max` deliveries). Returns count.
-  std::size_t deliver_all(std::size_t max = 1000000);
+  std::size_t deliver_all(std::size_t max = 100000);
   /// Drops every message matching from/to (0 = any). Returns count.
   std::size_t drop_all(NodeId from = 0, NodeId to = 0);
 
