@@ -284,10 +284,13 @@ void Node::handle_request(Connection& c, const std::uint8_t* data, std::size_t s
       broadcast_->request_barrier(next_barrier_id_++, kind);
       break;
     }
-    default:  // local; leader/lease are refused at start-up until implemented
+    default:  // local (leader and lease are refused at start-up, see Node::load_plugins)
       break;
   }
   c.queue.push_back(std::move(p));
+  if (options_.test_reads_skip_session_order && c.queue.back().kind == PendingKind::read) {
+    try_complete_read(c, c.queue.back());  // test-only fault: see NodeOptions
+  }
   flush_connection(c);
 }
 

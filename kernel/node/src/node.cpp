@@ -3,6 +3,7 @@
 
 #include "internal.hpp"
 #include "quorumlab/log.hpp"
+#include "quorumlab/params.hpp"
 
 namespace quorumlab::node {
 
@@ -27,12 +28,14 @@ PluginContext make_context(const NodeConfig& c, Rng* rng, Tracer* tracer, const 
 
 }  // namespace
 
-Node::Node(const NodeConfig& config, const PluginLoader& loader, NodeEnv& env, Tracer& tracer)
+Node::Node(const NodeConfig& config, const PluginLoader& loader, NodeEnv& env, Tracer& tracer,
+           NodeOptions options)
     : config_(config),
+      options_(std::move(options)),
       env_(env),
       tracer_(tracer),
       log_(log::get("node")),
-      rng_(0x9e3779b97f4a7c15ULL ^ config.id()),
+      rng_(options_.rng_seed != 0 ? options_.rng_seed : 0x9e3779b97f4a7c15ULL ^ config.id()),
       tree_(tree_config(config)) {
   load_plugins(loader);
   next_session_id_ = static_cast<SessionId>(
@@ -50,14 +53,30 @@ void Node::load_plugins(const PluginLoader& loader) {
     ctx.params = choice.resolve(std::string(to_string(kind)) + " plugin '" + info.name + "'",
                                 info.params);
   };
-  load(PluginKind::storage, config_.storage, storage_ctx_, "storage");
-  storage_ctx_.data_dir = config_.data_dir();
-  std::filesystem::create_directories(storage_ctx_.data_dir);
-  storage_ = loader.make_storage(config_.storage.name, storage_ctx_);
+  if (options_.storage) {
+    storage_ = options_.storage;
+  } else {
+    load(PluginKind::storage, config_.storage, storage_ctx_, "storage");
+    storage_ctx_.data_dir = config_.data_dir();
+    std::filesystem::create_directories(storage_ctx_.data_dir);
+    storage_ = loader.make_storage(config_.storage.name, storage_ctx_);
+  }
   load(PluginKind::broadcast, config_.broadcast, broadcast_ctx_, config_.broadcast.name.c_str());
   broadcast_ = loader.make_broadcast(config_.broadcast.name, broadcast_ctx_);
   load(PluginKind::read_policy, config_.read_policy, read_ctx_, "read_policy");
   read_policy_ = loader.make_read_policy(config_.read_policy.name, read_ctx_);
+  // Refuse a policy whose mechanism this kernel lacks, rather than serving reads another way.
+  for (Role role : {Role::leader, Role::follower}) {
+    BroadcastStatus probe;
+    probe.role = role;
+    ReadMechanism m = read_policy_->choose(ReadInfo{probe, 0, 0});
+    if (m == ReadMechanism::leader || m == ReadMechanism::lease) {
+      throw ConfigError("read policy '" + config_.read_policy.name + "' needs the '" +
+                        to_string(m) +
+                        "' read mechanism, which this kernel does not implement yet; use local, "
+                        "sync or read-index");
+    }
+  }
 }
 
 void Node::set_storage_waker(std::function<void()> waker) {
@@ -82,6 +101,7 @@ void Node::recover() {
     applied_epoch_ = rec.snapshot->last_epoch;
     log.snapshot = Snapshot{rec.snapshot->last_index, rec.snapshot->last_epoch,
                             rec.snapshot->last_zxid, {}};
+    report_applied(nullptr);
   }
   if (!rec.entries.empty()) last_written_index_ = rec.entries.back().index;
   else last_written_index_ = applied_index_;
@@ -278,6 +298,7 @@ void Node::execute_ready(Ready& ready) {
     storage_->install_snapshot(*ready.snapshot);
     last_written_index_ = ready.snapshot->last_index;
     wrote = true;
+    report_applied(nullptr);
   }
   if (ready.truncate_after) {
     storage_->truncate_after(*ready.truncate_after);
@@ -330,6 +351,7 @@ void Node::apply_committed(const CommittedTxn& committed) {
   applied_index_ = committed.index;
   if (committed.data.empty()) {  // a no-op entry (e.g. a new leader's first proposal)
     applied_zxid_ = std::max(applied_zxid_, committed.zxid);
+    report_applied(&committed.data);
     return;
   }
   std::string error;
@@ -338,6 +360,7 @@ void Node::apply_committed(const CommittedTxn& committed) {
     // Every replica sees the same bytes, so every replica skips it the same way.
     log_->error("committed txn {:#x} does not decode ({}); skipped", committed.zxid, error);
     applied_zxid_ = std::max(applied_zxid_, committed.zxid);
+    report_applied(&committed.data);
     return;
   }
   std::vector<sm::WatchTrigger> triggers;
@@ -348,7 +371,12 @@ void Node::apply_committed(const CommittedTxn& committed) {
   QL_TRACE(tracer_, TraceEvent{TraceKind::apply, config_.id(), 0, applied_epoch_, committed.zxid, {}});
   deliver_notifications(triggers);
   after_apply(*txn, result, committed.zxid);
+  report_applied(&committed.data);
   maybe_snapshot(committed.index);
+}
+
+void Node::report_applied(const Bytes* data) {
+  if (options_.on_applied) options_.on_applied({applied_index_, applied_zxid_, data, tree_.digest()});
 }
 
 void Node::maybe_snapshot(LogIndex index) {

@@ -108,6 +108,7 @@ void ZmqRuntime::send_peer(NodeId to, Bytes bytes) {
 }
 
 void ZmqRuntime::send_client(ConnId conn, Bytes bytes) {
+  if (frontend_ && frontend_->owns(conn)) return frontend_->send_client(conn, std::move(bytes));
   auto it = route_by_conn_.find(conn);
   if (it == route_by_conn_.end()) return;
   zmq::message_t route(it->second.data(), it->second.size());
@@ -117,6 +118,7 @@ void ZmqRuntime::send_client(ConnId conn, Bytes bytes) {
 }
 
 void ZmqRuntime::close_client(ConnId conn) {
+  if (frontend_ && frontend_->owns(conn)) return frontend_->close_client(conn);
   auto it = route_by_conn_.find(conn);
   if (it == route_by_conn_.end()) return;
   conn_by_route_.erase(it->second);
@@ -161,9 +163,12 @@ void ZmqRuntime::run(RuntimeHandler& handler, const std::atomic<bool>& stop) {
       {peers_in_.handle(), 0, ZMQ_POLLIN, 0},
       {nullptr, wake_fd_, ZMQ_POLLIN, 0},
   };
+  constexpr std::size_t kOwnItems = 3;
   std::int64_t next_tick = now_ms() + tick_ms_;
   while (!stop.load(std::memory_order_relaxed)) {
     std::int64_t wait = std::max<std::int64_t>(0, next_tick - now_ms());
+    items.resize(kOwnItems);
+    if (frontend_ && frontend_->add_poll_items(&items)) wait = 0;
     try {
       zmq::poll(items.data(), items.size(), std::chrono::milliseconds(wait));
     } catch (const zmq::error_t& e) {
@@ -176,6 +181,7 @@ void ZmqRuntime::run(RuntimeHandler& handler, const std::atomic<bool>& stop) {
       [[maybe_unused]] auto r = ::read(wake_fd_, &n, sizeof n);
       handler.on_storage_wakeup();
     }
+    if (frontend_) frontend_->on_poll(items.data() + kOwnItems, items.size() - kOwnItems, handler);
     std::int64_t now = now_ms();
     if (now >= next_tick) {
       handler.on_tick();
@@ -183,6 +189,7 @@ void ZmqRuntime::run(RuntimeHandler& handler, const std::atomic<bool>& stop) {
       if (next_tick < now) next_tick = now + tick_ms_;  // after a stall, do not burst ticks
     }
     handler.process();
+    if (frontend_) frontend_->flush();
   }
 }
 

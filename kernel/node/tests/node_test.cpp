@@ -419,3 +419,19 @@ TEST(Node, StatusProbeNeedsNoSession) {
   EXPECT_EQ(s.getDigest(), h.node->digest());
   EXPECT_EQ(h.node->connection_count(), 0u);
 }
+
+TEST(Node, ReadPolicyWithoutAKernelMechanismIsRefusedAtStartUp) {
+  FakeEnv env;
+  NullTracer tracer;
+  PluginLoader loader(PluginLoader::default_dir());
+  auto dir = fs::temp_directory_path() / ("ql_node_policy_" + std::to_string(::getpid()));
+  auto cfg = load_config(std::nullopt, {"data_dir=" + dir.string(), "storage=memory",
+                                        "read_policy=lease"});
+  try {
+    Node node(cfg, loader, env, tracer);
+    FAIL() << "started with the lease policy";
+  } catch (const ConfigError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("read policy 'lease' needs the 'lease' read mechanism"));
+  }
+  fs::remove_all(dir);
+}

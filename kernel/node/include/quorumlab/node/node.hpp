@@ -41,11 +41,34 @@ struct NodeStats {
   std::uint64_t snapshots = 0;
 };
 
+/// The state a replica reached, reported to NodeOptions::on_applied.
+struct AppliedInfo {
+  LogIndex index = 0;
+  Zxid zxid = 0;
+  const Bytes* data = nullptr;  ///< the txn applied; null when a snapshot was restored/installed
+  std::uint64_t digest = 0;     ///< tree digest after it
+};
+
+/// What a simulator or a test may inject. A production node passes none of these.
+struct NodeOptions {
+  /// Used instead of loading `config.storage` (the simulator's disk); no data_dir is created.
+  std::shared_ptr<Storage> storage;
+  /// Seed of the RNG handed to the plugins; 0 keeps the default (derived from the node id).
+  std::uint64_t rng_seed = 0;
+  /// Called after every committed entry is applied and after a snapshot is restored or
+  /// installed, for cross-replica checks. Must not call back into the node.
+  std::function<void(const AppliedInfo&)> on_applied;
+  /// Test-only fault for checker self-tests: a read executes when it arrives, ignoring earlier
+  /// requests of its session (replies still leave in request order). Breaks read-your-writes.
+  bool test_reads_skip_session_order = false;
+};
+
 class Node final : public RuntimeHandler, public SnapshotSource {
  public:
   /// Loads the plugins named in `config` (throws PluginError/ConfigError with the reason),
   /// recovers storage and restores the tree and the broadcast plugin.
-  Node(const NodeConfig& config, const PluginLoader& loader, NodeEnv& env, Tracer& tracer);
+  Node(const NodeConfig& config, const PluginLoader& loader, NodeEnv& env, Tracer& tracer,
+       NodeOptions options = {});
   ~Node() override;
 
   /// Storage reports progress through this callback (set before recovery).
@@ -63,6 +86,9 @@ class Node final : public RuntimeHandler, public SnapshotSource {
   Snapshot take_snapshot() override;
 
   BroadcastStatus status() const { return broadcast_->status(); }
+  /// The broadcast plugin's check_invariants() (empty when all hold); the simulator calls it
+  /// after every event.
+  std::string check_broadcast_invariants() { return broadcast_->check_invariants(); }
   Zxid applied_zxid() const { return applied_zxid_; }
   std::uint64_t digest() const { return tree_.digest(); }
   const sm::DataTree& tree() const { return tree_; }
@@ -111,7 +137,10 @@ class Node final : public RuntimeHandler, public SnapshotSource {
   void send_envelope_forward(const std::vector<Bytes>& txns, NodeId to);
   void report_session_touches();
 
+  void report_applied(const Bytes* data);
+
   NodeConfig config_;
+  NodeOptions options_;
   NodeEnv& env_;
   Tracer& tracer_;
   std::shared_ptr<spdlog::logger> log_;

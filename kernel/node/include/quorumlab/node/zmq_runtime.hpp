@@ -32,6 +32,28 @@ class RuntimeHandler {
   virtual void process() = 0;
 };
 
+/// Client connections served on raw file descriptors beside ZeroMQ (the ZooKeeper wire
+/// front-end, kernel/zkwire). The runtime polls their fds in its loop and routes
+/// send_client/close_client for the connection ids they own. The runtime's own ids count up
+/// from 1; a front-end's ids have the top bit set.
+class SocketFrontend {
+ public:
+  virtual ~SocketFrontend() = default;
+  /// True for connection ids of this front-end.
+  virtual bool owns(ConnId conn) const = 0;
+  virtual void send_client(ConnId conn, Bytes bytes) = 0;
+  virtual void close_client(ConnId conn) = 0;
+  /// Appends the fds to poll (socket nullptr). Returns true when it has work that must not
+  /// wait for the poll (the loop then does not block).
+  virtual bool add_poll_items(std::vector<zmq::pollitem_t>* items) = 0;
+  /// After each poll, with the items it appended (revents set): accepts, reads, and hands
+  /// complete messages to `handler`.
+  virtual void on_poll(const zmq::pollitem_t* items, std::size_t count,
+                       RuntimeHandler& handler) = 0;
+  /// After handler.process(): writes what is queued and closes finished connections.
+  virtual void flush() = 0;
+};
+
 class ZmqRuntime final : public NodeEnv {
  public:
   /// Binds the sockets. Throws std::runtime_error naming the address if a bind fails.
@@ -46,6 +68,9 @@ class ZmqRuntime final : public NodeEnv {
 
   /// Runs until `stop` becomes true (checked at least every tick).
   void run(RuntimeHandler& handler, const std::atomic<bool>& stop);
+
+  /// Adds a front-end whose fds `run` polls (not owned; must outlive `run`). Call before run.
+  void set_socket_frontend(SocketFrontend* frontend) { frontend_ = frontend; }
 
   // NodeEnv
   void send_peer(NodeId to, Bytes bytes) override;
@@ -70,6 +95,7 @@ class ZmqRuntime final : public NodeEnv {
   ConnId next_conn_ = 1;
   std::unordered_map<std::string, ConnId> conn_by_route_;
   std::unordered_map<ConnId, std::string> route_by_conn_;
+  SocketFrontend* frontend_ = nullptr;
 };
 
 }  // namespace quorumlab::node
