@@ -2,7 +2,9 @@
 
 namespace {
 
-std::vector<quorumlab::ParamSpec> schema() { return {}; }
+std::vector<quorumlab::ParamSpec> schema() {
+  return {};
+}
 
 std::unique_ptr<quorumlab::Broadcast> make(quorumlab::PluginContext& ctx) {
   if (ctx.membership.voters.size() != 1 || !ctx.membership.observers.empty()) {
@@ -16,7 +18,14 @@ std::unique_ptr<quorumlab::Broadcast> make(quorumlab::PluginContext& ctx) {
 }  // namespace
 
 extern "C" BOOST_SYMBOL_EXPORT const quorumlab::PluginDescriptor ql_solo_descriptor = {
-    quorumlab::kPluginMagic, quorumlab::kPluginAbiVersion, quorumlab::PluginKind::broadcast,
-    "solo", "1.0", "one member, commits when storage says durable (unreplicated baseline)",
-    &schema, &make, nullptr, nullptr};
+    quorumlab::kPluginMagic,
+    quorumlab::kPluginAbiVersion,
+    quorumlab::PluginKind::broadcast,
+    "solo",
+    "1.0",
+    "one member, commits when storage says durable (unreplicated baseline)",
+    &schema,
+    &make,
+    nullptr,
+    nullptr};
 QL_EXPORT_PLUGIN(ql_solo_descriptor)

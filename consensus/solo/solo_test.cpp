@@ -21,7 +21,9 @@ struct Fixture {
   }
 };
 
-Bytes txn(std::uint8_t b) { return Bytes{b}; }
+Bytes txn(std::uint8_t b) {
+  return Bytes{b};
+}
 
 }  // namespace
 

@@ -122,7 +122,8 @@ std::vector<int> free_ports(std::size_t n) {
     ports.push_back(ntohs(addr.sin_port));
     fds.push_back(fd);  // held open until all are chosen, so they are distinct
   }
-  for (int fd : fds) ::close(fd);
+  for (int fd : fds)
+    ::close(fd);
   return ports;
 }
 
@@ -169,7 +170,9 @@ void save(const ClusterSpec& spec) {
 ClusterSpec load(const fs::path& dir) {
   fs::path file = fs::absolute(dir) / "cluster.json";
   std::ifstream in(file);
-  if (!in) throw std::runtime_error(file.string() + ": no cluster here (start one with qlab cluster start)");
+  if (!in)
+    throw std::runtime_error(file.string() +
+                             ": no cluster here (start one with qlab cluster start)");
   ClusterSpec spec;
   spec.dir = fs::absolute(dir);
   try {
@@ -197,7 +200,8 @@ NodeSpec& node(ClusterSpec& spec, NodeId id) {
     if (n.id == id) return n;
   }
   throw std::runtime_error("no node " + std::to_string(id) + " in the cluster at " +
-                           spec.dir.string() + " (nodes 1-" + std::to_string(spec.nodes.size()) + ")");
+                           spec.dir.string() + " (nodes 1-" + std::to_string(spec.nodes.size()) +
+                           ")");
 }
 
 void start_node(ClusterSpec& spec, NodeId id, std::chrono::milliseconds timeout) {
@@ -207,13 +211,19 @@ void start_node(ClusterSpec& spec, NodeId id, std::chrono::milliseconds timeout)
                              std::to_string(n.pid) + ")");
   }
   std::vector<std::string> args = {spec.qlab.string(),
-                                    "server",
-                                    "--id", std::to_string(id),
-                                    "--client-port", std::to_string(n.client_port),
-                                    "--peer-port", std::to_string(n.peer_port),
-                                    "--zk-port", std::to_string(n.zk_port),
-                                    "--data-dir", (spec.dir / ("n" + std::to_string(id))).string(),
-                                    "--peers", peers_arg(spec)};
+                                   "server",
+                                   "--id",
+                                   std::to_string(id),
+                                   "--client-port",
+                                   std::to_string(n.client_port),
+                                   "--peer-port",
+                                   std::to_string(n.peer_port),
+                                   "--zk-port",
+                                   std::to_string(n.zk_port),
+                                   "--data-dir",
+                                   (spec.dir / ("n" + std::to_string(id))).string(),
+                                   "--peers",
+                                   peers_arg(spec)};
   args.insert(args.end(), spec.server_args.begin(), spec.server_args.end());
   int pipefd[2];
   if (::pipe2(pipefd, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
@@ -226,7 +236,8 @@ void start_node(ClusterSpec& spec, NodeId id, std::chrono::milliseconds timeout)
     ::dup2(pipefd[1], 1);
     if (logfd >= 0) ::dup2(logfd, 2);
     std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
+    for (auto& a : args)
+      argv.push_back(a.data());
     argv.push_back(nullptr);
     ::execv(argv[0], argv.data());
     _exit(127);
@@ -271,7 +282,8 @@ NodeId wait_for_leader(const ClusterSpec& spec, std::chrono::milliseconds timeou
       if (!st || n.observer) continue;
       if (st->leader == 0 || (leader != 0 && st->leader != leader)) agreed = false;
       leader = st->leader;
-      if (st->server_id == st->leader && st->role == "leader" && st->can_propose) leader_ready = true;
+      if (st->server_id == st->leader && st->role == "leader" && st->can_propose)
+        leader_ready = true;
     }
     if (agreed && leader != 0 && leader_ready) return leader;
     last = report.str();
@@ -286,7 +298,8 @@ NodeId wait_for_leader(const ClusterSpec& spec, std::chrono::milliseconds timeou
 void signal_node(ClusterSpec& spec, NodeId id, int signal) {
   NodeSpec& n = node(spec, id);
   if (proc_state(n.pid) == ProcState::down) return;
-  if (signal == SIGTERM || signal == SIGKILL) ::kill(n.pid, SIGCONT);  // a paused node must run to exit
+  if (signal == SIGTERM || signal == SIGKILL)
+    ::kill(n.pid, SIGCONT);  // a paused node must run to exit
   ::kill(n.pid, signal);
   if (signal != SIGTERM && signal != SIGKILL) return;
   auto deadline = Clock::now() + std::chrono::seconds(10);

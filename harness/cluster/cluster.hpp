@@ -49,7 +49,7 @@ struct NodeSpec {
 
 struct ClusterSpec {
   std::filesystem::path dir;
-  std::filesystem::path qlab;       ///< the qlab executable that starts servers
+  std::filesystem::path qlab;  ///< the qlab executable that starts servers
   std::vector<NodeSpec> nodes;
   std::vector<std::string> server_args;  ///< extra arguments for every server
 };

@@ -33,7 +33,8 @@ class WriteLoad {
     if (!r.ok() && r.err != client::Error::NODEEXISTS) {
       throw std::runtime_error("failover: cannot create /failover");
     }
-    for (int i = 0; i < writers; ++i) issue();
+    for (int i = 0; i < writers; ++i)
+      issue();
   }
   ~WriteLoad() {
     stopping_ = true;
@@ -63,23 +64,24 @@ class WriteLoad {
       ++in_flight_;
     }
     auto submitted = Clock::now();
-    client_->set_data_async("/failover", "x", -1, [this, submitted](client::Result<client::Stat> r) {
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        --in_flight_;
-        if (r.ok()) {
-          ++ok_;
-          if (submitted > last_ok_submitted_) {
-            last_ok_submitted_ = submitted;
-            last_ok_completed_ = Clock::now();
-          }
-        } else {
-          ++errors_;
-        }
-      }
-      cv_.notify_all();
-      issue();
-    });
+    client_->set_data_async("/failover", "x", -1,
+                            [this, submitted](client::Result<client::Stat> r) {
+                              {
+                                std::lock_guard<std::mutex> lock(mu_);
+                                --in_flight_;
+                                if (r.ok()) {
+                                  ++ok_;
+                                  if (submitted > last_ok_submitted_) {
+                                    last_ok_submitted_ = submitted;
+                                    last_ok_completed_ = Clock::now();
+                                  }
+                                } else {
+                                  ++errors_;
+                                }
+                              }
+                              cv_.notify_all();
+                              issue();
+                            });
   }
 
   std::unique_ptr<client::Client> client_;
@@ -115,8 +117,9 @@ bool converged(const ClusterSpec& spec) {
 
 }  // namespace
 
-std::vector<FailoverRound> measure_failover(ClusterSpec& spec, const FailoverOptions& options,
-                                            const std::function<void(const std::string&)>& progress) {
+std::vector<FailoverRound> measure_failover(
+    ClusterSpec& spec, const FailoverOptions& options,
+    const std::function<void(const std::string&)>& progress) {
   std::vector<FailoverRound> rounds;
   for (int round = 1; round <= options.rounds; ++round) {
     FailoverRound r;

@@ -22,14 +22,15 @@ struct FailoverOptions {
 struct FailoverRound {
   NodeId old_leader = 0;
   NodeId new_leader = 0;
-  double failover_ms = 0;      ///< kill -> first successful write submitted after the kill
+  double failover_ms = 0;  ///< kill -> first successful write submitted after the kill
   std::uint64_t writes_before = 0;
   std::uint64_t failed_writes = 0;  ///< errors seen while the leader was gone (CONNECTIONLOSS, ...)
-  bool converged = false;       ///< after restart every node reached the same digest
+  bool converged = false;           ///< after restart every node reached the same digest
 };
 
 /// Runs `options.rounds` rounds. `progress` gets one line per step. Throws on timeouts.
-std::vector<FailoverRound> measure_failover(ClusterSpec& spec, const FailoverOptions& options,
-                                            const std::function<void(const std::string&)>& progress);
+std::vector<FailoverRound> measure_failover(
+    ClusterSpec& spec, const FailoverOptions& options,
+    const std::function<void(const std::string&)>& progress);
 
 }  // namespace quorumlab::cluster

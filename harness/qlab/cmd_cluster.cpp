@@ -35,8 +35,8 @@ const char* state_name(cl::ProcState s) {
 }
 
 int start(const ClusterOptions& o) {
-  std::vector<std::string> args = {"--broadcast", o.broadcast, "--storage", o.storage,
-                                   "--read-policy", o.read_policy};
+  std::vector<std::string> args = {"--broadcast", o.broadcast,     "--storage",
+                                   o.storage,     "--read-policy", o.read_policy};
   for (const auto& s : o.sets) {
     args.push_back("--set");
     args.push_back(s);
@@ -78,9 +78,12 @@ int status(const ClusterOptions& o) {
     if (ps == cl::ProcState::running) st = cl::probe("127.0.0.1", n.client_port, milliseconds(500));
     std::string role = ps != cl::ProcState::running ? "down" : st ? st->role : "down";
     if (ps == cl::ProcState::paused) role = "down";
-    nlohmann::json j = {{"id", n.id},         {"pid", n.pid},
-                        {"role", role},       {"process", state_name(ps)},
-                        {"client_port", n.client_port}, {"peer_port", n.peer_port},
+    nlohmann::json j = {{"id", n.id},
+                        {"pid", n.pid},
+                        {"role", role},
+                        {"process", state_name(ps)},
+                        {"client_port", n.client_port},
+                        {"peer_port", n.peer_port},
                         {"zk_port", n.zk_port}};
     if (st) {
       j["leader"] = st->leader;
@@ -99,27 +102,31 @@ int status(const ClusterOptions& o) {
   std::printf("%-4s %-8s %-9s %-8s %-7s %-6s %-7s %-18s %s\n", "id", "pid", "role", "process",
               "client", "peer", "leader", "applied zxid", "digest");
   for (const auto& j : arr) {
-    std::printf("%-4u %-8d %-9s %-8s %-7d %-6d %-7s %-18s %s\n", j["id"].get<unsigned>(),
-                j["pid"].get<int>(), j["role"].get<std::string>().c_str(),
-                j["process"].get<std::string>().c_str(), j["client_port"].get<int>(),
-                j["peer_port"].get<int>(),
-                j.contains("leader") ? std::to_string(j["leader"].get<unsigned>()).c_str() : "-",
-                j.contains("applied_zxid")
-                    ? ("0x" + [&] {
-                        char b[32];
-                        std::snprintf(b, sizeof b, "%llx",
-                                      static_cast<unsigned long long>(j["applied_zxid"].get<std::uint64_t>()));
-                        return std::string(b);
-                      }()).c_str()
-                    : "-",
-                j.contains("digest") ? std::to_string(j["digest"].get<std::uint64_t>()).c_str() : "-");
+    std::printf(
+        "%-4u %-8d %-9s %-8s %-7d %-6d %-7s %-18s %s\n", j["id"].get<unsigned>(),
+        j["pid"].get<int>(), j["role"].get<std::string>().c_str(),
+        j["process"].get<std::string>().c_str(), j["client_port"].get<int>(),
+        j["peer_port"].get<int>(),
+        j.contains("leader") ? std::to_string(j["leader"].get<unsigned>()).c_str() : "-",
+        j.contains("applied_zxid") ? ("0x" +
+                                      [&] {
+                                        char b[32];
+                                        std::snprintf(b, sizeof b, "%llx",
+                                                      static_cast<unsigned long long>(
+                                                          j["applied_zxid"].get<std::uint64_t>()));
+                                        return std::string(b);
+                                      }())
+                                         .c_str()
+                                   : "-",
+        j.contains("digest") ? std::to_string(j["digest"].get<std::uint64_t>()).c_str() : "-");
   }
   return 0;
 }
 
 int stop(const ClusterOptions& o) {
   auto spec = cl::load(o.dir);
-  for (const auto& n : spec.nodes) cl::signal_node(spec, n.id, SIGTERM);
+  for (const auto& n : spec.nodes)
+    cl::signal_node(spec, n.id, SIGTERM);
   std::cerr << "cluster in " << spec.dir.string() << " stopped\n";
   return 0;
 }
@@ -143,12 +150,15 @@ int failover(const ClusterOptions& o, int rounds, bool json) {
   cl::FailoverOptions fo;
   fo.rounds = rounds;
   fo.timeout = milliseconds(static_cast<long>(o.timeout_s * 1000));
-  auto results = cl::measure_failover(spec, fo, [](const std::string& line) { std::cerr << line << "\n"; });
+  auto results =
+      cl::measure_failover(spec, fo, [](const std::string& line) { std::cerr << line << "\n"; });
   if (json) {
     nlohmann::json arr = nlohmann::json::array();
     for (const auto& r : results) {
-      arr.push_back({{"old_leader", r.old_leader}, {"new_leader", r.new_leader},
-                     {"failover_ms", r.failover_ms}, {"failed_writes", r.failed_writes},
+      arr.push_back({{"old_leader", r.old_leader},
+                     {"new_leader", r.new_leader},
+                     {"failover_ms", r.failover_ms},
+                     {"failed_writes", r.failed_writes},
                      {"converged", r.converged}});
     }
     std::cout << arr.dump() << "\n";
@@ -174,15 +184,19 @@ void add_cluster(CLI::App& app, Action& action) {
   auto add_dir = [o](CLI::App* sub) {
     sub->add_option("--dir", o->dir, "cluster directory (state, logs, data)")->required();
   };
-  auto* st = cmd->add_subcommand("start", "start N servers, wait for a leader, print connect strings");
+  auto* st =
+      cmd->add_subcommand("start", "start N servers, wait for a leader, print connect strings");
   add_dir(st);
-  st->add_option("--nodes", o->nodes, "voting members")->capture_default_str()->check(CLI::Range(1, 254));
+  st->add_option("--nodes", o->nodes, "voting members")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 254));
   st->add_option("--observers", o->observers, "observers (non-voting)")->capture_default_str();
   st->add_option("--broadcast", o->broadcast, "broadcast plugin")->capture_default_str();
   st->add_option("--storage", o->storage, "storage plugin")->capture_default_str();
   st->add_option("--read-policy", o->read_policy, "read-policy plugin")->capture_default_str();
   st->add_option("--set", o->sets, "KEY=VALUE server setting, e.g. storage.fsync=false");
-  st->add_option("--timeout", o->timeout_s, "seconds to wait for start and election")->capture_default_str();
+  st->add_option("--timeout", o->timeout_s, "seconds to wait for start and election")
+      ->capture_default_str();
   st->callback([&action, o] { action = [o] { return start(*o); }; });
 
   auto* status_cmd = cmd->add_subcommand("status", "role, pid and ports of every node");
@@ -214,7 +228,8 @@ void add_cluster(CLI::App& app, Action& action) {
     auto* sub = cmd->add_subcommand(what, help);
     add_dir(sub);
     sub->add_option("node", o->node, "node id")->required();
-    sub->add_option("--timeout", o->timeout_s, "seconds to wait for a restart")->capture_default_str();
+    sub->add_option("--timeout", o->timeout_s, "seconds to wait for a restart")
+        ->capture_default_str();
     std::string w = what;
     sub->callback([&action, o, w] { action = [o, w] { return one(*o, w); }; });
   }

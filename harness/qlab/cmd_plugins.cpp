@@ -50,12 +50,13 @@ int run_plugins(const std::string& dir, bool json) {
     last = p.kind;
     std::cout << "  " << p.name << " " << p.version << "  " << p.summary << "\n";
     for (const auto& s : p.params) {
-      std::cout << "      " << s.name << " (" << to_string(s.type)
-                << ", default " << format_value(s.default_value) << "): " << s.help << "\n";
+      std::cout << "      " << s.name << " (" << to_string(s.type) << ", default "
+                << format_value(s.default_value) << "): " << s.help << "\n";
     }
   }
   if (all.empty()) std::cout << "  (no plugins found)\n";
-  for (const auto& problem : loader.problems()) std::cout << "skipped: " << problem << "\n";
+  for (const auto& problem : loader.problems())
+    std::cout << "skipped: " << problem << "\n";
   return 0;
 }
 
@@ -67,7 +68,8 @@ void add_plugins(CLI::App& app, Action& action) {
   auto json = std::make_shared<bool>(false);
   cmd->add_option("--dir", *dir, "plugin directory (default: $QL_PLUGIN_DIR or bin/plugins)");
   cmd->add_flag("--json", *json, "print as JSON");
-  cmd->callback([&action, dir, json] { action = [dir, json] { return run_plugins(*dir, *json); }; });
+  cmd->callback(
+      [&action, dir, json] { action = [dir, json] { return run_plugins(*dir, *json); }; });
 }
 
 }  // namespace quorumlab::cli

@@ -14,7 +14,9 @@ namespace quorumlab::cli {
 namespace {
 
 std::atomic<bool> g_stop{false};
-void on_signal(int) { g_stop.store(true); }
+void on_signal(int) {
+  g_stop.store(true);
+}
 
 struct ServerOptions {
   std::string config_file;
@@ -27,7 +29,8 @@ int run_server(const ServerOptions& o) {
   std::vector<std::string> all = o.overrides;
   all.insert(all.end(), o.sets.begin(), o.sets.end());
   NodeConfig config = load_config(
-      o.config_file.empty() ? std::nullopt : std::optional<std::filesystem::path>(o.config_file), all);
+      o.config_file.empty() ? std::nullopt : std::optional<std::filesystem::path>(o.config_file),
+      all);
   log::configure(global_log_level().empty() ? config.settings.get_string("log_level")
                                             : global_log_level());
   if (o.print_config) {
@@ -81,7 +84,8 @@ void add_server(CLI::App& app, Action& action) {
     std::string key = axis;
     std::replace(key.begin(), key.end(), '-', '_');
     cmd->add_option_function<std::string>(
-        std::string("--") + axis, [o, key](const std::string& v) { o->overrides.push_back(key + "=" + v); },
+        std::string("--") + axis,
+        [o, key](const std::string& v) { o->overrides.push_back(key + "=" + v); },
         std::string(axis) + " plugin name (see qlab plugins)");
   }
   cmd->add_option("--set", o->sets, "KEY=VALUE override, e.g. storage.fsync=false (repeatable)");

@@ -13,8 +13,8 @@ namespace {
 ParamSpec spec(std::string name, ParamType type, ParamValue def, std::string help,
                std::optional<double> min = std::nullopt, std::optional<double> max = std::nullopt,
                std::vector<std::string> choices = {}) {
-  return ParamSpec{std::move(name), type,       std::move(def), std::move(help),
-                   min,             max,        std::move(choices)};
+  return ParamSpec{std::move(name),   type, std::move(def), std::move(help), min, max,
+                   std::move(choices)};
 }
 
 const char* const kSections[] = {"broadcast", "storage", "read_policy"};
@@ -31,7 +31,8 @@ bool is_section(const std::string& name) {
 
 std::string known_keys() {
   std::string out;
-  for (const auto& s : node_schema()) out += s.name + ", ";
+  for (const auto& s : node_schema())
+    out += s.name + ", ";
   return out + "peers, broadcast.*, storage.*, read_policy.*";
 }
 
@@ -129,7 +130,8 @@ PeerSpec PeerSpec::parse(const std::string& text) {
   p.host = rest.substr(0, colon);
   std::int64_t port = 0;
   try {
-    port = std::get<std::int64_t>(parse_param_text("peers", ParamType::integer, rest.substr(colon + 1)));
+    port = std::get<std::int64_t>(
+        parse_param_text("peers", ParamType::integer, rest.substr(colon + 1)));
   } catch (const ConfigError&) {
     throw bad("has a port that is not a number");
   }
@@ -160,7 +162,8 @@ Params PluginChoice::resolve(const std::string& what, const std::vector<ParamSpe
 
 Membership NodeConfig::membership() const {
   Membership m;
-  for (const auto& p : peers) (p.observer ? m.observers : m.voters).push_back(p.id);
+  for (const auto& p : peers)
+    (p.observer ? m.observers : m.voters).push_back(p.id);
   if (peers.empty()) m.voters.push_back(id());
   std::sort(m.voters.begin(), m.voters.end());
   std::sort(m.observers.begin(), m.observers.end());
@@ -173,7 +176,8 @@ std::string NodeConfig::to_toml() const {
     return s;
   };
   std::ostringstream os;
-  for (const auto& [k, v] : settings.values()) os << k << " = " << val(v) << "\n";
+  for (const auto& [k, v] : settings.values())
+    os << k << " = " << val(v) << "\n";
   os << "peers = [";
   for (std::size_t i = 0; i < peers.size(); ++i) {
     os << (i ? ", " : "") << "\"" << peers[i].to_string() << "\"";
@@ -184,8 +188,10 @@ std::string NodeConfig::to_toml() const {
                             : sec == std::string("storage") ? storage
                                                             : read_policy;
     os << "[" << sec << "]\nplugin = \"" << c.name << "\"\n";
-    for (const auto& [k, v] : c.values) os << k << " = " << val(v) << "\n";
-    for (const auto& [k, t] : c.texts) os << k << " = \"" << t << "\"  # from the command line\n";
+    for (const auto& [k, v] : c.values)
+      os << k << " = " << val(v) << "\n";
+    for (const auto& [k, t] : c.texts)
+      os << k << " = \"" << t << "\"  # from the command line\n";
   }
   return os.str();
 }
@@ -291,7 +297,8 @@ NodeConfig load_config(const std::optional<std::filesystem::path>& file,
       }
     }
   }
-  for (const auto& o : overrides) apply_override(c, o);
+  for (const auto& o : overrides)
+    apply_override(c, o);
   std::set<NodeId> ids;
   for (const auto& p : c.peers) {
     if (!ids.insert(p.id).second) {

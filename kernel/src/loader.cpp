@@ -76,12 +76,12 @@ std::shared_ptr<PluginLoader::Loaded> PluginLoader::open(const fs::path& file) c
                       " does not match this kernel's ABI version " +
                       std::to_string(kPluginAbiVersion) + "; rebuild the plugin");
   }
-  const bool factory_ok =
-      (d.kind == PluginKind::broadcast && d.make_broadcast) ||
-      (d.kind == PluginKind::storage && d.make_storage) ||
-      (d.kind == PluginKind::read_policy && d.make_read_policy);
+  const bool factory_ok = (d.kind == PluginKind::broadcast && d.make_broadcast) ||
+                          (d.kind == PluginKind::storage && d.make_storage) ||
+                          (d.kind == PluginKind::read_policy && d.make_read_policy);
   if (!factory_ok || !d.name || !d.params) {
-    throw PluginError(file.string() + ": malformed plugin descriptor (missing name, schema or "
+    throw PluginError(file.string() +
+                      ": malformed plugin descriptor (missing name, schema or "
                       "the factory for its kind)");
   }
   loaded->descriptor = &d;
@@ -156,7 +156,7 @@ std::shared_ptr<PluginLoader::Loaded> PluginLoader::find(PluginKind kind,
 PluginInfo PluginLoader::describe(PluginKind kind, const std::string& name) const {
   auto l = find(kind, name);
   const auto& d = *l->descriptor;
-  return {l->file, d.kind, d.name, d.version ? d.version : "", d.summary ? d.summary : "",
+  return {l->file,   d.kind, d.name, d.version ? d.version : "", d.summary ? d.summary : "",
           d.params()};
 }
 

@@ -59,7 +59,8 @@ void configure(const std::string& spec) {
   std::size_t pos = 0;
   while (pos <= spec.size()) {
     std::size_t comma = spec.find(',', pos);
-    std::string part = spec.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+    std::string part =
+        spec.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
     if (!part.empty()) {
       auto eq = part.find('=');
       if (eq == std::string::npos) {

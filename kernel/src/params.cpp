@@ -9,20 +9,28 @@ namespace quorumlab {
 
 const char* to_string(ParamType t) {
   switch (t) {
-    case ParamType::integer: return "integer";
-    case ParamType::real: return "real";
-    case ParamType::boolean: return "boolean";
-    case ParamType::string: return "string";
+    case ParamType::integer:
+      return "integer";
+    case ParamType::real:
+      return "real";
+    case ParamType::boolean:
+      return "boolean";
+    case ParamType::string:
+      return "string";
   }
   return "?";
 }
 
 ParamType type_of(const ParamValue& v) {
   switch (v.index()) {
-    case 0: return ParamType::integer;
-    case 1: return ParamType::real;
-    case 2: return ParamType::boolean;
-    default: return ParamType::string;
+    case 0:
+      return ParamType::integer;
+    case 1:
+      return ParamType::real;
+    case 2:
+      return ParamType::boolean;
+    default:
+      return ParamType::string;
   }
 }
 
@@ -112,7 +120,8 @@ ParamValue check_value(const std::string& what, const ParamSpec& spec, const Par
   if (spec.type == ParamType::string && !spec.choices.empty()) {
     const auto& s = std::get<std::string>(v);
     bool ok = false;
-    for (const auto& c : spec.choices) ok = ok || c == s;
+    for (const auto& c : spec.choices)
+      ok = ok || c == s;
     if (!ok) {
       throw ConfigError(what + ": parameter '" + spec.name + "' = \"" + s +
                         "\" is not allowed; allowed values: " + join(spec.choices));
@@ -159,14 +168,16 @@ ParamValue parse_param_text(const std::string& key, ParamType type, const std::s
       errno = 0;
       char* end = nullptr;
       double x = std::strtod(text.c_str(), &end);
-      if (text.empty() || *end != '\0' || errno == ERANGE || !std::isfinite(x)) throw fail("a real");
+      if (text.empty() || *end != '\0' || errno == ERANGE || !std::isfinite(x))
+        throw fail("a real");
       return x;
     }
     case ParamType::boolean:
       if (text == "true" || text == "1" || text == "yes" || text == "on") return true;
       if (text == "false" || text == "0" || text == "no" || text == "off") return false;
       throw fail("a boolean (true/false)");
-    case ParamType::string: return text;
+    case ParamType::string:
+      return text;
   }
   throw fail("valid");
 }

@@ -13,12 +13,15 @@ std::uint64_t splitmix64(std::uint64_t& state) {
 
 Rng::Rng(std::uint64_t seed) : seed_(seed) {
   std::uint64_t st = seed;
-  for (auto& s : s_) s = splitmix64(st);
+  for (auto& s : s_)
+    s = splitmix64(st);
 }
 
 __extension__ using u128 = unsigned __int128;
 
-static inline std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+static inline std::uint64_t rotl(std::uint64_t x, int k) {
+  return (x << k) | (x >> (64 - k));
+}
 
 std::uint64_t Rng::next_u64() {
   const std::uint64_t result = rotl(s_[1] * 5, 7) * 9;
@@ -52,11 +55,17 @@ std::int64_t Rng::uniform_range(std::int64_t lo, std::int64_t hi) {
   return lo + static_cast<std::int64_t>(uniform(span));
 }
 
-double Rng::uniform_unit() { return static_cast<double>(next_u64() >> 11) * 0x1.0p-53; }
+double Rng::uniform_unit() {
+  return static_cast<double>(next_u64() >> 11) * 0x1.0p-53;
+}
 
-bool Rng::chance(double p) { return uniform_unit() < p; }
+bool Rng::chance(double p) {
+  return uniform_unit() < p;
+}
 
-double Rng::exponential(double mean) { return -mean * std::log1p(-uniform_unit()); }
+double Rng::exponential(double mean) {
+  return -mean * std::log1p(-uniform_unit());
+}
 
 Rng Rng::fork(std::uint64_t stream_id) const {
   std::uint64_t st = seed_ ^ (stream_id * 0xd1b54a32d192ed03ULL);

@@ -44,9 +44,8 @@ TEST(Config, FileWithSectionsAndPeers) {
 }
 
 TEST(Config, OverridesWinAndAreTyped) {
-  auto c = load_config(kData + "/node_ok.toml",
-                       {"client-port=7010", "storage.fsync=true", "broadcast=raft",
-                        "read_policy.plugin=lease"});
+  auto c = load_config(kData + "/node_ok.toml", {"client-port=7010", "storage.fsync=true",
+                                                 "broadcast=raft", "read_policy.plugin=lease"});
   EXPECT_EQ(c.settings.get_int("client_port"), 7010);
   EXPECT_EQ(c.storage.texts.at("fsync"), "true");
   EXPECT_EQ(c.storage.values.count("fsync"), 0u);
@@ -106,8 +105,9 @@ TEST(Config, PeerListErrors) {
 
 TEST(Config, PluginParameterErrorsNameThePlugin) {
   auto c = load_config(std::nullopt, {"storage.fsync=perhaps", "storage.segmnt_bytes=5"});
-  std::vector<ParamSpec> schema = {{"fsync", ParamType::boolean, true, "", {}, {}, {}},
-                                   {"segment_bytes", ParamType::integer, std::int64_t{1}, "", {}, {}, {}}};
+  std::vector<ParamSpec> schema = {
+      {"fsync", ParamType::boolean, true, "", {}, {}, {}},
+      {"segment_bytes", ParamType::integer, std::int64_t{1}, "", {}, {}, {}}};
   auto msg = error_of([&] { c.storage.resolve("storage plugin 'wal'", schema); });
   EXPECT_THAT(msg, HasSubstr("storage plugin 'wal'"));
 }

@@ -96,9 +96,8 @@ TEST(PluginLoader, WrongKindIsNamed) {
 
 TEST(PluginLoader, AbiMismatchNamesFileAndVersions) {
   PluginLoader loader(kDir);
-  auto msg = error_of([&] {
-    loader.describe(PluginKind::broadcast, (kDir / "test_future_abi.so").string());
-  });
+  auto msg = error_of(
+      [&] { loader.describe(PluginKind::broadcast, (kDir / "test_future_abi.so").string()); });
   EXPECT_THAT(msg, HasSubstr("test_future_abi.so"));
   EXPECT_THAT(msg, HasSubstr("ABI version 999"));
   EXPECT_THAT(msg, HasSubstr(std::to_string(kPluginAbiVersion)));
@@ -106,9 +105,8 @@ TEST(PluginLoader, AbiMismatchNamesFileAndVersions) {
 
 TEST(PluginLoader, SharedLibraryWithoutDescriptorIsNotAPlugin) {
   PluginLoader loader(kDir);
-  auto msg = error_of([&] {
-    loader.describe(PluginKind::broadcast, (kDir / "test_not_a_plugin.so").string());
-  });
+  auto msg = error_of(
+      [&] { loader.describe(PluginKind::broadcast, (kDir / "test_not_a_plugin.so").string()); });
   EXPECT_THAT(msg, HasSubstr("test_not_a_plugin.so: not a quorumlab plugin"));
 }
 
@@ -120,7 +118,8 @@ TEST(PluginLoader, FileThatIsNoSharedLibrary) {
   EXPECT_TRUE(loader.list().empty());
   ASSERT_EQ(loader.problems().size(), 1u);
   EXPECT_THAT(loader.problems()[0], HasSubstr("garbage.so: cannot be loaded as a shared library"));
-  auto msg = error_of([&] { loader.describe(PluginKind::broadcast, (dir / "missing.so").string()); });
+  auto msg =
+      error_of([&] { loader.describe(PluginKind::broadcast, (dir / "missing.so").string()); });
   EXPECT_THAT(msg, HasSubstr("missing.so: no such plugin file"));
   fs::remove_all(dir);
 }
@@ -142,11 +141,17 @@ TEST(PluginLoader, UnknownParameterListsKnownOnes) {
 TEST(PluginLoader, IllTypedAndOutOfRangeParameters) {
   PluginLoader loader(kDir);
   auto info = loader.describe(PluginKind::broadcast, "test-counting");
-  EXPECT_THAT(error_of([&] { loader.resolve(info, {{"limit", std::string("many")}}); }),
+  EXPECT_THAT(error_of([&] {
+                loader.resolve(info, {{"limit", std::string("many")}});
+              }),
               HasSubstr("parameter 'limit' must be integer, got string \"many\""));
-  EXPECT_THAT(error_of([&] { loader.resolve(info, {{"limit", std::int64_t{1000}}}); }),
+  EXPECT_THAT(error_of([&] {
+                loader.resolve(info, {{"limit", std::int64_t{1000}}});
+              }),
               HasSubstr("'limit' = 1000 is out of range"));
-  EXPECT_THAT(error_of([&] { loader.resolve(info, {{"mode", std::string("medium")}}); }),
+  EXPECT_THAT(error_of([&] {
+                loader.resolve(info, {{"mode", std::string("medium")}});
+              }),
               HasSubstr("allowed values: fast, slow"));
   // An integer is accepted where a real is expected.
   auto p = loader.resolve(info, {{"ratio", std::int64_t{1}}});

@@ -19,7 +19,9 @@ class FixedPolicy final : public quorumlab::ReadPolicy {
   ReadMechanism mechanism_;
 };
 
-std::vector<quorumlab::ParamSpec> no_params() { return {}; }
+std::vector<quorumlab::ParamSpec> no_params() {
+  return {};
+}
 
 template <ReadMechanism M>
 std::unique_ptr<quorumlab::ReadPolicy> make(quorumlab::PluginContext&) {
@@ -28,17 +30,26 @@ std::unique_ptr<quorumlab::ReadPolicy> make(quorumlab::PluginContext&) {
 
 }  // namespace
 
-#define QL_POLICY_DESCRIPTOR(NAME, MECH, SUMMARY)                                            \
-  extern "C" BOOST_SYMBOL_EXPORT const quorumlab::PluginDescriptor ql_read_policy = {         \
-      quorumlab::kPluginMagic, quorumlab::kPluginAbiVersion, quorumlab::PluginKind::read_policy, \
-      NAME, "1.0", SUMMARY, &no_params, nullptr, nullptr, &make<ReadMechanism::MECH>};        \
+#define QL_POLICY_DESCRIPTOR(NAME, MECH, SUMMARY)                                     \
+  extern "C" BOOST_SYMBOL_EXPORT const quorumlab::PluginDescriptor ql_read_policy = { \
+      quorumlab::kPluginMagic,                                                        \
+      quorumlab::kPluginAbiVersion,                                                   \
+      quorumlab::PluginKind::read_policy,                                             \
+      NAME,                                                                           \
+      "1.0",                                                                          \
+      SUMMARY,                                                                        \
+      &no_params,                                                                     \
+      nullptr,                                                                        \
+      nullptr,                                                                        \
+      &make<ReadMechanism::MECH>};                                                    \
   QL_EXPORT_PLUGIN(ql_read_policy)
 
 #if QL_POLICY == 1
 QL_POLICY_DESCRIPTOR("local", local,
                      "local state once the session's last zxid is applied (ZooKeeper's reads)")
 #elif QL_POLICY == 2
-QL_POLICY_DESCRIPTOR("sync", sync_barrier, "a sync_op barrier through the leader, then a local read")
+QL_POLICY_DESCRIPTOR("sync", sync_barrier,
+                     "a sync_op barrier through the leader, then a local read")
 #elif QL_POLICY == 3
 QL_POLICY_DESCRIPTOR("leader", leader, "forward every read to the leader, no quorum check")
 #elif QL_POLICY == 4

@@ -18,14 +18,14 @@ enum class TraceKind : std::uint8_t {
   became_observer,
   election_started,
   vote_sent,
-  proposal,      ///< leader proposed zxid
-  ack,           ///< follower acked zxid / leader counted an ack
-  commit,        ///< zxid committed
-  apply,         ///< zxid applied to the tree
-  persisted,     ///< storage made the log durable up to an index
-  read_served,   ///< a read was answered at zxid
-  barrier,       ///< a sync_op / read-index barrier resolved at zxid
-  sync_phase,    ///< ZAB synchronization chose DIFF/TRUNC/SNAP (detail)
+  proposal,     ///< leader proposed zxid
+  ack,          ///< follower acked zxid / leader counted an ack
+  commit,       ///< zxid committed
+  apply,        ///< zxid applied to the tree
+  persisted,    ///< storage made the log durable up to an index
+  read_served,  ///< a read was answered at zxid
+  barrier,      ///< a sync_op / read-index barrier resolved at zxid
+  sync_phase,   ///< ZAB synchronization chose DIFF/TRUNC/SNAP (detail)
   message_sent,
   message_received,
   custom,
@@ -61,7 +61,7 @@ class NullTracer final : public Tracer {
 }  // namespace quorumlab
 
 /// Emits a trace event only when the tracer is enabled; the event is not built otherwise.
-#define QL_TRACE(tracer, ...)                          \
-  do {                                                 \
+#define QL_TRACE(tracer, ...)                             \
+  do {                                                    \
     if ((tracer).enabled()) (tracer).record(__VA_ARGS__); \
   } while (0)

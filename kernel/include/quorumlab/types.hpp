@@ -26,7 +26,11 @@ using Bytes = std::vector<std::uint8_t>;
 constexpr Zxid make_zxid(std::uint32_t epoch, std::uint32_t counter) {
   return (static_cast<Zxid>(epoch) << 32) | counter;
 }
-constexpr std::uint32_t zxid_epoch(Zxid z) { return static_cast<std::uint32_t>(z >> 32); }
-constexpr std::uint32_t zxid_counter(Zxid z) { return static_cast<std::uint32_t>(z & 0xffffffffu); }
+constexpr std::uint32_t zxid_epoch(Zxid z) {
+  return static_cast<std::uint32_t>(z >> 32);
+}
+constexpr std::uint32_t zxid_counter(Zxid z) {
+  return static_cast<std::uint32_t>(z & 0xffffffffu);
+}
 
 }  // namespace quorumlab

@@ -25,7 +25,8 @@ Bytes session_password(SessionId id) {
   Bytes out(16);
   for (int half = 0; half < 2; ++half) {
     std::uint64_t v = splitmix64(state);
-    for (int i = 0; i < 8; ++i) out[half * 8 + i] = static_cast<std::uint8_t>(v >> (8 * i));
+    for (int i = 0; i < 8; ++i)
+      out[half * 8 + i] = static_cast<std::uint8_t>(v >> (8 * i));
   }
   return out;
 }
@@ -54,7 +55,9 @@ Bytes Node::status_message() const {
   return to_bytes(msg);
 }
 
-void Node::send_to(Connection& c, Bytes bytes) { env_.send_client(c.id, std::move(bytes)); }
+void Node::send_to(Connection& c, Bytes bytes) {
+  env_.send_client(c.id, std::move(bytes));
+}
 
 void Node::drop_connection(ConnId conn, const std::string& reason) {
   auto it = connections_.find(conn);
@@ -120,9 +123,9 @@ void Node::on_client_message(ConnId conn, const std::uint8_t* data, std::size_t 
 void Node::handle_connect(Connection& c, const std::uint8_t* data, std::size_t size) {
   CapnpReader reader(data, size, kClientTraversalWords);
   auto req = reader.root<proto::ClientMessage>().getConnect();
-  c.timeout_ms = static_cast<std::int32_t>(
-      std::clamp<std::int64_t>(req.getTimeoutMs(), config_.settings.get_int("min_session_timeout_ms"),
-                               config_.settings.get_int("max_session_timeout_ms")));
+  c.timeout_ms = static_cast<std::int32_t>(std::clamp<std::int64_t>(
+      req.getTimeoutMs(), config_.settings.get_int("min_session_timeout_ms"),
+      config_.settings.get_int("max_session_timeout_ms")));
   const auto last_seen = static_cast<Zxid>(req.getLastZxidSeen());
   if (last_seen > applied_zxid_) {
     return finish_connect(c, sm::Err::CONNECTIONLOSS,
@@ -157,8 +160,10 @@ void Node::handle_connect(Connection& c, const std::uint8_t* data, std::size_t s
   c.session = id;
   conn_by_session_[id] = c.id;
   watches_.set_auth(c.id, c.auth);
-  if (last_status_.role == Role::leader) sessions_.touch(id, env_.now_ms());
-  else touched_[id] = c.timeout_ms;
+  if (last_status_.role == Role::leader)
+    sessions_.touch(id, env_.now_ms());
+  else
+    touched_[id] = c.timeout_ms;
   finish_connect(c, sm::Err::OK, "");
 }
 
@@ -193,8 +198,10 @@ void Node::handle_request(Connection& c, const std::uint8_t* data, std::size_t s
   auto reader = std::make_unique<CapnpReader>(data, size, kClientTraversalWords);
   auto req = reader->root<proto::ClientMessage>().getRequest();
   ++stats_.requests;
-  if (last_status_.role == Role::leader) sessions_.touch(c.session, env_.now_ms());
-  else touched_[c.session] = c.timeout_ms;
+  if (last_status_.role == Role::leader)
+    sessions_.touch(c.session, env_.now_ms());
+  else
+    touched_[c.session] = c.timeout_ms;
 
   if (req.getOp().which() == proto::Request::Op::PING) {
     // Pings are answered at once, outside the request order (ZooKeeper's xid -2).
@@ -206,7 +213,8 @@ void Node::handle_request(Connection& c, const std::uint8_t* data, std::size_t s
     return;
   }
   if (c.queue.size() >= kMaxPendingPerConnection) {
-    return protocol_error(c, fmt::format("more than {} requests in flight", kMaxPendingPerConnection));
+    return protocol_error(c,
+                          fmt::format("more than {} requests in flight", kMaxPendingPerConnection));
   }
   Pending p;
   p.xid = req.getXid();
@@ -325,7 +333,8 @@ bool Node::try_complete_read(Connection& c, Pending& p) {
   } else if (p.kind == PendingKind::local) {
     LocalOpResult lr = execute_local_op(tree_, watches_, c.id, c.auth, req, applied_zxid_);
     p.response = std::move(lr.response);
-    for (auto& n : lr.notifications) send_to(c, std::move(n));
+    for (auto& n : lr.notifications)
+      send_to(c, std::move(n));
     if (lr.close_connection) c.closing = true;
   } else {
     p.response = execute_read(tree_, watches_, c.id, c.session, c.auth, req, applied_zxid_);
@@ -365,7 +374,8 @@ void Node::deliver_notifications(const std::vector<sm::WatchTrigger>& triggers) 
 void Node::after_apply(const sm::Txn& txn, const sm::TxnResult& result, Zxid zxid) {
   const SessionId sid = txn.header.session_id;
   if (auto* cs = std::get_if<sm::CreateSessionOp>(&txn.op)) {
-    if (last_status_.role == Role::leader) sessions_.add(cs->session_id, cs->timeout_ms, env_.now_ms());
+    if (last_status_.role == Role::leader)
+      sessions_.add(cs->session_id, cs->timeout_ms, env_.now_ms());
     auto it = conn_by_session_.find(cs->session_id);
     if (it == conn_by_session_.end()) return;
     auto c = connections_.find(it->second);

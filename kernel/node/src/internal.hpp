@@ -13,7 +13,7 @@ namespace quorumlab::node {
 /// Bounds with names (every queue has one; the overflow path is tested).
 constexpr std::size_t kMaxPendingPerConnection = 10000;  ///< requests in flight per session
 constexpr std::size_t kMaxQueuedTxns = 100000;           ///< txns waiting for a leader
-constexpr std::size_t kReadyLoopMax = 1000;               ///< Ready batches per process()
+constexpr std::size_t kReadyLoopMax = 1000;              ///< Ready batches per process()
 constexpr std::size_t kExpiredNodesPerCheck = 1000;      ///< deleteExpired txns per check
 constexpr std::int64_t kContainerCheckTicks = 100;       ///< container/TTL check period
 constexpr std::uint64_t kClientTraversalWords = 64 * 1024 * 1024;  ///< 512 MiB read limit
@@ -25,9 +25,9 @@ struct Node::Pending {
   PendingKind kind = PendingKind::read;
   bool done = false;
   bool barrier_resolved = true;
-  Zxid wait_zxid = 0;                  ///< serve once applied_zxid_ >= this
+  Zxid wait_zxid = 0;                    ///< serve once applied_zxid_ >= this
   std::unique_ptr<CapnpReader> request;  ///< reads/local ops: executed at the head
-  Bytes response;                      ///< set when done
+  Bytes response;                        ///< set when done
 };
 
 struct Node::Connection {

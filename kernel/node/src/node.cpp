@@ -38,9 +38,9 @@ Node::Node(const NodeConfig& config, const PluginLoader& loader, NodeEnv& env, T
       rng_(options_.rng_seed != 0 ? options_.rng_seed : 0x9e3779b97f4a7c15ULL ^ config.id()),
       tree_(tree_config(config)) {
   load_plugins(loader);
-  next_session_id_ = static_cast<SessionId>(
-      (static_cast<std::uint64_t>(config_.id()) << 56) |
-      ((static_cast<std::uint64_t>(env_.wall_ms()) << 24) >> 8));
+  next_session_id_ =
+      static_cast<SessionId>((static_cast<std::uint64_t>(config_.id()) << 56) |
+                             ((static_cast<std::uint64_t>(env_.wall_ms()) << 24) >> 8));
 }
 
 Node::~Node() = default;
@@ -50,8 +50,8 @@ void Node::load_plugins(const PluginLoader& loader) {
                   const char* component) {
     ctx = make_context(config_, &rng_, &tracer_, component);
     auto info = loader.describe(kind, choice.name);
-    ctx.params = choice.resolve(std::string(to_string(kind)) + " plugin '" + info.name + "'",
-                                info.params);
+    ctx.params =
+        choice.resolve(std::string(to_string(kind)) + " plugin '" + info.name + "'", info.params);
   };
   if (options_.storage) {
     storage_ = options_.storage;
@@ -87,7 +87,8 @@ void Node::set_storage_waker(std::function<void()> waker) {
 
 void Node::recover() {
   StorageRecovery rec = storage_->recover();
-  for (const auto& note : rec.notes) log_->warn("storage recovery: {}", note);
+  for (const auto& note : rec.notes)
+    log_->warn("storage recovery: {}", note);
   RecoveredLog log;
   log.hard_state = rec.hard_state;
   if (rec.snapshot) {
@@ -99,12 +100,14 @@ void Node::recover() {
     applied_index_ = last_snapshot_index_ = rec.snapshot->last_index;
     applied_zxid_ = rec.snapshot->last_zxid;
     applied_epoch_ = rec.snapshot->last_epoch;
-    log.snapshot = Snapshot{rec.snapshot->last_index, rec.snapshot->last_epoch,
-                            rec.snapshot->last_zxid, {}};
+    log.snapshot =
+        Snapshot{rec.snapshot->last_index, rec.snapshot->last_epoch, rec.snapshot->last_zxid, {}};
     report_applied(nullptr);
   }
-  if (!rec.entries.empty()) last_written_index_ = rec.entries.back().index;
-  else last_written_index_ = applied_index_;
+  if (!rec.entries.empty())
+    last_written_index_ = rec.entries.back().index;
+  else
+    last_written_index_ = applied_index_;
   log.entries = std::move(rec.entries);
   broadcast_->set_snapshot_source(this);
   broadcast_->restore(log);
@@ -131,7 +134,8 @@ void Node::on_peer_message(const std::uint8_t* data, std::size_t size) {
         break;
       }
       case proto::PeerEnvelope::FORWARD:
-        for (auto t : env.getForward()) to_propose_.emplace_back(t.begin(), t.end());
+        for (auto t : env.getForward())
+          to_propose_.emplace_back(t.begin(), t.end());
         break;
       case proto::PeerEnvelope::TOUCH:
         for (auto t : env.getTouch()) {
@@ -159,7 +163,9 @@ void Node::on_tick() {
   }
 }
 
-void Node::on_storage_wakeup() { complete_persist_waits(); }
+void Node::on_storage_wakeup() {
+  complete_persist_waits();
+}
 
 void Node::process() {
   propose_pending();
@@ -229,7 +235,8 @@ void Node::on_status_change(const BroadcastStatus& s) {
         }
       }
     }
-    for (ConnId id : drop) drop_connection(id, "leader changed while requests were pending");
+    for (ConnId id : drop)
+      drop_connection(id, "leader changed while requests were pending");
   }
 }
 
@@ -325,8 +332,10 @@ void Node::execute_ready(Ready& ready) {
     persist_waits_.push_back(
         {storage_->flush(), last_written_index_, std::move(ready.messages_after_persist)});
   }
-  for (const auto& c : ready.committed) apply_committed(c);
-  for (const auto& b : ready.barriers) resolve_barrier(b);
+  for (const auto& c : ready.committed)
+    apply_committed(c);
+  for (const auto& b : ready.barriers)
+    resolve_barrier(b);
   if (ready.status) on_status_change(*ready.status);
 }
 
@@ -368,7 +377,8 @@ void Node::apply_committed(const CommittedTxn& committed) {
   applied_zxid_ = committed.zxid;
   applied_epoch_ = zxid_epoch(committed.zxid);
   ++stats_.txns_applied;
-  QL_TRACE(tracer_, TraceEvent{TraceKind::apply, config_.id(), 0, applied_epoch_, committed.zxid, {}});
+  QL_TRACE(tracer_,
+           TraceEvent{TraceKind::apply, config_.id(), 0, applied_epoch_, committed.zxid, {}});
   deliver_notifications(triggers);
   after_apply(*txn, result, committed.zxid);
   report_applied(&committed.data);
@@ -376,7 +386,8 @@ void Node::apply_committed(const CommittedTxn& committed) {
 }
 
 void Node::report_applied(const Bytes* data) {
-  if (options_.on_applied) options_.on_applied({applied_index_, applied_zxid_, data, tree_.digest()});
+  if (options_.on_applied)
+    options_.on_applied({applied_index_, applied_zxid_, data, tree_.digest()});
 }
 
 void Node::maybe_snapshot(LogIndex index) {

@@ -6,13 +6,18 @@ namespace {
 
 using Op = proto::Request::Op;
 
-std::string text(capnp::Text::Reader t) { return std::string(t.cStr(), t.size()); }
-Bytes data_of(capnp::Data::Reader d) { return Bytes(d.begin(), d.end()); }
+std::string text(capnp::Text::Reader t) {
+  return std::string(t.cStr(), t.size());
+}
+Bytes data_of(capnp::Data::Reader d) {
+  return Bytes(d.begin(), d.end());
+}
 
 sm::AclList acl_of(capnp::List<proto::Acl>::Reader list) {
   sm::AclList out;
   out.reserve(list.size());
-  for (auto a : list) out.push_back({a.getPerms(), {text(a.getId().getScheme()), text(a.getId().getId())}});
+  for (auto a : list)
+    out.push_back({a.getPerms(), {text(a.getId().getScheme()), text(a.getId().getId())}});
   return out;
 }
 
@@ -44,7 +49,8 @@ struct ResponseBuilder {
 void fill_children(proto::ChildrenResult::Builder b, const std::vector<std::string>& children,
                    const sm::Stat& stat) {
   auto list = b.initChildren(static_cast<unsigned>(children.size()));
-  for (unsigned i = 0; i < children.size(); ++i) list.set(i, children[i]);
+  for (unsigned i = 0; i < children.size(); ++i)
+    list.set(i, children[i]);
   fill_stat(b.initStat(), stat);
 }
 
@@ -100,8 +106,12 @@ Bytes error_response(std::int32_t xid, Zxid zxid, sm::Err err) {
 bool write_op_from_request(proto::Request::Reader req, sm::TxnOp* op, sm::Err* err) {
   auto o = req.getOp();
   switch (o.which()) {
-    case Op::CREATE: *op = create_of(o.getCreate()); return true;
-    case Op::DELETE: *op = sm::DeleteOp{text(o.getDelete().getPath()), o.getDelete().getVersion()}; return true;
+    case Op::CREATE:
+      *op = create_of(o.getCreate());
+      return true;
+    case Op::DELETE:
+      *op = sm::DeleteOp{text(o.getDelete().getPath()), o.getDelete().getVersion()};
+      return true;
     case Op::SET_DATA: {
       auto s = o.getSetData();
       *op = sm::SetDataOp{text(s.getPath()), data_of(s.getData()), s.getVersion()};
@@ -112,14 +122,19 @@ bool write_op_from_request(proto::Request::Reader req, sm::TxnOp* op, sm::Err* e
       *op = sm::SetAclOp{text(s.getPath()), acl_of(s.getAcl()), s.getVersion()};
       return true;
     }
-    case Op::CHECK: *op = sm::CheckOp{text(o.getCheck().getPath()), o.getCheck().getVersion()}; return true;
+    case Op::CHECK:
+      *op = sm::CheckOp{text(o.getCheck().getPath()), o.getCheck().getVersion()};
+      return true;
     case Op::MULTI: {
       sm::MultiOp multi;
       for (auto sub : o.getMulti()) {
         switch (sub.which()) {
-          case proto::MultiOp::CREATE: multi.ops.emplace_back(create_of(sub.getCreate())); break;
+          case proto::MultiOp::CREATE:
+            multi.ops.emplace_back(create_of(sub.getCreate()));
+            break;
           case proto::MultiOp::DELETE:
-            multi.ops.emplace_back(sm::DeleteOp{text(sub.getDelete().getPath()), sub.getDelete().getVersion()});
+            multi.ops.emplace_back(
+                sm::DeleteOp{text(sub.getDelete().getPath()), sub.getDelete().getVersion()});
             break;
           case proto::MultiOp::SET_DATA:
             multi.ops.emplace_back(sm::SetDataOp{text(sub.getSetData().getPath()),
@@ -127,7 +142,8 @@ bool write_op_from_request(proto::Request::Reader req, sm::TxnOp* op, sm::Err* e
                                                  sub.getSetData().getVersion()});
             break;
           case proto::MultiOp::CHECK:
-            multi.ops.emplace_back(sm::CheckOp{text(sub.getCheck().getPath()), sub.getCheck().getVersion()});
+            multi.ops.emplace_back(
+                sm::CheckOp{text(sub.getCheck().getPath()), sub.getCheck().getVersion()});
             break;
           default:  // a read inside a write multi: ZooKeeper refuses mixing kinds
             *err = sm::Err::BADARGUMENTS;
@@ -137,7 +153,8 @@ bool write_op_from_request(proto::Request::Reader req, sm::TxnOp* op, sm::Err* e
       *op = std::move(multi);
       return true;
     }
-    default: return false;
+    default:
+      return false;
   }
 }
 
@@ -171,8 +188,11 @@ Bytes write_response(std::int32_t xid, Zxid zxid, const sm::TxnResult& result) {
     }
     case sm::OpType::kSetData:
     case sm::OpType::kSetAcl:
-    case sm::OpType::kCheck: fill_stat(b.r.getBody().initStat(), result.stat); break;
-    default: break;
+    case sm::OpType::kCheck:
+      fill_stat(b.r.getBody().initStat(), result.stat);
+      break;
+    default:
+      break;
   }
   return b.bytes();
 }
@@ -185,8 +205,10 @@ bool is_read_op(proto::Request::Reader req) {
     case Op::GET_CHILDREN:
     case Op::GET_EPHEMERALS:
     case Op::GET_ALL_CHILDREN_NUMBER:
-    case Op::MULTI_READ: return true;
-    default: return false;
+    case Op::MULTI_READ:
+      return true;
+    default:
+      return false;
   }
 }
 
@@ -248,7 +270,8 @@ Bytes execute_read(const sm::DataTree& tree, sm::WatchRegistry& watches, ConnId 
       auto paths = tree.get_ephemerals(session, text(o.getGetEphemerals()));
       ResponseBuilder b(xid, zxid, sm::Err::OK);
       auto list = b.r.getBody().initEphemerals(static_cast<unsigned>(paths.size()));
-      for (unsigned i = 0; i < paths.size(); ++i) list.set(i, paths[i]);
+      for (unsigned i = 0; i < paths.size(); ++i)
+        list.set(i, paths[i]);
       return b.bytes();
     }
     case Op::GET_ALL_CHILDREN_NUMBER: {
@@ -258,8 +281,10 @@ Bytes execute_read(const sm::DataTree& tree, sm::WatchRegistry& watches, ConnId 
       if (err == sm::Err::OK) b.r.getBody().setCount(n);
       return b.bytes();
     }
-    case Op::MULTI_READ: return multi_read(tree, auth, xid, zxid, o.getMultiRead());
-    default: return error_response(xid, zxid, sm::Err::UNIMPLEMENTED);
+    case Op::MULTI_READ:
+      return multi_read(tree, auth, xid, zxid, o.getMultiRead());
+    default:
+      return error_response(xid, zxid, sm::Err::UNIMPLEMENTED);
   }
 }
 
@@ -272,8 +297,9 @@ LocalOpResult execute_local_op(const sm::DataTree& tree, sm::WatchRegistry& watc
     case Op::ADD_AUTH: {
       auto a = o.getAddAuth();
       auto cred = a.getAuth();
-      sm::Err err = tree.add_auth(&auth, text(a.getScheme()),
-                                  std::string_view(reinterpret_cast<const char*>(cred.begin()), cred.size()));
+      sm::Err err =
+          tree.add_auth(&auth, text(a.getScheme()),
+                        std::string_view(reinterpret_cast<const char*>(cred.begin()), cred.size()));
       out.response = error_response(xid, zxid, err);
       out.close_connection = err != sm::Err::OK;
       if (err == sm::Err::OK) watches.set_auth(conn, auth);
@@ -317,7 +343,8 @@ LocalOpResult execute_local_op(const sm::DataTree& tree, sm::WatchRegistry& watc
       auto s = o.getSetWatches();
       auto list = [](capnp::List<capnp::Text>::Reader l) {
         std::vector<std::string> v;
-        for (auto t : l) v.push_back(text(t));
+        for (auto t : l)
+          v.push_back(text(t));
         return v;
       };
       std::vector<sm::Notification> fired;

@@ -4,8 +4,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <filesystem>
 #include <condition_variable>
+#include <filesystem>
 #include <map>
 #include <mutex>
 
@@ -47,10 +47,10 @@ struct Harness {
   std::int32_t xid = 0;
 
   explicit Harness(const std::string& storage = "memory", fs::path data_dir = {}) {
-    dir = data_dir.empty() ? fs::temp_directory_path() /
-                                 ("ql_node_test_" + std::to_string(::getpid()) + "_" +
-                                  std::to_string(counter()++))
-                           : data_dir;
+    dir = data_dir.empty()
+              ? fs::temp_directory_path() / ("ql_node_test_" + std::to_string(::getpid()) + "_" +
+                                             std::to_string(counter()++))
+              : data_dir;
     start(storage);
   }
   static int& counter() {
@@ -59,9 +59,9 @@ struct Harness {
   }
   void start(const std::string& storage) {
     loader = std::make_unique<PluginLoader>(PluginLoader::default_dir());
-    auto cfg = load_config(std::nullopt, {"data_dir=" + dir.string(), "storage=" + storage,
-                                          "min_session_timeout_ms=100",
-                                          "max_session_timeout_ms=10000"});
+    auto cfg =
+        load_config(std::nullopt, {"data_dir=" + dir.string(), "storage=" + storage,
+                                   "min_session_timeout_ms=100", "max_session_timeout_ms=10000"});
     node = std::make_unique<Node>(cfg, *loader, env, tracer);
     node->set_storage_waker([this] {
       std::lock_guard<std::mutex> lock(mu);
@@ -105,8 +105,9 @@ struct Harness {
     return msgs;
   }
 
-  proto::ConnectResponse::Reader connect(ConnId conn, std::int64_t session = 0, Bytes pw = Bytes(16),
-                                         std::int64_t last_zxid = 0, std::vector<Msg>* keep = nullptr) {
+  proto::ConnectResponse::Reader connect(ConnId conn, std::int64_t session = 0,
+                                         Bytes pw = Bytes(16), std::int64_t last_zxid = 0,
+                                         std::vector<Msg>* keep = nullptr) {
     capnp::MallocMessageBuilder m;
     auto c = m.initRoot<proto::ClientMessage>().initConnect();
     c.setProtocolVersion(1);
@@ -154,7 +155,8 @@ struct Harness {
       g.setWatch(watch);
     });
   }
-  std::int32_t set_data(ConnId conn, const std::string& path, const std::string& data, int version = -1) {
+  std::int32_t set_data(ConnId conn, const std::string& path, const std::string& data,
+                        int version = -1) {
     return request(conn, [&](proto::Request::Op::Builder op) {
       auto s = op.initSetData();
       s.setPath(path);
@@ -178,7 +180,9 @@ struct Harness {
   }
 };
 
-std::string str(capnp::Data::Reader d) { return std::string(d.begin(), d.end()); }
+std::string str(capnp::Data::Reader d) {
+  return std::string(d.begin(), d.end());
+}
 
 }  // namespace
 
@@ -356,7 +360,8 @@ TEST(Node, GarbageAndOutOfOrderMessagesCloseOnlyThatConnection) {
   h.node->on_client_message(8, odd.data(), odd.size(), "");
   EXPECT_TRUE(h.take(8).at(0).get().isClosing());
   h.get_data(9, "/");  // request before connect
-  EXPECT_THAT(std::string(h.take(9).at(0).get().getClosing().cStr()), HasSubstr("before the session"));
+  EXPECT_THAT(std::string(h.take(9).at(0).get().getClosing().cStr()),
+              HasSubstr("before the session"));
   EXPECT_EQ(h.node->stats().protocol_errors, 3u);
   // The healthy connection is still served.
   h.get_data(1, "/zookeeper");
@@ -391,7 +396,8 @@ TEST(Node, WalRestartKeepsEveryAcknowledgedWrite) {
   {
     Harness h("wal", dir);
     h.connect(1);
-    for (int i = 0; i < 20; ++i) h.create(1, "/p" + std::to_string(i), std::string(100, 'a' + i % 26));
+    for (int i = 0; i < 20; ++i)
+      h.create(1, "/p" + std::to_string(i), std::string(100, 'a' + i % 26));
     h.settle();
     ASSERT_EQ(h.take(1).size(), 20u);
     digest = h.node->digest();
@@ -425,8 +431,8 @@ TEST(Node, ReadPolicyWithoutAKernelMechanismIsRefusedAtStartUp) {
   NullTracer tracer;
   PluginLoader loader(PluginLoader::default_dir());
   auto dir = fs::temp_directory_path() / ("ql_node_policy_" + std::to_string(::getpid()));
-  auto cfg = load_config(std::nullopt, {"data_dir=" + dir.string(), "storage=memory",
-                                        "read_policy=lease"});
+  auto cfg = load_config(std::nullopt,
+                         {"data_dir=" + dir.string(), "storage=memory", "read_policy=lease"});
   try {
     Node node(cfg, loader, env, tracer);
     FAIL() << "started with the lease policy";

@@ -11,8 +11,7 @@ namespace {
 
 class CountingBroadcast final : public quorumlab::Broadcast {
  public:
-  explicit CountingBroadcast(quorumlab::PluginContext& ctx)
-      : limit_(ctx.params.get_int("limit")) {}
+  explicit CountingBroadcast(quorumlab::PluginContext& ctx) : limit_(ctx.params.get_int("limit")) {}
   void restore(const quorumlab::RecoveredLog&) override {}
   void set_snapshot_source(quorumlab::SnapshotSource*) override {}
   void step(const quorumlab::PeerMessage&) override {}
@@ -57,12 +56,22 @@ std::unique_ptr<quorumlab::Broadcast> make(quorumlab::PluginContext& ctx) {
 #endif
 
 extern "C" BOOST_SYMBOL_EXPORT const quorumlab::PluginDescriptor ql_test_descriptor = {
-    quorumlab::kPluginMagic, QL_TEST_ABI, quorumlab::PluginKind::broadcast, QL_TEST_NAME, "0.1",
-    "a broadcast plugin for loader tests", &schema, &make, nullptr, nullptr};
+    quorumlab::kPluginMagic,
+    QL_TEST_ABI,
+    quorumlab::PluginKind::broadcast,
+    QL_TEST_NAME,
+    "0.1",
+    "a broadcast plugin for loader tests",
+    &schema,
+    &make,
+    nullptr,
+    nullptr};
 QL_EXPORT_PLUGIN(ql_test_descriptor)
 
 #else
 
-extern "C" BOOST_SYMBOL_EXPORT int ql_not_a_plugin() { return 42; }
+extern "C" BOOST_SYMBOL_EXPORT int ql_not_a_plugin() {
+  return 42;
+}
 
 #endif

@@ -87,8 +87,8 @@ enum class BarrierKind : std::uint8_t {
 /// A barrier result: the read may be served once the local replica applied `zxid`.
 struct BarrierResult {
   std::uint64_t id = 0;
-  bool ok = false;        ///< false: lost leadership or no leader; the kernel retries or fails
-  Zxid zxid = 0;          ///< commit point to wait for
+  bool ok = false;  ///< false: lost leadership or no leader; the kernel retries or fails
+  Zxid zxid = 0;    ///< commit point to wait for
   LogIndex index = 0;
 };
 
@@ -98,12 +98,12 @@ const char* to_string(Role r);
 /// Shown by tools (`qlab cluster status`) and compared by the simulator.
 struct BroadcastStatus {
   Role role = Role::looking;
-  NodeId leader = 0;             ///< 0 when unknown
-  std::uint64_t epoch = 0;       ///< current epoch / term
+  NodeId leader = 0;        ///< 0 when unknown
+  std::uint64_t epoch = 0;  ///< current epoch / term
   Zxid last_committed_zxid = 0;
   LogIndex commit_index = 0;
   LogIndex last_index = 0;
-  bool can_propose = false;      ///< leader that finished recovery and may accept proposals
+  bool can_propose = false;  ///< leader that finished recovery and may accept proposals
   bool operator==(const BroadcastStatus& o) const {
     return role == o.role && leader == o.leader && epoch == o.epoch &&
            last_committed_zxid == o.last_committed_zxid && commit_index == o.commit_index &&

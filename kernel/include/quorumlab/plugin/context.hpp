@@ -34,11 +34,11 @@ struct Membership {
 struct PluginContext {
   NodeId self = 0;
   Membership membership;
-  Params params;                            ///< resolved against the plugin's schema
-  Rng* rng = nullptr;                       ///< seeded; the only source of randomness
-  Tracer* tracer = nullptr;                 ///< never null (NullTracer when off)
-  std::shared_ptr<spdlog::logger> logger;   ///< the plugin's component logger
-  std::filesystem::path data_dir;           ///< storage plugins only; empty otherwise
+  Params params;                           ///< resolved against the plugin's schema
+  Rng* rng = nullptr;                      ///< seeded; the only source of randomness
+  Tracer* tracer = nullptr;                ///< never null (NullTracer when off)
+  std::shared_ptr<spdlog::logger> logger;  ///< the plugin's component logger
+  std::filesystem::path data_dir;          ///< storage plugins only; empty otherwise
 };
 
 }  // namespace quorumlab

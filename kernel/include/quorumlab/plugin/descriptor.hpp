@@ -32,9 +32,9 @@ struct PluginDescriptor {
   std::uint32_t magic;        ///< kPluginMagic
   std::uint32_t abi_version;  ///< kPluginAbiVersion of the headers it was built with
   PluginKind kind;
-  const char* name;           ///< unique per kind, e.g. "zab"
-  const char* version;        ///< the plugin's own version, e.g. "1.0"
-  const char* summary;        ///< one line for `qlab plugins`
+  const char* name;                    ///< unique per kind, e.g. "zab"
+  const char* version;                 ///< the plugin's own version, e.g. "1.0"
+  const char* summary;                 ///< one line for `qlab plugins`
   std::vector<ParamSpec> (*params)();  ///< parameter schema with defaults and help
   /// Exactly one factory is set, matching `kind`. The context outlives the object.
   std::unique_ptr<Broadcast> (*make_broadcast)(PluginContext& ctx);

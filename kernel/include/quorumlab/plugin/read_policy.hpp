@@ -11,17 +11,17 @@
 namespace quorumlab {
 
 enum class ReadMechanism : std::uint8_t {
-  local,        ///< serve once the session's last seen zxid is applied (ZooKeeper's default)
-  sync_barrier, ///< a sync_op barrier through the leader, then a local read
-  leader,       ///< forward the read to the leader, which serves it from its state
-  read_index,   ///< read-index barrier (quorum-confirmed leadership), then a local read
-  lease,        ///< the leader serves locally while its lease holds; others forward
+  local,         ///< serve once the session's last seen zxid is applied (ZooKeeper's default)
+  sync_barrier,  ///< a sync_op barrier through the leader, then a local read
+  leader,        ///< forward the read to the leader, which serves it from its state
+  read_index,    ///< read-index barrier (quorum-confirmed leadership), then a local read
+  lease,         ///< the leader serves locally while its lease holds; others forward
 };
 const char* to_string(ReadMechanism m);
 
 /// What the policy may look at when choosing.
 struct ReadInfo {
-  BroadcastStatus status;   ///< this replica's broadcast status
+  BroadcastStatus status;  ///< this replica's broadcast status
   Zxid session_last_zxid = 0;
   Zxid applied_zxid = 0;
 };

@@ -159,7 +159,7 @@ class Node final : public RuntimeHandler, public SnapshotSource {
   LogIndex last_snapshot_index_ = 0;
 
   BroadcastStatus last_status_;
-  std::vector<Bytes> to_propose_;       ///< encoded txns waiting for propose/forward
+  std::vector<Bytes> to_propose_;  ///< encoded txns waiting for propose/forward
   std::deque<PersistWait> persist_waits_;
   LogIndex last_written_index_ = 0;
 
@@ -168,7 +168,7 @@ class Node final : public RuntimeHandler, public SnapshotSource {
   std::unordered_map<std::uint64_t, ConnId> conn_by_barrier_;
   std::uint64_t next_barrier_id_ = 1;
   SessionId next_session_id_ = 0;
-  SessionTracker sessions_;   ///< expiry, used while this node leads
+  SessionTracker sessions_;                              ///< expiry, used while this node leads
   std::unordered_map<SessionId, std::int32_t> touched_;  ///< follower: touches to report
   std::int64_t ticks_ = 0;
   NodeStats stats_;
