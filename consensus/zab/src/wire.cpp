@@ -79,8 +79,11 @@ const char* to_string(Kind k) {
 
 namespace {
 
-// Readers of untrusted peers: large enough for a snapshot, bounded nesting.
-constexpr std::uint64_t kTraversalLimitWords = std::uint64_t{1} << 32;
+// Readers of untrusted peers. A well-formed packet is traversed about once, so the traversal
+// limit is a small multiple of its size: that admits any snapshot yet stops a crafted packet
+// whose pointers overlap from making decoding arbitrarily expensive (amplification).
+constexpr std::uint64_t kTraversalFactor = 4;
+constexpr std::uint64_t kTraversalSlackWords = 1024;
 constexpr int kNestingLimit = 16;
 
 struct Malformed : std::runtime_error {
@@ -377,27 +380,30 @@ Bytes encode(const Packet& packet) {
 }
 
 std::optional<Packet> decode(const Bytes& payload, std::string* error) {
+  return decode(payload.data(), payload.size(), error);
+}
+
+std::optional<Packet> decode(const std::uint8_t* data, std::size_t size, std::string* error) {
   auto fail = [&](const std::string& why) -> std::optional<Packet> {
     if (error) *error = why;
     return std::nullopt;
   };
-  if (payload.empty() || payload.size() % sizeof(capnp::word) != 0) {
-    return fail("payload of " + std::to_string(payload.size()) +
-                " bytes is not a whole number of words");
+  if (size == 0 || size % sizeof(capnp::word) != 0) {
+    return fail("payload of " + std::to_string(size) + " bytes is not a whole number of words");
   }
   try {
     kj::Array<capnp::word> aligned;
     kj::ArrayPtr<const capnp::word> words;
-    std::size_t count = payload.size() / sizeof(capnp::word);
-    if (reinterpret_cast<std::uintptr_t>(payload.data()) % alignof(capnp::word) != 0) {
+    std::size_t count = size / sizeof(capnp::word);
+    if (reinterpret_cast<std::uintptr_t>(data) % alignof(capnp::word) != 0) {
       aligned = kj::heapArray<capnp::word>(count);
-      std::memcpy(aligned.begin(), payload.data(), payload.size());
+      std::memcpy(aligned.begin(), data, size);
       words = kj::ArrayPtr<const capnp::word>(aligned.begin(), aligned.size());
     } else {
-      words = kj::arrayPtr(reinterpret_cast<const capnp::word*>(payload.data()), count);
+      words = kj::arrayPtr(reinterpret_cast<const capnp::word*>(data), count);
     }
     capnp::ReaderOptions options;
-    options.traversalLimitInWords = kTraversalLimitWords;
+    options.traversalLimitInWords = kTraversalFactor * count + kTraversalSlackWords;
     options.nestingLimit = kNestingLimit;
     capnp::FlatArrayMessageReader reader(words, options);
     auto p = reader.getRoot<proto::QuorumPacket>();

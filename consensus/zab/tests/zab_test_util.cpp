@@ -62,6 +62,18 @@ std::size_t deliver_kind(ScriptedNetwork& net, wire::Kind kind, NodeId from, Nod
   }
 }
 
+bool step_until(ScriptedNetwork& net, const std::function<bool()>& pred, std::size_t max_steps) {
+  for (std::size_t i = 0; i < max_steps; ++i) {
+    if (pred()) return true;
+    if (net.in_flight().empty()) {
+      net.tick_all();
+    } else {
+      net.deliver(net.in_flight().front().id);
+    }
+  }
+  return pred();
+}
+
 NodeId elect(ScriptedNetwork& net, std::size_t max_rounds) {
   if (!net.run_until([&] { return net.leader().has_value(); }, max_rounds)) {
     throw std::runtime_error("no leader elected:\n" + net.describe());

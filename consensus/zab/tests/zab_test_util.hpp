@@ -1,6 +1,7 @@
 // Helpers for the zab tests: a ScriptedNetwork of zab plugins and small queries on it.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -32,6 +33,11 @@ std::vector<std::uint64_t> in_flight(const ScriptedNetwork& net, wire::Kind kind
                                      NodeId to = 0);
 /// Delivers every in-flight message of one kind (from/to 0 = any) in FIFO order; returns count.
 std::size_t deliver_kind(ScriptedNetwork& net, wire::Kind kind, NodeId from = 0, NodeId to = 0);
+
+/// One message at a time (oldest first; a tick of every node when nothing is in flight) until
+/// `pred` holds. False after `max_steps`.
+bool step_until(ScriptedNetwork& net, const std::function<bool()>& pred,
+                std::size_t max_steps = 2000);
 
 /// Rounds (deliver everything, tick everyone) until a leader can propose. Returns it.
 NodeId elect(ScriptedNetwork& net, std::size_t max_rounds = 100);

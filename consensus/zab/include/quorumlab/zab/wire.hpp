@@ -158,6 +158,10 @@ Bytes encode(const Packet& packet);
 /// Copies misaligned input into an aligned buffer first (Cap'n Proto 0.9 needs 8-byte words).
 std::optional<Packet> decode(const Bytes& payload, std::string* error = nullptr);
 
+/// The same for any buffer, e.g. a ZeroMQ frame that need not be 8-byte aligned.
+std::optional<Packet> decode(const std::uint8_t* data, std::size_t size,
+                             std::string* error = nullptr);
+
 /// The kind of an encoded packet, or nullopt if it does not decode. For tests and tools.
 std::optional<Kind> peek_kind(const Bytes& payload);
 
