@@ -1,22 +1,23 @@
 #include "acl_cache.hpp"
 
+#include <xxhash.h>
+
 #include <memory>
 
-#include "byte_io.hpp"
 #include "node_table.hpp"
 
 namespace quorumlab::sm::detail {
 
 std::uint64_t AclCache::hash_list(const AclList& acl) {
-  Bytes buf;
-  ByteWriter w(&buf);
-  w.varint(acl.size());
+  // Chained XXH3 over (count, then per entry perms, scheme and id with their lengths mixed in
+  // the seed): no allocation, and lists that differ anywhere hash differently.
+  std::uint64_t h = hash_bytes(nullptr, 0) ^ acl.size();
   for (const Acl& a : acl) {
-    w.svarint(a.perms);
-    w.str(a.id.scheme);
-    w.str(a.id.id);
+    h = XXH3_64bits_withSeed(&a.perms, sizeof a.perms, h);
+    h = XXH3_64bits_withSeed(a.id.scheme.data(), a.id.scheme.size(), h + a.id.scheme.size());
+    h = XXH3_64bits_withSeed(a.id.id.data(), a.id.id.size(), h + a.id.id.size());
   }
-  return hash_bytes(buf.data(), buf.size());
+  return h;
 }
 
 void AclCache::fill(std::uint32_t id, AclList acl, std::uint64_t hash, std::uint64_t refs) {

@@ -189,15 +189,14 @@ TEST(SnapshotTest, MillionNodeRoundTrip) {
   };
   Harness h;
   const auto t0 = Clock::now();
-  const std::string data(100, 'd');
+  Txn txn{h.header, CreateOp{"", Bytes(100, 'd'), open_acl_unsafe(), 0, -1}};
+  auto& op = std::get<CreateOp>(txn.op);
   for (int p = 0; p < parents; ++p) {
     const std::string parent = "/n" + std::to_string(p);
     ASSERT_EQ(h.create(parent).err, Err::OK);
     for (int c = 0; c < per_parent; ++c) {
-      ASSERT_EQ(h.run(CreateOp{parent + "/c" + std::to_string(c), testing::bytes(data),
-                               open_acl_unsafe(), 0, -1})
-                    .err,
-                Err::OK);
+      op.path = parent + "/c" + std::to_string(c);
+      ASSERT_EQ(h.tree.apply(txn, ++h.zxid, nullptr).err, Err::OK);
     }
   }
   const auto t1 = Clock::now();

@@ -126,9 +126,10 @@ OpType op_type(const MultiSubOp& op);
 Bytes encode(const Txn& txn);
 
 /// Parses bytes produced by `encode`. Any other input (truncated, garbage, trailing bytes,
-/// out-of-range integers, unknown tags, nested multi) gives nullopt and, if `error` is
-/// non-null, a one-line reason. Never reads outside [data, data+size) and never allocates
-/// more than a small multiple of `size`.
+/// out-of-range integers, overlong varints, unknown tags, a multi nesting a multi or setACL)
+/// gives nullopt and, if `error` is non-null, a one-line reason. Never reads outside
+/// [data, data+size); every length and count is checked against the bytes left before
+/// anything is allocated, so memory use is O(size) whatever the input.
 std::optional<Txn> decode(const std::uint8_t* data, std::size_t size, std::string* error);
 inline std::optional<Txn> decode(const Bytes& bytes, std::string* error) {
   return decode(bytes.data(), bytes.size(), error);
