@@ -57,7 +57,15 @@ std::size_t deliver_kind(ScriptedNetwork& net, wire::Kind kind, NodeId from, Nod
   for (;;) {
     auto ids = in_flight(net, kind, from, to);
     if (ids.empty()) return n;
-    net.deliver(ids.front());
+    // Links are FIFO (as TCP or ZeroMQ): older messages on the same link go first.
+    const Envelope* target = net.find(ids.front());
+    NodeId f = target->from, t = target->to;
+    for (;;) {
+      auto link = net.messages(f, t);
+      std::uint64_t id = link.front();
+      net.deliver(id);
+      if (id == ids.front()) break;
+    }
     n++;
   }
 }
@@ -78,7 +86,9 @@ NodeId elect(ScriptedNetwork& net, std::size_t max_rounds) {
   if (!net.run_until([&] { return net.leader().has_value(); }, max_rounds)) {
     throw std::runtime_error("no leader elected:\n" + net.describe());
   }
-  return *net.leader();
+  NodeId leader = *net.leader();
+  net.deliver_all();  // UPTODATE and friends: leave a quiet network behind
+  return leader;
 }
 
 bool has_applied(const ScriptedNetwork& net, NodeId id, const Bytes& data) {

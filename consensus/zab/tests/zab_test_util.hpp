@@ -31,7 +31,8 @@ std::optional<wire::Kind> kind_of(const Envelope& e);
 /// In-flight messages of one kind (from/to 0 = any), oldest first.
 std::vector<std::uint64_t> in_flight(const ScriptedNetwork& net, wire::Kind kind, NodeId from = 0,
                                      NodeId to = 0);
-/// Delivers every in-flight message of one kind (from/to 0 = any) in FIFO order; returns count.
+/// Delivers every in-flight message of one kind (from/to 0 = any), each after the older
+/// messages of its link (links are FIFO); returns how many of that kind.
 std::size_t deliver_kind(ScriptedNetwork& net, wire::Kind kind, NodeId from = 0, NodeId to = 0);
 
 /// One message at a time (oldest first; a tick of every node when nothing is in flight) until
@@ -39,7 +40,8 @@ std::size_t deliver_kind(ScriptedNetwork& net, wire::Kind kind, NodeId from = 0,
 bool step_until(ScriptedNetwork& net, const std::function<bool()>& pred,
                 std::size_t max_steps = 2000);
 
-/// Rounds (deliver everything, tick everyone) until a leader can propose. Returns it.
+/// Rounds (deliver everything, tick everyone) until a leader can propose, then delivers what
+/// is in flight. Returns the leader.
 NodeId elect(ScriptedNetwork& net, std::size_t max_rounds = 100);
 /// Rounds until every up node has applied `data`. False after max_rounds.
 bool applied_everywhere(ScriptedNetwork& net, const Bytes& data, std::size_t max_rounds = 50,
