@@ -29,32 +29,18 @@ Err DataTree::get_data(std::string_view path, const AuthInfo& auth, Bytes* data,
 
 namespace {
 
-// A child name with its first 8 bytes as a big-endian integer: most comparisons while sorting
-// are one integer comparison instead of a memcmp through a pointer.
-struct NameKey {
-  std::uint64_t prefix;
-  std::string_view name;
-
-  explicit NameKey(std::string_view n) : prefix(0), name(n) {
-    for (std::size_t i = 0; i < 8; ++i) {
-      prefix = (prefix << 8) | (i < n.size() ? static_cast<std::uint8_t>(n[i]) : 0u);
-    }
-  }
-  friend bool operator<(const NameKey& a, const NameKey& b) {
-    return a.prefix != b.prefix ? a.prefix < b.prefix : a.name < b.name;
-  }
-};
+using detail::NameKey;
 
 // Sorts by the 8-byte prefix with an LSD radix sort (byte columns that are equal everywhere
 // are skipped), then orders runs of equal prefixes by full name. For wide nodes this is several
 // times faster than a comparison sort, whose cost is mostly mispredicted branches.
-void radix_sort(std::vector<NameKey>* keys) {
+void radix_sort(std::vector<NameKey>* keys, std::vector<NameKey>* tmp) {
   std::size_t counts[8][256] = {};
   for (const NameKey& k : *keys) {
     for (int b = 0; b < 8; ++b)
       counts[b][(k.prefix >> (8 * b)) & 0xFF]++;
   }
-  std::vector<NameKey> tmp(keys->size(), NameKey(std::string_view()));
+  tmp->resize(keys->size());
   for (int b = 0; b < 8; ++b) {
     std::size_t* c = counts[b];
     if (*std::max_element(c, c + 256) == keys->size()) continue;  // all equal in this byte
@@ -62,8 +48,8 @@ void radix_sort(std::vector<NameKey>* keys) {
     for (int v = 0; v < 256; ++v)
       offset += std::exchange(c[v], offset);
     for (const NameKey& k : *keys)
-      tmp[c[(k.prefix >> (8 * b)) & 0xFF]++] = k;
-    keys->swap(tmp);
+      (*tmp)[c[(k.prefix >> (8 * b)) & 0xFF]++] = k;
+    keys->swap(*tmp);
   }
   for (auto run = keys->begin(); run != keys->end();) {
     auto end =
@@ -74,19 +60,22 @@ void radix_sort(std::vector<NameKey>* keys) {
 }
 
 // Children in ascending byte order. Creation order is often already sorted (sequential
-// nodes), so the sort is skipped then.
-void sorted_child_names(const Node& n, std::vector<std::string>* out) {
-  std::vector<NameKey> keys;
-  keys.reserve(static_cast<std::size_t>(n.num_children));
+// nodes), so the sort is skipped then. Narrow nodes are sorted in the output itself; wide ones
+// through prefix keys in the tree's scratch buffers, so only the output allocates.
+void sorted_child_names(const DataTree::Impl& t, const Node& n, std::vector<std::string>* out) {
+  if (n.num_children < 64) {
+    out->resize(static_cast<std::size_t>(n.num_children));
+    std::size_t i = 0;
+    for (const Node* c = n.first_child; c; c = c->next_sibling)
+      (*out)[i++].assign(node_name(c->path));
+    if (!std::is_sorted(out->begin(), out->end())) std::sort(out->begin(), out->end());
+    return;
+  }
+  std::vector<NameKey>& keys = t.scratch_keys;
+  keys.clear();
   for (const Node* c = n.first_child; c; c = c->next_sibling)
     keys.emplace_back(node_name(c->path));
-  if (!std::is_sorted(keys.begin(), keys.end())) {
-    if (keys.size() < 64) {
-      std::sort(keys.begin(), keys.end());
-    } else {
-      radix_sort(&keys);
-    }
-  }
+  if (!std::is_sorted(keys.begin(), keys.end())) radix_sort(&keys, &t.scratch_keys_tmp);
   out->resize(keys.size());
   for (std::size_t i = 0; i < keys.size(); ++i)
     (*out)[i].assign(keys[i].name);
@@ -103,11 +92,11 @@ Err DataTree::get_children(std::string_view path, const AuthInfo& auth,
   if (!n) return Err::NONODE;
   if (!impl_->allowed(*n, perms::kRead, auth)) return Err::NOAUTH;
   if (children && n->num_children < kCacheChildrenMin) {
-    sorted_child_names(*n, children);
+    sorted_child_names(*impl_, *n, children);
   } else if (children) {
     if (!n->sorted_names) {
       n->sorted_names = std::make_unique<std::vector<std::string>>();
-      sorted_child_names(*n, n->sorted_names.get());
+      sorted_child_names(*impl_, *n, n->sorted_names.get());
     }
     *children = *n->sorted_names;
   }
@@ -138,7 +127,8 @@ Err DataTree::get_all_children_number(std::string_view path, const AuthInfo& aut
     return Err::OK;
   }
   std::int64_t count = 0;
-  std::vector<const Node*> stack{n};
+  std::vector<const Node*>& stack = impl_->scratch_nodes;
+  stack.assign(1, n);
   while (!stack.empty()) {
     const Node* top = stack.back();
     stack.pop_back();

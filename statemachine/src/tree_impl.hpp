@@ -45,6 +45,23 @@ struct ApplyContext {
   UndoLog* undo;                        ///< null: not inside a multi
 };
 
+/// A child name with its first 8 bytes as a big-endian integer: most comparisons while sorting
+/// children are one integer comparison instead of a memcmp through a pointer.
+struct NameKey {
+  std::uint64_t prefix = 0;
+  std::string_view name;
+
+  NameKey() = default;
+  explicit NameKey(std::string_view n) : name(n) {
+    for (std::size_t i = 0; i < 8; ++i) {
+      prefix = (prefix << 8) | (i < n.size() ? static_cast<std::uint8_t>(n[i]) : 0u);
+    }
+  }
+  friend bool operator<(const NameKey& a, const NameKey& b) {
+    return a.prefix != b.prefix ? a.prefix < b.prefix : a.name < b.name;
+  }
+};
+
 struct CreatePlan {
   Node* parent = nullptr;
   std::string path;
@@ -78,6 +95,11 @@ struct DataTree::Impl {
   std::uint64_t digest = 0;
   std::uint64_t data_size = 0;
   std::size_t ephemeral_count = 0;
+  // Scratch space for const reads (the tree is single-threaded), so reads allocate only
+  // their outputs once these have grown.
+  mutable std::vector<detail::NameKey> scratch_keys;
+  mutable std::vector<detail::NameKey> scratch_keys_tmp;
+  mutable std::vector<const Node*> scratch_nodes;
 
   // ---- lookups and derived values (data_tree.cpp)
   Node* find(std::string_view path) const { return table.find(path); }

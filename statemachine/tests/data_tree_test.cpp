@@ -450,46 +450,50 @@ TEST(DataTreeTest, Ref1_1_GetDataAndChildrenNeedRead) {
 }
 
 TEST(DataTreeTest, Ref1_1_WideNodeChildrenSortedAndCacheFollowsChanges) {
-  Harness h;
-  ASSERT_EQ(h.create("/w").err, Err::OK);
-  std::vector<std::string> want;
-  std::uint64_t x = 12345;
-  const auto add = [&](const std::string& name) {
-    if (h.create("/w/" + name).err == Err::OK) want.push_back(name);
-  };
-  for (int i = 0; i < 1500; ++i) {
-    x = x * 6364136223846793005ull + 1442695040888963407ull;
-    const unsigned r = static_cast<unsigned>(x >> 33);
-    switch (r % 5) {
-      case 0:  // long common prefixes
-        add("lock-" + std::to_string(r % 100000));
-        break;
-      case 1:  // bytes above 0x7F must sort after ASCII (unsigned byte order)
-        add(std::string("\xC3\xA9") + std::to_string(r % 1000));
-        break;
-      case 2:  // short names and prefixes of each other
-        add(std::string(1 + r % 9, static_cast<char>('a' + r % 3)));
-        break;
-      default:
-        add(std::to_string(r));
+  // 40: sorted in place; 150: prefix radix sort; 1500: radix sort and the answer cache.
+  for (const int width : {40, 150, 1500}) {
+    SCOPED_TRACE(width);
+    Harness h;
+    ASSERT_EQ(h.create("/w").err, Err::OK);
+    std::vector<std::string> want;
+    std::uint64_t x = 12345;
+    const auto add = [&](const std::string& name) {
+      if (h.create("/w/" + name).err == Err::OK) want.push_back(name);
+    };
+    for (int i = 0; i < width; ++i) {
+      x = x * 6364136223846793005ull + 1442695040888963407ull;
+      const unsigned r = static_cast<unsigned>(x >> 33);
+      switch (r % 5) {
+        case 0:  // long common prefixes
+          add("lock-" + std::to_string(r % 100000));
+          break;
+        case 1:  // bytes above 0x7F must sort after ASCII (unsigned byte order)
+          add(std::string("\xC3\xA9") + std::to_string(r % 1000));
+          break;
+        case 2:  // short names and prefixes of each other
+          add(std::string(1 + r % 9, static_cast<char>('a' + r % 3)));
+          break;
+        default:
+          add(std::to_string(r));
+      }
     }
+    const auto check = [&] {
+      std::vector<std::string> sorted = want;
+      std::sort(sorted.begin(), sorted.end());
+      ASSERT_EQ(h.children("/w"), sorted);
+      ASSERT_EQ(h.children("/w"), sorted);  // from the cache, if any
+      h.tree.check_invariants();
+    };
+    check();
+    for (std::size_t i = 0; i < want.size() / 8; ++i) {
+      ASSERT_EQ(h.remove("/w/" + want.back()).err, Err::OK);
+      want.pop_back();
+    }
+    check();
+    add("0");
+    add("zzzz");
+    check();
   }
-  const auto check = [&] {
-    std::vector<std::string> sorted = want;
-    std::sort(sorted.begin(), sorted.end());
-    ASSERT_EQ(h.children("/w"), sorted);
-    ASSERT_EQ(h.children("/w"), sorted);  // from the cache
-    h.tree.check_invariants();
-  };
-  check();
-  for (int i = 0; i < 200; ++i) {
-    ASSERT_EQ(h.remove("/w/" + want.back()).err, Err::OK);
-    want.pop_back();
-  }
-  check();
-  add("0");
-  add("zzzz");
-  check();
 }
 
 TEST(DataTreeTest, Ref1_1_GetAclNeedsReadOrAdminAndMasksWithoutAdmin) {
