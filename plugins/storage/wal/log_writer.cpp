@@ -14,11 +14,13 @@ namespace fs = std::filesystem;
 
 LogWriter::LogWriter(LogWriterOptions options, std::vector<SegmentInfo> segments,
                      std::uint64_t active_end_bytes, DiskCounters& counters, spdlog::logger& logger,
-                     std::function<void(std::uint64_t)> on_durable)
+                     std::function<void(std::uint64_t)> on_durable,
+                     std::function<void()> on_failure)
     : options_(std::move(options)),
       counters_(counters),
       logger_(logger),
       on_durable_(std::move(on_durable)),
+      on_failure_(std::move(on_failure)),
       segments_(segments.begin(), segments.end()),
       active_end_(active_end_bytes),
       segment_count_(segments.size()) {
@@ -132,11 +134,14 @@ void LogWriter::run() {
       delete_obsolete(durable_snapshot, snapshots_changed);
     } catch (const std::exception& e) {
       logger_.critical("wal: log writer stopped: {}", e.what());
-      std::lock_guard lk(mu_);
-      failure_ = e.what();
-      busy_ = false;
+      {
+        std::lock_guard lk(mu_);
+        failure_ = e.what();
+        busy_ = false;
+      }
       space_cv_.notify_all();
       idle_cv_.notify_all();
+      if (on_failure_) on_failure_();  // the reactor's next storage call throws
       return;
     }
     {

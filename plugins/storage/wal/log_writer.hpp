@@ -59,10 +59,11 @@ class LogWriter {
  public:
   /// `segments` are the kept segments after recovery (appends continue at `active_end_bytes`
   /// of the last one; empty: the first submitted op must be a roll). `on_durable(ticket)` is
-  /// called on this thread after each fdatasync that completes a ticket.
+  /// called on this thread after each fdatasync that completes a ticket; `on_failure()` once,
+  /// after an I/O error stopped the writer.
   LogWriter(LogWriterOptions options, std::vector<SegmentInfo> segments,
             std::uint64_t active_end_bytes, DiskCounters& counters, spdlog::logger& logger,
-            std::function<void(std::uint64_t)> on_durable);
+            std::function<void(std::uint64_t)> on_durable, std::function<void()> on_failure);
   /// Calls stop().
   ~LogWriter();
   LogWriter(const LogWriter&) = delete;
@@ -104,6 +105,7 @@ class LogWriter {
   DiskCounters& counters_;
   spdlog::logger& logger_;
   const std::function<void(std::uint64_t)> on_durable_;
+  const std::function<void()> on_failure_;
 
   // Owned by the writer thread.
   std::deque<SegmentInfo> segments_;

@@ -278,8 +278,11 @@ class Recoverer {
     if (middle) {
       // Keep the dropped bytes for inspection; they may hold entries reported durable.
       const fs::path saved = path.string() + ".tail-" + std::to_string(off) + ".corrupt";
+      std::size_t end = data.size();  // without the zero padding of a preallocated segment
+      while (end > off && data[end - 1] == 0)
+        --end;
       File f = File::open(saved, O_WRONLY | O_CREAT | O_TRUNC);
-      f.pwrite_all(data.data() + off, data.size() - off, 0);
+      f.pwrite_all(data.data() + off, end - off, 0);
       f.sync();
       counters_.fsyncs.fetch_add(1, std::memory_order_relaxed);
       text += ", among them " + std::to_string(valid_after) +

@@ -64,7 +64,7 @@ StorageRecovery WalStorage::recover() {
   }
   writer_ = std::make_unique<wal::LogWriter>(
       std::move(wo), std::move(r.segments), r.active_end_bytes, counters_, *logger_,
-      [this](std::uint64_t ticket) { on_log_durable(ticket); });
+      [this](std::uint64_t ticket) { on_log_durable(ticket); }, [this] { wake(); });
   snapshots_ = std::make_unique<wal::SnapshotWriter>(
       options_.dir, options_.fsync, counters_, *logger_,
       [this](LogIndex index) { writer_->snapshot_durable(index); }, options_.before_snapshot_write);
@@ -210,7 +210,7 @@ StorageStats WalStorage::stats() const {
 }
 
 void WalStorage::wait_idle() {
-  require_recovered();
+  if (!recovered_) throw std::logic_error("wal: recover() must be called first");
   snapshots_->wait_idle();
   writer_->wait_idle();
 }

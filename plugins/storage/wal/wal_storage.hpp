@@ -18,8 +18,9 @@
 // off). Tickets complete in order; several may complete together (group commit).
 //
 // Failure. An I/O error on the log stops the writer: durable_ticket() stops advancing, the
-// error is logged, and the next call from the reactor throws IoError with the message. The
-// node must stop: whether the failed data reached the disk is unknowable (fsync semantics).
+// error is logged, the wake-up is called once more, and the next call from the reactor throws
+// IoError with the message. The node must stop: whether the failed data reached the disk is
+// unknowable (fsync semantics), so retrying an fsync proves nothing.
 // A failed snapshot write is only logged (the log still holds everything).
 #pragma once
 
@@ -104,7 +105,8 @@ class WalStorage final : public Storage {
   StorageStats stats() const override;
 
   /// Blocks until all background work submitted so far (snapshots, handed-over writes, the
-  /// segment deletions they allow) is done. Staged writes are not handed over: flush() first.
+  /// segment deletions they allow) is done, or the writer has failed (it does not throw for
+  /// that). Staged writes are not handed over: flush() first.
   void wait_idle();
   WalDebugStats debug_stats() const;
   const WalOptions& options() const { return options_; }

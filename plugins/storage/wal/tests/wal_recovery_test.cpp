@@ -181,7 +181,9 @@ TEST(WalRecovery, CorruptByteInAMiddleRecordStopsTheLogThere) {
   }
   const auto saved = test::files_ending(dir.wal(), ".corrupt");
   ASSERT_EQ(saved.size(), 1u);
-  EXPECT_EQ(fs::file_size(saved[0]), recs.back().offset + recs.back().bytes - recs[9].offset);
+  const auto dropped = recs.back().offset + recs.back().bytes - recs[9].offset;
+  EXPECT_LE(fs::file_size(saved[0]), dropped);  // trailing zero bytes are not saved
+  EXPECT_GT(fs::file_size(saved[0]), dropped - 8);
   expect_appendable_after(o, recovered);
 }
 

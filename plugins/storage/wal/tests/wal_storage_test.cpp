@@ -554,5 +554,31 @@ TEST(WalStorage, OversizedEntryIsRefused) {
   wal.append(make_entries(1, 1));  // nothing was appended by the refused call
 }
 
+// An fdatasync failure (injected through the hook) stops the writer for good: the ticket never
+// completes and the next call from the reactor throws.
+TEST(WalStorage, AnIoErrorStopsTheWriterAndTheNextCallThrows) {
+  TempDir dir;
+  int fsync_calls = 0;  // writer thread only
+  WalOptions o = test::options_for(dir);
+  o.before_fsync = [&] {
+    if (++fsync_calls == 2) throw wal::IoError("injected fdatasync failure");
+  };
+  WalStorage wal(o, test::quiet_logger());
+  wal.recover();
+  DurableWaiter waiter(wal);
+  append_durably(wal, waiter, make_entries(1, 1));
+  wal.append(make_entries(2, 2));
+  const std::uint64_t doomed = wal.flush();
+  wal.wait_idle();  // returns once the writer has failed
+  EXPECT_LT(wal.durable_ticket(), doomed);
+  try {
+    wal.append(make_entries(3, 3));
+    FAIL() << "expected wal::IoError";
+  } catch (const wal::IoError& e) {
+    EXPECT_NE(std::string(e.what()).find("injected fdatasync failure"), std::string::npos);
+  }
+  EXPECT_THROW(wal.flush(), wal::IoError);
+}
+
 }  // namespace
 }  // namespace quorumlab::storage
