@@ -55,11 +55,13 @@ struct Period {
     latency_ns.merge(o.latency_ns);
     reads += o.reads;
     writes += o.writes;
-    for (const auto& [k, v] : o.errors) errors[k] += v;
+    for (const auto& [k, v] : o.errors)
+      errors[k] += v;
   }
   std::uint64_t error_count() const {
     std::uint64_t n = 0;
-    for (const auto& [k, v] : errors) n += v;
+    for (const auto& [k, v] : errors)
+      n += v;
     return n;
   }
 };
@@ -86,7 +88,8 @@ class Session {
   Client& client() { return client_; }
 
   void start(int outstanding) {
-    for (int i = 0; i < outstanding; ++i) issue();
+    for (int i = 0; i < outstanding; ++i)
+      issue();
   }
 
   /// Moves the interval counters out (and into the run total).
@@ -113,7 +116,8 @@ class Session {
     auto start = BenchClock::now();
     shared_.in_flight.fetch_add(1, std::memory_order_relaxed);
     if (read) {
-      client_.get_data_async(key, [this, start](Result<DataResult> r) { done(start, true, r.err); });
+      client_.get_data_async(key,
+                             [this, start](Result<DataResult> r) { done(start, true, r.err); });
     } else {
       client_.set_data_async(key, shared_.value, -1,
                              [this, start](Result<Stat> r) { done(start, false, r.err); });
@@ -132,8 +136,7 @@ class Session {
       }
     }
     issue();
-    if (shared_.in_flight.fetch_sub(1, std::memory_order_acq_rel) == 1 &&
-        shared_.stopping.load()) {
+    if (shared_.in_flight.fetch_sub(1, std::memory_order_acq_rel) == 1 && shared_.stopping.load()) {
       std::lock_guard<std::mutex> lock(shared_.drain_mu);
       shared_.drained.notify_all();
     }
@@ -189,15 +192,17 @@ bool prepare_keys(Client& c, const BenchOptions& o, const Shared& shared) {
   return true;
 }
 
-double us(std::uint64_t ns) { return static_cast<double>(ns) / 1000.0; }
+double us(std::uint64_t ns) {
+  return static_cast<double>(ns) / 1000.0;
+}
 
 void print_interval(double t, const Period& p, double seconds, bool warmup) {
   auto rate = [seconds](std::uint64_t n) { return static_cast<double>(n) / seconds; };
   std::ostringstream os;
-  os << std::fixed << std::setprecision(1) << "[" << std::setw(6) << t << "s] " << std::setprecision(0)
-     << std::setw(8) << rate(p.reads + p.writes) << " ops/s (reads " << rate(p.reads)
-     << "/s, writes " << rate(p.writes) << "/s)  latency us p50 " << us(p.latency_ns.percentile(50))
-     << " p99 " << us(p.latency_ns.percentile(99)) << " p99.9 "
+  os << std::fixed << std::setprecision(1) << "[" << std::setw(6) << t << "s] "
+     << std::setprecision(0) << std::setw(8) << rate(p.reads + p.writes) << " ops/s (reads "
+     << rate(p.reads) << "/s, writes " << rate(p.writes) << "/s)  latency us p50 "
+     << us(p.latency_ns.percentile(50)) << " p99 " << us(p.latency_ns.percentile(99)) << " p99.9 "
      << us(p.latency_ns.percentile(99.9)) << "  errors " << p.error_count()
      << (warmup ? "  (warmup)" : "");
   std::cerr << os.str() << std::endl;
@@ -207,7 +212,8 @@ nlohmann::json summary_json(const BenchOptions& o, const Period& total, double s
   auto rate = [seconds](std::uint64_t n) { return static_cast<double>(n) / seconds; };
   const auto& h = total.latency_ns;
   nlohmann::json errors = nlohmann::json::object();
-  for (const auto& [k, v] : total.errors) errors[k] = v;
+  for (const auto& [k, v] : total.errors)
+    errors[k] = v;
   return {{"protocol", o.protocol},
           {"sessions", o.sessions},
           {"outstanding", o.outstanding},
@@ -232,11 +238,11 @@ nlohmann::json summary_json(const BenchOptions& o, const Period& total, double s
 
 void print_summary(const nlohmann::json& j) {
   const auto& l = j["latency_us"];
-  std::cout << std::fixed << std::setprecision(0) << "qlab bench (" << j["protocol"].get<std::string>()
-            << "): " << j["sessions"] << " sessions x " << j["outstanding"]
-            << " outstanding, " << j["read_pct"] << "% reads, " << j["value_bytes"]
-            << "-byte values, " << j["keys"] << " keys, " << std::setprecision(1)
-            << j["duration_s"].get<double>() << " s\n"
+  std::cout << std::fixed << std::setprecision(0) << "qlab bench ("
+            << j["protocol"].get<std::string>() << "): " << j["sessions"] << " sessions x "
+            << j["outstanding"] << " outstanding, " << j["read_pct"] << "% reads, "
+            << j["value_bytes"] << "-byte values, " << j["keys"] << " keys, "
+            << std::setprecision(1) << j["duration_s"].get<double>() << " s\n"
             << std::setprecision(0) << "  throughput: " << j["ops_per_s"].get<double>()
             << " ops/s (reads " << j["reads_per_s"].get<double>() << "/s, writes "
             << j["writes_per_s"].get<double>() << "/s)\n"
@@ -257,7 +263,8 @@ int run_bench(const BenchOptions& o) {
   auto shared = std::make_unique<Shared>();
   shared->read_pct = o.read_pct;
   shared->value.assign(static_cast<std::size_t>(o.value_bytes), 'v');
-  for (int i = 0; i < o.keys; ++i) shared->keys.push_back(key_path(o.root, i));
+  for (int i = 0; i < o.keys; ++i)
+    shared->keys.push_back(key_path(o.root, i));
 
   Options base;
   base.connect = o.connect;
@@ -290,7 +297,8 @@ int run_bench(const BenchOptions& o) {
   const auto end = warmup_end + std::chrono::duration_cast<BenchClock::duration>(
                                     std::chrono::duration<double>(o.duration_s));
   shared->measuring = true;  // warmup seconds are reported too, but not summed
-  for (auto& s : sessions) s->start(o.outstanding);
+  for (auto& s : sessions)
+    s->start(o.outstanding);
 
   Period total;
   auto last = start;
@@ -300,7 +308,8 @@ int run_bench(const BenchOptions& o) {
     std::this_thread::sleep_until(next);  // the reporting clock of a CLI tool, not a test
     auto now = BenchClock::now();
     Period interval;
-    for (auto& s : sessions) interval.merge(s->take_interval());
+    for (auto& s : sessions)
+      interval.merge(s->take_interval());
     double secs = std::chrono::duration<double>(now - last).count();
     double t = std::chrono::duration<double>(now - start).count();
     if (now >= end) shared->measuring = false;

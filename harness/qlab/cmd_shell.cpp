@@ -73,16 +73,20 @@ struct Args {
 struct CommandSpec {
   const char* name;
   const char* usage;
-  std::vector<std::string> flags;         // boolean flags
-  std::vector<std::string> value_flags;   // flags that take a value
+  std::vector<std::string> flags;        // boolean flags
+  std::vector<std::string> value_flags;  // flags that take a value
   std::size_t min_args;
   std::size_t max_args;
 };
 
 const std::vector<CommandSpec>& command_specs() {
   static const std::vector<CommandSpec> specs = {
-      {"create", "create [-s] [-e] [-c] [-t ttl] path [data] [acl]", {"-s", "-e", "-c"}, {"-t"},
-       1, 3},
+      {"create",
+       "create [-s] [-e] [-c] [-t ttl] path [data] [acl]",
+       {"-s", "-e", "-c"},
+       {"-t"},
+       1,
+       3},
       {"get", "get [-s] [-w] path", {"-s", "-w"}, {}, 1, 1},
       {"set", "set [-s] [-v version] path data", {"-s"}, {"-v"}, 2, 2},
       {"stat", "stat [-w] path", {"-w"}, {}, 1, 1},
@@ -94,10 +98,18 @@ const std::vector<CommandSpec>& command_specs() {
       {"setAcl", "setAcl [-s] [-v version] [-R] path acl", {"-s", "-R"}, {"-v"}, 2, 2},
       {"addauth", "addauth scheme auth", {}, {}, 2, 2},
       {"whoami", "whoami", {}, {}, 0, 0},
-      {"addWatch", "addWatch [-m mode] path  # mode: PERSISTENT, PERSISTENT_RECURSIVE (default)",
-       {}, {"-m"}, 1, 1},
-      {"removewatches", "removewatches path [-c|-d|-a|-p|-r] [-l]",
-       {"-c", "-d", "-a", "-p", "-r", "-l"}, {}, 1, 1},
+      {"addWatch",
+       "addWatch [-m mode] path  # mode: PERSISTENT, PERSISTENT_RECURSIVE (default)",
+       {},
+       {"-m"},
+       1,
+       1},
+      {"removewatches",
+       "removewatches path [-c|-d|-a|-p|-r] [-l]",
+       {"-c", "-d", "-a", "-p", "-r", "-l"},
+       {},
+       1,
+       1},
       {"getEphemerals", "getEphemerals [path]", {}, {}, 0, 1},
       {"getAllChildrenNumber", "getAllChildrenNumber path", {}, {}, 1, 1},
       {"help", "help", {}, {}, 0, 1},
@@ -181,7 +193,8 @@ std::string java_date(std::int64_t ms) {
 std::string join_list(std::vector<std::string> items, bool sort) {
   if (sort) std::sort(items.begin(), items.end());
   std::string out = "[";
-  for (std::size_t i = 0; i < items.size(); ++i) out += (i ? ", " : "") + items[i];
+  for (std::size_t i = 0; i < items.size(); ++i)
+    out += (i ? ", " : "") + items[i];
   return out + "]";
 }
 
@@ -268,7 +281,8 @@ class Shell {
     }
     if (name == "set") {
       std::int32_t version = -1;
-      if (!version_of(a, &version)) return usage_error("bad version\nusage: " + std::string(spec.usage));
+      if (!version_of(a, &version))
+        return usage_error("bad version\nusage: " + std::string(spec.usage));
       auto r = client_.set_data(path, a.positional[1], version);
       if (!r.ok()) return failed(r.err, path);
       if (a.has("-s")) print_stat(r.value);
@@ -283,7 +297,8 @@ class Shell {
     if (name == "ls") return ls(a, path);
     if (name == "delete") {
       std::int32_t version = -1;
-      if (!version_of(a, &version)) return usage_error("bad version\nusage: " + std::string(spec.usage));
+      if (!version_of(a, &version))
+        return usage_error("bad version\nusage: " + std::string(spec.usage));
       auto r = client_.remove(path, version);
       return r.ok() ? kExitOk : failed(r.err, path);
     }
@@ -313,7 +328,8 @@ class Shell {
       auto r = client_.who_am_i();
       if (!r.ok()) return failed(r.err, "whoami");
       out() << "Auth scheme: User\n";
-      for (const auto& id : r.value) out() << id.scheme << ": " << id.id << "\n";
+      for (const auto& id : r.value)
+        out() << id.scheme << ": " << id.id << "\n";
       return kExitOk;
     }
     if (name == "addWatch") {
@@ -353,7 +369,8 @@ class Shell {
     }
     if (name == "help") {
       out() << "qlab shell commands:\n";
-      for (const auto& s : command_specs()) out() << "\t" << s.usage << "\n";
+      for (const auto& s : command_specs())
+        out() << "\t" << s.usage << "\n";
       return kExitOk;
     }
     if (name == "quit") {
@@ -375,10 +392,14 @@ class Shell {
     }
     if (ttl && eph) return usage_error("TTLs cannot be used with ephemeral nodes (-e)");
     CreateMode mode = CreateMode::kPersistent;
-    if (container) mode = CreateMode::kContainer;
-    else if (ttl) mode = seq ? CreateMode::kPersistentSequentialWithTtl : CreateMode::kPersistentWithTtl;
-    else if (eph) mode = seq ? CreateMode::kEphemeralSequential : CreateMode::kEphemeral;
-    else if (seq) mode = CreateMode::kPersistentSequential;
+    if (container)
+      mode = CreateMode::kContainer;
+    else if (ttl)
+      mode = seq ? CreateMode::kPersistentSequentialWithTtl : CreateMode::kPersistentWithTtl;
+    else if (eph)
+      mode = seq ? CreateMode::kEphemeralSequential : CreateMode::kEphemeral;
+    else if (seq)
+      mode = CreateMode::kPersistentSequential;
     AclList acl = open_acl_unsafe();
     if (a.positional.size() > 2) {
       acl.clear();
@@ -396,7 +417,8 @@ class Shell {
       std::vector<std::string> order;
       Error e = walk(path, &order);
       if (e != Error::OK) return failed(e, path);
-      for (const auto& p : order) out() << p << "\n";
+      for (const auto& p : order)
+        out() << p << "\n";
       return kExitOk;
     }
     auto r = client_.get_children(path, a.has("-w") ? watcher() : Watcher{});
@@ -431,20 +453,23 @@ class Shell {
     if (!exists.ok()) return failed(exists.err, path);
     while (true) {
       std::vector<std::future<Result<ChildrenResult>>> lists;
-      for (const auto& p : levels.back()) lists.push_back(client_.get_children_future(p));
+      for (const auto& p : levels.back())
+        lists.push_back(client_.get_children_future(p));
       std::vector<std::string> next;
       for (std::size_t i = 0; i < lists.size(); ++i) {
         auto r = lists[i].get();
         if (r.err == Error::NONODE) continue;
         if (!r.ok()) return failed(r.err, levels.back()[i]);
-        for (const auto& c : r.value.children) next.push_back(child_path(levels.back()[i], c));
+        for (const auto& c : r.value.children)
+          next.push_back(child_path(levels.back()[i], c));
       }
       if (next.empty()) break;
       levels.push_back(std::move(next));
     }
     for (auto level = levels.rbegin(); level != levels.rend(); ++level) {
       std::vector<std::future<Result<None>>> deletes;
-      for (const auto& p : *level) deletes.push_back(client_.remove_future(p));
+      for (const auto& p : *level)
+        deletes.push_back(client_.remove_future(p));
       for (std::size_t i = 0; i < deletes.size(); ++i) {
         auto r = deletes[i].get();
         if (!r.ok() && r.err != Error::NONODE) return failed(r.err, (*level)[i]);
@@ -455,7 +480,8 @@ class Shell {
 
   int set_acl(const CommandSpec& spec, const Args& a, const std::string& path) {
     std::int32_t version = -1;
-    if (!version_of(a, &version)) return usage_error("bad version\nusage: " + std::string(spec.usage));
+    if (!version_of(a, &version))
+      return usage_error("bad version\nusage: " + std::string(spec.usage));
     AclList acl;
     if (!parse_acl(a.positional[1], &acl)) return usage_error("bad acl: " + a.positional[1]);
     std::vector<std::string> targets{path};
@@ -503,8 +529,8 @@ int run_interactive(Client& client, Shell& shell, const std::string& connect) {
   for (int n = 0;; ++n) {
     std::string line;
     if (tty) {
-      std::string prompt = "[qlab: " + connect + "(" + to_string(client.state()) + ") " +
-                           std::to_string(n) + "] ";
+      std::string prompt =
+          "[qlab: " + connect + "(" + to_string(client.state()) + ") " + std::to_string(n) + "] ";
       char* raw = readline(prompt.c_str());
       if (!raw) break;  // EOF
       line = raw;
@@ -544,8 +570,8 @@ int run_shell(const ShellOptions& o) {
   if (interactive) {
     rc = run_interactive(client, shell, o.connect);
   } else if (!client.wait_connected(std::chrono::milliseconds(o.connect_wait_ms))) {
-    std::cerr << "Unable to connect to " << o.connect << " within " << o.connect_wait_ms
-              << " ms (" << error_name(Error::CONNECTIONLOSS) << ")\n";
+    std::cerr << "Unable to connect to " << o.connect << " within " << o.connect_wait_ms << " ms ("
+              << error_name(Error::CONNECTIONLOSS) << ")\n";
     rc = kExitFailed;
   } else {
     bool quit = false;
@@ -562,7 +588,8 @@ int run_shell(const ShellOptions& o) {
 }  // namespace
 
 void add_shell(CLI::App& app, Action& action) {
-  auto* cmd = app.add_subcommand("shell", "Interactive znode shell (zkCli style) over the native client");
+  auto* cmd =
+      app.add_subcommand("shell", "Interactive znode shell (zkCli style) over the native client");
   cmd->footer(
       "Commands: create get set stat ls delete deleteall sync getAcl setAcl addauth whoami\n"
       "addWatch removewatches getEphemerals getAllChildrenNumber help quit.\n"
@@ -572,7 +599,8 @@ void add_shell(CLI::App& app, Action& action) {
   cmd->add_option("--connect,--server", o->connect, "host:port[,host:port...][/chroot]")
       ->required();
   cmd->add_option("-c,--command", o->command, "run this one command and exit");
-  cmd->add_option("--timeout-ms", o->timeout_ms, "requested session timeout")->capture_default_str();
+  cmd->add_option("--timeout-ms", o->timeout_ms, "requested session timeout")
+      ->capture_default_str();
   cmd->add_option("--connect-wait-ms", o->connect_wait_ms,
                   "with -c: how long to wait for a connection")
       ->capture_default_str();

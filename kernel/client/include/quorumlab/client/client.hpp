@@ -76,7 +76,7 @@ struct Options {
   bool read_only = false;
   /// Bound on requests submitted and not yet completed. A call beyond it fails at once with
   /// THROTTLEDOP.
-  std::size_t max_in_flight = 100000;
+  std::size_t max_in_flight = 10000;
   /// Receives session events (type kNone): SyncConnected, Disconnected, Expired, AuthFailed,
   /// Closed. Runs on the event thread.
   Watcher session_watcher;
