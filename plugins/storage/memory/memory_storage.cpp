@@ -70,11 +70,6 @@ void MemoryStorage::save_snapshot(Snapshot snapshot) {
 }
 
 void MemoryStorage::install_snapshot(const Snapshot& snapshot) {
-  if (snapshot_ && snapshot.last_index < snapshot_->last_index) {
-    throw std::logic_error("memory: install_snapshot at index " +
-                           std::to_string(snapshot.last_index) + " is older than the snapshot at " +
-                           std::to_string(snapshot_->last_index));
-  }
   entries_.clear();
   last_index_ = snapshot.last_index;
   snapshot_ = snapshot;

@@ -44,8 +44,7 @@ class MemoryStorage final : public Storage {
   /// current one is ignored.
   void save_snapshot(Snapshot snapshot) override;
 
-  /// Drops every entry and keeps the snapshot. Throws std::logic_error if it is older than
-  /// the current snapshot.
+  /// Drops every entry and the current snapshot, keeps this one (even when it is older).
   void install_snapshot(const Snapshot& snapshot) override;
   StorageStats stats() const override;
 

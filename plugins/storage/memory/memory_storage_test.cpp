@@ -109,7 +109,12 @@ TEST(MemoryStorage, InstallSnapshotReplacesTheLog) {
   ASSERT_TRUE(r.snapshot);
   EXPECT_EQ(r.snapshot->last_index, 100u);
   EXPECT_EQ(indexes(r), (std::vector<LogIndex>{101, 102}));
-  EXPECT_THROW(s.install_snapshot(Snapshot{50, 3, 50, {}}), std::logic_error);
+  s.install_snapshot(Snapshot{50, 3, 50, {5}});  // older than the current one: replaces it
+  r = s.recover();
+  ASSERT_TRUE(r.snapshot);
+  EXPECT_EQ(r.snapshot->last_index, 50u);
+  EXPECT_TRUE(r.entries.empty());
+  s.append(entries(51, 51));
 }
 
 TEST(MemoryPlugin, DescriptorAndFactory) {

@@ -182,6 +182,7 @@ void LogWriter::execute(WriteOp& op) {
       start_segment(op);
       sync_if_needed();
       publish_snapshot(tmp, op.snapshot->last_index, options_.fsync, counters_);
+      remove_snapshots_above(op.snapshot->last_index);
       delete_before_seq_ = op.seq;
       return;
     }
@@ -250,6 +251,23 @@ void LogWriter::delete_obsolete(LogIndex durable_snapshot_index, bool snapshots_
     sync_dir();
   }
   if (snapshots_changed) prune_snapshots();
+}
+
+// An installed snapshot may be older than one this node saved itself. The newer files are
+// consistent with it (both hold committed state only), but recovery must return what was
+// installed; they go once the install is durable, which it is here.
+void LogWriter::remove_snapshots_above(LogIndex index) {
+  bool removed = false;
+  for (const auto& de : fs::directory_iterator(options_.dir)) {
+    auto i = parse_snapshot_file_name(de.path().filename().string());
+    if (i && *i > index) {
+      fs::remove(de.path());
+      logger_.info("wal: removed snapshot {} above the installed one at {}",
+                   de.path().filename().string(), index);
+      removed = true;
+    }
+  }
+  if (removed) sync_dir();
 }
 
 void LogWriter::prune_snapshots() {

@@ -98,6 +98,7 @@ class LogWriter {
   void sync_if_needed();
   void delete_obsolete(LogIndex durable_snapshot_index, bool snapshots_changed);
   void prune_snapshots();
+  void remove_snapshots_above(LogIndex index);
   void sync_dir();
 
   // Immutable after construction.

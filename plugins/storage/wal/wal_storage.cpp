@@ -191,10 +191,6 @@ void WalStorage::save_snapshot(Snapshot snapshot) {
 
 void WalStorage::install_snapshot(const Snapshot& snapshot) {
   require_recovered();
-  if (snapshot.last_index < snapshot_index_) {
-    throw std::logic_error("wal: install_snapshot at index " + std::to_string(snapshot.last_index) +
-                           " is older than the snapshot at " + std::to_string(snapshot_index_));
-  }
   last_index_ = snapshot.last_index;
   snapshot_index_ = snapshot.last_index;
   stage_roll(&snapshot);

@@ -98,8 +98,9 @@ class WalStorage final : public Storage {
 
   /// Queued in order with the log: the writer thread writes the snapshot file durably, then
   /// starts a new segment with a reset record; durable at the next flush ticket. The next
-  /// append must carry snapshot.last_index + 1. Throws std::logic_error if the snapshot is
-  /// older than the last saved or installed one.
+  /// append must carry snapshot.last_index + 1. The snapshot may be older than one this node
+  /// saved (a new leader that has applied less than this follower): once the installed one is
+  /// durable, snapshot files above it are removed, so recovery returns the installed one.
   void install_snapshot(const Snapshot& snapshot) override;
 
   StorageStats stats() const override;

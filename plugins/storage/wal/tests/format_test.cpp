@@ -30,8 +30,8 @@ TEST(Crc32c, HardwareAndTableAgreeAndExtendComposes) {
   Bytes data(4099);
   for (auto& b : data)
     b = static_cast<std::uint8_t>(rng());
-  for (std::size_t start : {0, 1, 3, 7}) {
-    for (std::size_t len : {0, 1, 7, 8, 9, 63, 64, 1000, 4090}) {
+  for (std::size_t start : {0u, 1u, 3u, 7u}) {
+    for (std::size_t len : {0u, 1u, 7u, 8u, 9u, 63u, 64u, 1000u, 4090u}) {
       const auto* p = data.data() + start;
       EXPECT_EQ(crc32c(p, len), crc32c_extend_portable(0, p, len)) << start << "+" << len;
     }

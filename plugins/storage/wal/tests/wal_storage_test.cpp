@@ -352,7 +352,6 @@ TEST(WalStorage, InstallSnapshotReplacesTheLog) {
     wal.wait_idle();
     EXPECT_EQ(test::segment_files(dir.wal()).size(), 1u);  // the older ones are superseded
     EXPECT_EQ(wal.stats().snapshots_written, 1u);
-    EXPECT_THROW(wal.install_snapshot(Snapshot{400, 4, 1, {}}), std::logic_error);
   }
   StorageRecovery r = reopen(o);
   EXPECT_TRUE(r.notes.empty()) << test::all_notes(r);
@@ -578,6 +577,31 @@ TEST(WalStorage, AnIoErrorStopsTheWriterAndTheNextCallThrows) {
     EXPECT_NE(std::string(e.what()).find("injected fdatasync failure"), std::string::npos);
   }
   EXPECT_THROW(wal.flush(), wal::IoError);
+}
+
+// A new leader that has applied less than this follower sends an older snapshot than the one
+// the follower saved: the installed one wins, now and after a restart.
+TEST(WalStorage, InstallingAnOlderSnapshotThanTheSavedOneReplacesIt) {
+  TempDir dir;
+  {
+    WalStorage wal(test::options_for(dir), test::quiet_logger());
+    wal.recover();
+    DurableWaiter waiter(wal);
+    append_durably(wal, waiter, make_entries(1, 100));
+    wal.save_snapshot(Snapshot{90, 1, 90, {9}});
+    wal.wait_idle();
+    wal.install_snapshot(Snapshot{70, 2, 70, {7}});
+    wal.append(make_entries(71, 75, 2));
+    ASSERT_TRUE(waiter.wait(wal.flush()));
+    wal.wait_idle();
+    EXPECT_FALSE(std::filesystem::exists(dir.wal() / wal::snapshot_file_name(90)));
+  }
+  StorageRecovery r = reopen(test::options_for(dir));
+  EXPECT_TRUE(r.notes.empty()) << test::all_notes(r);
+  ASSERT_TRUE(r.snapshot);
+  EXPECT_EQ(r.snapshot->last_index, 70u);
+  EXPECT_EQ(r.snapshot->data, Bytes{7});
+  expect_entries(r.entries, make_entries(71, 75, 2));
 }
 
 }  // namespace
