@@ -113,6 +113,7 @@ class DataTree {
   /// last_applied_zxid() == 0.
   explicit DataTree(TreeConfig config = {});
   ~DataTree();
+  /// Moves are O(1). A moved-from tree may only be destroyed or assigned to.
   DataTree(DataTree&&) noexcept;
   DataTree& operator=(DataTree&&) noexcept;
   DataTree(const DataTree&) = delete;
