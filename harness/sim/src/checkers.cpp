@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cinttypes>
 #include <cstdio>
+#include <limits>
 #include <set>
 
 #include "quorumlab/sim/trace.hpp"
@@ -29,8 +30,8 @@ std::string describe(const ReplicaChecker::Committed& c) {
 
 std::optional<Violation> ReplicaChecker::on_applied(NodeId node, std::uint32_t incarnation,
                                                     const node::AppliedInfo& info) {
-  const std::string who = "node " + std::to_string(node) + " incarnation " +
-                          std::to_string(incarnation);
+  const std::string who =
+      "node " + std::to_string(node) + " incarnation " + std::to_string(incarnation);
   if (info.data) {
     Last& last = last_[node];
     if (last.incarnation == incarnation && last.index != 0 &&
@@ -63,10 +64,10 @@ std::optional<Violation> ReplicaChecker::on_applied(NodeId node, std::uint32_t i
     // A snapshot: the replica jumped to (index, zxid). It must agree with what was applied.
     auto it = committed_.find(info.index);
     if (it != committed_.end() && it->second.zxid != info.zxid) {
-      return Violation{"same_txns_same_order",
-                       who + " restored a snapshot at index " + std::to_string(info.index) +
-                           " zxid " + hex(info.zxid) + ", but that index is " +
-                           describe(it->second)};
+      return Violation{"same_txns_same_order", who + " restored a snapshot at index " +
+                                                   std::to_string(info.index) + " zxid " +
+                                                   hex(info.zxid) + ", but that index is " +
+                                                   describe(it->second)};
     }
     last_[node] = {incarnation, info.index, info.zxid};
   }
@@ -110,7 +111,8 @@ std::string StaleReadStats::to_string() const {
   const double v = stale ? static_cast<double>(versions_sum) / static_cast<double>(stale) : 0;
   const double ms = stale ? static_cast<double>(ms_sum) / static_cast<double>(stale) : 0;
   std::snprintf(buf, sizeof buf,
-                "%" PRIu64 " of %" PRIu64 " reads stale (%.2f%%); staleness versions mean %.2f "
+                "%" PRIu64 " of %" PRIu64
+                " reads stale (%.2f%%); staleness versions mean %.2f "
                 "max %" PRIu64 ", ms mean %.1f max %" PRId64,
                 stale, reads, rate, v, versions_max, ms, ms_max);
   return buf;
@@ -141,7 +143,8 @@ struct Timeline {
     auto it = changes.find(key);
     if (it == changes.end()) return 0;
     std::uint64_t n = 0;
-    for (const auto& [z, s] : it->second) n += (z > lo && z <= hi) ? 1 : 0;
+    for (const auto& [z, s] : it->second)
+      n += (z > lo && z <= hi) ? 1 : 0;
     return n;
   }
   bool deleted_between(const std::string& key, Zxid lo, Zxid hi) const {
@@ -283,7 +286,8 @@ StaleReadStats count_stale_reads(const History& h, const Timeline& tl) {
     }
     if (required <= r.zxid) continue;
     ++st.stale;
-    const std::uint64_t versions = std::max<std::uint64_t>(1, tl.changes_between(r.key, r.zxid, required));
+    const std::uint64_t versions =
+        std::max<std::uint64_t>(1, tl.changes_between(r.key, r.zxid, required));
     st.versions_sum += versions;
     st.versions_max = std::max(st.versions_max, versions);
     const std::int64_t ms = (r.invoke_us - first_missed_us) / 1000;
@@ -291,6 +295,26 @@ StaleReadStats count_stale_reads(const History& h, const Timeline& tl) {
     st.ms_max = std::max(st.ms_max, ms);
   }
   return st;
+}
+
+std::uint64_t count_session_order_anomalies(const History& h) {
+  std::map<std::pair<int, SessionId>, std::vector<const HistoryOp*>> by_session;
+  for (const auto& op : h.ops)
+    by_session[{op.client, op.session}].push_back(&op);
+  std::uint64_t n = 0;
+  for (const auto& [session, ops] : by_session) {
+    Zxid later_write = std::numeric_limits<Zxid>::max();  // lowest zxid of a later write
+    for (auto it = ops.rbegin(); it != ops.rend(); ++it) {
+      const HistoryOp& op = **it;
+      if (!op.completed()) continue;
+      if (is_write(op.kind)) {
+        later_write = std::min(later_write, op.zxid);
+      } else if (op.zxid >= later_write) {
+        ++n;
+      }
+    }
+  }
+  return n;
 }
 
 }  // namespace
@@ -301,25 +325,31 @@ HistoryCheckResult check_history(const History& history, const ReplicaChecker& r
   Timeline tl = build_timeline(history, replicas);
   out.reference_complete = tl.complete;
   out.stale = count_stale_reads(history, tl);
-  if (auto v = check_reads_against_reference(history, tl, &out.reads_checked_against_reference)) {
-    out.violation = v;
-    return out;
+  out.session_order_anomalies = count_session_order_anomalies(history);
+  auto on = [&](const char* p) { return options.disabled.count(p) == 0; };
+  if (on("read_matches_zxid")) {
+    if (auto v = check_reads_against_reference(history, tl, &out.reads_checked_against_reference)) {
+      out.violation = v;
+      return out;
+    }
   }
-  if (auto v = check_read_your_writes(history, tl)) {
-    out.violation = v;
-    return out;
+  if (on("read_your_writes")) {
+    if (auto v = check_read_your_writes(history, tl)) {
+      out.violation = v;
+      return out;
+    }
   }
+  if (!on("linearizable")) return out;
   LinearizabilityOptions lo = options.linearizability;
   lo.include_reads = options.linearizable_reads;
   out.linearizability = check_linearizable(history, lo);
   if (!out.linearizability.ok) {
-    out.violation = Violation{"linearizable", "key " + out.linearizability.failed_key +
-                                                  " has no linearization (" +
-                                                  (lo.include_reads ? "reads and writes"
-                                                                    : "writes only") +
-                                                  "); its operations ('>>' could not be "
-                                                  "placed, 'ok' in the longest partial one):\n" +
-                                                  out.linearizability.explanation};
+    out.violation = Violation{"linearizable",
+                              "key " + out.linearizability.failed_key + " has no linearization (" +
+                                  (lo.include_reads ? "reads and writes" : "writes only") +
+                                  "); its operations ('>>' could not be "
+                                  "placed, 'ok' in the longest partial one):\n" +
+                                  out.linearizability.explanation};
   }
   return out;
 }

@@ -78,14 +78,15 @@ void SimClient::connect() {
 }
 
 void SimClient::lose_connection(const std::string& why) {
-  host_.trace({host_.now_us(), "disconnect", node_, static_cast<std::uint64_t>(index_), conn_, 0,
-               why});
+  host_.trace(
+      {host_.now_us(), "disconnect", node_, static_cast<std::uint64_t>(index_), conn_, 0, why});
   if (conn_ != 0) host_.close_conn(conn_);
   conn_ = 0;
   pending_.clear();  // their history entries keep "no reply": outcome unknown
   state_ = State::disconnected;
   ++reconnects_;
-  reconnect_at_us_ = host_.now_us() + rng_.uniform_range(kReconnectBackoffMinUs, kReconnectBackoffMaxUs);
+  reconnect_at_us_ =
+      host_.now_us() + rng_.uniform_range(kReconnectBackoffMinUs, kReconnectBackoffMaxUs);
 }
 
 void SimClient::send(Bytes bytes) {
@@ -132,14 +133,19 @@ void SimClient::arm_timer() {
   std::int64_t at = kNever;
   const std::int64_t timeout_us = std::int64_t{config_.workload.session_timeout_ms} * 1000;
   switch (state_) {
-    case State::disconnected: at = reconnect_at_us_; break;
-    case State::connecting: at = connect_deadline_us_; break;
+    case State::disconnected:
+      at = reconnect_at_us_;
+      break;
+    case State::connecting:
+      at = connect_deadline_us_;
+      break;
     case State::connected:
       at = std::min(last_send_us_ + timeout_us / 3, last_recv_us_ + timeout_us * 2 / 3);
       if (!pending_.empty()) {
         at = std::min(at, pending_.front().sent_us + config_.workload.request_timeout_ms * 1000);
       }
-      if (issuing_ && pending_.size() < static_cast<std::size_t>(config_.workload.max_outstanding)) {
+      if (issuing_ &&
+          pending_.size() < static_cast<std::size_t>(config_.workload.max_outstanding)) {
         at = std::min(at, next_op_us_);
       }
       break;
@@ -163,17 +169,20 @@ void SimClient::maybe_issue() {
   const std::int64_t now = host_.now_us();
   if (now < next_op_us_) return;
   const auto& w = config_.workload;
-  const int weights[] = {w.weight_create, w.weight_set, w.weight_get,
+  const int weights[] = {w.weight_create, w.weight_set,  w.weight_get,
                          w.weight_exists, w.weight_sync, w.weight_delete};
-  const OpKind kinds[] = {OpKind::create, OpKind::set, OpKind::get,
+  const OpKind kinds[] = {OpKind::create, OpKind::set,  OpKind::get,
                           OpKind::exists, OpKind::sync, OpKind::remove};
   int total = 0;
-  for (int x : weights) total += x;
+  for (int x : weights)
+    total += x;
   auto pick = static_cast<int>(rng_.uniform(static_cast<std::uint64_t>(std::max(total, 1))));
   std::size_t k = 0;
-  while (k + 1 < std::size(weights) && pick >= weights[k]) pick -= weights[k++];
+  while (k + 1 < std::size(weights) && pick >= weights[k])
+    pick -= weights[k++];
   issue(kinds[k]);
-  next_op_us_ = now + 1 + static_cast<std::int64_t>(rng_.exponential(static_cast<double>(w.think_mean_us)));
+  next_op_us_ =
+      now + 1 + static_cast<std::int64_t>(rng_.exponential(static_cast<double>(w.think_mean_us)));
 }
 
 void SimClient::issue(OpKind kind) {
@@ -255,11 +264,14 @@ void SimClient::send_set_watches() {
   auto s = r.initOp().initSetWatches();
   s.setRelativeZxid(static_cast<std::int64_t>(last_zxid_));
   std::vector<std::string> data, exist;
-  for (const auto& [key, a] : armed_) (a.exist_watch ? exist : data).push_back(key);
+  for (const auto& [key, a] : armed_)
+    (a.exist_watch ? exist : data).push_back(key);
   auto dl = s.initData(static_cast<unsigned>(data.size()));
-  for (unsigned i = 0; i < data.size(); ++i) dl.set(i, data[i]);
+  for (unsigned i = 0; i < data.size(); ++i)
+    dl.set(i, data[i]);
   auto el = s.initExist(static_cast<unsigned>(exist.size()));
-  for (unsigned i = 0; i < exist.size(); ++i) el.set(i, exist[i]);
+  for (unsigned i = 0; i < exist.size(); ++i)
+    el.set(i, exist[i]);
   pending_.push_back({xid, ReqKind::set_watches, 0, host_.now_us()});
   send(to_bytes(m));
 }
@@ -301,20 +313,20 @@ void SimClient::on_message(ConnId conn, const Bytes& bytes) {
         break;
     }
   } catch (const kj::Exception& e) {
-    host_.client_violation("client_protocol", "client " + std::to_string(index_) +
-                                                  " got a malformed server message: " +
-                                                  e.getDescription().cStr());
+    host_.client_violation("client_protocol",
+                           "client " + std::to_string(index_) +
+                               " got a malformed server message: " + e.getDescription().cStr());
   }
   arm_timer();
 }
 
 void SimClient::check_zxid(Zxid zxid, const char* what) {
   if (zxid < last_zxid_) {
-    host_.client_violation("no_read_from_past",
-                           "client " + std::to_string(index_) + " (session " +
-                               hex(static_cast<std::uint64_t>(session_)) + ", node " +
-                               std::to_string(node_) + ") got a " + what + " at zxid " +
-                               hex(zxid) + " after it had seen zxid " + hex(last_zxid_));
+    host_.client_violation("no_read_from_past", "client " + std::to_string(index_) + " (session " +
+                                                    hex(static_cast<std::uint64_t>(session_)) +
+                                                    ", node " + std::to_string(node_) + ") got a " +
+                                                    what + " at zxid " + hex(zxid) +
+                                                    " after it had seen zxid " + hex(last_zxid_));
   }
 }
 
@@ -340,8 +352,8 @@ void SimClient::handle_connect_response(const Bytes& bytes) {
     check_zxid(static_cast<Zxid>(r.getLastZxid()), "connect response");
     state_ = State::connected;
     last_recv_us_ = last_send_us_ = host_.now_us();
-    host_.trace({host_.now_us(), "connected", node_, static_cast<std::uint64_t>(index_), conn_,
-                 0, "session " + hex(static_cast<std::uint64_t>(session_))});
+    host_.trace({host_.now_us(), "connected", node_, static_cast<std::uint64_t>(index_), conn_, 0,
+                 "session " + hex(static_cast<std::uint64_t>(session_))});
     if (!armed_.empty()) send_set_watches();
     maybe_issue();
     return;
@@ -367,17 +379,21 @@ void SimClient::handle_response(const Bytes& bytes) {
     return;
   }
   if (pending_.empty() || pending_.front().xid != xid) {
-    host_.client_violation("session_fifo",
-                           "client " + std::to_string(index_) + " (session " +
-                               hex(static_cast<std::uint64_t>(session_)) + ") got the reply to xid " +
-                               std::to_string(xid) + " while the oldest request is " +
-                               (pending_.empty() ? std::string("none")
-                                                 : "xid " + std::to_string(pending_.front().xid)));
+    host_.client_violation(
+        "session_fifo", "client " + std::to_string(index_) + " (session " +
+                            hex(static_cast<std::uint64_t>(session_)) + ") got the reply to xid " +
+                            std::to_string(xid) + " while the oldest request is " +
+                            (pending_.empty() ? std::string("none")
+                                              : "xid " + std::to_string(pending_.front().xid)));
     return;
   }
   Req req = pending_.front();
   pending_.pop_front();
-  check_zxid(static_cast<Zxid>(r.getZxid()), "reply");
+  // A read's (or sync's) zxid is the state it was served at: never older than anything the
+  // client saw. A write's is its txn's position, which may precede a state an earlier
+  // barrier read was served at (that read completed after this write applied).
+  const bool write = req.kind == ReqKind::op && is_write(host_.history().ops[req.op].kind);
+  if (!write) check_zxid(static_cast<Zxid>(r.getZxid()), "reply");
   last_zxid_ = std::max(last_zxid_, static_cast<Zxid>(r.getZxid()));
   if (req.kind == ReqKind::op) complete_op(req, bytes);
   maybe_issue();
@@ -425,8 +441,10 @@ void SimClient::complete_op(Req& req, const Bytes& bytes) {
   }
   if (revealed) {
     check_watch(op.key, op.observed, op);
-    if (op.observed.exists) known_version_[op.key] = op.observed.version;
-    else known_version_.erase(op.key);
+    if (op.observed.exists)
+      known_version_[op.key] = op.observed.version;
+    else
+      known_version_.erase(op.key);
     if (op.watch && op.kind == OpKind::get && ok) armed_[op.key] = Armed{false, op.observed};
     if (op.watch && op.kind == OpKind::exists) armed_[op.key] = Armed{!ok, op.observed};
   }
@@ -439,11 +457,13 @@ void SimClient::check_watch(const std::string& key, const ZnodeState& seen, cons
   if (it == armed_.end() || same_version(it->second.seen, seen)) return;
   host_.client_violation("watch_before_data",
                          "client " + std::to_string(index_) + " left a watch on " + key +
-                             " when it was " + it->second.seen.to_string() +
-                             ", then saw it as " + seen.to_string() + " in the reply to " +
-                             op.to_string() + " without a notification first");
+                             " when it was " + it->second.seen.to_string() + ", then saw it as " +
+                             seen.to_string() + " in the reply to " + op.to_string() +
+                             " without a notification first");
 }
 
-void SimClient::handle_notification(const std::string& path) { armed_.erase(path); }
+void SimClient::handle_notification(const std::string& path) {
+  armed_.erase(path);
+}
 
 }  // namespace quorumlab::sim

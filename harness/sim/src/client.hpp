@@ -3,9 +3,9 @@
 // after expiry. It records the history and runs the checks that need the order of messages
 // on its connection:
 //   session_fifo       replies come in request order;
-//   no_read_from_past  a reply, ping reply or connect response never carries a zxid lower
-//                      than one the client saw before (the client always reconnects with its
-//                      last seen zxid, so the check holds across sessions);
+//   no_read_from_past  a read or sync reply, ping reply or connect response never carries a
+//                      zxid lower than one the client saw before (the client always reconnects
+//                      with its last seen zxid, so the check holds across sessions);
 //   watch_before_data  after a watch is left on a key, a reply that shows a different state of
 //                      the key never arrives before the notification.
 #pragma once

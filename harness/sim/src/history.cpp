@@ -7,12 +7,18 @@ namespace quorumlab::sim {
 
 const char* to_string(OpKind k) {
   switch (k) {
-    case OpKind::create: return "create";
-    case OpKind::set: return "set";
-    case OpKind::get: return "get";
-    case OpKind::exists: return "exists";
-    case OpKind::remove: return "delete";
-    case OpKind::sync: return "sync";
+    case OpKind::create:
+      return "create";
+    case OpKind::set:
+      return "set";
+    case OpKind::get:
+      return "get";
+    case OpKind::exists:
+      return "exists";
+    case OpKind::remove:
+      return "delete";
+    case OpKind::sync:
+      return "sync";
   }
   return "?";
 }

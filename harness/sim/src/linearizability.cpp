@@ -21,11 +21,18 @@ struct ModelOp {
 using State = std::uint64_t;
 constexpr State kAbsent = 0;
 State make_state(std::uint32_t data, std::int32_t version) {
-  return (1ULL << 63) | (static_cast<std::uint64_t>(data) << 32) | static_cast<std::uint32_t>(version);
+  return (1ULL << 63) | (static_cast<std::uint64_t>(data) << 32) |
+         static_cast<std::uint32_t>(version);
 }
-bool exists(State s) { return (s >> 63) != 0; }
-std::uint32_t data_of(State s) { return static_cast<std::uint32_t>((s >> 32) & 0x7fffffffU); }
-std::int32_t version_of(State s) { return static_cast<std::int32_t>(s & 0xffffffffU); }
+bool exists(State s) {
+  return (s >> 63) != 0;
+}
+std::uint32_t data_of(State s) {
+  return static_cast<std::uint32_t>((s >> 32) & 0x7fffffffU);
+}
+std::int32_t version_of(State s) {
+  return static_cast<std::int32_t>(s & 0xffffffffU);
+}
 
 bool version_matches(State s, std::int32_t expected) {
   return expected == -1 || expected == version_of(s);
@@ -97,9 +104,9 @@ bool step(State s, const ModelOp& m, State* next) {
 
 struct Entry {
   bool is_call = false;
-  std::size_t op = 0;       ///< index into the ModelOp vector
+  std::size_t op = 0;  ///< index into the ModelOp vector
   std::int64_t time = 0;
-  std::size_t match = 0;    ///< the call's return entry / the return's call entry
+  std::size_t match = 0;  ///< the call's return entry / the return's call entry
   std::size_t prev = 0, next = 0;
 };
 constexpr std::size_t kNil = static_cast<std::size_t>(-1);
@@ -112,7 +119,8 @@ struct CacheKey {
 struct CacheHash {
   std::size_t operator()(const CacheKey& k) const {
     std::uint64_t h = k.state * 0x9e3779b97f4a7c15ULL;
-    for (auto w : k.bits) h = (h ^ w) * 0x100000001b3ULL + (h >> 29);
+    for (auto w : k.bits)
+      h = (h ^ w) * 0x100000001b3ULL + (h >> 29);
     return static_cast<std::size_t>(h);
   }
 };
@@ -189,9 +197,11 @@ class EntryList {
 std::string explain(const std::vector<ModelOp>& ops, const std::vector<bool>& best,
                     std::size_t stuck) {
   std::vector<std::size_t> order(ops.size());
-  for (std::size_t i = 0; i < ops.size(); ++i) order[i] = i;
-  std::sort(order.begin(), order.end(),
-            [&](std::size_t a, std::size_t b) { return ops[a].op->invoke_us < ops[b].op->invoke_us; });
+  for (std::size_t i = 0; i < ops.size(); ++i)
+    order[i] = i;
+  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    return ops[a].op->invoke_us < ops[b].op->invoke_us;
+  });
   std::size_t at = 0;
   if (stuck == kNil) stuck = order.empty() ? 0 : order[0];
   for (std::size_t i = 0; i < order.size(); ++i) {
@@ -261,7 +271,8 @@ LinearizabilityResult check_linearizable_key(const std::vector<const HistoryOp*>
           if (calls.size() > best_depth) {
             best_depth = calls.size();
             std::fill(best.begin(), best.end(), false);
-            for (const auto& c : calls) best[list[c.first].op] = true;
+            for (const auto& c : calls)
+              best[list[c.first].op] = true;
           }
           entry = list.first();
           continue;

@@ -33,18 +33,27 @@ void SimStorage::append(const std::vector<LogEntry>& entries) {
   }
   last_index_ = entries.back().index;
   stats_.entries_appended += entries.size();
-  for (const auto& e : entries) stats_.bytes_written += e.data.size() + 32;
-  Op op{Op::Kind::append, entries, 0, {}, {}};
+  for (const auto& e : entries)
+    stats_.bytes_written += e.data.size() + 32;
+  Op op;
+  op.kind = Op::Kind::append;
+  op.entries = entries;
   submit(std::move(op));
 }
 
 void SimStorage::truncate_after(LogIndex index) {
   last_index_ = std::min(last_index_, index);
-  submit(Op{Op::Kind::truncate, {}, index, {}, {}});
+  Op op;
+  op.kind = Op::Kind::truncate;
+  op.index = index;
+  submit(std::move(op));
 }
 
 void SimStorage::save_hard_state(const HardState& state) {
-  submit(Op{Op::Kind::hard_state, {}, 0, state, {}});
+  Op op;
+  op.kind = Op::Kind::hard_state;
+  op.hard_state = state;
+  submit(std::move(op));
 }
 
 std::uint64_t SimStorage::flush() {
@@ -64,19 +73,29 @@ std::uint64_t SimStorage::durable_ticket() const {
 void SimStorage::save_snapshot(Snapshot snapshot) {
   stats_.snapshots_written++;
   stats_.bytes_written += snapshot.data.size();
-  submit(Op{Op::Kind::snapshot, {}, 0, {}, std::move(snapshot)});
+  Op op;
+  op.kind = Op::Kind::snapshot;
+  op.snapshot = std::move(snapshot);
+  submit(std::move(op));
   // Written in the background: it becomes durable with the next fsync, requested now.
-  if (fsync_running_) fsync_wanted_ = true;
-  else start();
+  if (fsync_running_)
+    fsync_wanted_ = true;
+  else
+    start();
 }
 
 void SimStorage::install_snapshot(const Snapshot& snapshot) {
   last_index_ = snapshot.last_index;
   stats_.bytes_written += snapshot.data.size();
-  submit(Op{Op::Kind::install, {}, 0, {}, snapshot});
+  Op op;
+  op.kind = Op::Kind::install;
+  op.snapshot = snapshot;
+  submit(std::move(op));
 }
 
-void SimStorage::submit(Op op) { ops_.push_back(std::move(op)); }
+void SimStorage::submit(Op op) {
+  ops_.push_back(std::move(op));
+}
 
 void SimStorage::start() {
   fsync_running_ = true;
@@ -123,7 +142,8 @@ void SimStorage::apply(Op& op) {
   switch (op.kind) {
     case Op::Kind::append:
       drop_from(op.entries.front().index);
-      for (auto& e : op.entries) disk_.entries.push_back(std::move(e));
+      for (auto& e : op.entries)
+        disk_.entries.push_back(std::move(e));
       break;
     case Op::Kind::truncate:
       drop_from(op.index + 1);
@@ -136,8 +156,8 @@ void SimStorage::apply(Op& op) {
       if (disk_.snapshot && disk_.snapshot->last_index >= upto) break;
       disk_.snapshot = std::move(op.snapshot);
       auto& v = disk_.entries;
-      v.erase(v.begin(), std::find_if(v.begin(), v.end(),
-                                      [&](const LogEntry& e) { return e.index > upto; }));
+      v.erase(v.begin(),
+              std::find_if(v.begin(), v.end(), [&](const LogEntry& e) { return e.index > upto; }));
       break;
     }
     case Op::Kind::install:

@@ -71,8 +71,8 @@ struct Conn {
   int client = 0;
   NodeId node = 0;
   std::uint32_t incarnation = 0;
-  bool open = true;           ///< false: nothing more is delivered either way
-  bool server_closed = false; ///< the node called close_client
+  bool open = true;            ///< false: nothing more is delivered either way
+  bool server_closed = false;  ///< the node called close_client
   std::int64_t last_to_node_us = 0;
   std::int64_t last_to_client_us = 0;
 };
@@ -124,7 +124,9 @@ class Simulator final : public ClientHost {
   std::int64_t sample(const DelayDist& d, Rng& rng) const;
   std::int64_t fsync_delay_us(SimNode& n);
   SimNode& node(NodeId id) { return *nodes_[id - 1]; }
-  static std::uint32_t client_endpoint(int client) { return 1000u + static_cast<std::uint32_t>(client); }
+  static std::uint32_t client_endpoint(int client) {
+    return 1000u + static_cast<std::uint32_t>(client);
+  }
   bool blocked(std::uint32_t from, std::uint32_t to) const;
   void break_conn(Conn& c, bool tell_client);
   RunResult finish();

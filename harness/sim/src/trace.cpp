@@ -57,7 +57,8 @@ void SimTrace::record(TraceRecord r) {
 std::vector<std::string> SimTrace::tail() const {
   std::vector<std::string> out;
   out.reserve(tail_.size());
-  for (const auto& r : tail_) out.push_back(format(r));
+  for (const auto& r : tail_)
+    out.push_back(format(r));
   return out;
 }
 

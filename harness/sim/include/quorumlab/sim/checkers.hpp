@@ -17,7 +17,9 @@
 //   read_your_writes    a read never shows a key older than the session's own earlier write;
 //   linearizable        per-key linearizability (writes always; reads where the read policy
 //                       promises it);
-// and counts stale reads (reads that missed a write completed before they were invoked).
+// and counts stale reads (reads that missed a write completed before they were invoked) and
+// session-order anomalies (a read executed after a write its session sent later; barrier
+// reads can do that while they wait at the head of the session's queue).
 // The client-side checks that need message order (session_fifo, no_read_from_past,
 // watch_before_data) run online in the simulated clients.
 #pragma once
@@ -25,6 +27,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -87,6 +90,7 @@ struct StaleReadStats {
 
 struct HistoryCheckOptions {
   bool linearizable_reads = false;
+  std::set<std::string> disabled;  ///< property names not to check
   LinearizabilityOptions linearizability;
 };
 
@@ -95,6 +99,10 @@ struct HistoryCheckResult {
   StaleReadStats stale;
   LinearizabilityResult linearizability;
   std::size_t reads_checked_against_reference = 0;
+  /// Reads (and syncs) served at a zxid at or after a write their session sent later: the
+  /// session's requests were not executed in the order sent (ZooKeeper's FIFO client order),
+  /// although replies came in order. Reported, not a failure (see check_history).
+  std::uint64_t session_order_anomalies = 0;
   bool reference_complete = true;  ///< false: a gap in the committed sequence
 };
 

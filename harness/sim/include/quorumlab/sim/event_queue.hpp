@@ -12,19 +12,19 @@
 namespace quorumlab::sim {
 
 enum class EventKind : std::uint8_t {
-  tick,             ///< node: one broadcast tick (node, incarnation)
-  peer_deliver,     ///< a peer message arrives at `node` (from = aux)
-  client_to_node,   ///< a client message arrives at its connection's node (id = conn)
-  node_to_client,   ///< a server message arrives at its connection's client (id = conn)
-  conn_closed,      ///< the client learns that its connection closed (id = conn)
-  fsync_done,       ///< node's disk finished an fsync (node, incarnation)
-  client_timer,     ///< a client's timer (aux = client index, id = timer generation)
-  nemesis,          ///< the nemesis picks the next fault
-  fault_end,        ///< a fault ends (id = fault id)
-  restart,          ///< a crashed node starts again (node)
-  resume,           ///< a paused node continues (node)
-  phase_liveness,   ///< the safety phase ends: heal everything, check progress
-  deadline,         ///< the liveness phase ran out of time
+  tick,            ///< node: one broadcast tick (node, incarnation)
+  peer_deliver,    ///< a peer message arrives at `node` (from = aux)
+  client_to_node,  ///< a client message arrives at its connection's node (id = conn)
+  node_to_client,  ///< a server message arrives at its connection's client (id = conn)
+  conn_closed,     ///< the client learns that its connection closed (id = conn)
+  fsync_done,      ///< node's disk finished an fsync (node, incarnation)
+  client_timer,    ///< a client's timer (aux = client index, id = timer generation)
+  nemesis,         ///< the nemesis picks the next fault
+  fault_end,       ///< a fault ends (id = fault id)
+  restart,         ///< a crashed node starts again (node)
+  resume,          ///< a paused node continues (node)
+  phase_liveness,  ///< the safety phase ends: heal everything, check progress
+  deadline,        ///< the liveness phase ran out of time
 };
 
 const char* to_string(EventKind k);

@@ -16,7 +16,9 @@ const char* to_string(OpKind k);
 inline bool is_write(OpKind k) {
   return k == OpKind::create || k == OpKind::set || k == OpKind::remove;
 }
-inline bool is_read(OpKind k) { return k == OpKind::get || k == OpKind::exists; }
+inline bool is_read(OpKind k) {
+  return k == OpKind::get || k == OpKind::exists;
+}
 
 /// ZooKeeper error codes the checkers look at.
 namespace zerr {
@@ -35,9 +37,8 @@ struct ZnodeState {
   Zxid mzxid = 0;
   Zxid czxid = 0;
   bool operator==(const ZnodeState& o) const {
-    return exists == o.exists &&
-           (!exists || (data == o.data && version == o.version && mzxid == o.mzxid &&
-                        czxid == o.czxid));
+    return exists == o.exists && (!exists || (data == o.data && version == o.version &&
+                                              mzxid == o.mzxid && czxid == o.czxid));
   }
   std::string to_string() const;
 };
@@ -49,15 +50,15 @@ struct HistoryOp {
   int client = 0;
   SessionId session = 0;
   OpKind kind = OpKind::get;
-  std::string key;             ///< path
-  std::string data;            ///< create/set argument
-  std::int32_t version = -1;   ///< set/remove argument (-1: any)
-  bool watch = false;          ///< get/exists left a watch
+  std::string key;            ///< path
+  std::string data;           ///< create/set argument
+  std::int32_t version = -1;  ///< set/remove argument (-1: any)
+  bool watch = false;         ///< get/exists left a watch
   std::int64_t invoke_us = 0;
   std::int64_t complete_us = kNoReply;  ///< kNoReply: connection lost, outcome unknown
-  std::int32_t err = 0;        ///< ZooKeeper code of the reply
-  ZnodeState observed;         ///< reads: what was seen; successful writes: the state left
-  Zxid zxid = 0;               ///< the reply's zxid
+  std::int32_t err = 0;                 ///< ZooKeeper code of the reply
+  ZnodeState observed;                  ///< reads: what was seen; successful writes: the state left
+  Zxid zxid = 0;                        ///< the reply's zxid
 
   bool completed() const { return complete_us != kNoReply; }
   std::string to_string() const;

@@ -67,7 +67,8 @@ class SimStorage final : public Storage {
 
  private:
   struct Op {
-    enum class Kind : std::uint8_t { append, truncate, hard_state, snapshot, install } kind;
+    enum class Kind : std::uint8_t { append, truncate, hard_state, snapshot, install };
+    Kind kind = Kind::append;
     std::vector<LogEntry> entries;
     LogIndex index = 0;
     HardState hard_state;
@@ -87,8 +88,8 @@ class SimStorage final : public Storage {
   std::uint64_t issued_ticket_ = 0;  ///< last ticket returned by flush()
   std::uint64_t durable_ticket_ = 0;
   bool fsync_running_ = false;
-  bool fsync_wanted_ = false;        ///< a flush or snapshot arrived while one ran
-  std::size_t inflight_ops_ = 0;     ///< ops_ prefix covered by the running fsync
+  bool fsync_wanted_ = false;     ///< a flush or snapshot arrived while one ran
+  std::size_t inflight_ops_ = 0;  ///< ops_ prefix covered by the running fsync
   std::uint64_t inflight_ticket_ = 0;
   StorageStats stats_;
 };

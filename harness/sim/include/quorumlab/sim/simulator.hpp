@@ -44,6 +44,7 @@ struct RunResult {
   std::uint64_t leaders = 0;  ///< distinct (epoch, leader) pairs seen
   Zxid final_zxid = 0;
   StaleReadStats stale;
+  std::uint64_t session_order_anomalies = 0;  ///< see HistoryCheckResult
   LinearizabilityResult linearizability;
 };
 

@@ -16,7 +16,9 @@ namespace quorumlab::sim {
 
 /// FNV-1a over bytes, finished with a SplitMix64 step; used for payload hashes.
 std::uint64_t hash_bytes(const std::uint8_t* data, std::size_t size);
-inline std::uint64_t hash_bytes(const Bytes& b) { return hash_bytes(b.data(), b.size()); }
+inline std::uint64_t hash_bytes(const Bytes& b) {
+  return hash_bytes(b.data(), b.size());
+}
 std::uint64_t hash_string(const std::string& s);
 
 struct TraceRecord {

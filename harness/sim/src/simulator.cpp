@@ -1,0 +1,676 @@
+// The event loop, the simulated replicas and connections, and the two phases of a run.
+#include <algorithm>
+#include <cinttypes>
+#include <cstdio>
+#include <filesystem>
+#include <mutex>
+
+#include <boost/dll/shared_library.hpp>
+
+#include "quorumlab/node/capnp_util.hpp"
+#include "quorumlab/proto/client.capnp.h"
+#include "quorumlab/proto/peer.capnp.h"
+#include "simulator_impl.hpp"
+
+namespace quorumlab::sim {
+
+namespace {
+
+std::string hex(std::uint64_t v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%#" PRIx64, v);
+  return buf;
+}
+
+/// Keeps every library of the plugin directory loaded for the life of the process, so that
+/// the loader's repeated scans (one per plugin a node loads) only bump reference counts
+/// instead of loading and relocating the unused plugins again for every node start.
+void pin_plugins(const std::filesystem::path& dir) {
+  static std::mutex mu;
+  static std::map<std::string, std::vector<boost::dll::shared_library>> pinned;
+  std::lock_guard<std::mutex> lock(mu);
+  auto [it, inserted] = pinned.try_emplace(dir.string());
+  if (!inserted) return;
+  std::vector<std::filesystem::path> files;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (entry.is_regular_file() && entry.path().extension() == ".so") files.push_back(entry.path());
+  }
+  std::sort(files.begin(), files.end());
+  for (const auto& f : files) {
+    boost::dll::shared_library lib;
+    boost::system::error_code ec;
+    lib.load(boost::dll::fs::path(f.string()),
+             boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local, ec);
+    if (!ec) it->second.push_back(std::move(lib));
+  }
+}
+
+NodeConfig make_node_config(const SimConfig& c, NodeId id) {
+  std::vector<std::string> o = {
+      "id=" + std::to_string(id),
+      "data_dir=/nonexistent/qlab-sim",  // SimStorage is injected: nothing is written
+      "storage=memory",
+      "broadcast=" + c.broadcast,
+      "read_policy=" + c.read_policy,
+      "tick_ms=" + std::to_string(c.tick_ms),
+      "min_session_timeout_ms=100",
+      "max_session_timeout_ms=60000",
+      "snapshot_every_txns=" + std::to_string(c.snapshot_every_txns),
+  };
+  if (c.replicas() > 1) {
+    std::string peers;
+    for (int i = 1; i <= c.replicas(); ++i) {
+      if (i > 1) peers += ",";
+      peers += std::to_string(i) + "@sim-" + std::to_string(i) + ":" + std::to_string(7100 + i);
+      if (i > c.nodes) peers += ":observer";
+    }
+    o.push_back("peers=" + peers);
+  }
+  for (const auto& [k, v] : c.broadcast_params)
+    o.push_back("broadcast." + k + "=" + v);
+  return load_config(std::nullopt, o);
+}
+
+bool is_broadcast(const Bytes& bytes) {
+  try {
+    CapnpReader reader(bytes.data(), bytes.size(), 1u << 26);
+    return reader.root<proto::PeerEnvelope>().isBroadcast();
+  } catch (const kj::Exception&) {
+    return true;
+  }
+}
+
+bool is_notification(const Bytes& bytes) {
+  try {
+    CapnpReader reader(bytes.data(), bytes.size(), 1u << 26);
+    return reader.root<proto::ServerMessage>().isNotification();
+  } catch (const kj::Exception&) {
+    return false;
+  }
+}
+
+}  // namespace
+
+// ------------------------------------------------------------------ SimTracer, SimNode
+
+void SimTracer::record(const TraceEvent& event) {
+  sim_.plugin_trace(node_, event);
+}
+
+SimNode::SimNode(Simulator& s, NodeId i, NodeConfig c)
+    : sim(s), id(i), config(std::move(c)), tracer(s, i) {}
+
+void SimNode::send_peer(NodeId to, Bytes bytes) {
+  sim.node_send_peer(*this, to, std::move(bytes));
+}
+void SimNode::send_client(node::ConnId conn, Bytes bytes) {
+  sim.node_send_client(*this, conn, std::move(bytes));
+}
+void SimNode::close_client(node::ConnId conn) {
+  sim.node_close_client(*this, conn);
+}
+
+std::int64_t SimNode::local_us() const {
+  const std::int64_t t = sim.now_us();
+  return t + t * drift_ppm / 1'000'000 + mono_offset_us;
+}
+
+// ------------------------------------------------------------------ setup
+
+Simulator::Simulator(const SimConfig& config)
+    : config_(config),
+      root_(config.seed),
+      net_rng_(root_.fork(1)),
+      nemesis_rng_(root_.fork(2)),
+      disk_rng_(root_.fork(3)),
+      trace_(config.trace_tail, config.trace_file) {
+  if (config_.replicas() < 1)
+    throw std::invalid_argument("the simulation needs at least one replica");
+  loader_ = std::make_unique<PluginLoader>(config_.plugin_dir.empty()
+                                               ? PluginLoader::default_dir()
+                                               : std::filesystem::path(config_.plugin_dir));
+  pin_plugins(loader_->dir());
+  Rng clock_rng = root_.fork(4);
+  for (int i = 1; i <= config_.replicas(); ++i) {
+    auto n = std::make_unique<SimNode>(*this, static_cast<NodeId>(i),
+                                       make_node_config(config_, static_cast<NodeId>(i)));
+    const std::int64_t d = config_.clock.drift_ppm_max;
+    n->drift_ppm = d > 0 ? clock_rng.uniform_range(-d, d) : 0;
+    nodes_.push_back(std::move(n));
+  }
+  for (int i = 0; i < config_.workload.clients; ++i) {
+    clients_.push_back(std::make_unique<SimClient>(
+        i, config_, root_.fork(100 + static_cast<std::uint64_t>(i)), *this));
+  }
+}
+
+Simulator::~Simulator() {
+  for (auto& n : nodes_)
+    n->node.reset();  // before the env and tracer they point to
+}
+
+void Simulator::start_node(SimNode& n) {
+  ++n.incarnation;
+  ++n.tick_chain;
+  n.up = true;
+  n.paused = false;
+  n.held.clear();
+  const std::uint32_t inc = n.incarnation;
+  SimNode* np = &n;
+  n.storage = std::make_shared<SimStorage>(
+      n.disk,
+      [this, np, inc] {
+        push(Event{now_us_ + fsync_delay_us(*np), 0, EventKind::fsync_done, np->id, 0, inc, {}});
+      },
+      config_.test.storage_ack_before_durable);
+  node::NodeOptions options;
+  options.storage = n.storage;
+  options.rng_seed = root_.fork(1000ULL * (n.id + 1) + inc).next_u64() | 1;
+  options.on_applied = [this, np](const node::AppliedInfo& info) {
+    if (auto v = replicas_.on_applied(np->id, np->incarnation, info)) fail(v->property, v->message);
+  };
+  options.test_reads_skip_session_order = config_.test.node_reads_skip_session_order;
+  trace({now_us_, "start", n.id, inc, n.disk.last_index(), 0, {}});
+  with_node(n, "start", [&] {
+    n.node = std::make_unique<node::Node>(n.config, *loader_, n, n.tracer, options);
+    n.node->set_storage_waker([] {});  // the simulator wakes the node itself after fsync_done
+    n.node->process();
+  });
+  schedule_tick(n, now_us_ + 1);
+}
+
+void Simulator::crash_node(SimNode& n) {
+  const std::size_t lost = n.storage ? n.storage->volatile_ops() : 0;
+  if (n.storage) n.storage->crash(disk_rng_, config_.crash.unsynced_prefix_survives_chance);
+  n.node.reset();
+  n.storage.reset();
+  n.up = false;
+  n.paused = false;
+  n.held.clear();
+  ++n.tick_chain;
+  for (auto& [id, c] : conns_) {
+    if (c.node != n.id || !c.open) continue;
+    break_conn(c, true);  // the client sees a reset
+  }
+  ++result_.crashes;
+  trace({now_us_, "crash", n.id, n.incarnation, lost, 0, "volatile ops " + std::to_string(lost)});
+}
+
+void Simulator::schedule_tick(SimNode& n, std::int64_t at_us) {
+  push(Event{at_us, 0, EventKind::tick, n.id, 0, n.tick_chain, {}});
+}
+
+std::int64_t Simulator::sample(const DelayDist& d, Rng& rng) const {
+  const double extra =
+      rng.exponential(static_cast<double>(std::max<std::int64_t>(d.mean_us - d.min_us, 0)));
+  const auto v = d.min_us + static_cast<std::int64_t>(extra);
+  return std::clamp<std::int64_t>(v, d.min_us, std::max(d.min_us, d.max_us));
+}
+
+std::int64_t Simulator::fsync_delay_us(SimNode& n) {
+  std::int64_t d = sample(config_.disk.fsync_delay, disk_rng_);
+  if (now_us_ < n.slow_disk_until_us) d *= config_.disk.slow_factor;
+  return std::max<std::int64_t>(d, 1);
+}
+
+// ------------------------------------------------------------------ the loop
+
+RunResult Simulator::run() {
+  for (auto& n : nodes_)
+    start_node(*n);
+  for (auto& c : clients_)
+    c->start();
+  const bool any_nemesis = config_.partition.enabled || config_.crash.enabled ||
+                           config_.pause.enabled || config_.clock.jumps_enabled ||
+                           config_.disk.slow_enabled;
+  if (any_nemesis) {
+    push(Event{static_cast<std::int64_t>(nemesis_rng_.exponential(
+                   static_cast<double>(config_.nemesis.interval_mean_ms) * 1000)),
+               0,
+               EventKind::nemesis,
+               0,
+               0,
+               0,
+               {}});
+  }
+  push(Event{config_.duration_ms * 1000, 0, EventKind::phase_liveness, 0, 0, 0, {}});
+  after_event();
+  while (!failure_ && phase_ != Phase::done && !queue_.empty()) {
+    Event e = queue_.pop();
+    now_us_ = e.at_us;
+    ++steps_;
+    dispatch(e);
+    after_event();
+    if (phase_ == Phase::safety && config_.max_steps != 0 && steps_ >= config_.max_steps) {
+      begin_liveness();
+    }
+  }
+  return finish();
+}
+
+template <typename F>
+void Simulator::with_node(SimNode& n, const char* what, F&& f) {
+  touched_.insert(n.id);
+  try {
+    f();
+  } catch (const std::exception& e) {
+    fail("no_exception",
+         "node " + std::to_string(n.id) + " threw during " + what + ": " + e.what());
+  } catch (const kj::Exception& e) {
+    fail("no_exception", "node " + std::to_string(n.id) + " threw during " + what + ": " +
+                             e.getDescription().cStr());
+  }
+}
+
+void Simulator::dispatch(Event& e) {
+  switch (e.kind) {
+    case EventKind::tick: {
+      SimNode& n = node(e.node);
+      if (!n.up || n.paused || e.id != n.tick_chain) return;
+      trace({now_us_, "tick", n.id, 0, 0, 0, {}});
+      with_node(n, "tick", [&] {
+        n.node->on_tick();
+        n.node->process();
+      });
+      const std::int64_t period = config_.tick_ms * 1000 * 1'000'000 / (1'000'000 + n.drift_ppm);
+      schedule_tick(n, now_us_ + std::max<std::int64_t>(period, 1));
+      return;
+    }
+    case EventKind::peer_deliver: {
+      SimNode& n = node(e.node);
+      if (!n.up || blocked(e.aux, e.node)) {
+        trace({now_us_, "drop", e.node, e.aux, e.payload.size(), hash_bytes(e.payload),
+               "at delivery"});
+        return;
+      }
+      if (n.paused) return n.held.push_back(std::move(e));
+      return deliver_to_node(n, e);
+    }
+    case EventKind::client_to_node: {
+      auto it = conns_.find(e.id);
+      if (it == conns_.end() || !it->second.open) return;
+      Conn& c = it->second;
+      SimNode& n = node(c.node);
+      if (!n.up || n.incarnation != c.incarnation) return break_conn(c, true);
+      if (blocked(client_endpoint(c.client), c.node)) return break_conn(c, false);
+      if (n.paused) return n.held.push_back(std::move(e));
+      return deliver_to_node(n, e);
+    }
+    case EventKind::node_to_client: {
+      auto it = conns_.find(e.id);
+      if (it == conns_.end() || !it->second.open) return;
+      Conn& c = it->second;
+      if (blocked(c.node, client_endpoint(c.client))) return break_conn(c, false);
+      trace({now_us_,
+             "n>c",
+             c.node,
+             static_cast<std::uint64_t>(c.client),
+             c.id,
+             hash_bytes(e.payload),
+             {}});
+      clients_[static_cast<std::size_t>(c.client)]->on_message(c.id, e.payload);
+      return;
+    }
+    case EventKind::conn_closed: {
+      auto it = conns_.find(e.id);
+      if (it == conns_.end()) return;
+      const int client = it->second.client;
+      conns_.erase(it);
+      trace({now_us_, "conn_closed", 0, static_cast<std::uint64_t>(client), e.id, 0, {}});
+      clients_[static_cast<std::size_t>(client)]->on_conn_closed(e.id);
+      return;
+    }
+    case EventKind::fsync_done: {
+      SimNode& n = node(e.node);
+      if (!n.up || e.id != n.incarnation) return;
+      if (n.paused) return n.held.push_back(std::move(e));
+      trace({now_us_, "fsync_done", n.id, 0, 0, 0, {}});
+      with_node(n, "fsync completion", [&] {
+        n.storage->fsync_done();
+        n.node->on_storage_wakeup();
+        n.node->process();
+      });
+      return;
+    }
+    case EventKind::client_timer:
+      clients_[e.aux]->on_timer(e.id);
+      return;
+    case EventKind::nemesis:
+      return nemesis();
+    case EventKind::fault_end:
+      return end_fault(e.id);
+    case EventKind::restart: {
+      SimNode& n = node(e.node);
+      if (!n.up) start_node(n);
+      return;
+    }
+    case EventKind::resume: {
+      SimNode& n = node(e.node);
+      if (!n.up || !n.paused) return;
+      n.paused = false;
+      ++n.tick_chain;
+      trace({now_us_, "resume", n.id, n.held.size(), 0, 0, {}});
+      schedule_tick(n, now_us_);
+      std::vector<Event> held = std::move(n.held);
+      n.held.clear();
+      for (auto& h : held)
+        dispatch(h);
+      return;
+    }
+    case EventKind::phase_liveness:
+      if (phase_ == Phase::safety) begin_liveness();
+      return;
+    case EventKind::deadline:
+      if (phase_ != Phase::done && config_.disabled_checks.count("liveness") != 0) {
+        phase_ = Phase::done;  // a self-test looking past a liveness failure
+      } else if (phase_ != Phase::done) {
+        fail("liveness", std::string(phase_ == Phase::liveness_progress
+                                         ? "no progress: not every client completed a write "
+                                         : "no convergence: the replicas did not reach the same "
+                                           "applied zxid and digest ") +
+                             "within " + std::to_string(config_.liveness_timeout_ms) +
+                             " ms after every fault healed\n" + cluster_state());
+      }
+      return;
+  }
+}
+
+void Simulator::deliver_to_node(SimNode& n, Event& e) {
+  if (e.kind == EventKind::peer_deliver) {
+    trace({now_us_, "deliver", n.id, e.aux, e.payload.size(), hash_bytes(e.payload), {}});
+    with_node(n, "a peer message", [&] {
+      n.node->on_peer_message(e.payload.data(), e.payload.size());
+      n.node->process();
+    });
+  } else {
+    const Conn& c = conns_.at(e.id);
+    trace({now_us_,
+           "c>n",
+           n.id,
+           static_cast<std::uint64_t>(c.client),
+           c.id,
+           hash_bytes(e.payload),
+           {}});
+    const std::string address = "10.1.0." + std::to_string(c.client + 1) + ":5000";
+    with_node(n, "a client message", [&] {
+      n.node->on_client_message(e.id, e.payload.data(), e.payload.size(), address);
+      n.node->process();
+    });
+  }
+}
+
+void Simulator::after_event() {
+  for (NodeId id : touched_) {
+    SimNode& n = node(id);
+    if (!n.up || !n.node) continue;
+    std::string broken = n.node->check_broadcast_invariants();
+    if (!broken.empty()) fail("broadcast_invariants", "node " + std::to_string(id) + ": " + broken);
+    if (auto v = replicas_.on_status(id, n.node->status())) fail(v->property, v->message);
+  }
+  touched_.clear();
+  if (phase_ == Phase::liveness_progress || phase_ == Phase::liveness_drain) check_liveness();
+}
+
+void Simulator::fail(const std::string& property, const std::string& message) {
+  if (failure_ || config_.disabled_checks.count(property) != 0) return;
+  failure_ = Violation{property, message};
+  trace({now_us_, "VIOLATION", 0, 0, 0, 0, property});
+}
+
+void Simulator::trace(TraceRecord r) {
+  trace_.record(std::move(r));
+}
+
+void Simulator::plugin_trace(NodeId node, const TraceEvent& e) {
+  std::string detail = "epoch " + std::to_string(e.epoch);
+  if (!e.detail.empty()) detail += " " + e.detail;
+  trace_.record({now_us_, to_string(e.kind), node, e.peer, e.zxid, 0, std::move(detail)});
+}
+
+void Simulator::client_violation(const std::string& property, const std::string& message) {
+  fail(property, message);
+}
+
+// ------------------------------------------------------------------ network
+
+bool Simulator::blocked(std::uint32_t from, std::uint32_t to) const {
+  return !blocked_.empty() && blocked_.count({from, to}) != 0;
+}
+
+void Simulator::node_send_peer(SimNode& from, NodeId to, Bytes bytes) {
+  if (to == 0 || to > nodes_.size() || to == from.id) return;
+  if (blocked(from.id, to)) return;
+  const auto& k = config_.network;
+  if (network_faults_on_ && net_rng_.chance(k.peer_loss_chance)) {
+    trace({now_us_, "lose", to, from.id, bytes.size(), hash_bytes(bytes), {}});
+    return;
+  }
+  const bool may_mangle = network_faults_on_ && (!k.kernel_envelopes_fifo || is_broadcast(bytes));
+  const int copies = may_mangle && net_rng_.chance(k.peer_duplicate_chance) ? 2 : 1;
+  for (int i = 0; i < copies; ++i) {
+    std::int64_t at = now_us_ + sample(k.peer_delay, net_rng_);
+    if (may_mangle && net_rng_.chance(k.peer_reorder_chance)) {
+      at += net_rng_.uniform_range(0, k.reorder_extra_us_max);
+    } else {
+      auto& last = last_peer_delivery_us_[{from.id, to}];
+      at = std::max(at, last);
+      last = at;
+    }
+    push(Event{at, 0, EventKind::peer_deliver, to, from.id, 0,
+               i + 1 < copies ? bytes : std::move(bytes)});
+  }
+}
+
+ConnId Simulator::open_conn(int client, NodeId node_id) {
+  Conn c;
+  c.id = next_conn_++;
+  c.client = client;
+  c.node = node_id;
+  SimNode& n = node(node_id);
+  c.incarnation = n.incarnation;
+  auto& slot = conns_[c.id] = c;
+  if (!n.up) break_conn(slot, true);  // connection refused
+  return c.id;
+}
+
+void Simulator::client_send(ConnId conn, Bytes bytes) {
+  auto it = conns_.find(conn);
+  if (it == conns_.end() || !it->second.open) return;
+  Conn& c = it->second;
+  if (blocked(client_endpoint(c.client), c.node)) return break_conn(c, false);
+  if (network_faults_on_ && net_rng_.chance(config_.network.client_break_chance)) {
+    return break_conn(c, true);
+  }
+  const std::int64_t at =
+      std::max(now_us_ + sample(config_.network.client_delay, net_rng_), c.last_to_node_us);
+  c.last_to_node_us = at;
+  push(Event{at, 0, EventKind::client_to_node, c.node, 0, c.id, std::move(bytes)});
+}
+
+void Simulator::close_conn(ConnId conn) {
+  conns_.erase(conn);
+}
+
+void Simulator::node_send_client(SimNode& from, ConnId conn, Bytes bytes) {
+  auto it = conns_.find(conn);
+  if (it == conns_.end()) return;
+  Conn& c = it->second;
+  if (!c.open || c.server_closed || c.node != from.id || c.incarnation != from.incarnation) return;
+  if (blocked(from.id, client_endpoint(c.client))) return break_conn(c, false);
+  if (network_faults_on_ && net_rng_.chance(config_.network.client_break_chance)) {
+    return break_conn(c, true);
+  }
+  std::int64_t at =
+      std::max(now_us_ + sample(config_.network.client_delay, net_rng_), c.last_to_client_us);
+  if (config_.test.net_notifications_late && is_notification(bytes)) {
+    at += 50'000;  // test-only fault: leaves FIFO order, later replies overtake it
+  } else if (config_.test.net_replies_reordered && !is_notification(bytes)) {
+    at += net_rng_.uniform_range(0, 20'000);  // test-only fault: replies leave FIFO order
+  } else {
+    c.last_to_client_us = at;
+  }
+  push(Event{at, 0, EventKind::node_to_client, c.node, 0, c.id, std::move(bytes)});
+}
+
+void Simulator::node_close_client(SimNode& from, ConnId conn) {
+  auto it = conns_.find(conn);
+  if (it == conns_.end()) return;
+  Conn& c = it->second;
+  if (!c.open || c.server_closed || c.node != from.id) return;
+  c.server_closed = true;
+  const std::int64_t at =
+      std::max(now_us_ + sample(config_.network.client_delay, net_rng_), c.last_to_client_us);
+  c.last_to_client_us = at;
+  push(Event{at, 0, EventKind::conn_closed, c.node, 0, c.id, {}});
+}
+
+void Simulator::break_conn(Conn& c, bool tell_client) {
+  if (!c.open) return;
+  c.open = false;
+  trace({now_us_, "conn_break", c.node, static_cast<std::uint64_t>(c.client), c.id, 0,
+         tell_client ? "reset" : "silent"});
+  if (tell_client) {
+    push(Event{now_us_ + sample(config_.network.client_delay, net_rng_),
+               0,
+               EventKind::conn_closed,
+               c.node,
+               0,
+               c.id,
+               {}});
+  }
+}
+
+void Simulator::set_client_timer(int client, std::int64_t at_us, std::uint64_t generation) {
+  push(Event{
+      at_us, 0, EventKind::client_timer, 0, static_cast<std::uint32_t>(client), generation, {}});
+}
+
+// ------------------------------------------------------------------ phases
+
+void Simulator::begin_liveness() {
+  phase_ = Phase::liveness_progress;
+  heal_us_ = now_us_;
+  network_faults_on_ = false;
+  trace({now_us_, "heal", 0, steps_, 0, 0, "safety phase over: every fault heals"});
+  heal_everything();
+  push(Event{now_us_ + config_.liveness_timeout_ms * 1000, 0, EventKind::deadline, 0, 0, 0, {}});
+}
+
+void Simulator::check_liveness() {
+  if (phase_ == Phase::liveness_progress) {
+    for (const auto& c : clients_) {
+      if (!c->progressed_since(heal_us_)) return;
+    }
+    phase_ = Phase::liveness_drain;
+    trace({now_us_, "progress", 0, 0, 0, 0, "every client completed a write; workload stops"});
+    for (auto& c : clients_)
+      c->stop_issuing();
+  }
+  if (phase_ != Phase::liveness_drain) return;
+  Zxid acked = 0;
+  for (const auto& c : clients_) {
+    if (!c->idle()) return;
+    acked = std::max(acked, c->max_acked_zxid());
+  }
+  const SimNode& first = *nodes_.front();
+  if (!first.up || !first.node) return;
+  const Zxid applied = first.node->applied_zxid();
+  const std::uint64_t digest = first.node->digest();
+  if (applied < acked) return;
+  for (const auto& n : nodes_) {
+    if (!n->up || n->paused || !n->node || !n->node->idle()) return;
+    if (n->node->applied_zxid() != applied || n->node->digest() != digest) return;
+  }
+  phase_ = Phase::done;
+  trace({now_us_, "converged", 0, applied, digest, 0, {}});
+}
+
+std::string Simulator::cluster_state() const {
+  std::string out;
+  for (const auto& n : nodes_) {
+    out += "  node " + std::to_string(n->id) + ": ";
+    if (!n->up || !n->node) {
+      out += "down\n";
+      continue;
+    }
+    const BroadcastStatus s = n->node->status();
+    out += std::string(n->paused ? "paused, " : "") + to_string(s.role) + " epoch " +
+           std::to_string(s.epoch) + " leader " + std::to_string(s.leader) + ", committed " +
+           hex(s.last_committed_zxid) + ", applied " + hex(n->node->applied_zxid()) + ", digest " +
+           hex(n->node->digest()) + (n->node->idle() ? ", idle" : ", busy") +
+           (s.can_propose ? ", can propose" : "") + "\n";
+  }
+  for (const auto& c : clients_)
+    out += "  " + c->describe() + "\n";
+  return out;
+}
+
+RunResult Simulator::finish() {
+  RunResult& r = result_;
+  r.seed = config_.seed;
+  r.events = steps_;
+  r.sim_time_us = now_us_;
+  r.leaders = replicas_.leaders_seen();
+  r.final_zxid = replicas_.max_applied_zxid();
+  for (const auto& op : history_.ops) {
+    ++r.ops;
+    if (!op.completed())
+      ++r.ops_no_reply;
+    else if (op.err == zerr::ok)
+      ++r.ops_ok;
+  }
+  if (!failure_ && phase_ != Phase::done) {
+    failure_ = Violation{"liveness", "the event queue ran dry before the run finished"};
+  }
+  if (!failure_) {
+    HistoryCheckOptions options;
+    options.linearizable_reads = reads_are_linearizable(config_);
+    options.disabled = config_.disabled_checks;
+    HistoryCheckResult h = check_history(history_, replicas_, options);
+    r.stale = h.stale;
+    r.session_order_anomalies = h.session_order_anomalies;
+    r.linearizability = h.linearizability;
+    if (h.violation) failure_ = h.violation;
+  }
+  r.ok = !failure_;
+  if (failure_) {
+    r.property = failure_->property;
+    r.message = failure_->message;
+  }
+  r.trace_digest = trace_.digest();
+  r.trace_tail = trace_.tail();
+  return r;
+}
+
+// ------------------------------------------------------------------ entry points
+
+RunResult run_simulation(const SimConfig& config) {
+  Simulator sim(config);
+  return sim.run();
+}
+
+std::string format_failure(const SimConfig& config, const RunResult& r) {
+  std::string out;
+  out += "SIMULATION FAILED: property '" + r.property + "' violated\n";
+  out += "  seed:         " + std::to_string(r.seed) + "\n";
+  out += "  git revision: " + std::string(git_revision()) + "\n";
+  char line[200];
+  std::snprintf(line, sizeof line,
+                "  at:           %.6f s simulated, event %" PRIu64 ", trace digest %016" PRIx64
+                "\n",
+                static_cast<double>(r.sim_time_us) / 1e6, r.events, r.trace_digest);
+  out += line;
+  out += "  reproduce:    qlab sim --broadcast " + config.broadcast + " --nodes " +
+         std::to_string(config.nodes) + " --observers " + std::to_string(config.observers) +
+         " --read-policy " + config.read_policy + " --faults " + config.fault_mix + " --seed " +
+         std::to_string(r.seed) + " --duration-ms " + std::to_string(config.duration_ms) +
+         (config.max_steps ? " --steps " + std::to_string(config.max_steps) : std::string()) + "\n";
+  out += "\n" + r.message + "\n";
+  out += "\nresolved config:\n" + config.to_text();
+  out += "\nlast " + std::to_string(r.trace_tail.size()) + " trace events:\n";
+  for (const auto& t : r.trace_tail)
+    out += "  " + t + "\n";
+  return out;
+}
+
+}  // namespace quorumlab::sim
