@@ -186,3 +186,25 @@ TEST(Discovery_3_3, AFollowerAheadOfTheLeaderMakesItGiveUp) {
   EXPECT_EQ(elect(*net), 1u) << "the server with the most recent history wins next";
   EXPECT_TRUE(applied_everywhere(*net, txn("ahead")));
 }
+
+TEST(Discovery_3_3, StreamPacketsNeverOvertakeOnesWaitingForTheDisk) {
+  auto net = make_network(3);
+  net->start();
+  run_election_only(*net, 3);
+  net->set_auto_persist(3, false);
+  deliver_kind(*net, wire::Kind::learner_info);
+  net->tick(3);  // a PING for each learner, in a later Ready than the LEADERINFOs
+  net->tick(3);
+  EXPECT_TRUE(in_flight(*net, wire::Kind::leader_info).empty());
+  EXPECT_TRUE(in_flight(*net, wire::Kind::ping).empty()) << "it would overtake LEADERINFO";
+  net->complete_persist(3);
+  for (NodeId f : {1u, 2u}) {
+    auto link = net->messages(3, f);
+    ASSERT_GE(link.size(), 3u);
+    EXPECT_EQ(kind_of(*net->find(link[0])), wire::Kind::leader_info);
+    EXPECT_EQ(kind_of(*net->find(link[1])), wire::Kind::ping);
+  }
+  net->set_auto_persist(3, true);
+  EXPECT_EQ(elect(*net), 3u) << "the learners saw no gap";
+  EXPECT_EQ(net->status(1).role, Role::follower);
+}
