@@ -26,7 +26,7 @@ struct ClusterOptions {
   std::vector<std::string> sets;
   double timeout_s = 30;
   bool json = false;
-  bool zk = false;  ///< ZooKeeper wire ports: on once the zk front-end exists
+  bool zk = true;  ///< ZooKeeper wire ports (kernel/zkwire) beside the native ones
   NodeId node = 0;
 };
 
