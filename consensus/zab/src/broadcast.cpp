@@ -121,6 +121,7 @@ ProposeResult ZabBroadcast::propose(const std::vector<Bytes>& txns) {
   if (state_ != PeerState::leading || phase_ != Phase::broadcast) {
     if (state_ == PeerState::following || state_ == PeerState::observing)
       r.leader_hint = leader_id_;
+    if (state_ == PeerState::leading && established_) r.leader_hint = self_;  // retry here soon
     return r;
   }
   r.leader_hint = self_;
