@@ -101,23 +101,23 @@ class Client::Impl : public detail::ClientCore {
  public:
   using ClientCore::ClientCore;
 
-  /// A request for `path`; without a message (failing locally with BADARGUMENTS) when the path
-  /// breaks ZooKeeper's rules.
-  Request request(OpKind kind, const std::string& path, std::size_t payload_bytes,
-                  bool sequential = false) {
+  /// A request for `path`, failing locally with BADARGUMENTS when the path breaks ZooKeeper's
+  /// rules (then local_error is set and nothing is to be built).
+  static Request request(OpKind kind, const std::string& path, bool sequential = false) {
     Request r;
     r.kind = kind;
     r.path = path;
-    if (!validate_path(path, sequential).empty()) {
-      r.local_error = Error::BADARGUMENTS;
-      return r;
-    }
-    r.message = detail::new_message(payload_bytes + path.size() + connect_string().chroot.size());
+    if (!validate_path(path, sequential).empty()) r.local_error = Error::BADARGUMENTS;
     return r;
   }
 
-  static proto::Request::Op::Builder op(Request& r) {
-    return r.message->initRoot<proto::ClientMessage>().initRequest().initOp();
+  static void seal(Request& r, detail::RequestWriter& w) {
+    r.payload = w.seal();
+    r.has_payload = true;
+  }
+
+  std::size_t path_bytes(const std::string& path) const {
+    return path.size() + connect_string().chroot.size();
   }
 
   capnp::Text::Reader server_path(const std::string& path, std::string* storage) const {
@@ -144,19 +144,21 @@ class Client::Impl : public detail::ClientCore {
 
   Request make_create(const std::string& path, const std::string& data, CreateMode mode,
                       const AclList& acl, std::int64_t ttl_ms) {
-    Request r = request(OpKind::kCreate, path, data.size() + acl.size() * 32, is_sequential(mode));
-    if (!r.message) return r;
+    Request r = request(OpKind::kCreate, path, is_sequential(mode));
+    if (r.local_error != Error::OK) return r;
     bool ttl_ok = is_ttl(mode) ? ttl_ms > 0 && ttl_ms <= kMaxTtlMs : ttl_ms == 0;
     int m = static_cast<int>(mode);
     if (!ttl_ok || m < 0 || m > 6) return local_failure(std::move(r), Error::BADARGUMENTS);
     if (acl.empty()) return local_failure(std::move(r), Error::INVALIDACL);
-    auto c = op(r).initCreate();
+    detail::RequestWriter w(data.size() + acl.size() * 32 + path_bytes(path));
+    auto c = w.op().initCreate();
     std::string sp;
     c.setPath(server_path(path, &sp));
     c.setData(detail::bytes(data));
     detail::write_acl(c.initAcl(static_cast<unsigned>(acl.size())), acl);
     c.setMode(m);
     c.setTtlMs(ttl_ms);
+    seal(r, w);
     return r;
   }
 
@@ -169,19 +171,22 @@ class Client::Impl : public detail::ClientCore {
   }
 
   Request make_path_version(OpKind kind, const std::string& path, std::int32_t version) {
-    Request r = request(kind, path, 0);
-    if (!r.message) return r;
-    auto pv = kind == OpKind::kDelete ? op(r).initDelete() : op(r).initCheck();
+    Request r = request(kind, path);
+    if (r.local_error != Error::OK) return r;
+    detail::RequestWriter w(path_bytes(path));
+    auto pv = kind == OpKind::kDelete ? w.op().initDelete() : w.op().initCheck();
     std::string sp;
     pv.setPath(server_path(path, &sp));
     pv.setVersion(version);
+    seal(r, w);
     return r;
   }
 
   Request make_path_watch(OpKind kind, const std::string& path, Watcher watcher) {
-    Request r = request(kind, path, 0);
-    if (!r.message) return r;
-    auto o = op(r);
+    Request r = request(kind, path);
+    if (r.local_error != Error::OK) return r;
+    detail::RequestWriter w(path_bytes(path));
+    auto o = w.op();
     auto pw = kind == OpKind::kExists    ? o.initExists()
               : kind == OpKind::kGetData ? o.initGetData()
                                          : o.initGetChildren();
@@ -189,26 +194,30 @@ class Client::Impl : public detail::ClientCore {
     pw.setPath(server_path(path, &sp));
     pw.setWatch(static_cast<bool>(watcher));
     r.watcher = std::move(watcher);
+    seal(r, w);
     return r;
   }
 
   Request make_set_data(const std::string& path, const std::string& data, std::int32_t version) {
-    Request r = request(OpKind::kSetData, path, data.size());
-    if (!r.message) return r;
-    auto s = op(r).initSetData();
+    Request r = request(OpKind::kSetData, path);
+    if (r.local_error != Error::OK) return r;
+    detail::RequestWriter w(data.size() + path_bytes(path));
+    auto s = w.op().initSetData();
     std::string sp;
     s.setPath(server_path(path, &sp));
     s.setData(detail::bytes(data));
     s.setVersion(version);
+    seal(r, w);
     return r;
   }
 
   Request make_text_op(OpKind kind, const std::string& path) {
-    Request r = request(kind, path, 0);
-    if (!r.message) return r;
+    Request r = request(kind, path);
+    if (r.local_error != Error::OK) return r;
+    detail::RequestWriter w(path_bytes(path));
     std::string sp;
     auto t = server_path(path, &sp);
-    auto o = op(r);
+    auto o = w.op();
     switch (kind) {
       case OpKind::kGetAcl:
         o.setGetAcl(t);
@@ -222,18 +231,21 @@ class Client::Impl : public detail::ClientCore {
       default:
         break;
     }
+    seal(r, w);
     return r;
   }
 
   Request make_set_acl(const std::string& path, const AclList& acl, std::int32_t version) {
-    Request r = request(OpKind::kSetAcl, path, acl.size() * 32);
-    if (!r.message) return r;
+    Request r = request(OpKind::kSetAcl, path);
+    if (r.local_error != Error::OK) return r;
     if (acl.empty()) return local_failure(std::move(r), Error::INVALIDACL);
-    auto s = op(r).initSetAcl();
+    detail::RequestWriter w(acl.size() * 32 + path_bytes(path));
+    auto s = w.op().initSetAcl();
     std::string sp;
     s.setPath(server_path(path, &sp));
     detail::write_acl(s.initAcl(static_cast<unsigned>(acl.size())), acl);
     s.setVersion(version);
+    seal(r, w);
     return r;
   }
 
@@ -250,13 +262,14 @@ class Client::Impl : public detail::ClientCore {
       if (o.kind == Op::Kind::kCreate && o.acl.empty()) {
         return local_failure(std::move(r), Error::INVALIDACL);
       }
-      payload += o.path.size() + o.data.size() + o.acl.size() * 32 + 64;
+      payload += path_bytes(o.path) + o.data.size() + o.acl.size() * 32 + 64;
     }
-    r.message = detail::new_message(payload);
-    auto list = read ? op(r).initMultiRead(static_cast<unsigned>(ops.size()))
-                     : op(r).initMulti(static_cast<unsigned>(ops.size()));
+    detail::RequestWriter w(payload);
+    auto list = read ? w.op().initMultiRead(static_cast<unsigned>(ops.size()))
+                     : w.op().initMulti(static_cast<unsigned>(ops.size()));
     for (unsigned i = 0; i < ops.size(); ++i)
       write_multi_op(list[i], ops[i]);
+    seal(r, w);
     return r;
   }
 
@@ -296,37 +309,43 @@ class Client::Impl : public detail::ClientCore {
   }
 
   Request make_watch_op(OpKind kind, const std::string& path, WatcherType type, bool local) {
-    Request r = request(kind, path, 0);
+    Request r = request(kind, path);
     r.watcher_type = type;
     r.local = local;
-    if (!r.message) return r;
-    auto w = kind == OpKind::kCheckWatches ? op(r).initCheckWatches() : op(r).initRemoveWatches();
+    if (r.local_error != Error::OK) return r;
+    detail::RequestWriter w(path_bytes(path));
+    auto wo =
+        kind == OpKind::kCheckWatches ? w.op().initCheckWatches() : w.op().initRemoveWatches();
     std::string sp;
-    w.setPath(server_path(path, &sp));
-    w.setType(static_cast<std::int32_t>(type));
+    wo.setPath(server_path(path, &sp));
+    wo.setType(static_cast<std::int32_t>(type));
+    seal(r, w);
     return r;
   }
 
   Request make_add_watch(const std::string& path, AddWatchMode mode, Watcher watcher) {
-    Request r = request(OpKind::kAddWatch, path, 0);
+    Request r = request(OpKind::kAddWatch, path);
     r.add_watch_mode = mode;
     r.watcher = std::move(watcher);
-    if (!r.message) return r;
-    auto a = op(r).initAddWatch();
+    if (r.local_error != Error::OK) return r;
+    detail::RequestWriter w(path_bytes(path));
+    auto a = w.op().initAddWatch();
     std::string sp;
     a.setPath(server_path(path, &sp));
     a.setMode(static_cast<std::int32_t>(mode));
+    seal(r, w);
     return r;
   }
 
   Request make_get_ephemerals(const std::string& prefix) {
     Request r;
     r.kind = OpKind::kGetEphemerals;
-    r.message = detail::new_message(prefix.size() + connect_string().chroot.size());
+    detail::RequestWriter w(path_bytes(prefix));
     // A plain string prefix (not a path): "" and "/" mean everything (under the chroot).
     std::string sp =
         prefix.empty() ? connect_string().to_server("/") : connect_string().to_server(prefix);
-    op(r).setGetEphemerals(detail::text(sp));
+    w.op().setGetEphemerals(detail::text(sp));
+    seal(r, w);
     return r;
   }
 
@@ -347,24 +366,26 @@ class Client::Impl : public detail::ClientCore {
     r.kind = OpKind::kAddAuth;
     r.scheme = scheme;
     r.auth = auth;
-    r.message = detail::new_message(scheme.size() + auth.size());
-    auto a = op(r).initAddAuth();
+    detail::RequestWriter w(scheme.size() + auth.size());
+    auto a = w.op().initAddAuth();
     a.setScheme(detail::text(scheme));
     a.setAuth(detail::bytes(auth));
+    seal(r, w);
     return r;
   }
 
   Request make_who_am_i() {
     Request r;
     r.kind = OpKind::kWhoAmI;
-    r.message = detail::new_message(0);
-    op(r).setWhoAmI();
+    detail::RequestWriter w(0);
+    w.op().setWhoAmI();
+    seal(r, w);
     return r;
   }
 
  private:
   static Request local_failure(Request r, Error err) {
-    r.message.reset();
+    r.has_payload = false;
     r.local_error = err;
     return r;
   }

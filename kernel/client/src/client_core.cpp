@@ -68,45 +68,58 @@ void ClientCore::shutdown() {
   events_.stop_and_join();
 }
 
+void ClientCore::finish_locally(Request& r, Error err) {
+  if (r.counted) {
+    in_flight_.fetch_sub(1);
+    r.counted = false;
+  }
+  if (!r.completion) return;
+  r.completion->finish(err, nullptr);
+  if (r.completion->direct()) {
+    r.completion->run();
+  } else {
+    events_.post(std::move(r.completion));
+  }
+}
+
 void ClientCore::submit(Request r) {
-  if (r.completion && r.kind != OpKind::kClose && r.kind != OpKind::kDetach) {
+  bool ending = r.kind == OpKind::kClose || r.kind == OpKind::kDetach;
+  if (r.completion && !ending) {
     if (in_flight_.fetch_add(1) >= options_.max_in_flight) {
       in_flight_.fetch_sub(1);
-      auto task = r.completion->finish(Error::THROTTLEDOP, nullptr);
-      if (r.completion->direct()) {
-        task();
-      } else {
-        events_.post(std::move(task));
-      }
-      return;
+      return finish_locally(r, Error::THROTTLEDOP);
     }
     r.counted = true;
   }
-  bool wake = false;
+  // Submissions made by callbacks are signalled once per event batch (or every
+  // kMaxDeferredWakes), not one eventfd write each; a blocking call signals at once.
+  bool defer = events_.on_loop_thread() && !(r.completion && r.completion->direct());
+  bool was_empty = false;
   {
     std::unique_lock<std::mutex> lock(submit_mu_);
     if (!accepting_) {
       lock.unlock();
-      if (r.counted) in_flight_.fetch_sub(1);
-      if (r.completion) {
-        // The client is shutting down: close/detach have nothing left to do.
-        bool ending = r.kind == OpKind::kClose || r.kind == OpKind::kDetach;
-        auto task = r.completion->finish(ending ? Error::OK : Error::SESSIONEXPIRED, nullptr);
-        if (r.completion->direct()) {
-          task();
-        } else {
-          events_.post(std::move(task));
-        }
-      }
-      return;
+      // The client is shutting down: close/detach have nothing left to do.
+      return finish_locally(r, ending ? Error::OK : Error::SESSIONEXPIRED);
     }
-    wake = submitted_.empty();
+    was_empty = submitted_.empty();
     submitted_.push_back(std::move(r));
   }
-  if (wake) {
-    std::uint64_t one = 1;
-    [[maybe_unused]] auto n = ::write(wake_fd_, &one, sizeof(one));
+  if (defer) {
+    if (++deferred_wakes_ >= kMaxDeferredWakes) wake_io();
+  } else if (was_empty) {
+    wake_io();
   }
+}
+
+void ClientCore::wake_io() {
+  if (events_.on_loop_thread()) deferred_wakes_ = 0;
+  std::uint64_t one = 1;
+  [[maybe_unused]] auto n = ::write(wake_fd_, &one, sizeof(one));
+}
+
+void ClientCore::after_event_batch() {
+  if (deferred_wakes_ > 0) wake_io();
 }
 
 State ClientCore::state() const {
@@ -201,19 +214,19 @@ void ClientCore::io_main() {
 void ClientCore::drain_submissions() {
   std::uint64_t count = 0;
   [[maybe_unused]] auto n = ::read(wake_fd_, &count, sizeof(count));  // read before taking
-  std::vector<Request> batch;
   {
     std::lock_guard<std::mutex> lock(submit_mu_);
-    batch.swap(submitted_);
+    draining_.swap(submitted_);  // both keep their capacity
   }
-  for (auto& r : batch)
+  for (auto& r : draining_)
     dispatch(std::move(r));
+  draining_.clear();
 }
 
 void ClientCore::dispatch(Request r) {
   if (r.kind == OpKind::kClose) return begin_close(std::move(r));
   if (r.kind == OpKind::kDetach) return detach(std::move(r));
-  if (!r.message) return complete(r, r.local_error);
+  if (!r.has_payload) return complete(r, r.local_error);
   bool terminal = io_state_ == State::kClosed || io_state_ == State::kExpired ||
                   io_state_ == State::kAuthFailed;
   if (terminal || closing_) {
@@ -372,10 +385,12 @@ void ClientCore::send_session_setup() {
   for (const auto& [scheme, auth] : credentials_) {
     Request r;
     r.kind = OpKind::kAddAuth;
-    r.message = new_message(scheme.size() + auth.size());
-    auto op = r.message->initRoot<proto::ClientMessage>().initRequest().initOp().initAddAuth();
+    RequestWriter w(scheme.size() + auth.size());
+    auto op = w.op().initAddAuth();
     op.setScheme(text(scheme));
     op.setAuth(bytes(auth));
+    r.payload = w.seal();
+    r.has_payload = true;
     send_request(std::move(r));
   }
   if (!watches_.empty()) {
@@ -387,8 +402,8 @@ void ClientCore::send_session_setup() {
     auto emit = [&] {
       Request r;
       r.kind = OpKind::kSetWatches;
-      r.message = new_message(chunk_bytes + 5 * 8);
-      auto sw = r.message->initRoot<proto::ClientMessage>().initRequest().initOp().initSetWatches();
+      RequestWriter w(chunk_bytes + 5 * 8);
+      auto sw = w.op().initSetWatches();
       sw.setRelativeZxid(last_zxid_seen_.load());
       using Init = capnp::List<capnp::Text>::Builder (proto::SetWatches::Builder::*)(unsigned);
       const Init inits[5] = {
@@ -402,6 +417,8 @@ void ClientCore::send_session_setup() {
         chunk[k].clear();
       }
       chunk_bytes = 0;
+      r.payload = w.seal();
+      r.has_payload = true;
       send_request(std::move(r));
     };
     for (int k = 0; k < 5; ++k) {
@@ -520,9 +537,8 @@ void ClientCore::send_request(Request r) {
   if (conn_ != Conn::kConnected) return complete(r, Error::CONNECTIONLOSS);  // lost meanwhile
   if (r.kind == OpKind::kAddAuth && r.completion) credentials_.emplace_back(r.scheme, r.auth);
   r.xid = next_xid();
-  r.message->getRoot<proto::ClientMessage>().getRequest().setXid(r.xid);
-  auto msg = serialize(*r.message);
-  r.message.reset();
+  patch_xid(r.payload.bytes, r.payload.xid_offset, r.xid);
+  zmq::message_t msg = std::move(r.payload.bytes);
   pending_.push_back(std::move(r));
   send(std::move(msg));  // on failure the connection is dropped and pending_ failed
 }
@@ -584,19 +600,16 @@ int ClientCore::poll_timeout_ms(Clock::time_point now) const {
 // ---- completion and failure ----------------------------------------------------------------
 
 void ClientCore::complete(Request& r, Error err, const proto::Response::Reader* response) {
-  if (!r.completion) return;
   if (r.counted) {
     in_flight_.fetch_sub(1);
     r.counted = false;
   }
-  auto task = r.completion->finish(err, response);
-  bool direct = r.completion->direct();
-  r.completion.reset();
-  // A future awaited on the event thread cannot wait for the event thread: complete it here.
-  if (direct) {
-    task();
+  if (!r.completion) return;
+  r.completion->finish(err, response);
+  if (r.completion->direct()) {
+    r.completion->run();  // a future awaited on the event thread: it cannot wait for that thread
   } else {
-    batch_.push_back(std::move(task));
+    batch_.push_back(std::move(r.completion));
   }
 }
 
@@ -654,8 +667,10 @@ void ClientCore::begin_close(Request r) {
   }
   closing_ = true;
   close_deadline_ = Clock::now() + r.timeout;
-  r.message = new_message(0);
-  r.message->initRoot<proto::ClientMessage>().initRequest().initOp().setCloseSession();
+  RequestWriter w(0);
+  w.op().setCloseSession();
+  r.payload = w.seal();
+  r.has_payload = true;
   send_request(std::move(r));
 }
 
@@ -700,18 +715,19 @@ void ClientCore::terminate(State final_state, Error pending_err, KeeperState eve
 
 void ClientCore::session_event(KeeperState state) {
   if (!options_.session_watcher) return;
-  batch_.push_back([w = options_.session_watcher, state] {
+  batch_.push_back(std::make_unique<FunctionTask>([w = options_.session_watcher, state] {
     w(WatchedEvent{EventType::kNone, state, "", -1});
-  });
+  }));
 }
 
 void ClientCore::fire(std::vector<Watcher> watchers, WatchedEvent event) {
   if (watchers.empty()) return;
-  batch_.push_back([ws = std::move(watchers), ev = std::move(event)] {
-    for (const auto& w : ws) {
-      if (w) w(ev);
-    }
-  });
+  batch_.push_back(
+      std::make_unique<FunctionTask>([ws = std::move(watchers), ev = std::move(event)] {
+        for (const auto& w : ws) {
+          if (w) w(ev);
+        }
+      }));
 }
 
 void ClientCore::flush_events() {

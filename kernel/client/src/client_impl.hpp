@@ -31,6 +31,7 @@ constexpr std::int32_t kPingXid = -2;
 constexpr std::size_t kMaxMessagesPerPoll = 4096;            // reads before re-checking timers
 constexpr std::size_t kSetWatchesMaxPathBytes = 128 * 1024;  // per setWatches message (as Java)
 constexpr auto kMaxPingInterval = std::chrono::milliseconds(10000);
+constexpr std::size_t kMaxDeferredWakes = 64;  // event-thread submissions per I/O wakeup
 
 enum class OpKind {
   kCreate,
@@ -57,15 +58,14 @@ enum class OpKind {
   kSetWatches,  // internal, after a reconnect
 };
 
-/// How a request's reply reaches its caller. finish() runs on the I/O thread, decodes the reply
-/// (response is null when the request failed without one) and returns the task to run for the
-/// caller: on the event thread, or at once when direct() (a future completed from the I/O thread
-/// because its caller blocks the event thread).
-class Completion {
+/// How a request's reply reaches its caller. finish() runs on the I/O thread and decodes the
+/// reply into the result (response is null when the request failed without one); run() then
+/// hands the result to the caller: on the event thread, or at once on the I/O thread when
+/// direct() (a future awaited on the event thread itself, which cannot wait for that thread).
+class Completion : public Task {
  public:
   explicit Completion(bool direct) : direct_(direct) {}
-  virtual ~Completion() = default;
-  virtual std::function<void()> finish(Error err, const proto::Response::Reader* response) = 0;
+  virtual void finish(Error err, const proto::Response::Reader* response) = 0;
   bool direct() const { return direct_; }
 
  private:
@@ -81,30 +81,31 @@ class TypedCompletion final : public Completion {
   TypedCompletion(Decoder<T> decode, Callback<T> done, bool direct)
       : Completion(direct), decode_(std::move(decode)), done_(std::move(done)) {}
 
-  std::function<void()> finish(Error err, const proto::Response::Reader* response) override {
-    Result<T> result;
+  void finish(Error err, const proto::Response::Reader* response) override {
     try {
-      result = decode_(err, response);
+      result_ = decode_(err, response);
     } catch (const std::exception&) {
-      result = Result<T>{Error::MARSHALLINGERROR, T{}};
+      result_ = Result<T>{Error::MARSHALLINGERROR, T{}};
     } catch (const kj::Exception&) {
-      result = Result<T>{Error::MARSHALLINGERROR, T{}};
+      result_ = Result<T>{Error::MARSHALLINGERROR, T{}};
     }
-    return [done = std::move(done_), result = std::move(result)]() mutable {
-      if (done) done(std::move(result));
-    };
+  }
+  void run() override {
+    if (done_) done_(std::move(result_));
   }
 
  private:
   Decoder<T> decode_;
   Callback<T> done_;
+  Result<T> result_;
 };
 
 /// One request from submission to completion. Owned by the submit queue, then by the I/O
 /// thread's unsent or pending queue.
 struct Request {
   OpKind kind = OpKind::kCheck;
-  std::unique_ptr<capnp::MallocMessageBuilder> message;  // null: complete with local_error
+  bool has_payload = false;  // false: complete with local_error without sending
+  SealedRequest payload;     // the serialized request; its xid is patched when sent
   Error local_error = Error::OK;
   std::unique_ptr<Completion> completion;  // null for internal requests
   bool counted = false;                    // counts against Options::max_in_flight
@@ -179,6 +180,9 @@ class ClientCore {
   void fire(std::vector<Watcher> watchers, WatchedEvent event);
   void publish(State state);
   void flush_events();
+  void wake_io();
+  void after_event_batch();
+  void finish_locally(Request& r, Error err);
   std::int32_t next_xid();
   std::chrono::milliseconds connect_timeout() const;
 
@@ -191,6 +195,7 @@ class ClientCore {
   std::vector<Request> submitted_;
   bool accepting_ = true;
   int wake_fd_ = -1;
+  std::size_t deferred_wakes_ = 0;  // event thread only: submissions not yet signalled
   std::atomic<std::size_t> in_flight_{0};
   std::atomic<bool> stop_{false};
 
@@ -229,9 +234,10 @@ class ClientCore {
   std::deque<Request> unsent_;   // submitted while not connected
   std::vector<std::pair<std::string, std::string>> credentials_;
   WatchTable watches_;
-  std::vector<EventLoop::Task> batch_;  // event-thread tasks produced by this loop iteration
+  std::vector<EventLoop::TaskPtr> batch_;  // event-thread tasks produced by this loop iteration
+  std::vector<Request> draining_;          // the submit queue's spare buffer (capacity reused)
 
-  EventLoop events_;
+  EventLoop events_{[this] { after_event_batch(); }};
   std::thread io_thread_;
 };
 

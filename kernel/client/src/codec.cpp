@@ -4,6 +4,7 @@
 #include <cstring>
 #include <stdexcept>
 
+#include <capnp/any.h>
 #include <kj/io.h>
 
 namespace quorumlab::client::detail {
@@ -62,6 +63,69 @@ std::unique_ptr<capnp::MallocMessageBuilder> new_message(std::size_t payload_byt
   return std::make_unique<capnp::MallocMessageBuilder>(words);
 }
 
+namespace {
+
+/// Each thread's reusable first segment for requests (zeroed while not in use).
+constexpr std::size_t kScratchWords = 2048;  // 16 KiB
+
+struct Scratch {
+  kj::Array<capnp::word> words = kj::heapArray<capnp::word>(kScratchWords);
+  bool in_use = false;
+  Scratch() { std::memset(words.begin(), 0, kScratchWords * sizeof(capnp::word)); }
+};
+
+Scratch& thread_scratch() {
+  thread_local Scratch scratch;
+  return scratch;
+}
+
+}  // namespace
+
+RequestWriter::RequestWriter(std::size_t payload_bytes) {
+  Scratch& s = thread_scratch();
+  std::size_t words = payload_bytes / sizeof(capnp::word) + 64;
+  if (!s.in_use && words <= kScratchWords) {
+    s.in_use = true;
+    scratch_ = s.words.asPtr();
+    builder_.emplace(scratch_, capnp::AllocationStrategy::GROW_HEURISTICALLY);
+  } else {
+    builder_.emplace(static_cast<unsigned>(words));
+  }
+  request_ = builder_->initRoot<proto::ClientMessage>().initRequest();
+}
+
+RequestWriter::~RequestWriter() {
+  if (scratch_.size() == 0) return;
+  std::size_t used = builder_->getSegmentsForOutput()[0].size();
+  builder_.reset();
+  std::memset(scratch_.begin(), 0, used * sizeof(capnp::word));
+  thread_scratch().in_use = false;
+}
+
+SealedRequest RequestWriter::seal() {
+  auto segments = builder_->getSegmentsForOutput();
+  // Where the xid sits: Request's data section (xid is field 0) inside segment 0, after the
+  // segment table (a 4-byte count, 4 bytes per segment, padded to a word).
+  auto data = capnp::toAny(request_).getDataSection();
+  const auto* seg0 = reinterpret_cast<const kj::byte*>(segments[0].begin());
+  const auto* at = data.begin();
+  if (at < seg0 || at + sizeof(std::int32_t) > seg0 + segments[0].size() * sizeof(capnp::word)) {
+    throw std::logic_error("request header outside the first segment");
+  }
+  std::size_t table_bytes = (segments.size() + 2) / 2 * sizeof(capnp::word);
+  SealedRequest out;
+  out.xid_offset = table_bytes + static_cast<std::size_t>(at - seg0);
+  out.bytes = serialize(*builder_);
+  return out;
+}
+
+void patch_xid(zmq::message_t& bytes, std::size_t offset, std::int32_t xid) {
+  auto v = static_cast<std::uint32_t>(xid);
+  auto* p = static_cast<std::uint8_t*>(bytes.data()) + offset;
+  for (int i = 0; i < 4; ++i)
+    p[i] = static_cast<std::uint8_t>(v >> (8 * i));
+}
+
 zmq::message_t serialize(capnp::MessageBuilder& message) {
   std::size_t size = capnp::computeSerializedSizeInWords(message) * sizeof(capnp::word);
   zmq::message_t out(size);
@@ -86,7 +150,7 @@ Incoming::Incoming(const zmq::message_t& msg) {
   }
   capnp::ReaderOptions options;
   options.traversalLimitInWords = 64u * 1024 * 1024;  // 512 MiB: large multiRead replies
-  reader_ = std::make_unique<capnp::FlatArrayMessageReader>(words, options);
+  reader_.emplace(words, options);
 }
 
 }  // namespace quorumlab::client::detail

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <capnp/message.h>
@@ -36,6 +37,35 @@ void write_acl(capnp::List<proto::Acl>::Builder b, const AclList& acl);
 /// A message under construction with a first segment sized for `payload_bytes` of data.
 std::unique_ptr<capnp::MallocMessageBuilder> new_message(std::size_t payload_bytes);
 
+/// A request serialized on the caller's thread. The xid is written by the I/O thread at send
+/// time (patch_xid), so requests get increasing xids in send order without keeping a builder.
+struct SealedRequest {
+  zmq::message_t bytes;
+  std::size_t xid_offset = 0;  // byte offset of Request.xid in `bytes`
+};
+
+/// Builds one ClientMessage{request} on a per-thread scratch first segment (no allocation for
+/// messages that fit it) and seals it into a ZeroMQ message.
+class RequestWriter {
+ public:
+  explicit RequestWriter(std::size_t payload_bytes);
+  /// Returns the scratch segment, re-zeroed, to the thread.
+  ~RequestWriter();
+  RequestWriter(const RequestWriter&) = delete;
+  RequestWriter& operator=(const RequestWriter&) = delete;
+
+  proto::Request::Op::Builder op() { return request_.getOp(); }
+  SealedRequest seal();
+
+ private:
+  kj::ArrayPtr<capnp::word> scratch_;  // empty when not using the thread's scratch
+  std::optional<capnp::MallocMessageBuilder> builder_;
+  proto::Request::Builder request_{nullptr};
+};
+
+/// Writes `xid` (little endian, as Cap'n Proto) at `offset` of a sealed request.
+void patch_xid(zmq::message_t& bytes, std::size_t offset, std::int32_t xid);
+
 /// One ZeroMQ message holding the unpacked serialization of `message` (no extra copy).
 zmq::message_t serialize(capnp::MessageBuilder& message);
 
@@ -51,7 +81,7 @@ class Incoming {
 
  private:
   kj::Array<capnp::word> copy_;
-  std::unique_ptr<capnp::FlatArrayMessageReader> reader_;
+  std::optional<capnp::FlatArrayMessageReader> reader_;
 };
 
 }  // namespace quorumlab::client::detail
