@@ -20,6 +20,7 @@
 #include "quorumlab/client/client.hpp"
 #include "quorumlab/client/histogram.hpp"
 #include "quorumlab/rng.hpp"
+#include "quorumlab/zkwire/bench.hpp"
 
 namespace quorumlab::cli {
 
@@ -253,12 +254,49 @@ void print_summary(const nlohmann::json& j) {
             << "\n";
 }
 
-int run_bench(const BenchOptions& o) {
-  if (o.protocol == "zookeeper") {
-    std::cerr << "qlab bench: --protocol zookeeper is not available yet (the ZooKeeper wire "
-                 "protocol client comes later); use --protocol native\n";
-    return 2;
+Period period_of(const zkwire::ZkBenchPeriod& p) {
+  Period q;
+  q.latency_ns = p.latency_ns;
+  q.reads = p.reads;
+  q.writes = p.writes;
+  q.errors = p.errors;
+  return q;
+}
+
+/// --protocol zookeeper: the same load over the ZooKeeper wire protocol (kernel/zkwire), so it
+/// runs against Apache ZooKeeper too. Sessions go round-robin over the connect string's hosts.
+int run_zk_bench(const BenchOptions& o) {
+  zkwire::ZkBenchOptions z;
+  z.connect = o.connect;
+  z.sessions = o.sessions;
+  z.outstanding = o.outstanding;
+  z.read_pct = o.read_pct;
+  z.value_bytes = o.value_bytes;
+  z.keys = o.keys;
+  z.duration_s = o.duration_s;
+  z.warmup_s = o.warmup_s;
+  z.seed = o.seed;
+  z.timeout_ms = o.timeout_ms;
+  z.root = o.root;
+  z.on_interval = [](double t, const zkwire::ZkBenchPeriod& p, double secs, bool warmup) {
+    print_interval(t, period_of(p), secs, warmup);
+  };
+  auto r = zkwire::run_zk_bench(z);
+  if (!r.ok) {
+    std::cerr << "qlab bench: " << r.error << "\n";
+    return 1;
   }
+  auto j = summary_json(o, period_of(r.total), r.measured_s > 0 ? r.measured_s : o.duration_s);
+  if (o.json) {
+    std::cout << j.dump() << std::endl;
+  } else {
+    print_summary(j);
+  }
+  return 0;
+}
+
+int run_bench(const BenchOptions& o) {
+  if (o.protocol == "zookeeper") return run_zk_bench(o);
   auto ctx = std::make_shared<zmq::context_t>(2);
   auto shared = std::make_unique<Shared>();
   shared->read_pct = o.read_pct;
@@ -350,7 +388,7 @@ void add_bench(CLI::App& app, Action& action) {
   auto o = std::make_shared<BenchOptions>();
   cmd->add_option("--connect,--server", o->connect, "host:port[,host:port...][/chroot]")
       ->required();
-  cmd->add_option("--protocol", o->protocol, "client protocol: native, or zookeeper (reserved)")
+  cmd->add_option("--protocol", o->protocol, "client protocol: native, or zookeeper (jute over TCP)")
       ->check(CLI::IsMember({"native", "zookeeper"}))
       ->capture_default_str();
   cmd->add_option("--sessions", o->sessions, "client sessions")
