@@ -198,6 +198,14 @@ std::string join_list(std::vector<std::string> items, bool sort) {
   return out + "]";
 }
 
+/// Prints a watch or session event as zkCli does. Events arrive on the client's event thread
+/// while the main thread may be printing a result.
+void print_event(const WatchedEvent& e) {
+  static std::mutex mu;
+  std::lock_guard<std::mutex> lock(mu);
+  std::cout << "\nWATCHER::\n\n" << to_string(e) << std::endl;
+}
+
 class Shell {
  public:
   Shell(Client& client, bool print_watches) : client_(client), print_watches_(print_watches) {}
@@ -221,12 +229,9 @@ class Shell {
     return run(*spec, args, quit);
   }
 
-  Watcher watcher() {
-    return [this](const WatchedEvent& e) {
-      if (!print_watches_) return;
-      std::lock_guard<std::mutex> lock(out_mu_);
-      std::cout << "\nWATCHER::\n\n" << to_string(e) << std::endl;
-    };
+  Watcher watcher() const {
+    if (!print_watches_) return [](const WatchedEvent&) {};  // one-shot mode: armed, not shown
+    return print_event;
   }
 
  private:
@@ -502,7 +507,6 @@ class Shell {
 
   Client& client_;
   bool print_watches_;
-  std::mutex out_mu_;
 };
 
 struct ShellOptions {
@@ -552,20 +556,9 @@ int run_shell(const ShellOptions& o) {
   options.connect = o.connect;
   options.session_timeout = std::chrono::milliseconds(o.timeout_ms);
   bool interactive = o.command.empty();
-  Shell* shell_ptr = nullptr;
-  std::mutex shell_mu;
-  if (interactive) {
-    options.session_watcher = [&shell_ptr, &shell_mu](const WatchedEvent& e) {
-      std::lock_guard<std::mutex> lock(shell_mu);
-      if (shell_ptr) shell_ptr->watcher()(e);
-    };
-  }
+  if (interactive) options.session_watcher = print_event;
   Client client(options);
   Shell shell(client, interactive);
-  {
-    std::lock_guard<std::mutex> lock(shell_mu);
-    shell_ptr = &shell;
-  }
   int rc = kExitOk;
   if (interactive) {
     rc = run_interactive(client, shell, o.connect);
@@ -578,10 +571,6 @@ int run_shell(const ShellOptions& o) {
     rc = shell.execute(o.command, &quit);
   }
   client.close();
-  {
-    std::lock_guard<std::mutex> lock(shell_mu);
-    shell_ptr = nullptr;
-  }
   return rc;
 }
 
