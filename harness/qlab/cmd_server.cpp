@@ -39,7 +39,12 @@ int run_server(const ServerOptions& o) {
   }
   PluginLoader loader(PluginLoader::default_dir());
   node::ZmqRuntime runtime(config);
-  NullTracer tracer;
+  NullTracer null_tracer;
+  std::unique_ptr<FileTracer> file_tracer;
+  if (!config.settings.get_string("trace_file").empty()) {
+    file_tracer = std::make_unique<FileTracer>(config.settings.get_string("trace_file"));
+  }
+  Tracer& tracer = file_tracer ? static_cast<Tracer&>(*file_tracer) : null_tracer;
   node::Node node(config, loader, runtime, tracer);
   node.set_storage_waker(runtime.waker());
   auto zk = zkwire::make_node_frontend(config, node);  // null unless --zk-port

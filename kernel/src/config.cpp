@@ -96,6 +96,9 @@ const std::vector<ParamSpec>& node_schema() {
            "take a snapshot after this many applied txns (ZooKeeper's snapCount)", 100, 1e9),
       spec("log_level", ParamType::string, std::string("info"),
            "log levels: a default and per-component overrides, e.g. warn,zab=debug"),
+      spec("trace_file", ParamType::string, std::string(""),
+           "write trace events (became leader, proposal, ack, commit, apply, ...) as JSON lines "
+           "to this file; empty: tracing off"),
       spec("super_digest", ParamType::string, std::string(""),
            "digest ACL id of the super user, user:base64(sha1(user:password)); empty: none"),
   };

@@ -1,5 +1,9 @@
 #include "quorumlab/trace.hpp"
 
+#include <chrono>
+#include <cstdio>
+#include <stdexcept>
+
 namespace quorumlab {
 
 const char* to_string(TraceKind k) {
@@ -40,6 +44,40 @@ const char* to_string(TraceKind k) {
       return "custom";
   }
   return "?";
+}
+
+struct FileTracer::Impl {
+  std::FILE* file = nullptr;
+};
+
+FileTracer::FileTracer(const std::string& path) : impl_(new Impl) {
+  impl_->file = std::fopen(path.c_str(), "w");
+  if (!impl_->file) {
+    delete impl_;
+    throw std::runtime_error("cannot open trace file '" + path + "'");
+  }
+}
+
+FileTracer::~FileTracer() {
+  std::fclose(impl_->file);
+  delete impl_;
+}
+
+void FileTracer::record(const TraceEvent& e) {
+  using namespace std::chrono;
+  auto t = duration_cast<microseconds>(steady_clock::now().time_since_epoch()).count();
+  std::string detail;
+  for (char c : e.detail) {  // JSON string escaping of the few characters that need it
+    if (c == '"' || c == '\\') detail += '\\';
+    if (static_cast<unsigned char>(c) < 0x20) continue;
+    detail += c;
+  }
+  std::fprintf(impl_->file,
+               "{\"t_us\":%lld,\"kind\":\"%s\",\"node\":%u,\"peer\":%u,\"epoch\":%llu,"
+               "\"zxid\":\"0x%llx\",\"detail\":\"%s\"}\n",
+               static_cast<long long>(t), to_string(e.kind), e.node, e.peer,
+               static_cast<unsigned long long>(e.epoch), static_cast<unsigned long long>(e.zxid),
+               detail.c_str());
 }
 
 }  // namespace quorumlab

@@ -58,6 +58,21 @@ class NullTracer final : public Tracer {
   void record(const TraceEvent&) override {}
 };
 
+/// Writes every event as one JSON line ({"t_us":..,"kind":..,"node":..,...}) to a file.
+/// `t_us` is microseconds of a monotonic clock, supplied by the caller's runtime.
+class FileTracer final : public Tracer {
+ public:
+  /// Opens (truncates) `path`; throws std::runtime_error naming it on failure.
+  explicit FileTracer(const std::string& path);
+  ~FileTracer() override;
+  bool enabled() const override { return true; }
+  void record(const TraceEvent& event) override;
+
+ private:
+  struct Impl;
+  Impl* impl_;
+};
+
 }  // namespace quorumlab
 
 /// Emits a trace event only when the tracer is enabled; the event is not built otherwise.

@@ -1,7 +1,7 @@
 // Atomic broadcast plugins (ZAB, Raft, solo...): deterministic state machines without I/O.
 //
 // Modelled on etcd-io/raft's Step/Ready design. The kernel drives a plugin with
-// `step`, `tick`, `propose`, `persisted`, `request_barrier` and `install_done`, then drains
+// `step`, `tick`, `propose`, `persisted`, `compacted` and `request_barrier`, then drains
 // `ready()`, executes the batch and calls `advance()`.
 //
 // Executing a Ready, in this order (the ordering contract):
@@ -11,7 +11,8 @@
 //   4. Send `messages` now. They never depend on anything in (1)-(3) being durable.
 //   5. Send `messages_after_persist` only once storage reports everything submitted in (2)-(3)
 //      durable; then call `persisted(last index written)`. A vote, an epoch acknowledgement or
-//      an ACK of a proposal goes here.
+//      an ACK of a proposal goes here. `persisted` is called once per Ready that wrote
+//      anything or had `messages_after_persist`, in Ready order, never combined.
 //   6. Apply `committed` in order (each txn exactly once, zxids strictly increasing).
 //   7. Resolve `barriers`, report `status` changes.
 // The plugin never sends a message whose correctness depends on state not yet durable unless
@@ -130,6 +131,8 @@ struct Ready {
 };
 
 /// What the kernel recovered from storage, given to the plugin before any other input.
+/// The kernel restores its state machine from the snapshot only; it applies the recovered
+/// entries when the plugin delivers them as `committed` (the plugin decides what is committed).
 struct RecoveredLog {
   HardState hard_state;
   std::optional<Snapshot> snapshot;  ///< `data` may be left empty: the kernel already restored it
@@ -174,8 +177,9 @@ class BOOST_SYMBOL_VISIBLE Broadcast {
   /// Storage made the log durable up to `index` and the last hard state durable.
   virtual void persisted(LogIndex index) = 0;
 
-  /// The kernel made a snapshot durable as of `meta.last_index` (data left empty). The plugin
-  /// may drop log entries up to it and must bring peers that are behind it up to date with a
+  /// The kernel handed storage a snapshot as of `meta.last_index` (data left empty). Storage
+  /// keeps the log entries it covers until the snapshot file is durable, so the plugin may
+  /// drop its in-memory entries up to it now; peers behind it are brought up to date with a
   /// snapshot from the SnapshotSource (ZAB SNAP, Raft InstallSnapshot).
   virtual void compacted(const Snapshot& meta) = 0;
 
