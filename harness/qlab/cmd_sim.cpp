@@ -134,6 +134,11 @@ void add_sim(CLI::App& app, Action& action) {
   cmd->add_option("--trace", o->config.trace_file,
                   "write the whole trace of the run to FILE (with --seeds: the last seed run)");
   cmd->add_flag("--keep-going", o->keep_going, "run every seed even after a failure");
+  cmd->add_flag(
+      "--mangle-kernel-envelopes",
+      [o](std::int64_t) { o->config.network.kernel_envelopes_fifo = false; },
+      "let loss/duplication/reordering hit the kernel's own peer envelopes too (forwarded "
+      "txns, session touches), which the real transport never duplicates or reorders");
   cmd->callback([o, &action] { action = [o] { return run(*o); }; });
 }
 

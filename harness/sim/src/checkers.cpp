@@ -122,9 +122,17 @@ std::string StaleReadStats::to_string() const {
 
 namespace {
 
+/// What a client request's txn did when it was applied (from the reference tree).
+struct Outcome {
+  Zxid zxid = 0;
+  std::int32_t err = 0;
+  sm::Stat stat;
+};
+
 /// The state of each workload key after each committed change, from the reference tree.
 struct Timeline {
   std::map<std::string, std::vector<std::pair<Zxid, ZnodeState>>> changes;
+  std::map<std::pair<SessionId, std::int32_t>, Outcome> outcomes;  ///< by (session, cxid)
   Zxid complete_upto = 0;  ///< the reference knows every txn up to here
   bool complete = true;
   std::optional<Violation> violation;
@@ -183,7 +191,19 @@ Timeline build_timeline(const History& history, const ReplicaChecker& replicas) 
     std::string error;
     auto txn = sm::decode(c.data, &error);
     if (!txn) continue;  // replicas skip it the same way
-    tree.apply(*txn, c.zxid, nullptr);
+    const sm::TxnResult result = tree.apply(*txn, c.zxid, nullptr);
+    if (txn->header.cxid > 0) {  // a client request (session txns and expiries have cxid 0)
+      auto key = std::make_pair(txn->header.session_id, txn->header.cxid);
+      auto [it, inserted] =
+          tl.outcomes.try_emplace(key, Outcome{c.zxid, sm::err_code(result.err), result.stat});
+      if (!inserted && !tl.violation) {
+        tl.violation =
+            Violation{"request_applied_once",
+                      "the request of session " + hex(static_cast<std::uint64_t>(key.first)) +
+                          " xid " + std::to_string(key.second) + " was committed twice, as zxid " +
+                          hex(it->second.zxid) + " and as zxid " + hex(c.zxid)};
+      }
+    }
     const std::string* path = txn_path(*txn);
     if (path == nullptr || keys.count(*path) == 0) continue;
     ZnodeState s;
@@ -317,6 +337,36 @@ std::uint64_t count_session_order_anomalies(const History& h) {
   return n;
 }
 
+/// The history with the outcome of every write without a reply taken from the committed log:
+/// a write whose txn was committed gets its result (reply time still unknown); a write whose
+/// txn never was committed is left out (the run is over: it never took effect).
+History resolve_unknown_writes(const History& h, const Timeline& tl) {
+  History out;
+  out.ops.reserve(h.ops.size());
+  for (const auto& op : h.ops) {
+    if (!is_write(op.kind) || op.completed()) {
+      out.ops.push_back(op);
+      continue;
+    }
+    auto it = tl.outcomes.find({op.session, op.xid});
+    if (it == tl.outcomes.end()) {
+      if (!tl.complete) out.ops.push_back(op);
+      continue;
+    }
+    HistoryOp r = op;
+    r.outcome_from_log = true;
+    r.err = it->second.err;
+    r.zxid = it->second.zxid;
+    const sm::Stat& st = it->second.stat;
+    if (r.err == zerr::ok && op.kind != OpKind::remove) {
+      r.observed = ZnodeState{true, op.data, st.version, static_cast<Zxid>(st.mzxid),
+                              static_cast<Zxid>(st.czxid)};
+    }
+    out.ops.push_back(std::move(r));
+  }
+  return out;
+}
+
 }  // namespace
 
 HistoryCheckResult check_history(const History& history, const ReplicaChecker& replicas,
@@ -327,6 +377,10 @@ HistoryCheckResult check_history(const History& history, const ReplicaChecker& r
   out.stale = count_stale_reads(history, tl);
   out.session_order_anomalies = count_session_order_anomalies(history);
   auto on = [&](const char* p) { return options.disabled.count(p) == 0; };
+  if (tl.violation && on(tl.violation->property.c_str())) {
+    out.violation = tl.violation;
+    return out;
+  }
   if (on("read_matches_zxid")) {
     if (auto v = check_reads_against_reference(history, tl, &out.reads_checked_against_reference)) {
       out.violation = v;
@@ -342,7 +396,7 @@ HistoryCheckResult check_history(const History& history, const ReplicaChecker& r
   if (!on("linearizable")) return out;
   LinearizabilityOptions lo = options.linearizability;
   lo.include_reads = options.linearizable_reads;
-  out.linearizability = check_linearizable(history, lo);
+  out.linearizability = check_linearizable(resolve_unknown_writes(history, tl), lo);
   if (!out.linearizability.ok) {
     out.violation = Violation{"linearizable",
                               "key " + out.linearizability.failed_key + " has no linearization (" +

@@ -207,6 +207,7 @@ void SimClient::issue(OpKind kind) {
   auto r = m.initRoot<proto::ClientMessage>().initRequest();
   const std::int32_t xid = next_xid_++;
   r.setXid(xid);
+  op.xid = xid;
   auto o = r.initOp();
   switch (kind) {
     case OpKind::create: {

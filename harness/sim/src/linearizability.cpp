@@ -139,7 +139,7 @@ class EntryList {
     std::vector<Raw> raw;
     for (std::size_t i = 0; i < ops.size(); ++i) {
       raw.push_back({ops[i].op->invoke_us, true, i});
-      raw.push_back({ops[i].unknown ? HistoryOp::kNoReply : ops[i].op->complete_us, false, i});
+      raw.push_back({ops[i].op->complete_us, false, i});  // kNoReply: returns at infinity
     }
     // Calls before returns at equal times: treating them as concurrent never rejects a
     // linearizable history.
@@ -233,7 +233,7 @@ LinearizabilityResult check_linearizable_key(const std::vector<const HistoryOp*>
     if (is_read(o->kind) && (!options.include_reads || !o->completed())) continue;
     ModelOp m;
     m.op = o;
-    m.unknown = !o->completed();
+    m.unknown = !o->completed() && !o->outcome_from_log;
     m.data = intern(o->data);
     m.observed_data = intern(o->observed.data);
     ops.push_back(m);

@@ -15,8 +15,10 @@
 // reference:
 //   read_matches_zxid   a read returned the key's state as of the zxid in its reply;
 //   read_your_writes    a read never shows a key older than the session's own earlier write;
+//   request_applied_once  no client request (session, cxid) is committed twice;
 //   linearizable        per-key linearizability (writes always; reads where the read policy
-//                       promises it);
+//                       promises it); writes without a reply take their outcome from the
+//                       committed log, or are left out if their txn was never committed;
 // and counts stale reads (reads that missed a write completed before they were invoked) and
 // session-order anomalies (a read executed after a write its session sent later; barrier
 // reads can do that while they wait at the head of the session's queue).

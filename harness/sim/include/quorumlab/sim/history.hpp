@@ -59,6 +59,10 @@ struct HistoryOp {
   std::int32_t err = 0;                 ///< ZooKeeper code of the reply
   ZnodeState observed;                  ///< reads: what was seen; successful writes: the state left
   Zxid zxid = 0;                        ///< the reply's zxid
+  std::int32_t xid = 0;                 ///< the request's xid (the txn's cxid for writes)
+  /// A write without a reply whose outcome the checkers took from the committed log (the txn
+  /// with this session and cxid): err, observed and zxid are set, the reply time stays unknown.
+  bool outcome_from_log = false;
 
   bool completed() const { return complete_us != kNoReply; }
   std::string to_string() const;

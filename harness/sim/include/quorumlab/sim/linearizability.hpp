@@ -6,7 +6,8 @@
 // The model of one znode is a versioned register: absent, or (data, version). create, setData
 // and delete honour versions and report NODEEXISTS / NONODE / BADVERSION; getData and exists
 // observe. An operation without a reply (its outcome is unknown) may take effect at any point
-// after its invocation, or never: it gets an infinite return time, as in Porcupine.
+// after its invocation, or never: it gets an infinite return time, as in Porcupine. When the
+// outcome of such a write is known (outcome_from_log), only its reply time is unknown.
 #pragma once
 
 #include <cstdint>
@@ -20,7 +21,7 @@ namespace quorumlab::sim {
 struct LinearizabilityOptions {
   bool include_reads = true;  ///< false: only writes (ZooKeeper promises linearizable writes)
   /// Bound on search steps per key; beyond it the key's verdict is "unknown", not a failure.
-  std::uint64_t max_steps_per_key = 20'000'000;
+  std::uint64_t max_steps_per_key = 1'000'000;
 };
 
 struct LinearizabilityResult {
