@@ -27,10 +27,11 @@ class EventLog {
     }
     cv_.notify_all();
   }
-  bool wait_for(const std::string& item) {
+  /// Waits until `item` has been logged `times` times.
+  bool wait_for(const std::string& item, int times = 1) {
     std::unique_lock<std::mutex> lock(mu_);
-    return cv_.wait_for(
-        lock, kWait, [&] { return std::find(items_.begin(), items_.end(), item) != items_.end(); });
+    return cv_.wait_for(lock, kWait,
+                        [&] { return std::count(items_.begin(), items_.end(), item) >= times; });
   }
   int index(const std::string& item) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -353,6 +354,40 @@ TEST_F(ClientE2E, ResumedSessionKeepsItsEphemerals) {
   EXPECT_EQ(second.session_id(), id);
   EXPECT_EQ(second.get_ephemerals(r).value, std::vector<std::string>{r + "/eph"});
   EXPECT_TRUE(second.close().ok());
+}
+
+TEST(ServerRestart, SessionAndWatchesSurviveARestart) {
+  ServerProcess server;
+  ASSERT_TRUE(server.ok()) << server.error();
+  EventLog log;
+  Options o;
+  o.connect = server.address();
+  o.session_timeout = 30s;
+  o.session_watcher = [&log](const WatchedEvent& e) {
+    log.add(std::string("session:") + to_string(e.state));
+  };
+  Client c(o);
+  ASSERT_TRUE(c.wait_connected(kWait));
+  ASSERT_TRUE(c.create("/r", "").ok());
+  ASSERT_TRUE(c.create("/r/eph", "", CreateMode::kEphemeral).ok());
+  auto w = [&log](const WatchedEvent& e) { log.add(event_str(e)); };
+  ASSERT_EQ(c.exists("/r/later", w).err, Error::NONODE);
+  ASSERT_TRUE(c.get_children("/r", w).ok());
+  std::int64_t session = c.session_id();
+
+  ASSERT_TRUE(server.restart()) << server.error();  // kill -9, same port and data directory
+  EXPECT_TRUE(log.wait_for("session:Disconnected"));
+  EXPECT_TRUE(log.wait_for("session:SyncConnected", 2));
+  EXPECT_EQ(c.session_id(), session);
+  EXPECT_TRUE(c.exists("/r/eph").ok());
+
+  // The watches were re-sent with setWatches: a change made after the restart fires them.
+  Options other_o;
+  other_o.connect = server.address();
+  Client other(other_o);
+  ASSERT_TRUE(other.create("/r/later", "").ok());
+  EXPECT_TRUE(log.wait_for("NodeCreated:/r/later"));
+  EXPECT_TRUE(log.wait_for("NodeChildrenChanged:/r"));
 }
 
 // ---- qlab shell -c -----------------------------------------------------------------------

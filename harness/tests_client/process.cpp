@@ -42,19 +42,49 @@ std::string qlab_path() {
   return env && *env ? env : QLAB_BIN;
 }
 
-ServerProcess::ServerProcess(std::vector<std::string> extra, std::chrono::milliseconds ready_wait) {
+ServerProcess::ServerProcess(std::vector<std::string> extra, std::chrono::milliseconds ready_wait)
+    : extra_(std::move(extra)) {
   std::string tmpl = (std::filesystem::temp_directory_path() / "qlab-e2e-XXXXXX").string();
   if (!::mkdtemp(tmpl.data())) {
     error_ = "mkdtemp failed";
     return;
   }
   data_dir_ = tmpl;
+  start({"--client-port", "0"}, ready_wait);
+}
+
+ServerProcess::~ServerProcess() {
+  kill();
+  if (!data_dir_.empty()) {
+    std::error_code ec;
+    std::filesystem::remove_all(data_dir_, ec);
+  }
+}
+
+bool ServerProcess::restart(std::chrono::milliseconds ready_wait) {
+  if (address_.empty()) return false;
+  std::string port = address_.substr(address_.rfind(':') + 1);
+  kill();
+  address_.clear();
+  start({"--client-port", port}, ready_wait);
+  return ok();
+}
+
+void ServerProcess::kill() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGKILL);
+  int status = 0;
+  ::waitpid(pid_, &status, 0);
+  pid_ = -1;
+}
+
+void ServerProcess::start(const std::vector<std::string>& port_args,
+                          std::chrono::milliseconds ready_wait) {
   std::vector<std::string> argv = {
-      qlab_path(),  "--log-level", "warn",          "server",
-      "--id",       "1",           "--client-port", "0",
-      "--data-dir", data_dir_,     "--broadcast",   "solo",
-      "--storage",  "wal",         "--set",         "storage.fsync=false"};
-  argv.insert(argv.end(), extra.begin(), extra.end());
+      qlab_path(), "--log-level", "warn", "server",    "--id", "1",     "--data-dir",
+      data_dir_,   "--broadcast", "solo", "--storage", "wal",  "--set", "storage.fsync=false"};
+  argv.insert(argv.end(), port_args.begin(), port_args.end());
+  argv.insert(argv.end(), extra_.begin(), extra_.end());
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) {
     error_ = "pipe failed";
@@ -65,6 +95,7 @@ ServerProcess::ServerProcess(std::vector<std::string> extra, std::chrono::millis
   // Read the ready line, waiting on the pipe (no sleeps).
   std::string line;
   auto deadline = std::chrono::steady_clock::now() + ready_wait;
+  error_.clear();
   while (line.find('\n') == std::string::npos) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
@@ -88,18 +119,6 @@ ServerProcess::ServerProcess(std::vector<std::string> extra, std::chrono::millis
     address_ = line.substr(at + std::strlen(kReadyPrefix), end - at - std::strlen(kReadyPrefix));
   } else if (error_.empty()) {
     error_ = "unexpected ready line: " + line;
-  }
-}
-
-ServerProcess::~ServerProcess() {
-  if (pid_ > 0) {
-    ::kill(pid_, SIGKILL);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-  }
-  if (!data_dir_.empty()) {
-    std::error_code ec;
-    std::filesystem::remove_all(data_dir_, ec);
   }
 }
 

@@ -25,12 +25,20 @@ class ServerProcess {
   ServerProcess(const ServerProcess&) = delete;
   ServerProcess& operator=(const ServerProcess&) = delete;
 
+  /// Kills the server (SIGKILL) and starts it again on the same port and data directory.
+  /// Returns ok().
+  bool restart(std::chrono::milliseconds ready_wait = std::chrono::seconds(60));
+
   bool ok() const { return !address_.empty(); }
   const std::string& error() const { return error_; }
   /// "127.0.0.1:PORT" from the ready line.
   const std::string& address() const { return address_; }
 
  private:
+  void start(const std::vector<std::string>& extra, std::chrono::milliseconds ready_wait);
+  void kill();
+
+  std::vector<std::string> extra_;
   pid_t pid_ = -1;
   std::string data_dir_;
   std::string address_;
