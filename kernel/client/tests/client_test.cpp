@@ -193,7 +193,8 @@ TEST_F(ClientTest, ReplyOutOfXidOrderDropsTheConnection) {
   c.get_data_async("/a", logged<DataResult>("first"));
   c.get_data_async("/b", logged<DataResult>("second"));
   auto r1 = s.expect();
-  auto r2 = s.expect();
+  auto r2 = s.expect();  // the read queued behind the credential
+  ASSERT_TRUE(r2);
   ASSERT_TRUE(r1 && r2);
   s.reply(peer, r2->xid(), 3, 0, [](auto b) { fill_data(b, "x"); });  // not the head
   EXPECT_TRUE(log.wait_for("first:CONNECTIONLOSS"));
@@ -611,6 +612,73 @@ TEST_F(ClientTest, CallbacksSeeDecodedBodies) {
   auto w = who.get();
   ASSERT_EQ(w.value.size(), 1u);
   EXPECT_EQ(w.value[0].id, "127.0.0.1");
+  c.detach();
+}
+
+TEST_F(ClientTest, RejectedCredentialEndsTheSession) {
+  FakeServer s(*ctx);
+  Client c(options(s.address()));
+  std::string peer = handshake(s, c);
+  auto auth = c.add_auth_future("digest", "broken");
+  c.get_data_async("/after", logged<DataResult>("after"));
+  auto r = s.expect();
+  ASSERT_TRUE(r && r->request().getOp().isAddAuth());
+  auto r2 = s.expect();  // the read queued behind the credential
+  ASSERT_TRUE(r2);
+  s.reply(peer, r->xid(), 1, -115);
+  EXPECT_EQ(auth.get().err, Error::AUTHFAILED);
+  EXPECT_TRUE(log.wait_for("session:AuthFailed"));
+  EXPECT_TRUE(log.wait_for("after:AUTHFAILED"));
+  EXPECT_EQ(c.state(), State::kAuthFailed);
+  EXPECT_EQ(c.exists("/x").err, Error::AUTHFAILED);
+}
+
+TEST_F(ClientTest, CloseGivesUpAfterItsTimeout) {
+  FakeServer s(*ctx);
+  Client c(options(s.address()));
+  handshake(s, c);
+  EXPECT_EQ(c.close(50ms).err, Error::OPERATIONTIMEOUT);  // the server never answers
+  EXPECT_EQ(c.state(), State::kClosed);
+  EXPECT_TRUE(log.wait_for("session:Closed"));
+}
+
+TEST_F(ClientTest, SetWatchesIsSplitIntoBoundedMessages) {
+  FakeServer a(*ctx), b(*ctx);
+  Client c(options(a.address() + "," + b.address()));
+  std::string peer = handshake(a, c);
+  constexpr int kWatches = 3000;  // 3000 paths of ~100 bytes: more than one 128 KiB message
+  const std::string pad(90, 'p');
+  std::vector<std::future<Result<Stat>>> armed;
+  for (int i = 0; i < kWatches; ++i) {
+    armed.push_back(c.exists_future("/" + pad + std::to_string(i), watcher("w")));
+  }
+  for (int i = 0; i < kWatches; ++i) {
+    auto r = a.expect();
+    ASSERT_TRUE(r);
+    a.reply(peer, r->xid(), 1, -101);
+  }
+  for (auto& f : armed)
+    ASSERT_EQ(f.get().err, Error::NONODE);
+  a.shut();
+  auto conn = b.expect();
+  ASSERT_TRUE(conn && conn->is_connect());
+  b.accept(conn->peer(), 0x1234, 30000);
+  std::size_t paths = 0;
+  int messages = 0;
+  while (paths < kWatches) {
+    auto sw = b.expect();
+    ASSERT_TRUE(sw && sw->request().getOp().isSetWatches());
+    auto exist = sw->request().getOp().getSetWatches().getExist();
+    std::size_t bytes = 0;
+    for (auto t : exist)
+      bytes += t.size();
+    EXPECT_LE(bytes, 128u * 1024);
+    paths += exist.size();
+    ++messages;
+    b.reply(conn->peer(), sw->xid(), 1, 0);
+  }
+  EXPECT_EQ(paths, static_cast<std::size_t>(kWatches));
+  EXPECT_GE(messages, 3);
   c.detach();
 }
 
