@@ -2,6 +2,7 @@
 
 #include <poll.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <memory>
@@ -177,9 +178,9 @@ class Runner {
       interval_ = ZkBenchPeriod{};
       last = now;
       if (in_warmup && now >= warmup_end) in_warmup = false;
-      if (now >= end) break;
+      if (now >= end || lost_ == sessions_.size()) break;  // done, or nobody left to measure
     }
-    result.measured_s = duration<double>(last - warmup_end).count();
+    result.measured_s = std::max(0.0, duration<double>(last - warmup_end).count());
     stopping_ = true;
     pump_until(Clock::now() + std::chrono::milliseconds(o_.timeout_ms), true);
     close_sessions();
