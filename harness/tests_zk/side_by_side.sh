@@ -11,6 +11,10 @@
 # Usage: harness/tests_zk/side_by_side.sh [QLAB]   (default: build/bin/qlab)
 # Environment: READS="0 50 90 100" DURATION=10 WARMUP=2 SESSIONS=12 OUTSTANDING=100
 #              VALUE_BYTES=1024 KEYS=1000 OUT=<dir, default a temporary one>
+#              QL_SETS="<extra --set KEY=VALUE for the quorumlab servers>"
+# zab's failure detection is set to 2 s (sync_limit) and 5 s (init_limit) by default here:
+# ZooKeeper runs with its defaults, 10 s and 20 s (tickTime 2000), and on a small loaded machine
+# the benchmark itself starves the servers for longer than zab's defaults (80 ms / 200 ms).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -22,6 +26,7 @@ SESSIONS="${SESSIONS:-12}"
 OUTSTANDING="${OUTSTANDING:-100}"
 VALUE_BYTES="${VALUE_BYTES:-1024}"
 KEYS="${KEYS:-1000}"
+QL_SETS="${QL_SETS:-broadcast.sync_limit_ticks=200 broadcast.init_limit_ticks=500}"
 OUT="${OUT:-$(mktemp -d /tmp/ql_side_by_side.XXXXXX)}"
 ZK_JAR=/usr/share/java/zookeeper.jar
 ZKCLI=/usr/share/zookeeper/bin/zkCli.sh
@@ -51,14 +56,17 @@ EOF
 }
 
 bench() {  # system connect read_pct
-  local system="$1" connect="$2" reads="$3"
+  local system="$1" connect="$2" reads="$3" json
   echo "== $system, $reads% reads" >&2
-  "$QLAB" bench --protocol zookeeper --connect "$connect" --json --read-pct "$reads" \
-    --duration "$DURATION" --warmup "$WARMUP" --sessions "$SESSIONS" \
-    --outstanding "$OUTSTANDING" --value-bytes "$VALUE_BYTES" --keys "$KEYS" \
-    2> "$OUT/bench-$system-$reads.log" |
-    "$PY" -c 'import json,sys; j=json.loads(sys.stdin.read()); j["system"]=sys.argv[1]; print(json.dumps(j))' "$system" \
-    >> "$OUT/results.jsonl"
+  if ! json="$("$QLAB" bench --protocol zookeeper --connect "$connect" --json --read-pct "$reads" \
+                --duration "$DURATION" --warmup "$WARMUP" --sessions "$SESSIONS" \
+                --outstanding "$OUTSTANDING" --value-bytes "$VALUE_BYTES" --keys "$KEYS" \
+                2> "$OUT/bench-$system-$reads.log")"; then
+    echo "side_by_side: the $system run at $reads% reads failed: $(tail -1 "$OUT/bench-$system-$reads.log")" >&2
+    json='{"failed": true, "read_pct": '"$reads"'}'
+  fi
+  "$PY" -c 'import json,sys; j=json.loads(sys.argv[2]); j["system"]=sys.argv[1]; print(json.dumps(j))' \
+    "$system" "$json" >> "$OUT/results.jsonl"
 }
 
 # ---------------------------------------------------------------- Apache ZooKeeper ensemble
@@ -108,8 +116,10 @@ stop_zookeeper() {
 # ---------------------------------------------------------------- quorumlab cluster
 start_quorumlab() {
   local out
+  local sets=(--set storage.fsync=true)
+  for kv in $QL_SETS; do sets+=(--set "$kv"); done
   out="$("$QLAB" --log-level warn cluster start --dir "$QL_DIR" --nodes 3 --broadcast zab \
-          --storage wal --set storage.fsync=true --timeout 60)"
+          --storage wal "${sets[@]}" --timeout 60)"
   QL_CONNECT="$(sed -n 's/^zookeeper connect: //p' <<< "$out")"
   [[ -n "$QL_CONNECT" ]] || { echo "side_by_side: no zookeeper connect line: $out" >&2; exit 1; }
   echo "quorumlab cluster: $QL_CONNECT" >&2
@@ -130,12 +140,15 @@ rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 by = {(r["system"], r["read_pct"]): r for r in rows}
 print("qlab bench --protocol zookeeper: %s s per point, %s sessions x %s outstanding, %s-byte "
       "values, fsync on, 3 servers on loopback" % tuple(sys.argv[2:6]))
+print("ratios are quorumlab / ZooKeeper (throughput: higher is better; latency: lower is better)")
 hdr = "%5s | %10s %10s %6s | %9s %9s %6s | %9s %9s %6s | %s"
 print(hdr % ("read%", "zk ops/s", "ql ops/s", "ql/zk", "zk p50us", "ql p50us", "ql/zk",
              "zk p99us", "ql p99us", "ql/zk", "errors zk / ql"))
 for pct in sorted({r["read_pct"] for r in rows}):
     z, q = by.get(("zookeeper", pct)), by.get(("quorumlab", pct))
-    if not z or not q:
+    if not z or not q or z.get("failed") or q.get("failed"):
+        print("%5s | %s" % (pct, "failed: " + ", ".join(
+            s for s, r in (("zookeeper", z), ("quorumlab", q)) if not r or r.get("failed"))))
         continue
     ratio = lambda a, b: (a / b) if b else float("nan")
     print(hdr % (pct, "%.0f" % z["ops_per_s"], "%.0f" % q["ops_per_s"],
