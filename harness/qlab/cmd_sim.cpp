@@ -20,6 +20,7 @@ struct SimOptions {
   int nodes = 0;  // 0: 1 for solo, 3 otherwise
   std::vector<std::string> broadcast_params;
   bool keep_going = false;
+  std::vector<std::string> skip_checks;
 };
 
 int run(SimOptions& o) {
@@ -27,6 +28,8 @@ int run(SimOptions& o) {
   sim::SimConfig base = o.config;
   base.nodes = o.nodes > 0 ? o.nodes : (base.broadcast == "solo" ? 1 : 3);
   sim::apply_fault_mix(base, o.faults);
+  for (const auto& p : o.skip_checks)
+    base.disabled_checks.insert(p);
   for (const auto& kv : o.broadcast_params) {
     auto eq = kv.find('=');
     if (eq == std::string::npos || eq == 0) {
@@ -134,6 +137,8 @@ void add_sim(CLI::App& app, Action& action) {
   cmd->add_option("--trace", o->config.trace_file,
                   "write the whole trace of the run to FILE (with --seeds: the last seed run)");
   cmd->add_flag("--keep-going", o->keep_going, "run every seed even after a failure");
+  cmd->add_option("--skip-check", o->skip_checks,
+                  "do not check this property (repeatable; for known open bugs only)");
   cmd->add_flag(
       "--mangle-kernel-envelopes",
       [o](std::int64_t) { o->config.network.kernel_envelopes_fifo = false; },

@@ -29,7 +29,8 @@ std::string describe(const ReplicaChecker::Committed& c) {
 // ------------------------------------------------------------------ ReplicaChecker
 
 std::optional<Violation> ReplicaChecker::on_applied(NodeId node, std::uint32_t incarnation,
-                                                    const node::AppliedInfo& info) {
+                                                    const node::AppliedInfo& info,
+                                                    std::int64_t now_us) {
   const std::string who =
       "node " + std::to_string(node) + " incarnation " + std::to_string(incarnation);
   if (info.data) {
@@ -45,7 +46,7 @@ std::optional<Violation> ReplicaChecker::on_applied(NodeId node, std::uint32_t i
     const std::uint64_t h = hash_bytes(*info.data);
     auto [it, inserted] = committed_.try_emplace(info.index);
     if (inserted) {
-      it->second = Committed{info.zxid, h, node, incarnation, *info.data};
+      it->second = Committed{info.zxid, h, node, incarnation, *info.data, now_us};
     } else if (it->second.zxid != info.zxid || it->second.data_hash != h) {
       const bool same_node = it->second.node == node;
       return Violation{same_node ? "committed_txns_never_change" : "same_txns_same_order",
@@ -127,6 +128,7 @@ struct Outcome {
   Zxid zxid = 0;
   std::int32_t err = 0;
   sm::Stat stat;
+  std::int64_t applied_us = 0;  ///< first applied anywhere: it took effect before that
 };
 
 /// The state of each workload key after each committed change, from the reference tree.
@@ -194,8 +196,8 @@ Timeline build_timeline(const History& history, const ReplicaChecker& replicas) 
     const sm::TxnResult result = tree.apply(*txn, c.zxid, nullptr);
     if (txn->header.cxid > 0) {  // a client request (session txns and expiries have cxid 0)
       auto key = std::make_pair(txn->header.session_id, txn->header.cxid);
-      auto [it, inserted] =
-          tl.outcomes.try_emplace(key, Outcome{c.zxid, sm::err_code(result.err), result.stat});
+      auto [it, inserted] = tl.outcomes.try_emplace(
+          key, Outcome{c.zxid, sm::err_code(result.err), result.stat, c.first_applied_us});
       if (!inserted && !tl.violation) {
         tl.violation =
             Violation{"request_applied_once",
@@ -338,8 +340,9 @@ std::uint64_t count_session_order_anomalies(const History& h) {
 }
 
 /// The history with the outcome of every write without a reply taken from the committed log:
-/// a write whose txn was committed gets its result (reply time still unknown); a write whose
-/// txn never was committed is left out (the run is over: it never took effect).
+/// a write whose txn was committed gets its result, and took effect no later than the first
+/// apply of its txn anywhere (its commit came before); a write whose txn never was committed
+/// is left out (the run is over: it never took effect).
 History resolve_unknown_writes(const History& h, const Timeline& tl) {
   History out;
   out.ops.reserve(h.ops.size());
@@ -355,6 +358,7 @@ History resolve_unknown_writes(const History& h, const Timeline& tl) {
     }
     HistoryOp r = op;
     r.outcome_from_log = true;
+    r.effect_by_us = std::max(it->second.applied_us, op.invoke_us);
     r.err = it->second.err;
     r.zxid = it->second.zxid;
     const sm::Stat& st = it->second.stat;

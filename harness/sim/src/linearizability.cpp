@@ -139,7 +139,10 @@ class EntryList {
     std::vector<Raw> raw;
     for (std::size_t i = 0; i < ops.size(); ++i) {
       raw.push_back({ops[i].op->invoke_us, true, i});
-      raw.push_back({ops[i].op->complete_us, false, i});  // kNoReply: returns at infinity
+      const HistoryOp& o = *ops[i].op;
+      // No reply: returns at infinity, or when its outcome is known from the log, by the time
+      // it is known to have taken effect.
+      raw.push_back({o.outcome_from_log ? o.effect_by_us : o.complete_us, false, i});
     }
     // Calls before returns at equal times: treating them as concurrent never rejects a
     // linearizable history.

@@ -170,7 +170,6 @@ class Simulator final : public ClientHost {
   enum class Phase { safety, liveness_progress, liveness_drain, done };
   Phase phase_ = Phase::safety;
   std::int64_t heal_us_ = 0;
-  std::set<NodeId> touched_;
 
   ReplicaChecker replicas_;
   History history_;

@@ -47,8 +47,9 @@ struct Violation {
 class ReplicaChecker {
  public:
   /// A replica (in incarnation `incarnation`) applied an entry or restored a snapshot.
+  /// `now_us`: simulated time, kept as the first time an index was applied anywhere.
   std::optional<Violation> on_applied(NodeId node, std::uint32_t incarnation,
-                                      const node::AppliedInfo& info);
+                                      const node::AppliedInfo& info, std::int64_t now_us = 0);
   /// A replica's broadcast status after an event.
   std::optional<Violation> on_status(NodeId node, const BroadcastStatus& status);
 
@@ -58,6 +59,7 @@ class ReplicaChecker {
     NodeId node = 0;  ///< first replica seen applying it
     std::uint32_t incarnation = 0;
     Bytes data;
+    std::int64_t first_applied_us = 0;
   };
   const std::map<LogIndex, Committed>& committed() const { return committed_; }
   Zxid max_applied_zxid() const { return max_zxid_; }
