@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdio>
 #include <memory>
+#include <thread>
 #include <vector>
 
 #include "quorumlab/rng.hpp"
@@ -67,6 +68,36 @@ std::string key_path(const std::string& root, int i) {
 
 std::string err_name_of(std::int32_t code) {
   return sm::err_name(static_cast<sm::Err>(code));
+}
+
+/// Longest wait for one connect attempt; a server that does not answer is skipped for the next.
+constexpr auto kAttemptTimeout = std::chrono::seconds(5);
+constexpr auto kBackoffMin = std::chrono::milliseconds(50);
+constexpr auto kBackoffMax = std::chrono::milliseconds(1000);
+
+/// Opens a session on hosts[first], else the next hosts in turn (as ZooKeeper clients do when
+/// a server refuses them, e.g. during an election), backing off after each full pass, until
+/// `deadline`. Throws std::runtime_error with the last reason.
+std::unique_ptr<ZkSession> connect_any(const std::vector<HostPort>& hosts, std::size_t first,
+                                       int session_timeout_ms, Clock::time_point deadline) {
+  std::string error = "no time left to connect";
+  auto backoff = std::chrono::duration_cast<Clock::duration>(kBackoffMin);
+  for (std::size_t attempt = 0; Clock::now() < deadline; ++attempt) {
+    const HostPort& hp = hosts[(first + attempt) % hosts.size()];
+    const auto left = deadline - Clock::now();
+    const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::min<Clock::duration>(left, kAttemptTimeout));
+    try {
+      return std::make_unique<ZkSession>(hp.host, hp.port, session_timeout_ms, wait);
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+    if ((attempt + 1) % hosts.size() == 0) {  // a client's reconnect back-off, not a test wait
+      std::this_thread::sleep_for(backoff);
+      backoff = std::min<Clock::duration>(backoff * 2, kBackoffMax);
+    }
+  }
+  throw std::runtime_error(error);
 }
 
 /// Polls one session until every submitted request is answered or the deadline passes.
@@ -304,18 +335,19 @@ ZkBenchResult run_zk_bench(const ZkBenchOptions& o) {
   const Bytes value(static_cast<std::size_t>(o.value_bytes), 'v');
   try {
     {
-      ZkSession setup(hosts[0].host, hosts[0].port, o.timeout_ms, timeout);
-      if (!prepare_keys(setup, o, value, Clock::now() + timeout, &result.error)) return result;
+      auto setup = connect_any(hosts, 0, o.timeout_ms, Clock::now() + timeout);
+      if (!prepare_keys(*setup, o, value, Clock::now() + timeout, &result.error)) return result;
       Request close;
       close.type = op::kCloseSession;
-      setup.submit(close, 0);
+      setup->submit(close, 0);
       std::vector<Reply> ignored;
-      wait_replies(setup, &ignored, Clock::now() + timeout);
+      wait_replies(*setup, &ignored, Clock::now() + timeout);
     }
     std::vector<std::unique_ptr<ZkSession>> sessions;
+    const auto deadline = Clock::now() + timeout;
     for (int i = 0; i < o.sessions; ++i) {
-      const HostPort& hp = hosts[static_cast<std::size_t>(i) % hosts.size()];
-      sessions.push_back(std::make_unique<ZkSession>(hp.host, hp.port, o.timeout_ms, timeout));
+      sessions.push_back(
+          connect_any(hosts, static_cast<std::size_t>(i) % hosts.size(), o.timeout_ms, deadline));
     }
     Runner runner(o, std::move(sessions), value);
     return runner.run();

@@ -6,7 +6,9 @@
 // `root`, for warmup_s + duration_s seconds.
 //
 // Sessions go round-robin over the hosts of the connect string (session i to host i mod n),
-// as the paper spreads its clients over the servers. One thread drives every session
+// as the paper spreads its clients over the servers; a refused connect moves on to the next
+// host, like a ZooKeeper client. Sessions lost during the run are counted as CONNECTIONLOSS
+// for their requests in flight and not reopened. One thread drives every session
 // (non-blocking sockets and poll); latency is measured from submit to reply.
 #pragma once
 
