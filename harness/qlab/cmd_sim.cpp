@@ -66,6 +66,9 @@ int run(SimOptions& o) {
                   static_cast<double>(r.sim_time_us) / 1e6, r.ops, r.ops_ok, r.ops_no_reply,
                   r.faults, r.crashes, r.leaders, r.final_zxid);
     }
+    if (o.seeds == 1 && !r.session_order_example.empty()) {
+      std::printf("  FIFO execution order: %s\n", r.session_order_example.c_str());
+    }
     if (r.ok) {
       ++passed;
     } else {

@@ -319,20 +319,28 @@ StaleReadStats count_stale_reads(const History& h, const Timeline& tl) {
   return st;
 }
 
-std::uint64_t count_session_order_anomalies(const History& h) {
+/// Reads served at or after a write their session sent later (see HistoryCheckResult);
+/// `example` describes the first one.
+std::uint64_t count_session_order_anomalies(const History& h, std::string* example) {
   std::map<std::pair<int, SessionId>, std::vector<const HistoryOp*>> by_session;
   for (const auto& op : h.ops)
     by_session[{op.client, op.session}].push_back(&op);
   std::uint64_t n = 0;
+  std::uint64_t example_read = std::numeric_limits<std::uint64_t>::max();
   for (const auto& [session, ops] : by_session) {
-    Zxid later_write = std::numeric_limits<Zxid>::max();  // lowest zxid of a later write
+    const HistoryOp* later_write = nullptr;  // the later write with the lowest zxid
     for (auto it = ops.rbegin(); it != ops.rend(); ++it) {
       const HistoryOp& op = **it;
       if (!op.completed()) continue;
       if (is_write(op.kind)) {
-        later_write = std::min(later_write, op.zxid);
-      } else if (op.zxid >= later_write) {
+        if (!later_write || op.zxid < later_write->zxid) later_write = &op;
+      } else if (is_read(op.kind) && later_write && op.zxid >= later_write->zxid) {
         ++n;
+        if (op.id < example_read) {
+          example_read = op.id;
+          *example = "read " + op.to_string() + " was served after the later write " +
+                     later_write->to_string();
+        }
       }
     }
   }
@@ -379,7 +387,7 @@ HistoryCheckResult check_history(const History& history, const ReplicaChecker& r
   Timeline tl = build_timeline(history, replicas);
   out.reference_complete = tl.complete;
   out.stale = count_stale_reads(history, tl);
-  out.session_order_anomalies = count_session_order_anomalies(history);
+  out.session_order_anomalies = count_session_order_anomalies(history, &out.session_order_example);
   auto on = [&](const char* p) { return options.disabled.count(p) == 0; };
   if (tl.violation && on(tl.violation->property.c_str())) {
     out.violation = tl.violation;

@@ -632,6 +632,7 @@ RunResult Simulator::finish() {
     HistoryCheckResult h = check_history(history_, replicas_, options);
     r.stale = h.stale;
     r.session_order_anomalies = h.session_order_anomalies;
+    r.session_order_example = h.session_order_example;
     r.linearizability = h.linearizability;
     if (h.violation) failure_ = h.violation;
   }

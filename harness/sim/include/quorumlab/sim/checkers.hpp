@@ -107,7 +107,8 @@ struct HistoryCheckResult {
   /// session's requests were not executed in the order sent (ZooKeeper's FIFO client order),
   /// although replies came in order. Reported, not a failure (see check_history).
   std::uint64_t session_order_anomalies = 0;
-  bool reference_complete = true;  ///< false: a gap in the committed sequence
+  std::string session_order_example;  ///< the earliest such read, when there is one
+  bool reference_complete = true;     ///< false: a gap in the committed sequence
 };
 
 /// Checks `history` against the committed sequence recorded by `replicas`.

@@ -45,6 +45,7 @@ struct RunResult {
   Zxid final_zxid = 0;
   StaleReadStats stale;
   std::uint64_t session_order_anomalies = 0;  ///< see HistoryCheckResult
+  std::string session_order_example;
   LinearizabilityResult linearizability;
 };
 
