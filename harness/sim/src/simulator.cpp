@@ -220,6 +220,7 @@ std::int64_t Simulator::fsync_delay_us(SimNode& n) {
 RunResult Simulator::run() {
   for (auto& n : nodes_)
     start_node(*n);
+  setting_up_ = false;
   for (auto& c : clients_)
     c->start();
   const bool any_nemesis = config_.partition.enabled || config_.crash.enabled ||
@@ -255,6 +256,7 @@ void Simulator::with_node(SimNode& n, const char* what, F&& f) {
   try {
     f();
   } catch (const std::exception& e) {
+    if (setting_up_) throw;  // a plugin or configuration error, not a finding
     fail("no_exception",
          "node " + std::to_string(n.id) + " threw during " + what + ": " + e.what());
   } catch (const kj::Exception& e) {

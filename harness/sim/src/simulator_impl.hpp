@@ -166,6 +166,7 @@ class Simulator final : public ClientHost {
   std::map<std::uint64_t, ActiveFault> faults_;
   std::uint64_t next_fault_id_ = 1;
   bool network_faults_on_ = true;
+  bool setting_up_ = true;  ///< the first start of the replicas: errors are setup errors
 
   enum class Phase { safety, liveness_progress, liveness_drain, done };
   Phase phase_ = Phase::safety;
