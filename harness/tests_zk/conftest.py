@@ -4,6 +4,7 @@
 Environment (set by CTest, see CMakeLists.txt): QLAB = the qlab executable, ZK_C_TEST = the C
 client test program. Every wait has a deadline.
 """
+import ctypes
 import json
 import os
 import re
@@ -57,6 +58,13 @@ class LineReader:
             self.buf += chunk
 
 
+def die_with_parent():
+    """Runs in the child before exec: SIGKILL it if the test process dies first (a CTest
+    timeout kills pytest, and the server must not outlive it)."""
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
 class Server:
     """One `qlab server` with the ZooKeeper front-end on a free port."""
 
@@ -67,7 +75,8 @@ class Server:
         args = [QLAB, "--log-level", "warn", "server", "--id", str(node_id), "--client-port", "0",
                 "--zk-port", "0", "--data-dir", os.path.join(self.dir, "data"), "--broadcast",
                 "solo", "--storage", "memory"] + list(extra)
-        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self.log)
+        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self.log,
+                                     preexec_fn=die_with_parent)
         lines = LineReader(self.proc)
         zk = lines.until(r"serving ZooKeeper clients on (\S+)", READY_TIMEOUT_S)
         native = lines.until(r"serving clients on (\S+)", READY_TIMEOUT_S)

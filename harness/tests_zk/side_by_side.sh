@@ -4,9 +4,11 @@
 #   1. a 3-server Apache ZooKeeper ensemble on loopback (Debian's `zookeeper` package,
 #      QuorumPeerMain, forceSync=yes, one dataDir per server), then
 #   2. a 3-node quorumlab cluster (`qlab cluster start --broadcast zab --storage wal`, fsync on),
-# one system at a time so each has the whole machine, for each read percentage. Prints one
-# table with throughput and latency and the ratios quorumlab / ZooKeeper, and writes every
-# result as JSON lines to $OUT/results.jsonl.
+# one system at a time so each has the whole machine, with a fresh ensemble and cluster for
+# every read percentage (so a failure at one point cannot spoil the next). Prints one table with
+# throughput and latency and the ratios quorumlab / ZooKeeper, plus how often a quorumlab server
+# went LOOKING during the point (elections disturb a run), and writes every result as JSON
+# lines to $OUT/results.jsonl.
 #
 # Usage: harness/tests_zk/side_by_side.sh [QLAB]   (default: build/bin/qlab)
 # Environment: READS="0 50 90 100" DURATION=10 WARMUP=2 SESSIONS=12 OUTSTANDING=100
@@ -38,10 +40,11 @@ mkdir -p "$OUT"
 : > "$OUT/results.jsonl"
 
 ZK_PIDS=()
-QL_DIR="$OUT/quorumlab"
+QL_DIR=""
 cleanup() {
   for pid in "${ZK_PIDS[@]:-}"; do [[ -n "$pid" ]] && kill -9 "$pid" 2>/dev/null || true; done
-  [[ -f "$QL_DIR/cluster.json" ]] && "$QLAB" cluster stop --dir "$QL_DIR" >/dev/null 2>&1 || true
+  [[ -n "$QL_DIR" && -f "$QL_DIR/cluster.json" ]] &&
+    "$QLAB" cluster stop --dir "$QL_DIR" >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
 
@@ -55,8 +58,9 @@ print(" ".join(str(s.getsockname()[1]) for s in socks))
 EOF
 }
 
-bench() {  # system connect read_pct
-  local system="$1" connect="$2" reads="$3" json
+bench() {  # system connect read_pct [extra JSON fields]
+  local system="$1" connect="$2" reads="$3" extra="${4:-}" json
+  [[ -n "$extra" ]] || extra='{}'
   echo "== $system, $reads% reads" >&2
   if ! json="$("$QLAB" bench --protocol zookeeper --connect "$connect" --json --read-pct "$reads" \
                 --duration "$DURATION" --warmup "$WARMUP" --sessions "$SESSIONS" \
@@ -65,16 +69,16 @@ bench() {  # system connect read_pct
     echo "side_by_side: the $system run at $reads% reads failed: $(tail -1 "$OUT/bench-$system-$reads.log")" >&2
     json='{"failed": true, "read_pct": '"$reads"'}'
   fi
-  "$PY" -c 'import json,sys; j=json.loads(sys.argv[2]); j["system"]=sys.argv[1]; print(json.dumps(j))' \
-    "$system" "$json" >> "$OUT/results.jsonl"
+  "$PY" -c 'import json,sys; j=json.loads(sys.argv[2]); j.update(json.loads(sys.argv[3])); j["system"]=sys.argv[1]; print(json.dumps(j))' \
+    "$system" "$json" "$extra" >> "$OUT/results.jsonl"
 }
 
 # ---------------------------------------------------------------- Apache ZooKeeper ensemble
-start_zookeeper() {
+start_zookeeper() {  # tag
   read -r -a P <<< "$(free_ports 9)"
   ZK_CONNECT=""
   for i in 1 2 3; do
-    local dir="$OUT/zookeeper/zk$i"
+    local dir="$OUT/zookeeper-$1/zk$i"
     mkdir -p "$dir/data"
     echo "$i" > "$dir/data/myid"
     {
@@ -101,8 +105,8 @@ start_zookeeper() {
   # Wait until every server serves clients: the Java client blocks until connected (it only
   # connects to a server that is part of a quorum) or its timeout passes.
   for hp in ${ZK_CONNECT//,/ }; do
-    "$ZKCLI" -waitforconnection -timeout 60000 -server "$hp" sync / > "$OUT/zookeeper/wait.log" 2>&1 ||
-      { echo "side_by_side: ZooKeeper server $hp did not start; see $OUT/zookeeper" >&2; exit 1; }
+    "$ZKCLI" -waitforconnection -timeout 60000 -server "$hp" sync / > "$OUT/zookeeper-$1/wait.log" 2>&1 ||
+      { echo "side_by_side: ZooKeeper server $hp did not start; see $OUT/zookeeper-$1" >&2; exit 1; }
   done
   echo "ZooKeeper ensemble: $ZK_CONNECT ($(java -cp "$ZK_JAR" org.apache.zookeeper.version.VersionInfoMain 2>/dev/null || echo 3.8))" >&2
 }
@@ -114,8 +118,9 @@ stop_zookeeper() {
 }
 
 # ---------------------------------------------------------------- quorumlab cluster
-start_quorumlab() {
+start_quorumlab() {  # tag
   local out
+  QL_DIR="$OUT/quorumlab-$1"
   local sets=(--set storage.fsync=true)
   for kv in $QL_SETS; do sets+=(--set "$kv"); done
   out="$("$QLAB" --log-level warn cluster start --dir "$QL_DIR" --nodes 3 --broadcast zab \
@@ -125,13 +130,16 @@ start_quorumlab() {
   echo "quorumlab cluster: $QL_CONNECT" >&2
 }
 
-start_zookeeper
-for r in $READS; do bench zookeeper "$ZK_CONNECT" "$r"; done
-stop_zookeeper
-
-start_quorumlab
-for r in $READS; do bench quorumlab "$QL_CONNECT" "$r"; done
-"$QLAB" cluster stop --dir "$QL_DIR" >/dev/null 2>&1
+for r in $READS; do
+  start_zookeeper "$r"
+  bench zookeeper "$ZK_CONNECT" "$r"
+  stop_zookeeper
+  start_quorumlab "$r"
+  before="$(cat "$QL_DIR"/n*.log | grep -c -- '-> LOOKING' || true)"
+  bench quorumlab "$QL_CONNECT" "$r" \
+    "{\"looking_transitions\": $(( $(cat "$QL_DIR"/n*.log | grep -c -- '-> LOOKING' || true) - before ))}"
+  "$QLAB" cluster stop --dir "$QL_DIR" >/dev/null 2>&1
+done
 
 # ---------------------------------------------------------------- the table
 "$PY" - "$OUT/results.jsonl" "$DURATION" "$SESSIONS" "$OUTSTANDING" "$VALUE_BYTES" <<'EOF'
@@ -141,9 +149,9 @@ by = {(r["system"], r["read_pct"]): r for r in rows}
 print("qlab bench --protocol zookeeper: %s s per point, %s sessions x %s outstanding, %s-byte "
       "values, fsync on, 3 servers on loopback" % tuple(sys.argv[2:6]))
 print("ratios are quorumlab / ZooKeeper (throughput: higher is better; latency: lower is better)")
-hdr = "%5s | %10s %10s %6s | %9s %9s %6s | %9s %9s %6s | %s"
+hdr = "%5s | %10s %10s %6s | %9s %9s %6s | %9s %9s %6s | %-14s | %s"
 print(hdr % ("read%", "zk ops/s", "ql ops/s", "ql/zk", "zk p50us", "ql p50us", "ql/zk",
-             "zk p99us", "ql p99us", "ql/zk", "errors zk / ql"))
+             "zk p99us", "ql p99us", "ql/zk", "errors zk / ql", "ql LOOKING"))
 for pct in sorted({r["read_pct"] for r in rows}):
     z, q = by.get(("zookeeper", pct)), by.get(("quorumlab", pct))
     if not z or not q or z.get("failed") or q.get("failed"):
@@ -157,6 +165,7 @@ for pct in sorted({r["read_pct"] for r in rows}):
                  "%.2f" % ratio(q["latency_us"]["p50"], z["latency_us"]["p50"]),
                  "%.0f" % z["latency_us"]["p99"], "%.0f" % q["latency_us"]["p99"],
                  "%.2f" % ratio(q["latency_us"]["p99"], z["latency_us"]["p99"]),
-                 "%s / %s" % (sum(z["errors"].values()), sum(q["errors"].values()))))
+                 "%s / %s" % (sum(z["errors"].values()), sum(q["errors"].values())),
+                 q.get("looking_transitions", "?")))
 EOF
 echo "results: $OUT/results.jsonl" >&2

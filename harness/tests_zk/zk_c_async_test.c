@@ -220,8 +220,7 @@ int main(int argc, char** argv) {
   zoo_op_t ops[2];
   zoo_op_result_t results[2];
   char created[64];
-  zoo_create_op_init(&ops[0], "/ctest/m", "m", 1, &ZOO_OPEN_ACL_UNSAFE, 0, created,
-                     sizeof created);
+  zoo_create_op_init(&ops[0], "/ctest/m", "m", 1, &ZOO_OPEN_ACL_UNSAFE, 0, created, sizeof created);
   zoo_delete_op_init(&ops[1], "/ctest/missing", -1);
   rc = zoo_amulti(zh, 2, ops, results, void_done, "multi");
   if (rc != ZOK) fail("zoo_amulti: %s", zerror(rc));
@@ -240,7 +239,8 @@ int main(int argc, char** argv) {
   /* 5. Clean up with pipelined deletes, then getChildren sees none left. */
   events = 0;
   base = completions;
-  for (int i = 0; i < N_SEQ; i++) zoo_adelete(zh, seq_paths[i], -1, delete_done, NULL);
+  for (int i = 0; i < N_SEQ; i++)
+    zoo_adelete(zh, seq_paths[i], -1, delete_done, NULL);
   zoo_adelete(zh, "/ctest/later", -1, delete_done, NULL);
   rc = zoo_adelete(zh, "/ctest", -1, void_done, "delete-root");
   if (rc != ZOK) fail("zoo_adelete: %s", zerror(rc));
