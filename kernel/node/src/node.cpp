@@ -306,6 +306,16 @@ void Node::execute_ready(Ready& ready) {
     last_written_index_ = ready.snapshot->last_index;
     wrote = true;
     report_applied(nullptr);
+    // The tree was replaced without the txns that changed it, so no watch fired for those
+    // changes. As ZooKeeper does when a learner resynchronizes, close every client connection:
+    // clients reconnect and re-send their watches (setWatches), which fire against the new
+    // tree for whatever changed after their last seen zxid.
+    std::vector<ConnId> all;
+    for (const auto& [id, c] : connections_)
+      all.push_back(id);
+    std::sort(all.begin(), all.end());
+    for (ConnId id : all)
+      drop_connection(id, "replica resynchronized from a leader snapshot");
   }
   if (ready.truncate_after) {
     storage_->truncate_after(*ready.truncate_after);
