@@ -37,7 +37,8 @@ TEST(Trace, FileTracerWritesOneJsonLinePerEvent) {
   std::ifstream in(path);
   std::string line;
   std::vector<nlohmann::json> lines;
-  while (std::getline(in, line)) lines.push_back(nlohmann::json::parse(line));
+  while (std::getline(in, line))
+    lines.push_back(nlohmann::json::parse(line));
   ASSERT_EQ(lines.size(), 2u);
   EXPECT_EQ(lines[0]["kind"], "commit");
   EXPECT_EQ(lines[0]["node"], 2);
