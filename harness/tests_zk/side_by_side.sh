@@ -58,9 +58,24 @@ print(" ".join(str(s.getsockname()[1]) for s in socks))
 EOF
 }
 
-bench() {  # system connect read_pct [extra JSON fields]
-  local system="$1" connect="$2" reads="$3" extra="${4:-}" json
-  [[ -n "$extra" ]] || extra='{}'
+lookings() {  # how often the quorumlab servers went LOOKING so far
+  cat "$QL_DIR"/n*.log | grep -c -- '-> LOOKING' || true
+}
+
+annotate_last() {  # key value: adds a field to the last result line
+  "$PY" - "$OUT/results.jsonl" "$1" "$2" <<'EOF'
+import json, sys
+path, key, value = sys.argv[1], sys.argv[2], int(sys.argv[3])
+lines = open(path).read().splitlines()
+last = json.loads(lines[-1])
+last[key] = value
+lines[-1] = json.dumps(last)
+open(path, "w").write("\n".join(lines) + "\n")
+EOF
+}
+
+bench() {  # system connect read_pct
+  local system="$1" connect="$2" reads="$3" json
   echo "== $system, $reads% reads" >&2
   if ! json="$("$QLAB" bench --protocol zookeeper --connect "$connect" --json --read-pct "$reads" \
                 --duration "$DURATION" --warmup "$WARMUP" --sessions "$SESSIONS" \
@@ -69,8 +84,8 @@ bench() {  # system connect read_pct [extra JSON fields]
     echo "side_by_side: the $system run at $reads% reads failed: $(tail -1 "$OUT/bench-$system-$reads.log")" >&2
     json='{"failed": true, "read_pct": '"$reads"'}'
   fi
-  "$PY" -c 'import json,sys; j=json.loads(sys.argv[2]); j.update(json.loads(sys.argv[3])); j["system"]=sys.argv[1]; print(json.dumps(j))' \
-    "$system" "$json" "$extra" >> "$OUT/results.jsonl"
+  "$PY" -c 'import json,sys; j=json.loads(sys.argv[2]); j["system"]=sys.argv[1]; print(json.dumps(j))' \
+    "$system" "$json" >> "$OUT/results.jsonl"
 }
 
 # ---------------------------------------------------------------- Apache ZooKeeper ensemble
@@ -135,10 +150,10 @@ for r in $READS; do
   bench zookeeper "$ZK_CONNECT" "$r"
   stop_zookeeper
   start_quorumlab "$r"
-  before="$(cat "$QL_DIR"/n*.log | grep -c -- '-> LOOKING' || true)"
-  bench quorumlab "$QL_CONNECT" "$r" \
-    "{\"looking_transitions\": $(( $(cat "$QL_DIR"/n*.log | grep -c -- '-> LOOKING' || true) - before ))}"
+  before="$(lookings)"
+  bench quorumlab "$QL_CONNECT" "$r"
   "$QLAB" cluster stop --dir "$QL_DIR" >/dev/null 2>&1
+  annotate_last looking_transitions "$(( $(lookings) - before ))"
 done
 
 # ---------------------------------------------------------------- the table
