@@ -388,7 +388,7 @@ void add_bench(CLI::App& app, Action& action) {
   auto o = std::make_shared<BenchOptions>();
   cmd->add_option("--connect,--server", o->connect, "host:port[,host:port...][/chroot]")
       ->required();
-  cmd->add_option("--protocol", o->protocol, "client protocol: native, or zookeeper (jute over TCP)")
+  cmd->add_option("--protocol", o->protocol, "client protocol: native, or zookeeper (jute)")
       ->check(CLI::IsMember({"native", "zookeeper"}))
       ->capture_default_str();
   cmd->add_option("--sessions", o->sessions, "client sessions")
