@@ -20,6 +20,7 @@ struct SimOptions {
   int nodes = 0;  // 0: 1 for solo, 3 otherwise
   std::vector<std::string> broadcast_params;
   bool keep_going = false;
+  bool verbose = false;
   std::vector<std::string> skip_checks;
 };
 
@@ -57,16 +58,18 @@ int run(SimOptions& o) {
     lin_unknown += r.linearizability.keys_unknown;
     order_anomalies += r.session_order_anomalies;
     stale.merge(r.stale);
-    if (o.seeds == 1) {
+    const bool detail = o.seeds == 1 || o.verbose;
+    if (detail) {
       std::printf("seed %" PRIu64 ": %s, trace digest %016" PRIx64 ", %" PRIu64
                   " events, %.3f s simulated, %" PRIu64 " ops (%" PRIu64 " ok, %" PRIu64
                   " without reply), %" PRIu64 " faults, %" PRIu64 " crashes, %" PRIu64
-                  " leaders, final zxid %#" PRIx64 "\n",
+                  " leaders, final zxid %#" PRIx64 "%s\n",
                   r.seed, r.ok ? "ok" : "FAILED", r.trace_digest, r.events,
                   static_cast<double>(r.sim_time_us) / 1e6, r.ops, r.ops_ok, r.ops_no_reply,
-                  r.faults, r.crashes, r.leaders, r.final_zxid);
+                  r.faults, r.crashes, r.leaders, r.final_zxid,
+                  r.linearizability.keys_unknown ? ", linearizability undecided" : "");
     }
-    if (o.seeds == 1 && !r.session_order_example.empty()) {
+    if (detail && !r.session_order_example.empty()) {
       std::printf("  FIFO execution order: %s\n", r.session_order_example.c_str());
     }
     if (r.ok) {
@@ -140,6 +143,7 @@ void add_sim(CLI::App& app, Action& action) {
   cmd->add_option("--trace", o->config.trace_file,
                   "write the whole trace of the run to FILE (with --seeds: the last seed run)");
   cmd->add_flag("--keep-going", o->keep_going, "run every seed even after a failure");
+  cmd->add_flag("-v,--verbose", o->verbose, "one line per seed (trace digest, counts)");
   cmd->add_option("--skip-check", o->skip_checks,
                   "do not check this property (repeatable; for known open bugs only)");
   cmd->add_flag(

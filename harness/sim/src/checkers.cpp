@@ -347,32 +347,36 @@ std::uint64_t count_session_order_anomalies(const History& h, std::string* examp
   return n;
 }
 
-/// The history with the outcome of every write without a reply taken from the committed log:
-/// a write whose txn was committed gets its result, and took effect no later than the first
-/// apply of its txn anywhere (its commit came before); a write whose txn never was committed
-/// is left out (the run is over: it never took effect).
+/// The history with what the committed log says about every write: a write whose txn was
+/// committed took effect no later than the first apply of that txn anywhere (its commit came
+/// before), and one without a reply gets its result from the log; a write without a reply
+/// whose txn never was committed is left out (the run is over: it never took effect).
 History resolve_unknown_writes(const History& h, const Timeline& tl) {
   History out;
   out.ops.reserve(h.ops.size());
   for (const auto& op : h.ops) {
-    if (!is_write(op.kind) || op.completed()) {
+    if (!is_write(op.kind)) {
       out.ops.push_back(op);
       continue;
     }
     auto it = tl.outcomes.find({op.session, op.xid});
     if (it == tl.outcomes.end()) {
-      if (!tl.complete) out.ops.push_back(op);
+      if (op.completed() || !tl.complete) out.ops.push_back(op);
       continue;
     }
     HistoryOp r = op;
-    r.outcome_from_log = true;
+    // Its txn's commit, before any replica applied it, is when it took effect: no later than
+    // the first apply, however late its reply came.
     r.effect_by_us = std::max(it->second.applied_us, op.invoke_us);
-    r.err = it->second.err;
-    r.zxid = it->second.zxid;
-    const sm::Stat& st = it->second.stat;
-    if (r.err == zerr::ok && op.kind != OpKind::remove) {
-      r.observed = ZnodeState{true, op.data, st.version, static_cast<Zxid>(st.mzxid),
-                              static_cast<Zxid>(st.czxid)};
+    if (!op.completed()) {
+      r.outcome_from_log = true;
+      r.err = it->second.err;
+      r.zxid = it->second.zxid;
+      const sm::Stat& st = it->second.stat;
+      if (r.err == zerr::ok && op.kind != OpKind::remove) {
+        r.observed = ZnodeState{true, op.data, st.version, static_cast<Zxid>(st.mzxid),
+                                static_cast<Zxid>(st.czxid)};
+      }
     }
     out.ops.push_back(std::move(r));
   }

@@ -140,9 +140,9 @@ class EntryList {
     for (std::size_t i = 0; i < ops.size(); ++i) {
       raw.push_back({ops[i].op->invoke_us, true, i});
       const HistoryOp& o = *ops[i].op;
-      // No reply: returns at infinity, or when its outcome is known from the log, by the time
-      // it is known to have taken effect.
-      raw.push_back({o.outcome_from_log ? o.effect_by_us : o.complete_us, false, i});
+      // Returns at its reply, or by the time it is known to have taken effect if that is
+      // earlier; with neither, at infinity.
+      raw.push_back({std::min(o.complete_us, o.effect_by_us), false, i});
     }
     // Calls before returns at equal times: treating them as concurrent never rejects a
     // linearizable history.
@@ -151,6 +151,22 @@ class EntryList {
       if (a.is_call != b.is_call) return a.is_call;
       return a.op < b.op;
     });
+    // Calls with no return between them are all pending at once, so the search may try them
+    // in any order. Try them in zxid order (writes before the reads of the state they made):
+    // for a correct history the first path tried is then the one the system took, which keeps
+    // the search short when many operations overlap (e.g. writes queued during an election).
+    auto try_first = [&](const Raw& a, const Raw& b) {
+      const HistoryOp& x = *ops[a.op].op;
+      const HistoryOp& y = *ops[b.op].op;
+      if (x.zxid != y.zxid) return x.zxid < y.zxid;
+      if (is_read(x.kind) != is_read(y.kind)) return !is_read(x.kind);
+      return a.op < b.op;
+    };
+    for (auto run = raw.begin(); run != raw.end();) {
+      auto end = std::find_if(run, raw.end(), [](const Raw& r) { return !r.is_call; });
+      std::sort(run, end, try_first);
+      run = end == raw.end() ? end : end + 1;
+    }
     std::vector<std::size_t> call_of(ops.size()), ret_of(ops.size());
     for (const auto& r : raw) {
       Entry e;

@@ -63,7 +63,7 @@ struct HistoryOp {
   /// A write without a reply whose outcome the checkers took from the committed log (the txn
   /// with this session and cxid): err, observed and zxid are set, the reply time stays unknown.
   bool outcome_from_log = false;
-  /// With outcome_from_log: the effect happened no later than this (the txn's first apply).
+  /// The effect happened no later than this (its txn's first apply; kNoReply: unknown).
   std::int64_t effect_by_us = kNoReply;
 
   bool completed() const { return complete_us != kNoReply; }

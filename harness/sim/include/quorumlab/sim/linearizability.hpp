@@ -7,7 +7,9 @@
 // and delete honour versions and report NODEEXISTS / NONODE / BADVERSION; getData and exists
 // observe. An operation without a reply (its outcome is unknown) may take effect at any point
 // after its invocation, or never: it gets an infinite return time, as in Porcupine. When the
-// outcome of such a write is known (outcome_from_log), only its reply time is unknown.
+// outcome of such a write is known (outcome_from_log), only its reply time is unknown. An
+// operation known to have taken effect by `effect_by_us` returns then if that is earlier
+// than its reply.
 #pragma once
 
 #include <cstdint>
