@@ -77,11 +77,10 @@ struct Conn {
   std::int64_t last_to_client_us = 0;
 };
 
-/// A fault the nemesis injected and will end.
+/// A partition the nemesis injected and will heal. (Crashes, pauses and slow disks end through
+/// their own events: restart, resume, and the disk's slow-until time.)
 struct ActiveFault {
-  enum class Kind : std::uint8_t { partition, slow_disk } kind = Kind::partition;
   std::vector<std::pair<std::uint32_t, std::uint32_t>> blocked;  ///< (from, to) endpoints
-  NodeId node = 0;
   std::string description;
 };
 
