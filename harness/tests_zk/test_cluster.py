@@ -30,6 +30,28 @@ def test_zookeeper_connect_string_lists_every_node(cluster):
         assert "127.0.0.1:%d" % n["zk_port"] in cluster.connect
 
 
+def test_config_node_lists_the_ensemble_on_every_server(cluster):
+    # getConfig is a getData of /zookeeper/config (reference §1.6); every replica derives it
+    # from the same peer list, so all of them answer alike.
+    nodes = cluster.status()
+    answers = []
+    for n in nodes:
+        c = kazoo_client("127.0.0.1:%d" % n["zk_port"])
+        try:
+            data, stat = c.get("/zookeeper/config")
+            answers.append(data.decode())
+            assert stat.version == -1
+        finally:
+            c.stop()
+            c.close()
+    assert len(set(answers)) == 1
+    lines = answers[0].splitlines()
+    assert lines[-1] == "version=0"
+    assert lines[:-1] == ["server.%d=127.0.0.1:%d:%d:participant" % (n["id"], n["peer_port"],
+                                                                      n["peer_port"])
+                          for n in sorted(nodes, key=lambda n: n["id"])]
+
+
 def four_letter_word(address, word):
     raw = RawClient(address)
     raw.send_raw(word)

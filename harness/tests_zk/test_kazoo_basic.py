@@ -11,6 +11,7 @@ from kazoo.protocol.states import EventType, KazooState
 from kazoo.security import ACL, Id, Permissions, make_digest_acl
 
 from conftest import kazoo_client
+from zkraw import RawClient
 
 
 def test_crud_and_stat(zk):
@@ -244,3 +245,26 @@ def test_four_letter_words(server, zk):
     assert zk.server_version()[:2] == (3, 8)
     assert "Clients:" in zk.command(b"stat")
     assert zk.command(b"wchs")
+
+
+def test_watch_counts_follow_watches_and_connections(server, zk):
+    def counts():
+        mntr = dict(line.split("\t", 1) for line in zk.command(b"mntr").splitlines())
+        return int(mntr["zk_watch_count"])
+
+    zk.ensure_path("/wcount")
+    base = counts()
+    raw = RawClient(server.zk_address)
+    raw.connect()
+    assert raw.get_data("/wcount", watch=True)[0] == 0
+    assert raw.exists("/wcount/none", watch=True)[0] == -101  # NONODE
+    assert counts() == base + 2
+    assert "Total watches:%d" % (base + 2) in zk.command(b"wchs")
+    # The client hangs up without closeSession: the connection's watches go with it
+    # (NIOServerCnxn.close -> removeCnxn) while the session lives on until it expires.
+    raw.close()
+    for _ in range(500):
+        if counts() == base:
+            break
+        zk.exists("/wcount")  # a round trip to the server between samples, no sleeping
+    assert counts() == base

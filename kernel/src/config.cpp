@@ -110,6 +110,22 @@ std::string PeerSpec::to_string() const {
          (observer ? ":observer" : "");
 }
 
+std::string NodeConfig::ensemble_config() const {
+  if (peers.empty()) return {};
+  std::vector<const PeerSpec*> sorted;
+  for (const auto& p : peers)
+    sorted.push_back(&p);
+  std::sort(sorted.begin(), sorted.end(),
+            [](const PeerSpec* a, const PeerSpec* b) { return a->id < b->id; });
+  std::string out;
+  for (const PeerSpec* p : sorted) {
+    const std::string port = std::to_string(p->port);
+    out += "server." + std::to_string(p->id) + "=" + p->host + ":" + port + ":" + port + ":" +
+           (p->observer ? "observer" : "participant") + "\n";
+  }
+  return out + "version=0";
+}
+
 PeerSpec PeerSpec::parse(const std::string& text) {
   auto bad = [&](const std::string& why) {
     return ConfigError("peers: '" + text + "' " + why +

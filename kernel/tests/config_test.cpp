@@ -43,6 +43,17 @@ TEST(Config, FileWithSectionsAndPeers) {
   EXPECT_EQ(std::get<bool>(c.storage.values.at("fsync")), false);
 }
 
+TEST(Config, EnsembleConfigIsZooKeepersServerList) {
+  auto c = load_config(kData + "/node_ok.toml", {});
+  const std::string text = c.ensemble_config();
+  EXPECT_THAT(
+      text, HasSubstr("server.1=" + c.peers[0].host + ":" + std::to_string(c.peers[0].port) + ":" +
+                      std::to_string(c.peers[0].port) + ":participant\n"));
+  EXPECT_THAT(text, HasSubstr(":observer\n"));
+  EXPECT_EQ(text.substr(text.size() - 10), "\nversion=0");
+  EXPECT_EQ(load_config(std::nullopt, {}).ensemble_config(), "") << "standalone, as ZooKeeper";
+}
+
 TEST(Config, OverridesWinAndAreTyped) {
   auto c = load_config(kData + "/node_ok.toml", {"client-port=7010", "storage.fsync=true",
                                                  "broadcast=raft", "read_policy.plugin=lease"});

@@ -331,6 +331,18 @@ const TreeConfig& DataTree::config() const {
   return impl_->config;
 }
 
+void DataTree::set_ensemble_config(const Bytes& data) {
+  Node* n = impl_->find("/zookeeper/config");
+  if (n == nullptr) return;  // a snapshot always has it; nothing to do otherwise
+  impl_->data_size = impl_->data_size - n->data.size() + data.size();
+  impl_->modify(n, [&] {
+    n->data = data;
+    n->data_hash = detail::hash_bytes(n->data.data(), n->data.size());
+    n->version = -1;
+    n->mzxid = 0;
+  });
+}
+
 TxnResult DataTree::apply(const Txn& txn, Zxid zxid, std::vector<WatchTrigger>* triggers) {
   if (zxid <= impl_->last_zxid) {
     throw std::logic_error("DataTree::apply: zxid " + std::to_string(zxid) + " <= last applied " +

@@ -59,6 +59,31 @@ TEST(DataTreeTest, Ref1_1_ConfigNodeIsReadOnlyWithAversionMinusOne) {
   EXPECT_EQ(h.create("/zookeeper/config/x").err, Err::NOAUTH);
 }
 
+TEST(DataTreeTest, Ref1_6_EnsembleConfigIsSetLikeInitConfigInZKDatabase) {
+  DataTree t;
+  const std::uint64_t before = t.digest();
+  const std::string text = "server.1=127.0.0.1:7001:7001:participant\nversion=0";
+  t.set_ensemble_config(Bytes(text.begin(), text.end()));
+  EXPECT_NE(t.digest(), before);
+  Bytes data;
+  Stat st;
+  ASSERT_EQ(t.get_data("/zookeeper/config", ip_auth(), &data, &st), Err::OK);
+  EXPECT_EQ(std::string(data.begin(), data.end()), text);
+  EXPECT_EQ(st.version, -1);
+  EXPECT_EQ(st.mzxid, 0);
+  EXPECT_EQ(st.dataLength, static_cast<std::int32_t>(text.size()));
+  t.check_invariants();
+  // Two replicas with the same configuration agree, also through a snapshot.
+  DataTree u;
+  u.set_ensemble_config(Bytes(text.begin(), text.end()));
+  EXPECT_EQ(u.digest(), t.digest());
+  Bytes snap = t.serialize();
+  std::string error;
+  auto r = DataTree::restore(snap.data(), snap.size(), &error);
+  ASSERT_TRUE(r) << error;
+  EXPECT_EQ(r->digest(), t.digest());
+}
+
 TEST(DataTreeTest, Ref1_6_SpecialPathsCannotBeDeleted) {
   Harness h;
   for (const char* p : {"/", "/zookeeper", "/zookeeper/quota", "/zookeeper/config"}) {

@@ -335,6 +335,17 @@ void ZabBroadcast::learner_tick() {
   }
 }
 
+void ZabBroadcast::peer_disconnected(NodeId peer) {
+  if (!restored_) return;
+  // Learner.readPacket throws on a closed leader socket and followLeader() returns: the learner
+  // goes LOOKING now rather than after syncLimit. The leader keeps its LearnerHandler state:
+  // a restarted learner may already be registering again, and the quorum check of leader_tick
+  // catches learners that stay silent.
+  if ((state_ == PeerState::following || state_ == PeerState::observing) && peer == leader_id_) {
+    lose_leader("lost the connection to leader " + std::to_string(peer));
+  }
+}
+
 void ZabBroadcast::lose_leader(const std::string& reason) {
   become_looking(reason);
 }

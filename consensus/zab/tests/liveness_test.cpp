@@ -54,6 +54,51 @@ TEST(Liveness_3_3, AFollowerGivesUpOnASilentLeaderAfterSyncLimit) {
   EXPECT_EQ(net->status(f).role, Role::looking);
 }
 
+TEST(Liveness_3_3, AFollowerThatLosesTheLeaderSocketGoesLookingAtOnce) {
+  // Learner.followLeader ends on an IOException from the leader socket, before syncLimit.
+  auto net = make_network(3, 1);
+  net->start();
+  NodeId leader = elect(*net);
+  std::vector<NodeId> learners;
+  for (NodeId id : net->ids())
+    if (id != leader) learners.push_back(id);
+  // A lost connection to another learner changes nothing.
+  net->peer_disconnected(learners[0], learners[1]);
+  for (NodeId id : learners)
+    EXPECT_NE(net->status(id).role, Role::looking) << id;
+  net->crash(leader);
+  for (NodeId id : learners) {
+    net->peer_disconnected(id, leader);
+    EXPECT_EQ(net->status(id).role, Role::looking) << "no tick needed, learner " << id;
+  }
+}
+
+TEST(Liveness_3_11, ALeaderCrashSeenByTheSocketsFailsOverWithinAFewTicks) {
+  auto net = make_network(3);
+  net->start();
+  NodeId leader = elect(*net);
+  net->propose(leader, {txn("before")});
+  ASSERT_TRUE(applied_everywhere(*net, txn("before")));
+  net->crash(leader);
+  for (NodeId id : net->ids())
+    if (id != leader) net->peer_disconnected(id, leader);
+  std::size_t rounds = 0;
+  std::optional<NodeId> next;
+  while (!(next = net->leader()) && rounds < 100) {
+    net->round();
+    rounds++;
+  }
+  ASSERT_TRUE(next);
+  net->propose(*next, {txn("after")});
+  while (!has_applied(*net, *next, txn("after")) && rounds < 100) {
+    net->round();
+    rounds++;
+  }
+  std::printf("[ failover ] with the disconnect seen: %zu ticks to the first new commit\n", rounds);
+  // Election (finalize wait) plus discovery and synchronization, without waiting syncLimit.
+  EXPECT_LE(rounds, static_cast<std::size_t>(ZabConfig{}.finalize_wait_ticks + 4));
+}
+
 TEST(Liveness_3_3, ALeaderWithoutAQuorumGivesUpAfterSyncLimit) {
   auto net = make_network(3);
   net->start();

@@ -32,6 +32,10 @@ const char* to_string(EventKind k) {
       return "resume";
     case EventKind::phase_liveness:
       return "phase_liveness";
+    case EventKind::peer_down:
+      return "peer_down";
+    case EventKind::client_hangup:
+      return "client_hangup";
     case EventKind::deadline:
       return "deadline";
   }

@@ -194,6 +194,18 @@ void Simulator::crash_node(SimNode& n) {
     if (c.node != n.id || !c.open) continue;
     break_conn(c, true);  // the client sees a reset
   }
+  // The dead process's sockets close: peers that can still reach it see their TCP connection
+  // drop, as the runtime's socket monitors report it.
+  for (auto& other : nodes_) {
+    if (other->id == n.id || !other->up || blocked(n.id, other->id)) continue;
+    push(Event{now_us_ + sample(config_.network.peer_delay, net_rng_),
+               0,
+               EventKind::peer_down,
+               other->id,
+               n.id,
+               other->incarnation,
+               {}});
+  }
   ++result_.crashes;
   trace({now_us_, "crash", n.id, n.incarnation, lost, 0, "volatile ops " + std::to_string(lost)});
 }
@@ -360,6 +372,28 @@ void Simulator::dispatch(Event& e) {
         dispatch(h);
       return;
     }
+    case EventKind::peer_down: {
+      SimNode& n = node(e.node);
+      if (!n.up || e.id != n.incarnation) return;
+      if (n.paused) return n.held.push_back(std::move(e));
+      trace({now_us_, "peer_down", n.id, e.aux, 0, 0, {}});
+      with_node(n, "a peer disconnect", [&] {
+        n.node->on_peer_disconnected(e.aux);
+        n.node->process();
+      });
+      return;
+    }
+    case EventKind::client_hangup: {
+      SimNode& n = node(e.node);
+      if (!n.up || e.aux != n.incarnation) return;
+      if (n.paused) return n.held.push_back(std::move(e));
+      trace({now_us_, "client_hangup", n.id, 0, e.id, 0, {}});
+      with_node(n, "a client hang-up", [&] {
+        n.node->on_client_closed(e.id);
+        n.node->process();
+      });
+      return;
+    }
     case EventKind::phase_liveness:
       if (phase_ == Phase::safety) begin_liveness();
       return;
@@ -493,7 +527,16 @@ void Simulator::client_send(ConnId conn, Bytes bytes) {
 }
 
 void Simulator::close_conn(ConnId conn) {
-  conns_.erase(conn);
+  auto it = conns_.find(conn);
+  if (it == conns_.end()) return;
+  Conn& c = it->second;
+  // The node learns of the close after the requests already on their way.
+  if (c.open && !c.server_closed) {
+    const std::int64_t at =
+        std::max(now_us_ + sample(config_.network.client_delay, net_rng_), c.last_to_node_us);
+    push(Event{at, 0, EventKind::client_hangup, c.node, c.incarnation, c.id, {}});
+  }
+  conns_.erase(it);
 }
 
 void Simulator::node_send_client(SimNode& from, ConnId conn, Bytes bytes) {
@@ -534,7 +577,7 @@ void Simulator::break_conn(Conn& c, bool tell_client) {
   c.open = false;
   trace({now_us_, "conn_break", c.node, static_cast<std::uint64_t>(c.client), c.id, 0,
          tell_client ? "reset" : "silent"});
-  if (tell_client) {
+  if (tell_client) {  // a reset: both ends see it
     push(Event{now_us_ + sample(config_.network.client_delay, net_rng_),
                0,
                EventKind::conn_closed,
@@ -542,6 +585,16 @@ void Simulator::break_conn(Conn& c, bool tell_client) {
                0,
                c.id,
                {}});
+    if (!c.server_closed) {
+      push(Event{
+          std::max(now_us_ + sample(config_.network.client_delay, net_rng_), c.last_to_node_us),
+          0,
+          EventKind::client_hangup,
+          c.node,
+          c.incarnation,
+          c.id,
+          {}});
+    }
   }
 }
 

@@ -63,6 +63,11 @@ struct NodeConfig {
   std::filesystem::path data_dir() const { return settings.get_string("data_dir"); }
   /// Voters and observers from `peers`; a node with no peers is a one-member ensemble.
   Membership membership() const;
+  /// The ensemble as ZooKeeper shows it in /zookeeper/config (QuorumMaj.toString): one
+  /// "server.<id>=<host>:<peer port>:<peer port>:participant|observer" line per peer (our one
+  /// peer port serves both of ZooKeeper's quorum and election roles), then "version=0" (a
+  /// static configuration). Empty for a standalone node, as in ZooKeeper.
+  std::string ensemble_config() const;
   /// The configuration as TOML, with every default spelled out (printed on failures).
   std::string to_toml() const;
 };

@@ -67,13 +67,27 @@ void Node::drop_connection(ConnId conn, const std::string& reason) {
   capnp::MallocMessageBuilder msg;
   msg.initRoot<proto::ServerMessage>().setClosing(reason);
   send_to(c, to_bytes(msg));
+  env_.close_client(conn);
+  forget_connection(it);
+}
+
+void Node::on_client_closed(ConnId conn) {
+  auto it = connections_.find(conn);
+  if (it == connections_.end()) return;
+  log_->debug("connection {} (session {:#x}) closed by the client", conn, it->second->session);
+  // As ZooKeeper's NIOServerCnxn.close: the connection's watches go, the session stays until
+  // it expires or the client moves it to another connection.
+  forget_connection(it);
+}
+
+void Node::forget_connection(std::unordered_map<ConnId, std::unique_ptr<Connection>>::iterator it) {
+  const ConnId conn = it->first;
   watches_.remove_connection(conn);
-  auto s = conn_by_session_.find(c.session);
+  auto s = conn_by_session_.find(it->second->session);
   if (s != conn_by_session_.end() && s->second == conn) conn_by_session_.erase(s);
   for (auto b = conn_by_barrier_.begin(); b != conn_by_barrier_.end();) {
     b = b->second == conn ? conn_by_barrier_.erase(b) : std::next(b);
   }
-  env_.close_client(conn);
   connections_.erase(it);
 }
 

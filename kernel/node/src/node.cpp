@@ -37,6 +37,7 @@ Node::Node(const NodeConfig& config, const PluginLoader& loader, NodeEnv& env, T
       log_(log::get("node")),
       rng_(options_.rng_seed != 0 ? options_.rng_seed : 0x9e3779b97f4a7c15ULL ^ config.id()),
       tree_(tree_config(config)) {
+  set_ensemble_config();
   load_plugins(loader);
   next_session_id_ =
       static_cast<SessionId>((static_cast<std::uint64_t>(config_.id()) << 56) |
@@ -44,6 +45,11 @@ Node::Node(const NodeConfig& config, const PluginLoader& loader, NodeEnv& env, T
 }
 
 Node::~Node() = default;
+
+void Node::set_ensemble_config() {
+  const std::string text = config_.ensemble_config();
+  if (!text.empty()) tree_.set_ensemble_config(Bytes(text.begin(), text.end()));
+}
 
 void Node::load_plugins(const PluginLoader& loader) {
   auto load = [&](PluginKind kind, const PluginChoice& choice, PluginContext& ctx,
@@ -97,6 +103,7 @@ void Node::recover() {
                                           &error, tree_config(config_));
     if (!restored) throw std::runtime_error("snapshot in storage is unusable: " + error);
     tree_ = std::move(*restored);
+    set_ensemble_config();
     applied_index_ = last_snapshot_index_ = rec.snapshot->last_index;
     applied_zxid_ = rec.snapshot->last_zxid;
     applied_epoch_ = rec.snapshot->last_epoch;
@@ -151,6 +158,11 @@ void Node::on_peer_message(const std::uint8_t* data, std::size_t size) {
   } catch (const kj::Exception& e) {
     log_->warn("dropped a malformed peer message ({} bytes): {}", size, e.getDescription().cStr());
   }
+}
+
+void Node::on_peer_disconnected(NodeId id) {
+  log_->debug("lost the connection to peer {}", id);
+  broadcast_->peer_disconnected(id);
 }
 
 void Node::on_tick() {
@@ -299,6 +311,7 @@ void Node::execute_ready(Ready& ready) {
                                           &error, tree_config(config_));
     if (!restored) throw std::runtime_error("snapshot from the leader is unusable: " + error);
     tree_ = std::move(*restored);
+    set_ensemble_config();
     applied_index_ = last_snapshot_index_ = ready.snapshot->last_index;
     applied_zxid_ = ready.snapshot->last_zxid;
     applied_epoch_ = ready.snapshot->last_epoch;

@@ -309,8 +309,11 @@ LocalOpResult execute_local_op(const sm::DataTree& tree, sm::WatchRegistry& watc
       ResponseBuilder b(xid, zxid, sm::Err::OK);
       auto list = b.r.getBody().initWhoAmI(static_cast<unsigned>(auth.ids.size()));
       for (unsigned i = 0; i < auth.ids.size(); ++i) {
-        list[i].setScheme(auth.ids[i].scheme);
-        list[i].setId(auth.ids[i].id);
+        // AuthUtil.getClientInfos: the provider's getUserName, which for digest is the part of
+        // "user:base64(sha1)" before the colon and for other schemes the id itself.
+        const auto& id = auth.ids[i];
+        list[i].setScheme(id.scheme);
+        list[i].setId(id.scheme == "digest" ? id.id.substr(0, id.id.find(':')) : id.id);
       }
       out.response = b.bytes();
       return out;

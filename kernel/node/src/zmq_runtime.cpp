@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstring>
 #include <stdexcept>
 
 #include "quorumlab/log.hpp"
@@ -70,6 +71,17 @@ ZmqRuntime::ZmqRuntime(const NodeConfig& config)
     s.set(zmq::sockopt::immediate, 1);  // do not queue for a peer that is down
     s.set(zmq::sockopt::reconnect_ivl, 20);
     s.set(zmq::sockopt::reconnect_ivl_max, 200);
+    const std::string monitor_ep = "inproc://ql-peer-monitor-" +
+                                   std::to_string(reinterpret_cast<std::uintptr_t>(this)) + "-" +
+                                   std::to_string(p.id);
+    if (zmq_socket_monitor(s.handle(), monitor_ep.c_str(), ZMQ_EVENT_DISCONNECTED) != 0) {
+      throw std::runtime_error("cannot monitor the socket to peer " + std::to_string(p.id) + ": " +
+                               zmq_strerror(zmq_errno()));
+    }
+    zmq::socket_t events(context_, zmq::socket_type::pair);
+    events.set(zmq::sockopt::linger, 0);
+    events.connect(monitor_ep);
+    monitors_.push_back({p.id, std::move(events)});
     s.connect("tcp://" + p.host + ":" + std::to_string(p.port));
     peers_out_.emplace(p.id, std::move(s));
   }
@@ -78,6 +90,8 @@ ZmqRuntime::ZmqRuntime(const NodeConfig& config)
 }
 
 ZmqRuntime::~ZmqRuntime() {
+  for (auto& [id, s] : peers_out_)
+    zmq_socket_monitor(s.handle(), nullptr, 0);
   if (wake_fd_ >= 0) ::close(wake_fd_);
 }
 
@@ -157,17 +171,33 @@ void ZmqRuntime::drain_peers(RuntimeHandler& handler) {
   }
 }
 
+void ZmqRuntime::drain_monitor(std::size_t i, RuntimeHandler& handler) {
+  for (int n = 0; n < kDrainBatchMax; ++n) {
+    // A monitor event is two frames: (uint16 event, uint32 value) in host order, then the
+    // endpoint.
+    zmq::message_t head, address;
+    if (!monitors_[i].events.recv(head, zmq::recv_flags::dontwait)) return;
+    if (head.more()) (void)monitors_[i].events.recv(address, zmq::recv_flags::dontwait);
+    if (head.size() < sizeof(std::uint16_t)) continue;
+    std::uint16_t event = 0;
+    std::memcpy(&event, head.data(), sizeof event);
+    if (event == ZMQ_EVENT_DISCONNECTED) handler.on_peer_disconnected(monitors_[i].id);
+  }
+}
+
 void ZmqRuntime::run(RuntimeHandler& handler, const std::atomic<bool>& stop) {
   std::vector<zmq::pollitem_t> items = {
       {clients_.handle(), 0, ZMQ_POLLIN, 0},
       {peers_in_.handle(), 0, ZMQ_POLLIN, 0},
       {nullptr, wake_fd_, ZMQ_POLLIN, 0},
   };
-  constexpr std::size_t kOwnItems = 3;
+  for (auto& m : monitors_)
+    items.push_back({m.events.handle(), 0, ZMQ_POLLIN, 0});
+  const std::size_t own_items = items.size();
   std::int64_t next_tick = now_ms() + tick_ms_;
   while (!stop.load(std::memory_order_relaxed)) {
     std::int64_t wait = std::max<std::int64_t>(0, next_tick - now_ms());
-    items.resize(kOwnItems);
+    items.resize(own_items);
     if (frontend_ && frontend_->add_poll_items(&items)) wait = 0;
     try {
       zmq::poll(items.data(), items.size(), std::chrono::milliseconds(wait));
@@ -181,7 +211,10 @@ void ZmqRuntime::run(RuntimeHandler& handler, const std::atomic<bool>& stop) {
       [[maybe_unused]] auto r = ::read(wake_fd_, &n, sizeof n);
       handler.on_storage_wakeup();
     }
-    if (frontend_) frontend_->on_poll(items.data() + kOwnItems, items.size() - kOwnItems, handler);
+    for (std::size_t i = 0; i < monitors_.size(); ++i) {
+      if (items[3 + i].revents & ZMQ_POLLIN) drain_monitor(i, handler);
+    }
+    if (frontend_) frontend_->on_poll(items.data() + own_items, items.size() - own_items, handler);
     std::int64_t now = now_ms();
     if (now >= next_tick) {
       handler.on_tick();

@@ -286,6 +286,30 @@ TEST(Node, NotificationArrivesBeforeTheReplyThatShowsTheNewData) {
   EXPECT_TRUE(h.take(2).empty());
 }
 
+TEST(Node, ClientHangUpDropsItsWatchesButKeepsTheSession) {
+  Harness h;
+  h.connect(1);
+  auto sid = h.connect(2).getSessionId();
+  h.create(2, "/e", "x", /*ephemeral*/ 1);
+  h.create(1, "/w", "v0");
+  h.get_data(2, "/w", /*watch=*/true);
+  h.settle();
+  h.take(1);
+  h.take(2);
+  ASSERT_EQ(h.node->connection_count(), 2u);
+  h.node->on_client_closed(2);
+  h.node->on_client_closed(2);  // twice, or for a connection it never saw: nothing happens
+  h.node->on_client_closed(77);
+  EXPECT_EQ(h.node->connection_count(), 1u);
+  h.set_data(1, "/w", "v1");
+  h.settle();
+  EXPECT_TRUE(h.take(2).empty()) << "the watch went with the connection";
+  EXPECT_THAT(h.env.closed, ::testing::Not(::testing::Contains(2u)));
+  // As in ZooKeeper the session lives on until it expires, with its ephemerals.
+  EXPECT_TRUE(h.node->tree().has_session(sid));
+  EXPECT_EQ(h.node->tree().get_ephemerals(sid, "/").size(), 1u);
+}
+
 TEST(Node, ReconnectWithPasswordKeepsTheSessionAndWrongPasswordIsExpired) {
   Harness h;
   std::vector<Msg> keep;

@@ -114,6 +114,7 @@ struct ZkFrontend::Conn {
   bool closing = false;              ///< close once `out` is written
   bool dead = false;                 ///< close now, dropping `out`
   bool peer_closed = false;          ///< the client closed its side
+  bool closed_by_node = false;       ///< close_client was called: the node forgot it already
 
   std::size_t queued() const { return out.size() - out_pos; }
 };
@@ -189,6 +190,7 @@ void ZkFrontend::send_client(node::ConnId conn, Bytes bytes) {
 void ZkFrontend::close_client(node::ConnId conn) {
   auto it = conns_.find(conn);
   if (it == conns_.end()) return;
+  it->second->closed_by_node = true;
   mark_closing(*it->second, "closed by the node");
 }
 
@@ -228,6 +230,9 @@ bool ZkFrontend::add_poll_items(std::vector<zmq::pollitem_t>* items) {
 
 void ZkFrontend::on_poll(const zmq::pollitem_t* items, std::size_t count,
                          node::RuntimeHandler& handler) {
+  for (node::ConnId id : closed_)
+    handler.on_client_closed(id);
+  closed_.clear();
   std::size_t first = 0;
   if (listener_polled_ && count > 0) {
     if (items[0].revents & ZMQ_POLLIN) accept_all();
@@ -420,6 +425,7 @@ void ZkFrontend::mark_closing(Conn& c, const std::string& reason) {
 
 void ZkFrontend::destroy(std::map<node::ConnId, std::unique_ptr<Conn>>::iterator it) {
   add_stats(&retired_, it->second->tr.stats());
+  if (!it->second->closed_by_node) closed_.push_back(it->first);  // told on the next on_poll
   ::close(it->second->fd);
   conns_.erase(it);
 }

@@ -22,6 +22,9 @@ ServerInfo server_info_of(const node::Node& node, const NodeConfig& config, int 
   s.approximate_data_size = tree.approximate_data_size();
   s.session_count = tree.sessions().size();
   s.node_connections = node.connection_count();
+  const sm::WatchSummary w = node.watch_summary();
+  s.watch_count = w.watches;
+  s.watched_paths = w.paths;
   s.requests = node.stats().requests;
   s.txns_applied = node.stats().txns_applied;
   s.fsyncs = node.storage_stats().fsyncs;

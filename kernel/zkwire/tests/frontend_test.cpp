@@ -31,6 +31,8 @@ class FakeNode final : public node::RuntimeHandler {
     messages.push_back({conn, Bytes(data, data + size), peer});
   }
   void on_peer_message(const std::uint8_t*, std::size_t) override {}
+  void on_peer_disconnected(NodeId) override {}
+  void on_client_closed(node::ConnId conn) override { closed.push_back(conn); }
   void on_tick() override {}
   void on_storage_wakeup() override {}
   void process() override {}
@@ -41,6 +43,7 @@ class FakeNode final : public node::RuntimeHandler {
     std::string peer;
   };
   std::vector<Message> messages;
+  std::vector<node::ConnId> closed;
 };
 
 /// A blocking client socket with deadlines.
@@ -228,6 +231,31 @@ TEST_F(FrontendTest, NodeCloseFlushesThenCloses) {
   turn();
   fe->send_client(id, notification("/late"));
   fe->close_client(id);
+}
+
+TEST_F(FrontendTest, ClientCloseIsReportedToTheNodeOnce) {
+  node::ConnId id = 0;
+  {
+    Client c(fe->port());
+    id = establish(c);
+  }  // the client hangs up
+  ASSERT_TRUE(run_until([&] { return !node.closed.empty(); }));
+  for (int i = 0; i < 3; ++i)
+    turn(1);
+  EXPECT_EQ(node.closed, std::vector<node::ConnId>{id});
+  EXPECT_EQ(fe->connection_count(), 0u);
+}
+
+TEST_F(FrontendTest, NodeClosedConnectionIsNotReportedBack) {
+  Client c(fe->port());
+  node::ConnId id = establish(c);
+  fe->close_client(id);
+  bool closed = false;
+  read_from(c, 1 << 20, &closed);
+  EXPECT_TRUE(closed);
+  ASSERT_TRUE(run_until([&] { return fe->connection_count() == 0; }));
+  turn(1);
+  EXPECT_TRUE(node.closed.empty());  // the node forgot it when it asked for the close
 }
 
 TEST_F(FrontendTest, ClientThatDoesNotReadIsDisconnected) {

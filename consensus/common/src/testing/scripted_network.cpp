@@ -517,6 +517,15 @@ void ScriptedNetwork::tick(NodeId id) {
   after_step("tick", id);
 }
 
+void ScriptedNetwork::peer_disconnected(NodeId id, NodeId peer) {
+  Node& n = node(id);
+  if (n.up) {
+    n.plugin->peer_disconnected(peer);
+    pump(n);
+  }
+  after_step("peer_disconnected", id);
+}
+
 void ScriptedNetwork::tick_all() {
   for (NodeId id : ids_) {
     Node& n = node(id);

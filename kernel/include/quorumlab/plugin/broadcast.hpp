@@ -1,7 +1,8 @@
 // Atomic broadcast plugins (ZAB, Raft, solo...): deterministic state machines without I/O.
 //
 // Modelled on etcd-io/raft's Step/Ready design. The kernel drives a plugin with
-// `step`, `tick`, `propose`, `persisted`, `compacted` and `request_barrier`, then drains
+// `step`, `tick`, `propose`, `persisted`, `compacted`, `peer_disconnected` and
+// `request_barrier`, then drains
 // `ready()`, executes the batch and calls `advance()`.
 //
 // Executing a Ready, in this order (the ordering contract):
@@ -182,6 +183,13 @@ class BOOST_SYMBOL_VISIBLE Broadcast {
   /// drop its in-memory entries up to it now; peers behind it are brought up to date with a
   /// snapshot from the SnapshotSource (ZAB SNAP, Raft InstallSnapshot).
   virtual void compacted(const Snapshot& meta) = 0;
+
+  /// The transport lost its connection to `peer`: the peer's process died or closed its
+  /// sockets (ZooKeeper's learner sees this as an IOException on the leader socket and goes
+  /// LOOKING at once instead of waiting for syncLimit). A hint that lets a protocol react
+  /// before its timeouts; messages may still be lost without one, and a paused or partitioned
+  /// peer gives none. The default ignores it.
+  virtual void peer_disconnected(NodeId /*peer*/) {}
 
   /// Asks for a barrier. The result appears in a later Ready's `barriers` with the same id.
   virtual void request_barrier(std::uint64_t id, BarrierKind kind) = 0;

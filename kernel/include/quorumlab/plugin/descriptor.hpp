@@ -22,7 +22,7 @@
 namespace quorumlab {
 
 /// Bump whenever any interface in quorumlab/plugin/ or a type it uses changes layout.
-constexpr std::uint32_t kPluginAbiVersion = 1;
+constexpr std::uint32_t kPluginAbiVersion = 2;      ///< 2: Broadcast::peer_disconnected
 constexpr std::uint32_t kPluginMagic = 0x514c4142;  // "QLAB"
 
 enum class PluginKind : std::uint32_t { broadcast = 1, storage = 2, read_policy = 3 };

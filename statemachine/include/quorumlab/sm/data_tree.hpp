@@ -121,6 +121,13 @@ class DataTree {
 
   const TreeConfig& config() const;
 
+  /// Sets the data of "/zookeeper/config" to the ensemble description, as ZooKeeper's
+  /// ZKDatabase.initConfigInZKDatabase does on every replica at start-up and after loading a
+  /// snapshot (not a txn: every replica derives it from the same configuration). Like
+  /// ZooKeeper's setData(path, data, -1, configVersion, time) the stat gets version -1 and
+  /// mzxid 0 (a static configuration's version); mtime stays 0 so replicas keep equal digests.
+  void set_ensemble_config(const Bytes& data);
+
   // ---------------------------------------------------------------- apply
 
   /// Applies a committed txn with the zxid the broadcast protocol assigned to it.

@@ -107,6 +107,7 @@ class ZabBroadcast final : public Broadcast {
   void persisted(LogIndex index) override;
   void compacted(const Snapshot& meta) override;
   void request_barrier(std::uint64_t id, BarrierKind kind) override;
+  void peer_disconnected(NodeId peer) override;
   bool has_ready() const override;
   Ready ready() override;
   void advance() override;

@@ -25,6 +25,8 @@ enum class EventKind : std::uint8_t {
   resume,          ///< a paused node continues (node)
   phase_liveness,  ///< the safety phase ends: heal everything, check progress
   deadline,        ///< the liveness phase ran out of time
+  peer_down,       ///< `node` sees its connection to peer `aux` drop (id = node incarnation)
+  client_hangup,   ///< `node` sees client connection `id` close (aux = node incarnation)
 };
 
 const char* to_string(EventKind k);

@@ -78,6 +78,8 @@ class Node final : public RuntimeHandler, public SnapshotSource {
   void on_client_message(ConnId conn, const std::uint8_t* data, std::size_t size,
                          const std::string& peer_address) override;
   void on_peer_message(const std::uint8_t* data, std::size_t size) override;
+  void on_peer_disconnected(NodeId id) override;
+  void on_client_closed(ConnId conn) override;
   void on_tick() override;
   void on_storage_wakeup() override;
   void process() override;
@@ -95,6 +97,8 @@ class Node final : public RuntimeHandler, public SnapshotSource {
   const NodeStats& stats() const { return stats_; }
   StorageStats storage_stats() const { return storage_->stats(); }
   std::size_t connection_count() const { return connections_.size(); }
+  /// Watches of this node's connections (wchs, mntr zk_watch_count). Walks the registry.
+  sm::WatchSummary watch_summary() const { return watches_.summary(); }
   /// True when nothing waits for storage, the broadcast plugin or a leader.
   bool idle() const {
     return persist_waits_.empty() && to_propose_.empty() && !broadcast_->has_ready();
@@ -109,6 +113,8 @@ class Node final : public RuntimeHandler, public SnapshotSource {
 
   // Startup.
   void load_plugins(const PluginLoader& loader);
+  /// /zookeeper/config from the configured peers (after construction and every restore).
+  void set_ensemble_config();
   void recover();
 
   // Client protocol (clients.cpp).
@@ -118,6 +124,7 @@ class Node final : public RuntimeHandler, public SnapshotSource {
   void flush_connection(Connection& c);
   bool try_complete_read(Connection& c, Pending& p);
   void drop_connection(ConnId conn, const std::string& reason);
+  void forget_connection(std::unordered_map<ConnId, std::unique_ptr<Connection>>::iterator it);
   void protocol_error(Connection& c, const std::string& reason);
   void send_to(Connection& c, Bytes bytes);
 

@@ -2,7 +2,9 @@
 // storage wake-up. One thread runs `run`; every socket belongs to it.
 //
 // Sockets: a ROUTER for clients (native protocol) on client_port, a ROUTER for peers on
-// peer_port, and one DEALER per other peer. Linger is 0 everywhere, so stopping never hangs.
+// peer_port, and one DEALER per other peer, each with a socket monitor whose disconnect
+// events become RuntimeHandler::on_peer_disconnected. Linger is 0 everywhere, so stopping never
+// hangs.
 #pragma once
 
 #include <atomic>
@@ -26,6 +28,11 @@ class RuntimeHandler {
   virtual void on_client_message(ConnId conn, const std::uint8_t* data, std::size_t size,
                                  const std::string& peer_address) = 0;
   virtual void on_peer_message(const std::uint8_t* data, std::size_t size) = 0;
+  /// The TCP connection to peer `id` dropped (its process died or closed the socket).
+  virtual void on_peer_disconnected(NodeId id) = 0;
+  /// The client closed connection `conn` (or it failed). Not called for connections the node
+  /// closed itself. The native ZeroMQ transport cannot tell; the ZooKeeper front-end can.
+  virtual void on_client_closed(ConnId conn) = 0;
   virtual void on_tick() = 0;
   virtual void on_storage_wakeup() = 0;
   /// Called after each batch of inputs: propose, drain Ready, flush replies.
@@ -82,6 +89,7 @@ class ZmqRuntime final : public NodeEnv {
  private:
   void drain_clients(RuntimeHandler& handler);
   void drain_peers(RuntimeHandler& handler);
+  void drain_monitor(std::size_t i, RuntimeHandler& handler);
 
   std::int64_t tick_ms_;
   std::size_t max_message_bytes_;
@@ -89,6 +97,12 @@ class ZmqRuntime final : public NodeEnv {
   zmq::socket_t clients_;
   zmq::socket_t peers_in_;
   std::unordered_map<NodeId, zmq::socket_t> peers_out_;
+  /// One PAIR per outgoing peer socket, receiving its ZMQ_EVENT_DISCONNECTED events.
+  struct PeerMonitor {
+    NodeId id = 0;
+    zmq::socket_t events;
+  };
+  std::vector<PeerMonitor> monitors_;
   int client_port_ = 0;
   int peer_port_ = 0;
   int wake_fd_ = -1;

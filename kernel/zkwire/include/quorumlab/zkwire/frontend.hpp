@@ -107,6 +107,7 @@ class ZkFrontend final : public node::SocketFrontend {
   node::ConnId next_id_ = 1;
   std::map<node::ConnId, std::unique_ptr<Conn>> conns_;
   std::vector<node::ConnId> polled_;  ///< conn id of each item after the listener
+  std::vector<node::ConnId> closed_;  ///< destroyed without close_client: for on_client_closed
   bool listener_polled_ = false;
   ConnStats retired_;  ///< counters of closed connections, for the totals
   std::chrono::steady_clock::time_point epoch_ = std::chrono::steady_clock::now();

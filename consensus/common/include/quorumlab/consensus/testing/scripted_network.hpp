@@ -183,6 +183,9 @@ class ScriptedNetwork {
   void crash(NodeId id);
   /// A new plugin restored from the disk.
   void restart(NodeId id);
+  /// Tells `id` that its transport lost the connection to `peer` (Broadcast::peer_disconnected),
+  /// as the runtime does when a peer's process dies.
+  void peer_disconnected(NodeId id, NodeId peer);
 
   // ---- client operations -------------------------------------------------------------------
   ProposeResult propose(NodeId id, const std::vector<Bytes>& txns);
