@@ -303,12 +303,15 @@ void signal_node(ClusterSpec& spec, NodeId id, int signal) {
   ::kill(n.pid, signal);
   if (signal != SIGTERM && signal != SIGKILL) return;
   auto deadline = Clock::now() + std::chrono::seconds(10);
+  // A SIGKILLed process is gone within a few milliseconds; poll finely so callers that time
+  // from its death (failover) are not off by a whole poll interval.
+  const auto poll = signal == SIGKILL ? std::chrono::milliseconds(1) : kPollInterval;
   while (proc_state(n.pid) != ProcState::down) {
     if (Clock::now() > deadline) {
       ::kill(n.pid, SIGKILL);
       deadline = Clock::now() + std::chrono::seconds(5);
     }
-    std::this_thread::sleep_for(kPollInterval);
+    std::this_thread::sleep_for(poll);
   }
 }
 

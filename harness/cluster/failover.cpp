@@ -133,7 +133,10 @@ std::vector<FailoverRound> measure_failover(
       auto errors_before = load.error_count();
       auto t_kill = Clock::now();
       signal_node(spec, r.old_leader, SIGKILL);
-      auto t_ok = load.wait_new_success(t_kill, options.timeout);
+      // Only a write sent once the leader is gone proves a new leader: one sent between kill()
+      // and the process's death may still have been committed by the old leader.
+      auto t_dead = Clock::now();
+      auto t_ok = load.wait_new_success(t_dead, options.timeout);
       r.failover_ms = std::chrono::duration<double, std::milli>(t_ok - t_kill).count();
       r.failed_writes = load.error_count() - errors_before;
       r.new_leader = current_leader(spec);

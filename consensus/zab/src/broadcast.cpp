@@ -328,6 +328,13 @@ void ZabBroadcast::learner_tick() {
                 std::to_string(cfg_.init_limit_ticks) + " ticks");
     return;
   }
+  if (phase_ == Phase::discovery && leader_epoch_ == 0) {
+    // No LEADERINFO yet. ZooKeeper's learner retries connectToLeader until the leader listens;
+    // our FOLLOWERINFO may likewise have reached the prospective leader before it left LOOKING
+    // (or been dropped by the transport), so we repeat it every tick. The leader takes a repeat
+    // with the same nonce as a duplicate.
+    send_to_leader(wire::LearnerInfo{accepted_epoch_, observer_, wire::kProtocolVersion});
+  }
   auto limit = phase_ == Phase::broadcast ? cfg_.sync_limit_ticks : cfg_.init_limit_ticks;
   if (ticks_since_leader_ > static_cast<std::uint64_t>(limit)) {
     lose_leader("no packet from leader " + std::to_string(leader_id_) + " for " +

@@ -115,7 +115,7 @@ TEST(Barrier_ReadIndex, FailsWhenLeadershipIsLost) {
   net->request_barrier(leader, 3, BarrierKind::sync_op);  // waits for x, which cannot commit
   EXPECT_FALSE(result(*net, leader, 1));
   EXPECT_TRUE(result(*net, leader, 2)) << "nothing was outstanding";
-  ASSERT_TRUE(net->run_until([&] { return net->status(leader).role != Role::leader; }, 30));
+  ASSERT_TRUE(net->run_until([&] { return net->status(leader).role != Role::leader; }, 60));
   ASSERT_TRUE(result(*net, leader, 1));
   EXPECT_FALSE(result(*net, leader, 1)->ok);
   ASSERT_TRUE(result(*net, leader, 3));
@@ -156,7 +156,7 @@ TEST(Barrier, AForwardedBarrierFailsWhenTheFollowerLosesItsLeader) {
   net->request_barrier(f, 4, BarrierKind::sync_op);
   net->drop_all(f, leader);  // the REQUEST is lost
   net->isolate(f);
-  ASSERT_TRUE(net->run_until([&] { return result(*net, f, 4).has_value(); }, 30));
+  ASSERT_TRUE(net->run_until([&] { return result(*net, f, 4).has_value(); }, 60));
   EXPECT_FALSE(result(*net, f, 4)->ok);
   EXPECT_EQ(net->status(f).role, Role::looking);
 }

@@ -85,6 +85,30 @@ TEST(Discovery_3_3, ALearnerThatAcceptedAHigherEpochMakesTheLeaderStartOver) {
   EXPECT_TRUE(applied_everywhere(*net, txn("x")));
 }
 
+TEST(Discovery_3_3, ALostFollowerInfoIsRepeatedUntilLeaderInfoArrives) {
+  // A learner may settle before its leader leaves LOOKING; the leader drops the FOLLOWERINFO
+  // then. ZooKeeper's learner retries connectToLeader; ours repeats FOLLOWERINFO every tick
+  // instead of waiting initLimit for a leader that is waiting for it.
+  auto net = make_network(3);
+  net->start();
+  run_election_only(*net, 3);
+  for (auto id : in_flight(*net, wire::Kind::learner_info))
+    net->drop(id);
+  net->isolate(2);
+  net->tick(1);
+  ASSERT_EQ(in_flight(*net, wire::Kind::learner_info, 1, 3).size(), 1u);
+  ASSERT_EQ(deliver_kind(*net, wire::Kind::learner_info, 1, 3), 1u);
+  // A repeat with the same nonce is a duplicate: one handler, one LEADERINFO.
+  net->tick(1);
+  deliver_kind(*net, wire::Kind::learner_info, 1, 3);
+  net->complete_persist(3);
+  EXPECT_EQ(in_flight(*net, wire::Kind::leader_info, 3, 1).size(), 1u);
+  ASSERT_EQ(deliver_kind(*net, wire::Kind::leader_info, 3, 1), 1u);
+  net->tick(1);
+  EXPECT_TRUE(in_flight(*net, wire::Kind::learner_info, 1).empty()) << "LEADERINFO arrived";
+  EXPECT_TRUE(net->run_until([&] { return net->status(3).can_propose; }, 5));
+}
+
 TEST(Discovery_3_3, AcceptedEpochIsDurableBeforeAckEpochLeaves) {
   auto net = make_network(3);
   net->start();
@@ -184,7 +208,7 @@ TEST(Discovery_3_3, AFollowerAheadOfTheLeaderMakesItGiveUp) {
   EXPECT_TRUE(gave_up) << "Follower is ahead of the leader";
   net->heal();
   EXPECT_EQ(elect(*net), 1u) << "the server with the most recent history wins next";
-  EXPECT_TRUE(applied_everywhere(*net, txn("ahead")));
+  EXPECT_TRUE(applied_everywhere(*net, txn("ahead"), 100));
 }
 
 TEST(Discovery_3_3, StreamPacketsNeverOvertakeOnesWaitingForTheDisk) {

@@ -267,9 +267,10 @@ void Node::handle_request(Connection& c, const std::uint8_t* data, std::size_t s
     case proto::Request::Op::SYNC:
       p.kind = PendingKind::sync_op;
       p.barrier_resolved = false;
+      p.barrier_id = next_barrier_id_++;
       p.request = std::move(reader);
-      conn_by_barrier_[next_barrier_id_] = c.id;
-      broadcast_->request_barrier(next_barrier_id_++, BarrierKind::sync_op);
+      conn_by_barrier_[p.barrier_id] = c.id;
+      broadcast_->request_barrier(p.barrier_id, BarrierKind::sync_op);
       c.queue.push_back(std::move(p));
       return;
     case proto::Request::Op::ADD_AUTH:
@@ -302,8 +303,9 @@ void Node::handle_request(Connection& c, const std::uint8_t* data, std::size_t s
                                                                           : BarrierKind::sync_op;
       p.kind = PendingKind::barrier_read;
       p.barrier_resolved = false;
-      conn_by_barrier_[next_barrier_id_] = c.id;
-      broadcast_->request_barrier(next_barrier_id_++, kind);
+      p.barrier_id = next_barrier_id_++;
+      conn_by_barrier_[p.barrier_id] = c.id;
+      broadcast_->request_barrier(p.barrier_id, kind);
       break;
     }
     default:  // local (leader and lease are refused at start-up, see Node::load_plugins)
@@ -324,8 +326,10 @@ void Node::resolve_barrier(const BarrierResult& b) {
   auto c = connections_.find(conn);
   if (c == connections_.end()) return;
   if (!b.ok) return drop_connection(conn, "lost the leader while waiting for a sync");
+  // Barriers of one connection need not resolve in request order: a sync_op on the leader
+  // resolves at once while an earlier read_index waits for its quorum round.
   for (auto& p : c->second->queue) {
-    if (!p.barrier_resolved) {  // barriers resolve in request order
+    if (p.barrier_id == b.id) {
       p.barrier_resolved = true;
       p.wait_zxid = b.zxid;
       break;

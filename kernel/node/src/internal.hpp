@@ -25,6 +25,7 @@ struct Node::Pending {
   PendingKind kind = PendingKind::read;
   bool done = false;
   bool barrier_resolved = true;
+  std::uint64_t barrier_id = 0;          ///< the barrier it waits for (0: none)
   Zxid wait_zxid = 0;                    ///< serve once applied_zxid_ >= this
   std::unique_ptr<CapnpReader> request;  ///< reads/local ops: executed at the head
   Bytes response;                        ///< set when done

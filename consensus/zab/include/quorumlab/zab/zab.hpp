@@ -49,8 +49,8 @@ std::vector<ParamSpec> param_schema();
 /// Resolved parameters.
 struct ZabConfig {
   std::int64_t ping_interval_ticks = 1;
-  std::int64_t sync_limit_ticks = 8;
-  std::int64_t init_limit_ticks = 20;
+  std::int64_t sync_limit_ticks = 30;
+  std::int64_t init_limit_ticks = 100;
   std::int64_t finalize_wait_ticks = 2;
   std::int64_t notification_min_ticks = 2;
   std::int64_t notification_max_ticks = 32;
