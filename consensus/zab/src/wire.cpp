@@ -7,6 +7,7 @@
 #include <capnp/serialize.h>
 #include <kj/exception.h>
 
+#include "quorumlab/capnp_bytes.hpp"
 #include "quorumlab/zab/zab.capnp.h"
 
 namespace quorumlab::zab {
@@ -374,9 +375,7 @@ Bytes encode(const Packet& packet) {
   p.setNonce(packet.nonce);
   p.setSeq(packet.seq);
   std::visit(Encoder{p}, packet.body);
-  kj::Array<capnp::word> words = capnp::messageToFlatArray(builder);
-  auto bytes = words.asBytes();
-  return Bytes(bytes.begin(), bytes.end());
+  return to_bytes(builder);
 }
 
 std::optional<Packet> decode(const Bytes& payload, std::string* error) {

@@ -34,8 +34,12 @@ sm::CreateOp create_of(proto::CreateOp::Reader c) {
                       sm::is_ttl(static_cast<sm::CreateMode>(c.getMode())) ? c.getTtlMs() : -1};
 }
 
+/// Replies are small (a stat, or data of at most max_data_bytes): a 2 KiB first segment holds
+/// most of them, where capnp's default would zero 8 KiB for every reply.
+constexpr unsigned kResponseFirstSegmentWords = 256;
+
 struct ResponseBuilder {
-  capnp::MallocMessageBuilder msg;
+  capnp::MallocMessageBuilder msg{kResponseFirstSegmentWords};
   proto::Response::Builder r;
   ResponseBuilder(std::int32_t xid, Zxid zxid, sm::Err err)
       : r(msg.initRoot<proto::ServerMessage>().initResponse()) {

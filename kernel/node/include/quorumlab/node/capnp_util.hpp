@@ -8,11 +8,12 @@
 #include <capnp/serialize.h>
 #include <kj/array.h>
 
+#include "quorumlab/capnp_bytes.hpp"
 #include "quorumlab/types.hpp"
 
 namespace quorumlab {
 
-/// Owns an aligned copy of a message's words when needed and reads it with limits suited to
+/// Owns an aligned copy of a message's words and reads it with limits suited to
 /// client traffic. Throws kj::Exception on malformed input.
 class CapnpReader {
  public:
@@ -37,12 +38,5 @@ class CapnpReader {
   kj::Array<capnp::word> words_;
   capnp::FlatArrayMessageReader reader_;
 };
-
-/// Serializes a message into owned bytes.
-inline Bytes to_bytes(capnp::MessageBuilder& message) {
-  auto words = capnp::messageToFlatArray(message);
-  auto bytes = words.asBytes();
-  return Bytes(bytes.begin(), bytes.end());
-}
 
 }  // namespace quorumlab
