@@ -408,7 +408,8 @@ TEST(Node, SyncOpAnswersWithThePath) {
   Harness h;
   h.connect(1);
   h.request(1, [](proto::Request::Op::Builder op) { op.setSync("/"); });
-  auto r = h.roundtrip_last(1).get().getResponse();
+  Msg reply = h.roundtrip_last(1);  // owns the bytes the reader below points into
+  auto r = reply.get().getResponse();
   EXPECT_EQ(r.getErr(), 0);
   EXPECT_EQ(r.getBody().getPath(), "/");
 }

@@ -155,7 +155,8 @@ TEST_F(TranslatorTest, ConnectTranslatesEveryField) {
   encode_connect_request(c, &f);
   Effects fx = frame(f);
   ASSERT_EQ(fx.to_node.size(), 1u);
-  auto n = decode_native(fx.to_node[0]).get();
+  auto native = decode_native(fx.to_node[0]);  // owns the bytes `n` points into
+  auto n = native.get();
   ASSERT_TRUE(n.isConnect());
   auto cr = n.getConnect();
   EXPECT_EQ(cr.getLastZxidSeen(), 0x300000009);
