@@ -58,37 +58,6 @@ std::int32_t perms_from_string(const std::string& letters) {
   return mask;
 }
 
-bool is_sequential(CreateMode mode) {
-  return mode == CreateMode::kPersistentSequential || mode == CreateMode::kEphemeralSequential ||
-         mode == CreateMode::kPersistentSequentialWithTtl;
-}
-
-bool is_ttl(CreateMode mode) {
-  return mode == CreateMode::kPersistentWithTtl || mode == CreateMode::kPersistentSequentialWithTtl;
-}
-
-const char* to_string(EventType type) {
-  switch (type) {
-    case EventType::kNone:
-      return "None";
-    case EventType::kNodeCreated:
-      return "NodeCreated";
-    case EventType::kNodeDeleted:
-      return "NodeDeleted";
-    case EventType::kNodeDataChanged:
-      return "NodeDataChanged";
-    case EventType::kNodeChildrenChanged:
-      return "NodeChildrenChanged";
-    case EventType::kDataWatchRemoved:
-      return "DataWatchRemoved";
-    case EventType::kChildWatchRemoved:
-      return "ChildWatchRemoved";
-    case EventType::kPersistentWatchRemoved:
-      return "PersistentWatchRemoved";
-  }
-  return "Unknown";
-}
-
 const char* to_string(KeeperState state) {
   switch (state) {
     case KeeperState::kDisconnected:

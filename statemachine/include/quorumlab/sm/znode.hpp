@@ -2,6 +2,8 @@
 // (reference/zookeeper.md §1.2, §1.3, §1.11).
 #pragma once
 
+#include "quorumlab/zk_types.hpp"
+
 #include <cstdint>
 
 namespace quorumlab::sm {
@@ -37,33 +39,17 @@ struct Stat {
   friend bool operator!=(const Stat& a, const Stat& b) { return !(a == b); }
 };
 
-/// CreateRequest.flags (§1.2). Values outside 0..6 are rejected with BADARGUMENTS at apply.
-enum class CreateMode : std::int32_t {
-  kPersistent = 0,
-  kEphemeral = 1,
-  kPersistentSequential = 2,
-  kEphemeralSequential = 3,
-  kContainer = 4,
-  kPersistentWithTtl = 5,
-  kPersistentSequentialWithTtl = 6,
-};
-
-constexpr bool is_valid_create_mode(std::int32_t flags) {
-  return flags >= 0 && flags <= 6;
-}
-constexpr bool is_ephemeral(CreateMode m) {
-  return m == CreateMode::kEphemeral || m == CreateMode::kEphemeralSequential;
-}
-constexpr bool is_sequential(CreateMode m) {
-  return m == CreateMode::kPersistentSequential || m == CreateMode::kEphemeralSequential ||
-         m == CreateMode::kPersistentSequentialWithTtl;
-}
-constexpr bool is_container(CreateMode m) {
-  return m == CreateMode::kContainer;
-}
-constexpr bool is_ttl(CreateMode m) {
-  return m == CreateMode::kPersistentWithTtl || m == CreateMode::kPersistentSequentialWithTtl;
-}
+/// The create modes, event, watcher and addWatch types are quorumlab/zk_types.hpp's.
+using quorumlab::AddWatchMode;
+using quorumlab::CreateMode;
+using quorumlab::event_type_name;
+using quorumlab::EventType;
+using quorumlab::is_container;
+using quorumlab::is_ephemeral;
+using quorumlab::is_sequential;
+using quorumlab::is_ttl;
+using quorumlab::is_valid_create_mode;
+using quorumlab::WatcherType;
 
 /// Largest TTL accepted for TTL nodes: 2^40 - 1 ms (§1.2, `EphemeralType.TTL`).
 constexpr std::int64_t kTtlMaxMs = (std::int64_t{1} << 40) - 1;
@@ -73,34 +59,5 @@ constexpr std::int64_t kContainerEphemeralOwner = INT64_MIN;
 constexpr std::int64_t ttl_ephemeral_owner(std::int64_t ttl_ms) {
   return static_cast<std::int64_t>(0xFF00000000000000ull | static_cast<std::uint64_t>(ttl_ms));
 }
-
-/// Watcher.Event.EventType (§1.11). The three *Removed types are client-side only.
-enum class EventType : std::int32_t {
-  kNone = -1,
-  kNodeCreated = 1,
-  kNodeDeleted = 2,
-  kNodeDataChanged = 3,
-  kNodeChildrenChanged = 4,
-  kDataWatchRemoved = 5,
-  kChildWatchRemoved = 6,
-  kPersistentWatchRemoved = 7,
-};
-
-const char* event_type_name(EventType type);
-
-/// WatcherType of checkWatches/removeWatches (§1.11; 4 and 5 are 3.9+).
-enum class WatcherType : std::int32_t {
-  kChildren = 1,
-  kData = 2,
-  kAny = 3,
-  kPersistent = 4,
-  kPersistentRecursive = 5,
-};
-
-/// addWatch modes (§1.1, opcode 106).
-enum class AddWatchMode : std::int32_t {
-  kPersistent = 0,
-  kPersistentRecursive = 1,
-};
 
 }  // namespace quorumlab::sm

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "quorumlab/client/errors.hpp"
+#include "quorumlab/zk_types.hpp"
 
 namespace quorumlab::client {
 
@@ -66,30 +67,11 @@ std::string perms_to_string(std::int32_t mask);
 /// Parses zkCli letters ("cdrwa", any order) into a mask; -1 on an unknown letter.
 std::int32_t perms_from_string(const std::string& letters);
 
-/// CreateMode flags (reference §1.2).
-enum class CreateMode : std::int32_t {
-  kPersistent = 0,
-  kEphemeral = 1,
-  kPersistentSequential = 2,
-  kEphemeralSequential = 3,
-  kContainer = 4,
-  kPersistentWithTtl = 5,
-  kPersistentSequentialWithTtl = 6,
-};
-bool is_sequential(CreateMode mode);
-bool is_ttl(CreateMode mode);
-
-/// Watcher.Event.EventType.
-enum class EventType : std::int32_t {
-  kNone = -1,
-  kNodeCreated = 1,
-  kNodeDeleted = 2,
-  kNodeDataChanged = 3,
-  kNodeChildrenChanged = 4,
-  kDataWatchRemoved = 5,
-  kChildWatchRemoved = 6,
-  kPersistentWatchRemoved = 7,
-};
+/// Create modes and event types are quorumlab/zk_types.hpp's, shared with the server side.
+using quorumlab::CreateMode;
+using quorumlab::EventType;
+using quorumlab::is_sequential;
+using quorumlab::is_ttl;
 
 /// Watcher.Event.KeeperState. The server always sends SyncConnected; the rest are the client's.
 enum class KeeperState : std::int32_t {
@@ -101,23 +83,13 @@ enum class KeeperState : std::int32_t {
   kExpired = -112,
 };
 
-/// WatcherType for check_watches and remove_watches.
-enum class WatcherType : std::int32_t {
-  kChildren = 1,
-  kData = 2,
-  kAny = 3,
-  kPersistent = 4,
-  kPersistentRecursive = 5,
-};
-
-/// AddWatchMode for add_watch.
-enum class AddWatchMode : std::int32_t {
-  kPersistent = 0,
-  kPersistentRecursive = 1,
-};
+using quorumlab::AddWatchMode;
+using quorumlab::WatcherType;
 
 /// ZooKeeper's Java names: "NodeDataChanged", "SyncConnected", ...
-const char* to_string(EventType type);
+inline const char* to_string(EventType type) {
+  return event_type_name(type);
+}
 const char* to_string(KeeperState state);
 
 /// A watch or session event. Session events have type kNone and an empty path.
