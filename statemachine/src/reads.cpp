@@ -19,10 +19,18 @@ Err DataTree::exists(std::string_view path, const AuthInfo& auth, Stat* stat) co
 }
 
 Err DataTree::get_data(std::string_view path, const AuthInfo& auth, Bytes* data, Stat* stat) const {
+  const Bytes* own = nullptr;
+  const Err err = get_data_view(path, auth, &own, stat);
+  if (err == Err::OK && data) data->assign(own->begin(), own->end());
+  return err;
+}
+
+Err DataTree::get_data_view(std::string_view path, const AuthInfo& auth, const Bytes** data,
+                            Stat* stat) const {
   const Node* n = impl_->find(path);
   if (!n) return Err::NONODE;
   if (!impl_->allowed(*n, perms::kRead, auth)) return Err::NOAUTH;
-  if (data) data->assign(n->data.begin(), n->data.end());
+  *data = &n->data;
   if (stat) *stat = impl_->stat_of(*n);
   return Err::OK;
 }

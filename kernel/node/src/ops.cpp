@@ -236,14 +236,14 @@ Bytes execute_read(const sm::DataTree& tree, sm::WatchRegistry& watches, ConnId 
     }
     case Op::GET_DATA: {
       std::string path = text(o.getGetData().getPath());
-      Bytes data;
+      const Bytes* data = nullptr;
       sm::Stat stat;
-      sm::Err err = tree.get_data(path, auth, &data, &stat);
+      sm::Err err = tree.get_data_view(path, auth, &data, &stat);
       if (o.getGetData().getWatch() && err == sm::Err::OK) watches.add_data_watch(conn, path);
       ResponseBuilder b(xid, zxid, err);
       if (err == sm::Err::OK) {
         auto d = b.r.getBody().initData();
-        d.setData(kj::arrayPtr(data.data(), data.size()));
+        d.setData(kj::arrayPtr(data->data(), data->size()));
         fill_stat(d.initStat(), stat);
       }
       return b.bytes();

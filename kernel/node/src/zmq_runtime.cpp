@@ -103,14 +103,28 @@ std::function<void()> ZmqRuntime::waker() {
   };
 }
 
-std::int64_t ZmqRuntime::now_ms() {
+namespace {
+
+std::int64_t steady_ms() {
   using namespace std::chrono;
   return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
 }
 
-std::int64_t ZmqRuntime::wall_ms() {
+std::int64_t system_ms() {
   using namespace std::chrono;
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
+
+// Inside `run` the clocks are read once per loop turn: a turn handles thousands of messages in
+// well under a millisecond, and the node asks for the time on every request.
+std::int64_t ZmqRuntime::now_ms() {
+  return turn_now_ms_ != 0 ? turn_now_ms_ : steady_ms();
+}
+
+std::int64_t ZmqRuntime::wall_ms() {
+  return turn_wall_ms_ != 0 ? turn_wall_ms_ : system_ms();
 }
 
 void ZmqRuntime::send_peer(NodeId to, Bytes bytes) {
@@ -196,7 +210,7 @@ void ZmqRuntime::run(RuntimeHandler& handler, const std::atomic<bool>& stop) {
   const std::size_t own_items = items.size();
   std::int64_t next_tick = now_ms() + tick_ms_;
   while (!stop.load(std::memory_order_relaxed)) {
-    std::int64_t wait = std::max<std::int64_t>(0, next_tick - now_ms());
+    std::int64_t wait = std::max<std::int64_t>(0, next_tick - steady_ms());
     items.resize(own_items);
     if (frontend_ && frontend_->add_poll_items(&items)) wait = 0;
     try {
@@ -204,6 +218,8 @@ void ZmqRuntime::run(RuntimeHandler& handler, const std::atomic<bool>& stop) {
     } catch (const zmq::error_t& e) {
       if (e.num() != EINTR) throw;
     }
+    turn_now_ms_ = steady_ms();
+    turn_wall_ms_ = system_ms();
     if (items[0].revents & ZMQ_POLLIN) drain_clients(handler);
     if (items[1].revents & ZMQ_POLLIN) drain_peers(handler);
     if (items[2].revents & ZMQ_POLLIN) {
@@ -215,7 +231,7 @@ void ZmqRuntime::run(RuntimeHandler& handler, const std::atomic<bool>& stop) {
       if (items[3 + i].revents & ZMQ_POLLIN) drain_monitor(i, handler);
     }
     if (frontend_) frontend_->on_poll(items.data() + own_items, items.size() - own_items, handler);
-    std::int64_t now = now_ms();
+    const std::int64_t now = turn_now_ms_;
     if (now >= next_tick) {
       handler.on_tick();
       next_tick += tick_ms_;
@@ -224,6 +240,7 @@ void ZmqRuntime::run(RuntimeHandler& handler, const std::atomic<bool>& stop) {
     handler.process();
     if (frontend_) frontend_->flush();
   }
+  turn_now_ms_ = turn_wall_ms_ = 0;
 }
 
 }  // namespace quorumlab::node

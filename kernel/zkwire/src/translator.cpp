@@ -525,7 +525,7 @@ void Translator::on_server_message(const std::uint8_t* data, std::size_t size, s
                                    Effects* out) {
   if (stage_ == Stage::kClosed) return;
   try {
-    CapnpReader reader(data, size, kServerTraversalWords);
+    CapnpView reader(data, size, kServerTraversalWords);
     auto msg = reader.root<proto::ServerMessage>();
     switch (msg.which()) {
       case proto::ServerMessage::CONNECT_RESPONSE: {

@@ -182,6 +182,10 @@ class DataTree {
 
   /// getData: NONODE; no READ -> NOAUTH. `data` is assigned (capacity reused).
   Err get_data(std::string_view path, const AuthInfo& auth, Bytes* data, Stat* stat) const;
+  /// As get_data without the copy: on OK `*data` points at the node's own bytes, valid until
+  /// the next apply, restore or move of the tree.
+  Err get_data_view(std::string_view path, const AuthInfo& auth, const Bytes** data,
+                    Stat* stat) const;
 
   /// getChildren / getChildren2: NONODE; no READ -> NOAUTH. Child names (not paths), in
   /// ascending byte order; `stat` is the parent's Stat. For nodes with many children the

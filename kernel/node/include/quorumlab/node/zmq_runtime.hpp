@@ -106,6 +106,8 @@ class ZmqRuntime final : public NodeEnv {
   int client_port_ = 0;
   int peer_port_ = 0;
   int wake_fd_ = -1;
+  std::int64_t turn_now_ms_ = 0;   ///< clocks as of this loop turn (0: not in `run`)
+  std::int64_t turn_wall_ms_ = 0;
   ConnId next_conn_ = 1;
   std::unordered_map<std::string, ConnId> conn_by_route_;
   std::unordered_map<ConnId, std::string> route_by_conn_;
