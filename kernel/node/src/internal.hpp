@@ -2,6 +2,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 
 #include "quorumlab/node/capnp_util.hpp"
 #include "quorumlab/node/node.hpp"
@@ -28,7 +29,13 @@ struct Node::Pending {
   std::uint64_t barrier_id = 0;          ///< the barrier it waits for (0: none)
   Zxid wait_zxid = 0;                    ///< serve once applied_zxid_ >= this
   std::unique_ptr<CapnpReader> request;  ///< reads/local ops: executed at the head
-  Bytes response;                        ///< set when done
+  std::optional<sm::Txn> held_txn;       ///< write/close not yet submitted (behind a barrier)
+
+  /// True while it waits for its barrier to come back from the leader.
+  bool awaits_barrier() const {
+    return (kind == PendingKind::sync_op || kind == PendingKind::barrier_read) && !barrier_resolved;
+  }
+  Bytes response;  ///< set when done
 };
 
 struct Node::Connection {

@@ -61,6 +61,10 @@ struct NodeOptions {
   /// Test-only fault for checker self-tests: a read executes when it arrives, ignoring earlier
   /// requests of its session (replies still leave in request order). Breaks read-your-writes.
   bool test_reads_skip_session_order = false;
+  /// Test-only fault for checker self-tests: a write goes to the leader when it arrives, even
+  /// behind an unresolved sync_op or read-index barrier of its session. Breaks FIFO client
+  /// order (the barrier, and the reads behind it, may see the later write).
+  bool test_writes_skip_barrier_order = false;
 };
 
 class Node final : public RuntimeHandler, public SnapshotSource {
@@ -123,6 +127,11 @@ class Node final : public RuntimeHandler, public SnapshotSource {
   void finish_connect(Connection& c, sm::Err err, const std::string& message);
   void flush_connection(Connection& c);
   bool try_complete_read(Connection& c, Pending& p);
+  /// Queues a write or closeSession of `c` and submits its txn, or holds the txn while an
+  /// earlier barrier of `c` is unresolved (see release_held_txns).
+  void enqueue_txn(Connection& c, Pending p, sm::Txn txn);
+  /// Submits the held txns of `c` that no unresolved barrier precedes, in request order.
+  void release_held_txns(Connection& c);
   void drop_connection(ConnId conn, const std::string& reason);
   void forget_connection(std::unordered_map<ConnId, std::unique_ptr<Connection>>::iterator it);
   void protocol_error(Connection& c, const std::string& reason);
