@@ -397,6 +397,14 @@ HistoryCheckResult check_history(const History& history, const ReplicaChecker& r
     out.violation = tl.violation;
     return out;
   }
+  if (out.session_order_anomalies != 0 && on("fifo_execution_order")) {
+    out.violation = Violation{"fifo_execution_order",
+                              std::to_string(out.session_order_anomalies) +
+                                  " read(s) served at or after a write their session sent later; "
+                                  "the first: " +
+                                  out.session_order_example};
+    return out;
+  }
   if (on("read_matches_zxid")) {
     if (auto v = check_reads_against_reference(history, tl, &out.reads_checked_against_reference)) {
       out.violation = v;

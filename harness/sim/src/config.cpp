@@ -179,6 +179,7 @@ std::string SimConfig::to_text() const {
   if (test.any()) {
     o << "test.storage_ack_before_durable = " << test.storage_ack_before_durable << "\n"
       << "test.node_reads_skip_session_order = " << test.node_reads_skip_session_order << "\n"
+      << "test.node_writes_skip_barrier_order = " << test.node_writes_skip_barrier_order << "\n"
       << "test.net_notifications_late = " << test.net_notifications_late << "\n"
       << "test.net_replies_reordered = " << test.net_replies_reordered << "\n"
       << "test.client_forgets_zxid_on_reconnect = " << test.client_forgets_zxid_on_reconnect

@@ -172,6 +172,7 @@ void Simulator::start_node(SimNode& n) {
     }
   };
   options.test_reads_skip_session_order = config_.test.node_reads_skip_session_order;
+  options.test_writes_skip_barrier_order = config_.test.node_writes_skip_barrier_order;
   trace({now_us_, "start", n.id, inc, n.disk.last_index(), 0, {}});
   with_node(n, "start", [&] {
     n.node = std::make_unique<node::Node>(n.config, *loader_, n, n.tracer, options);

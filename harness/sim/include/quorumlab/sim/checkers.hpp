@@ -105,7 +105,7 @@ struct HistoryCheckResult {
   std::size_t reads_checked_against_reference = 0;
   /// Reads (and syncs) served at a zxid at or after a write their session sent later: the
   /// session's requests were not executed in the order sent (ZooKeeper's FIFO client order),
-  /// although replies came in order. Reported, not a failure (see check_history).
+  /// although replies came in order. Non-zero is the violation `fifo_execution_order`.
   std::uint64_t session_order_anomalies = 0;
   std::string session_order_example;  ///< the earliest such read, when there is one
   bool reference_complete = true;     ///< false: a gap in the committed sequence

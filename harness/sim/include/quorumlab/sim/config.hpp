@@ -119,6 +119,8 @@ struct TestFaults {
   bool storage_ack_before_durable = false;
   /// NodeOptions::test_reads_skip_session_order on every replica.
   bool node_reads_skip_session_order = false;
+  /// NodeOptions::test_writes_skip_barrier_order on every replica.
+  bool node_writes_skip_barrier_order = false;
   /// Client links deliver watch notifications late, after later replies.
   bool net_notifications_late = false;
   /// Client links deliver replies out of order (FIFO broken for responses).
@@ -126,8 +128,9 @@ struct TestFaults {
   /// Clients reconnect with lastZxidSeen = 0, so a lagging replica accepts them.
   bool client_forgets_zxid_on_reconnect = false;
   bool any() const {
-    return storage_ack_before_durable || node_reads_skip_session_order || net_notifications_late ||
-           net_replies_reordered || client_forgets_zxid_on_reconnect;
+    return storage_ack_before_durable || node_reads_skip_session_order ||
+           node_writes_skip_barrier_order || net_notifications_late || net_replies_reordered ||
+           client_forgets_zxid_on_reconnect;
   }
 };
 
