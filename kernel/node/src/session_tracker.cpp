@@ -45,13 +45,4 @@ std::vector<SessionId> SessionTracker::take_expired(std::int64_t now_ms) {
   return out;
 }
 
-void SessionTracker::restart_all(std::int64_t now_ms) {
-  by_deadline_.clear();
-  for (auto& [id, e] : sessions_) {
-    e.closing = false;
-    e.deadline_ms = now_ms + e.timeout_ms;
-    by_deadline_.insert({e.deadline_ms, id});
-  }
-}
-
 }  // namespace quorumlab::node

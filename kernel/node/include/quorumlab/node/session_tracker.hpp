@@ -1,7 +1,9 @@
 // The leader's session expiry tracker (ZooKeeper's SessionTrackerImpl/ExpiryQueue, simplified
 // to exact deadlines). Sessions are touched by every request of a client connected to this
 // node and by the liveness reports followers send; a session not touched within its timeout
-// expires, and the leader proposes closeSession for it.
+// expires, and the leader proposes closeSession for it. A node that becomes leader replaces its
+// tracker with a fresh one holding every session of its tree at now + timeout
+// (Node::on_status_change): ZooKeeper's new leader gives every session a full timeout.
 #pragma once
 
 #include <cstdint>
@@ -24,8 +26,6 @@ class SessionTracker {
   /// Sessions whose deadline is <= now, oldest deadline first (ties by id). Each is returned
   /// once: it is marked closing until `remove` or `add`.
   std::vector<SessionId> take_expired(std::int64_t now_ms);
-  /// Restarts every session's clock (after a leader change: the new leader has no history).
-  void restart_all(std::int64_t now_ms);
   bool contains(SessionId id) const { return sessions_.count(id) != 0; }
   std::size_t size() const { return sessions_.size(); }
 

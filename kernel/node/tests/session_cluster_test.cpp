@@ -1,0 +1,439 @@
+// Sessions across servers, on a scripted in-process cluster: production Nodes with the zab
+// plugin and memory storage, a FIFO network the test delivers, and a clock the test moves one
+// 10 ms tick at a time. No sockets, no threads, no sleeps: every run is the same run.
+//
+// What it checks (issue 5): the leader's kernel tracks sessions from the liveness reports
+// (TOUCH envelopes) that followers and observers send it every tick
+// (Node::report_session_touches, the TOUCH case of Node::on_peer_message), expires a session
+// nobody touched within its timeout and proposes closeSession (Node::leader_duties), and a
+// node that becomes leader gives every session a fresh timeout (Node::on_status_change).
+#include <gtest/gtest.h>
+
+#include <deque>
+#include <filesystem>
+#include <map>
+#include <set>
+
+#include "../src/internal.hpp"
+#include "quorumlab/log.hpp"
+
+using namespace quorumlab;
+using namespace quorumlab::node;
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr std::int64_t kTickMs = 10;
+constexpr std::int32_t kTimeoutMs = 1000;  ///< every session's (negotiated) timeout
+
+class ScriptedCluster;
+
+/// One replica's environment: its peer sends go into the cluster's network queue.
+struct Member final : NodeEnv {
+  Member(ScriptedCluster& c, NodeId i) : cluster(c), id(i) {}
+  void send_peer(NodeId to, Bytes bytes) override;
+  void send_client(ConnId conn, Bytes bytes) override { out[conn].push_back(std::move(bytes)); }
+  void close_client(ConnId conn) override { closed.insert(conn); }
+  std::int64_t now_ms() override;
+  std::int64_t wall_ms() override { return 1'700'000'000'000 + now_ms(); }
+
+  ScriptedCluster& cluster;
+  const NodeId id;
+  std::unique_ptr<Node> node;  ///< null while crashed
+  bool isolated = false;       ///< every peer message to or from it is lost
+  std::map<ConnId, std::vector<Bytes>> out;
+  std::set<ConnId> closed;
+};
+
+class ScriptedCluster {
+ public:
+  ScriptedCluster(int voters, int observers) {
+    dir_ = fs::temp_directory_path() /
+           ("ql_session_cluster_" + std::to_string(::getpid()) + "_" + std::to_string(counter()++));
+    loader_ = std::make_unique<PluginLoader>(PluginLoader::default_dir());
+    for (int i = 1; i <= voters + observers; ++i) {
+      if (i > 1) peers_ += ",";
+      peers_ += std::to_string(i) + "@127.0.0.1:" + std::to_string(7100 + i);
+      if (i > voters) peers_ += ":observer";
+      members_.push_back(std::make_unique<Member>(*this, static_cast<NodeId>(i)));
+    }
+    for (auto& m : members_)
+      start(m->id);
+  }
+  ~ScriptedCluster() {
+    for (auto& m : members_)
+      m->node.reset();
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+  static int& counter() {
+    static int c = 0;
+    return c;
+  }
+
+  std::int64_t now() const { return now_; }
+  Member& member(NodeId id) { return *members_.at(id - 1); }
+  Node& node(NodeId id) { return *member(id).node; }
+  std::vector<NodeId> up() const {
+    std::vector<NodeId> ids;
+    for (const auto& m : members_)
+      if (m->node) ids.push_back(m->id);
+    return ids;
+  }
+
+  void start(NodeId id) {
+    auto cfg = load_config(
+        std::nullopt,
+        {"id=" + std::to_string(id), "data_dir=" + (dir_ / std::to_string(id)).string(),
+         "storage=memory", "broadcast=zab", "peers=" + peers_, "tick_ms=" + std::to_string(kTickMs),
+         "min_session_timeout_ms=100", "max_session_timeout_ms=60000"});
+    Member& m = member(id);
+    m.node = std::make_unique<Node>(cfg, *loader_, m, tracer_);
+    m.node->set_storage_waker([] {});  // memory storage is durable at once; pump() polls
+  }
+  /// kill -9: the node and its messages are gone; peers see the connection drop, as the
+  /// runtime's disconnect monitor reports it.
+  void crash(NodeId id) {
+    member(id).node.reset();
+    for (NodeId other : up())
+      node(other).on_peer_disconnected(id);
+  }
+  void isolate(NodeId id, bool on) { member(id).isolated = on; }
+
+  void send(NodeId from, NodeId to, Bytes bytes) {
+    if (member(from).isolated || member(to).isolated) return;
+    net_.push_back({from, to, std::move(bytes)});
+  }
+
+  /// Runs every node and delivers messages until nothing more is in flight.
+  void pump() {
+    for (std::size_t delivered = 0;;) {
+      for (NodeId id : up()) {
+        node(id).on_storage_wakeup();
+        node(id).process();
+      }
+      if (net_.empty()) return;
+      while (!net_.empty()) {
+        Packet p = std::move(net_.front());
+        net_.pop_front();
+        Member& to = member(p.to);
+        if (!to.node || to.isolated || member(p.from).isolated) continue;
+        to.node->on_peer_message(p.bytes.data(), p.bytes.size());
+        to.node->process();
+        ASSERT_LT(++delivered, 10'000'000u) << "the network never went quiet";
+      }
+    }
+  }
+
+  /// Moves the clock by `ms`, one tick at a time (every up node ticks, then the network runs).
+  /// `each_tick` runs after every tick (clients act there).
+  void run_for(std::int64_t ms, const std::function<void()>& each_tick = {}) {
+    for (std::int64_t t = 0; t < ms; t += kTickMs) {
+      now_ += kTickMs;
+      for (NodeId id : up())
+        node(id).on_tick();
+      pump();
+      if (each_tick) each_tick();
+    }
+  }
+
+  /// The leader that can propose, if every up, reachable node agrees on it; 0 otherwise.
+  NodeId agreed_leader() {
+    NodeId leader = 0;
+    for (NodeId id : up()) {
+      if (member(id).isolated) continue;
+      BroadcastStatus s = node(id).status();
+      if (s.role == Role::leader && s.can_propose) leader = id;
+    }
+    if (leader == 0) return 0;
+    for (NodeId id : up()) {
+      if (member(id).isolated) continue;
+      BroadcastStatus s = node(id).status();
+      if (s.leader != leader) return 0;
+      if (id != leader && s.role != Role::follower && s.role != Role::observer) return 0;
+    }
+    return leader;
+  }
+  /// Runs ticks until a leader is agreed (simulated-time deadline). Returns it, 0 on timeout.
+  NodeId wait_for_leader(std::int64_t max_ms = 10'000, const std::function<void()>& each = {}) {
+    for (std::int64_t t = 0; t <= max_ms; t += kTickMs) {
+      if (NodeId l = agreed_leader()) return l;
+      run_for(kTickMs, each);
+    }
+    return 0;
+  }
+
+  // ---- a client speaking the native protocol on connection `conn` of node `at`
+
+  void client_send(NodeId at, ConnId conn, capnp::MallocMessageBuilder& msg) {
+    Bytes b = to_bytes(msg);
+    node(at).on_client_message(conn, b.data(), b.size(), "127.0.0.1:5555");
+    pump();
+  }
+  /// Opens a new session; returns its id (0 if refused).
+  SessionId connect(NodeId at, ConnId conn) {
+    capnp::MallocMessageBuilder m;
+    auto c = m.initRoot<proto::ClientMessage>().initConnect();
+    c.setProtocolVersion(1);
+    c.setTimeoutMs(kTimeoutMs);
+    Bytes pw(16);
+    c.setPasswd(kj::arrayPtr(pw.data(), pw.size()));
+    client_send(at, conn, m);
+    for (auto& b : member(at).out[conn]) {
+      CapnpReader r(b.data(), b.size(), 1 << 26);
+      auto msg = r.root<proto::ServerMessage>();
+      if (msg.isConnectResponse() && msg.getConnectResponse().getErr() == 0) {
+        EXPECT_EQ(msg.getConnectResponse().getTimeoutMs(), kTimeoutMs);
+        return static_cast<SessionId>(msg.getConnectResponse().getSessionId());
+      }
+    }
+    return 0;
+  }
+  void ping(NodeId at, ConnId conn) {
+    capnp::MallocMessageBuilder m;
+    auto r = m.initRoot<proto::ClientMessage>().initRequest();
+    r.setXid(-2);
+    r.initOp().setPing();
+    client_send(at, conn, m);
+  }
+  /// Creates an ephemeral znode; returns the error code of the reply (-1: no reply).
+  int create_ephemeral(NodeId at, ConnId conn, const std::string& path) {
+    capnp::MallocMessageBuilder m;
+    auto r = m.initRoot<proto::ClientMessage>().initRequest();
+    r.setXid(++xid_);
+    auto c = r.initOp().initCreate();
+    c.setPath(path);
+    c.setMode(static_cast<int>(CreateMode::kEphemeral));
+    auto acl = c.initAcl(1);
+    acl[0].setPerms(31);
+    acl[0].initId().setScheme("world");
+    acl[0].getId().setId("anyone");
+    client_send(at, conn, m);
+    for (auto& b : member(at).out[conn]) {
+      CapnpReader rd(b.data(), b.size(), 1 << 26);
+      auto msg = rd.root<proto::ServerMessage>();
+      if (msg.isResponse() && msg.getResponse().getXid() == xid_) return msg.getResponse().getErr();
+    }
+    return -1;
+  }
+  /// True if the server told the connection it is closing it and closed it.
+  bool told_closed(NodeId at, ConnId conn) {
+    Member& m = member(at);
+    if (m.closed.count(conn) == 0 || m.out[conn].empty()) return false;
+    auto& b = m.out[conn].back();
+    CapnpReader r(b.data(), b.size(), 1 << 26);
+    return r.root<proto::ServerMessage>().isClosing();
+  }
+
+  // ---- replica state
+
+  /// Number of up replicas that know the session.
+  int replicas_with_session(SessionId s) {
+    int n = 0;
+    for (NodeId id : up())
+      n += node(id).tree().has_session(s);
+    return n;
+  }
+  int replicas_with_znode(const std::string& path) {
+    int n = 0;
+    for (NodeId id : up())
+      n += node(id).tree().exists(path, sm::AuthInfo{}, nullptr) == sm::Err::OK;
+    return n;
+  }
+
+ private:
+  friend struct Member;
+  struct Packet {
+    NodeId from;
+    NodeId to;
+    Bytes bytes;
+  };
+  fs::path dir_;
+  std::string peers_;
+  std::unique_ptr<PluginLoader> loader_;
+  NullTracer tracer_;
+  std::vector<std::unique_ptr<Member>> members_;
+  std::deque<Packet> net_;
+  std::int64_t now_ = 1000;
+  std::int32_t xid_ = 0;
+};
+
+void Member::send_peer(NodeId to, Bytes bytes) {
+  cluster.send(id, to, std::move(bytes));
+}
+std::int64_t Member::now_ms() {
+  return cluster.now();
+}
+
+/// A voter that does not lead.
+NodeId some_follower(NodeId leader, int voters) {
+  for (NodeId id = 1; id <= static_cast<NodeId>(voters); ++id)
+    if (id != leader) return id;
+  return 0;
+}
+
+class SessionsAcrossServers : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { log::configure("off"); }
+};
+
+}  // namespace
+
+TEST_F(SessionsAcrossServers, PingsToAFollowerOrObserverKeepTheSessionAliveOnTheLeader) {
+  ScriptedCluster c(3, 1);
+  const NodeId leader = c.wait_for_leader();
+  ASSERT_NE(leader, 0u);
+  const NodeId follower = some_follower(leader, 3);
+  const NodeId observer = 4;
+  ASSERT_EQ(c.node(observer).status().role, Role::observer);
+
+  const SessionId on_follower = c.connect(follower, 1);
+  const SessionId on_observer = c.connect(observer, 2);
+  ASSERT_NE(on_follower, 0u);
+  ASSERT_NE(on_observer, 0u);
+  ASSERT_EQ(c.create_ephemeral(follower, 1, "/f"), 0);
+  ASSERT_EQ(c.create_ephemeral(observer, 2, "/o"), 0);
+
+  // Five timeouts long, the clients ping only their own server, every third of a timeout.
+  // Only the liveness reports carry that to the leader, which alone expires sessions.
+  std::int64_t last_ping = c.now();
+  c.run_for(5 * kTimeoutMs, [&] {
+    if (c.now() - last_ping < kTimeoutMs / 3) return;
+    c.ping(follower, 1);
+    c.ping(observer, 2);
+    last_ping = c.now();
+  });
+  EXPECT_EQ(c.replicas_with_session(on_follower), 4);
+  EXPECT_EQ(c.replicas_with_session(on_observer), 4);
+  EXPECT_EQ(c.replicas_with_znode("/f"), 4);
+  EXPECT_EQ(c.replicas_with_znode("/o"), 4);
+  EXPECT_FALSE(c.told_closed(follower, 1));
+  EXPECT_FALSE(c.told_closed(observer, 2));
+}
+
+TEST_F(SessionsAcrossServers,
+       LeaderExpiresASilentSessionOfAFollowerAndEveryReplicaDropsItsEphemerals) {
+  ScriptedCluster c(3, 1);
+  const NodeId leader = c.wait_for_leader();
+  ASSERT_NE(leader, 0u);
+  const NodeId follower = some_follower(leader, 3);
+  const SessionId quiet = c.connect(follower, 1);
+  const SessionId chatty = c.connect(follower, 2);
+  ASSERT_NE(quiet, 0u);
+  ASSERT_NE(chatty, 0u);
+  ASSERT_EQ(c.create_ephemeral(follower, 1, "/quiet"), 0);
+  ASSERT_EQ(c.create_ephemeral(follower, 2, "/chatty"), 0);
+  c.ping(follower, 1);
+  const std::int64_t last_touch = c.now();  // the quiet client's last message
+
+  std::int64_t last_ping = c.now();
+  auto chatty_pings = [&] {
+    if (c.now() - last_ping < kTimeoutMs / 3) return;
+    c.ping(follower, 2);
+    last_ping = c.now();
+  };
+  // Not before its timeout ...
+  c.run_for(kTimeoutMs - 5 * kTickMs, chatty_pings);
+  EXPECT_EQ(c.replicas_with_session(quiet), 4) << "expired early, at " << c.now() - last_touch;
+  // ... but within a few ticks after it (the report rides the next tick).
+  c.run_for(10 * kTickMs, chatty_pings);
+  EXPECT_EQ(c.replicas_with_session(quiet), 0)
+      << "not expired " << c.now() - last_touch << " ms after its last ping";
+  EXPECT_EQ(c.replicas_with_znode("/quiet"), 0) << "its ephemeral survives on some replica";
+  EXPECT_TRUE(c.told_closed(follower, 1)) << "the follower keeps the expired session's connection";
+  for (NodeId id : c.up())
+    EXPECT_EQ(c.node(id).tree().digest(), c.node(leader).tree().digest()) << "node " << id;
+  // The other session of the same follower is untouched.
+  EXPECT_EQ(c.replicas_with_session(chatty), 4);
+  EXPECT_EQ(c.replicas_with_znode("/chatty"), 4);
+  EXPECT_FALSE(c.told_closed(follower, 2));
+}
+
+TEST_F(SessionsAcrossServers, NewLeaderGivesEverySessionAFreshTimeout) {
+  ScriptedCluster c(3, 0);
+  const NodeId old_leader = c.wait_for_leader();
+  ASSERT_NE(old_leader, 0u);
+  const NodeId stays = some_follower(old_leader, 3);
+  NodeId cut = 0;
+  for (NodeId id = 1; id <= 3; ++id)
+    if (id != old_leader && id != stays) cut = id;
+
+  const SessionId quiet = c.connect(stays, 1);
+  const SessionId chatty = c.connect(stays, 2);
+  ASSERT_NE(quiet, 0u);
+  ASSERT_NE(chatty, 0u);
+  ASSERT_EQ(c.create_ephemeral(stays, 1, "/quiet"), 0);
+  c.ping(stays, 1);  // the quiet client's last message
+  const std::int64_t last_touch = c.now();
+  std::int64_t last_ping = c.now();
+  auto chatty_pings = [&] {
+    if (c.now() - last_ping < kTimeoutMs / 3) return;
+    c.ping(stays, 2);
+    last_ping = c.now();
+  };
+
+  // The leader dies and the cluster has no quorum for two session timeouts.
+  c.crash(old_leader);
+  c.isolate(cut, true);
+  c.run_for(2 * kTimeoutMs, chatty_pings);
+  EXPECT_EQ(c.agreed_leader(), 0u);
+  c.isolate(cut, false);
+  const NodeId new_leader = c.wait_for_leader(10'000, chatty_pings);
+  ASSERT_NE(new_leader, 0u);
+  ASSERT_NE(new_leader, old_leader);
+  const std::int64_t elected = c.now();
+  ASSERT_GT(elected - last_touch, 2 * kTimeoutMs);
+
+  // The new leader heard nothing of the quiet session for more than two timeouts, yet it
+  // gives it a whole timeout from its election ...
+  c.run_for(kTimeoutMs - 5 * kTickMs, chatty_pings);
+  EXPECT_EQ(c.replicas_with_session(quiet), 2)
+      << "expired " << c.now() - elected << " ms after the new leader was elected";
+  // ... and then expires it: the clock was restarted, not stopped.
+  c.run_for(10 * kTickMs, chatty_pings);
+  EXPECT_EQ(c.replicas_with_session(quiet), 0)
+      << "not expired " << c.now() - elected << " ms after the new leader was elected";
+  EXPECT_EQ(c.replicas_with_znode("/quiet"), 0);
+  EXPECT_TRUE(c.told_closed(stays, 1));
+  // Pings sent while there was no leader reach the new one: the chatty session lives on.
+  EXPECT_EQ(c.replicas_with_session(chatty), 2);
+  EXPECT_FALSE(c.told_closed(stays, 2));
+}
+
+TEST_F(SessionsAcrossServers, ReelectedLeaderDoesNotReuseTheDeadlinesOfItsEarlierReign) {
+  ScriptedCluster c(3, 0);
+  const NodeId first = c.wait_for_leader();
+  ASSERT_NE(first, 0u);
+  const NodeId client_node = some_follower(first, 3);
+  const SessionId s = c.connect(client_node, 1);
+  ASSERT_NE(s, 0u);
+  ASSERT_EQ(c.create_ephemeral(client_node, 1, "/e"), 0);
+  std::int64_t last_ping = c.now();
+  auto pings = [&] {
+    if (c.now() - last_ping < kTimeoutMs / 3) return;
+    c.ping(client_node, 1);
+    last_ping = c.now();
+  };
+
+  // The first leader is cut off: it stops hearing the session's touches (its tracker keeps
+  // the deadline it had then), steps down, and the other two elect a second leader.
+  c.isolate(first, true);
+  const NodeId second = c.wait_for_leader(10'000, pings);
+  ASSERT_NE(second, 0u);
+  ASSERT_NE(second, first);
+  c.run_for(3 * kTimeoutMs, pings);
+  c.isolate(first, false);
+  ASSERT_EQ(c.wait_for_leader(10'000, pings), second);
+  c.run_for(20 * kTickMs, pings);  // the first leader catches up as a follower
+
+  // The second leader dies; the first one, now as up to date as the client's server and
+  // with the higher id (it won the first election), leads again.
+  c.crash(second);
+  const NodeId third = c.wait_for_leader(10'000, pings);
+  ASSERT_EQ(third, first) << "the scenario needs the first leader to lead again";
+  c.run_for(3 * kTimeoutMs, pings);
+  EXPECT_EQ(c.replicas_with_session(s), 2)
+      << "the re-elected leader expired a live session from its stale deadline";
+  EXPECT_EQ(c.replicas_with_znode("/e"), 2);
+  EXPECT_FALSE(c.told_closed(client_node, 1));
+}
