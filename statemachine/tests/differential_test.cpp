@@ -1,11 +1,15 @@
 // Differential test: random op sequences applied to DataTree and to a deliberately naive model
 // (std::map of full paths, everything by brute force, multi by copying the whole model),
-// compared result by result, trigger by trigger and stat by stat. The model is written from
-// reference/zookeeper.md §1.1-§1.13, not from the DataTree code. Failures print the seed.
+// compared result by result, trigger by trigger and stat by stat, and the reads (exists, getData,
+// getChildren, getACL, getAllChildrenNumber, getEphemerals, multiRead) answered by both after
+// every op. The model is written from reference/zookeeper.md §1.1-§1.13, not from the DataTree
+// code. Thousands of short sequences and a few long ones; every failure names the seed and the
+// op index, and QL_DIFF_SEED=<seed> [QL_DIFF_OPS=<ops>] reruns that one sequence.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <sstream>
 
@@ -326,6 +330,70 @@ struct Model {
       out->multi.push_back(r);
     }
   }
+
+  // ---- reads (§1.1, §1.7, §1.13): READ is needed on the node itself
+
+  Err readable(const std::string& p, const AuthInfo& auth) const {
+    auto it = nodes.find(p);
+    if (it == nodes.end()) return Err::NONODE;
+    return check_acl(it->second.acl, perms::kRead, auth) ? Err::OK : Err::NOAUTH;
+  }
+  Err exists(const std::string& p, const AuthInfo& auth, Stat* st) const {
+    if (p.find('\0') != std::string::npos) return Err::BADARGUMENTS;
+    const Err e = readable(p, auth);
+    if (e == Err::OK) *st = stat(p);
+    return e;
+  }
+  Err all_children_number(const std::string& p, const AuthInfo& auth, std::int32_t* n) const {
+    const Err e = readable(p, auth);
+    if (e != Err::OK) return e;
+    const std::string prefix = p == "/" ? "/" : p + "/";
+    *n = 0;
+    for (const auto& [path, node] : nodes) {
+      if (path != p && path.compare(0, prefix.size(), prefix) == 0) ++*n;
+    }
+    return Err::OK;
+  }
+  // getACL: READ or ADMIN; without ADMIN digest ids read "user:x".
+  Err acl_of(const std::string& p, const AuthInfo& auth, AclList* acl, Stat* st) const {
+    auto it = nodes.find(p);
+    if (it == nodes.end()) return Err::NONODE;
+    const AclList& stored = it->second.acl;
+    if (!check_acl(stored, perms::kRead, auth) && !check_acl(stored, perms::kAdmin, auth))
+      return Err::NOAUTH;
+    *acl = stored;
+    if (!check_acl(stored, perms::kAdmin, auth)) {
+      for (Acl& a : *acl) {
+        if (a.id.scheme == "digest") a.id.id = a.id.id.substr(0, a.id.id.find(':')) + ":x";
+      }
+    }
+    *st = stat(p);
+    return Err::OK;
+  }
+  std::vector<std::string> ephemerals(SessionId session, const std::string& prefix) const {
+    std::vector<std::string> out;
+    for (const auto& [path, n] : nodes) {
+      if (n.kind == Kind::kEphemeral && n.session == session &&
+          path.compare(0, prefix.size(), prefix) == 0)
+        out.push_back(path);
+    }
+    return out;
+  }
+  std::vector<ReadResult> multi_read(const std::vector<ReadOp>& ops, const AuthInfo& auth) const {
+    std::vector<ReadResult> out;
+    for (const ReadOp& op : ops) {
+      ReadResult r;
+      r.err = readable(op.path, auth);
+      if (r.err == Err::OK && op.kind == ReadOp::Kind::kGetData) {
+        r.data = nodes.at(op.path).data;
+        r.stat = stat(op.path);
+      } else if (r.err == Err::OK) {
+        r.children = children(op.path);
+      }
+      out.push_back(r);
+    }
+    return out;
+  }
 };
 
 // ================================================================== the generator
@@ -437,6 +505,17 @@ struct Scenario {
     if (r < 99) return DeleteExpiredOp{path()};
     return NoOp{};
   }
+  // Paths for reads: those of the writes, one with a NUL, and often a node that exists (deep
+  // sequential names are otherwise rare).
+  std::string read_path(const Model& m) {
+    if (g.chance(2)) return std::string("/a\0b", 4);
+    if (g.chance(30)) {
+      auto it = m.nodes.begin();
+      std::advance(it, static_cast<std::ptrdiff_t>(g.below(m.nodes.size())));
+      return it->first;
+    }
+    return path();
+  }
   Txn txn() {
     time_ms += static_cast<std::int64_t>(g.below(60));
     TxnHeader h{static_cast<SessionId>(g.below(4)), 0, time_ms, g.pick(auths)};
@@ -519,7 +598,113 @@ void compare_state(const DataTree& t, const Model& m, const std::vector<AuthInfo
   ASSERT_EQ(t.expired_nodes(now), expired) << where;
 }
 
-void run_seed(std::uint64_t seed, int ops) {
+std::string printable(const std::string& p) {
+  std::string out;
+  for (char c : p)
+    out += c == '\0' ? std::string("\\0") : std::string(1, c);
+  return out;
+}
+
+/// A few random reads with random credentials, answered by the tree and by the model.
+void compare_reads(const DataTree& t, const Model& m, Scenario& sc, const std::string& where) {
+  for (int k = 0; k < 3; ++k) {
+    const std::size_t auth_index = sc.g.below(sc.auths.size());
+    const AuthInfo& auth = sc.auths[auth_index];
+    const std::string p = sc.read_path(m);
+    const std::string at = where + " read " + std::to_string(k) + " of '" + printable(p) +
+                           "' with auth " + std::to_string(auth_index);
+    switch (sc.g.below(7)) {
+      case 0: {
+        Stat got, want;
+        const Err e = m.exists(p, auth, &want);
+        ASSERT_EQ(t.exists(p, auth, &got), e) << at << " exists";
+        if (e == Err::OK) {
+          ASSERT_EQ(got, want) << at << " exists";
+        }
+        break;
+      }
+      case 1: {
+        Bytes data;
+        Stat got;
+        const Err e = m.readable(p, auth);
+        ASSERT_EQ(t.get_data(p, auth, &data, &got), e) << at << " getData";
+        if (e == Err::OK) {
+          ASSERT_EQ(data, m.nodes.at(p).data) << at << " getData";
+          ASSERT_EQ(got, m.stat(p)) << at << " getData";
+        }
+        break;
+      }
+      case 2: {
+        std::vector<std::string> kids;
+        Stat got;
+        const Err e = m.readable(p, auth);
+        ASSERT_EQ(t.get_children(p, auth, &kids, &got), e) << at << " getChildren";
+        if (e == Err::OK) {
+          ASSERT_EQ(kids, m.children(p)) << at << " getChildren";
+          ASSERT_EQ(got, m.stat(p)) << at << " getChildren";
+        }
+        break;
+      }
+      case 3: {
+        std::int32_t got = -1, want = -1;
+        const Err e = m.all_children_number(p, auth, &want);
+        ASSERT_EQ(t.get_all_children_number(p, auth, &got), e) << at << " getAllChildrenNumber";
+        if (e == Err::OK) {
+          ASSERT_EQ(got, want) << at << " getAllChildrenNumber";
+        }
+        break;
+      }
+      case 4: {
+        AclList got, want;
+        Stat got_stat, want_stat;
+        const Err e = m.acl_of(p, auth, &want, &want_stat);
+        ASSERT_EQ(t.get_acl(p, auth, &got, &got_stat), e) << at << " getACL";
+        if (e == Err::OK) {
+          ASSERT_EQ(got, want) << at << " getACL";
+          ASSERT_EQ(got_stat, want_stat) << at << " getACL";
+        }
+        break;
+      }
+      case 5: {
+        static const std::vector<std::string> kPrefixes = {"", "/", "/a", "/a/", "/b/a", "/c/b/"};
+        const auto session = static_cast<SessionId>(sc.g.below(4));
+        const std::string& prefix = sc.g.pick(kPrefixes);
+        ASSERT_EQ(t.get_ephemerals(session, prefix), m.ephemerals(session, prefix))
+            << at << " getEphemerals of session " << session << " prefix '" << prefix << "'";
+        break;
+      }
+      default: {
+        std::vector<ReadOp> ops{
+            {sc.g.chance(50) ? ReadOp::Kind::kGetData : ReadOp::Kind::kGetChildren, p}};
+        for (std::uint64_t n = sc.g.below(4); n > 0; --n) {
+          ops.push_back({sc.g.chance(50) ? ReadOp::Kind::kGetData : ReadOp::Kind::kGetChildren,
+                         sc.read_path(m)});
+        }
+        const auto got = t.multi_read(ops, auth);
+        const auto want = m.multi_read(ops, auth);
+        ASSERT_EQ(got.size(), want.size()) << at << " multiRead";
+        for (std::size_t i = 0; i < got.size(); ++i) {
+          const std::string sub =
+              at + " multiRead op " + std::to_string(i) + " of '" + printable(ops[i].path) + "'";
+          ASSERT_EQ(got[i].err, want[i].err) << sub;
+          ASSERT_EQ(got[i].data, want[i].data) << sub;
+          ASSERT_EQ(got[i].children, want[i].children) << sub;
+          if (ops[i].kind == ReadOp::Kind::kGetData) {
+            ASSERT_EQ(got[i].stat, want[i].stat) << sub;
+          }
+        }
+        break;
+      }
+    }
+  }
+}
+
+std::string at_op(std::uint64_t seed, int op) {
+  return "seed " + std::to_string(seed) + " op " + std::to_string(op);
+}
+
+/// One sequence of `ops` txns; `*op` is the index of the txn being checked (for messages).
+void run_sequence(std::uint64_t seed, int ops, int* op) {
   TreeConfig cfg;
   cfg.max_data_bytes = 64;
   cfg.container_max_never_used_ms = (seed % 2) ? 5000 : 0;
@@ -529,10 +714,12 @@ void run_seed(std::uint64_t seed, int ops) {
   std::optional<DataTree> restored;
   Model model(cfg);
   std::vector<WatchTrigger> triggers;
+  const int state_every = 10;
   for (int i = 1; i <= ops; ++i) {
+    *op = i;
     const Txn txn = sc.txn();
     const Zxid zxid = static_cast<Zxid>(i) * 3;  // gaps are allowed
-    const std::string where = "seed " + std::to_string(seed) + " op " + std::to_string(i);
+    const std::string where = at_op(seed, i);
     triggers.clear();
     const TxnResult got = tree.apply(txn, zxid, &triggers);
     TxnResult want;
@@ -546,45 +733,86 @@ void run_seed(std::uint64_t seed, int ops) {
     const Bytes wire = encode(txn);
     auto decoded = decode(wire, nullptr);
     ASSERT_TRUE(decoded) << where;
-    compare_results(replica.apply(*decoded, zxid, nullptr), want, where + " (replica)");
+    ASSERT_NO_FATAL_FAILURE(
+        compare_results(replica.apply(*decoded, zxid, nullptr), want, where + " (replica)"));
     if (restored) restored->apply(*decoded, zxid, nullptr);
-    if (i % 5 == 0) {
+    ASSERT_NO_FATAL_FAILURE(compare_reads(tree, model, sc, where));
+    if (i % state_every == 0) {
       ASSERT_NO_FATAL_FAILURE(compare_state(tree, model, sc.auths, where));
     }
     if (i % 100 == 0) tree.check_invariants();
     if (i == ops / 2) {
       const Bytes snap = tree.serialize();
-      restored = DataTree::restore(snap.data(), snap.size(), nullptr, cfg);
-      ASSERT_TRUE(restored) << where;
+      std::string error;
+      restored = DataTree::restore(snap.data(), snap.size(), &error, cfg);
+      ASSERT_TRUE(restored) << where << ": " << error;
     }
   }
-  ASSERT_NO_FATAL_FAILURE(
-      compare_state(tree, model, sc.auths, "seed " + std::to_string(seed) + " end"));
+  *op = ops;
+  const std::string end = at_op(seed, ops) + " (end)";
+  ASSERT_NO_FATAL_FAILURE(compare_state(tree, model, sc.auths, end));
   tree.check_invariants();
-  EXPECT_EQ(replica.digest(), tree.digest()) << "seed " << seed;
-  ASSERT_TRUE(restored);
+  ASSERT_EQ(replica.digest(), tree.digest()) << end;
+  ASSERT_TRUE(restored) << end;
   restored->check_invariants();
-  EXPECT_EQ(restored->digest(), tree.digest()) << "seed " << seed;
+  ASSERT_EQ(restored->digest(), tree.digest()) << end;
+  ASSERT_NO_FATAL_FAILURE(compare_state(*restored, model, sc.auths, end + " (restored)"));
 }
+
+/// Runs one sequence; returns false (after printing how to rerun it) if it failed.
+bool run_seed(std::uint64_t seed, int ops) {
+  int op = 0;
+  try {
+    run_sequence(seed, ops, &op);
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << at_op(seed, op) << ": exception " << e.what();
+  }
+  if (!::testing::Test::HasFailure()) return true;
+  std::printf(
+      "differential test failed: seed %llu, op %d of %d; rerun with QL_DIFF_SEED=%llu "
+      "QL_DIFF_OPS=%d --gtest_filter=DifferentialTest.RandomOpSequencesMatchNaiveModel\n",
+      static_cast<unsigned long long>(seed), op, ops, static_cast<unsigned long long>(seed), ops);
+  return false;
+}
+
+/// Length of short sequence `seed`: 100 to 200 ops.
+int short_length(std::uint64_t seed) {
+  Gen g{seed ^ 0x5EEDu};
+  return 100 + static_cast<int>(g.below(101));
+}
+
+constexpr std::uint64_t kLongSeedBase = 1000000;
 
 }  // namespace
 
 TEST(DifferentialTest, RandomOpSequencesMatchNaiveModel) {
-  const int seeds = 20;
-  const int ops = testing::small_tests() ? 600 : 2000;
-  for (std::uint64_t seed = 1; seed <= static_cast<std::uint64_t>(seeds); ++seed) {
-    SCOPED_TRACE("seed " + std::to_string(seed));
-    try {
-      run_seed(seed, ops);
-    } catch (const std::exception& e) {
-      FAIL() << "seed " << seed << ": exception " << e.what();
-    }
-    if (HasFatalFailure()) {
-      std::printf("differential test failed with seed %llu\n",
-                  static_cast<unsigned long long>(seed));
-      return;
-    }
+  struct Run {
+    std::uint64_t seed;
+    int ops;
+  };
+  std::vector<Run> runs;
+  if (const char* only = std::getenv("QL_DIFF_SEED")) {
+    const std::uint64_t seed = std::strtoull(only, nullptr, 10);
+    const char* ops = std::getenv("QL_DIFF_OPS");
+    runs.push_back({seed, ops ? std::atoi(ops) : seed > kLongSeedBase ? 5000 : short_length(seed)});
+  } else {
+    // Many short sequences (fresh trees: every error path near the root, sessions coming and
+    // going) and a few long ones (deep trees, many sequential nodes, wide parents).
+    const bool small = testing::small_tests();
+    const std::uint64_t short_runs = small ? 300 : 2000;
+    const std::uint64_t long_runs = small ? 1 : 3;
+    for (std::uint64_t seed = 1; seed <= short_runs; ++seed)
+      runs.push_back({seed, short_length(seed)});
+    for (std::uint64_t i = 1; i <= long_runs; ++i)
+      runs.push_back({kLongSeedBase + i, small ? 2000 : 5000});
   }
+  std::size_t ops_total = 0;
+  for (const Run& r : runs) {
+    if (!run_seed(r.seed, r.ops)) return;
+    ops_total += static_cast<std::size_t>(r.ops);
+  }
+  RecordProperty("sequences", static_cast<int>(runs.size()));
+  RecordProperty("ops", static_cast<int>(ops_total));
 }
 
 TEST(DifferentialTest, CoverageOfOutcomes) {
