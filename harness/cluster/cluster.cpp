@@ -45,7 +45,9 @@ std::string peers_arg(const ClusterSpec& spec) {
   for (const auto& n : spec.nodes) {
     if (!out.empty()) out += ",";
     out += std::to_string(n.id) + "@127.0.0.1:" + std::to_string(n.peer_port) +
-           (n.observer ? ":observer" : "");
+           (n.observer ? ":observer" : "") +
+           // The member's ZooKeeper client address, for /zookeeper/config (server.N=...;h:p).
+           (n.zk_port > 0 ? ";127.0.0.1:" + std::to_string(n.zk_port) : std::string());
   }
   return out;
 }

@@ -84,7 +84,8 @@ void add_server(CLI::App& app, Action& action) {
   }
   cmd->add_option_function<std::string>(
       "--peers", [o](const std::string& v) { o->overrides.push_back("peers=" + v); },
-      "ensemble members: id@host:port[:observer],... (peer ports)");
+      "ensemble members: id@host:port[:observer][;[zk_host:]zk_port],... (peer ports, then "
+      "optionally the ZooKeeper client address shown in /zookeeper/config)");
   for (const char* axis : {"broadcast", "storage", "read-policy"}) {
     std::string key = axis;
     std::replace(key.begin(), key.end(), '-', '_');

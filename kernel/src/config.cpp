@@ -107,7 +107,14 @@ const std::vector<ParamSpec>& node_schema() {
 
 std::string PeerSpec::to_string() const {
   return std::to_string(id) + "@" + host + ":" + std::to_string(port) +
-         (observer ? ":observer" : "");
+         (observer ? ":observer" : "") +
+         (zk_port ? ";" + zk_host + ":" + std::to_string(zk_port) : std::string());
+}
+
+std::string PeerSpec::zk_server_line() const {
+  const std::string p = std::to_string(port);
+  return host + ":" + p + ":" + p + ":" + (observer ? "observer" : "participant") +
+         (zk_port ? ";" + zk_host + ":" + std::to_string(zk_port) : std::string());
 }
 
 std::string NodeConfig::ensemble_config() const {
@@ -118,18 +125,25 @@ std::string NodeConfig::ensemble_config() const {
   std::sort(sorted.begin(), sorted.end(),
             [](const PeerSpec* a, const PeerSpec* b) { return a->id < b->id; });
   std::string out;
-  for (const PeerSpec* p : sorted) {
-    const std::string port = std::to_string(p->port);
-    out += "server." + std::to_string(p->id) + "=" + p->host + ":" + port + ":" + port + ":" +
-           (p->observer ? "observer" : "participant") + "\n";
-  }
+  for (const PeerSpec* p : sorted)
+    out += "server." + std::to_string(p->id) + "=" + p->zk_server_line() + "\n";
   return out + "version=0";
 }
 
 PeerSpec PeerSpec::parse(const std::string& text) {
   auto bad = [&](const std::string& why) {
     return ConfigError("peers: '" + text + "' " + why +
-                       "; expected id@host:port or id@host:port:observer");
+                       "; expected id@host:port[:observer][;[zk_host:]zk_port]");
+  };
+  auto port_of = [&](const std::string& digits, const std::string& what) {
+    std::int64_t port = 0;
+    try {
+      port = std::get<std::int64_t>(parse_param_text("peers", ParamType::integer, digits));
+    } catch (const ConfigError&) {
+      throw bad("has a " + what + " that is not a number");
+    }
+    if (port < 1 || port > 65535) throw bad("has a " + what + " outside 1-65535");
+    return static_cast<std::uint16_t>(port);
   };
   auto at = text.find('@');
   if (at == std::string::npos || at == 0) throw bad("has no id");
@@ -139,6 +153,12 @@ PeerSpec PeerSpec::parse(const std::string& text) {
   if (idv < 1 || idv > 254) throw bad("has an id outside 1-254");
   p.id = static_cast<NodeId>(idv);
   std::string rest = text.substr(at + 1);
+  std::string client;  // after ';': the ZooKeeper client address
+  if (auto semi = rest.find(';'); semi != std::string::npos) {
+    client = rest.substr(semi + 1);
+    rest.resize(semi);
+    if (client.empty()) throw bad("has nothing after ';'");
+  }
   const std::string obs = ":observer";
   if (rest.size() > obs.size() && rest.compare(rest.size() - obs.size(), obs.size(), obs) == 0) {
     p.observer = true;
@@ -147,15 +167,13 @@ PeerSpec PeerSpec::parse(const std::string& text) {
   auto colon = rest.rfind(':');
   if (colon == std::string::npos || colon == 0) throw bad("has no host:port");
   p.host = rest.substr(0, colon);
-  std::int64_t port = 0;
-  try {
-    port = std::get<std::int64_t>(
-        parse_param_text("peers", ParamType::integer, rest.substr(colon + 1)));
-  } catch (const ConfigError&) {
-    throw bad("has a port that is not a number");
+  p.port = port_of(rest.substr(colon + 1), "port");
+  if (!client.empty()) {
+    auto c = client.rfind(':');
+    if (c == 0) throw bad("has no ZooKeeper client host before ':'");
+    p.zk_host = c == std::string::npos ? p.host : client.substr(0, c);
+    p.zk_port = port_of(c == std::string::npos ? client : client.substr(c + 1), "ZooKeeper port");
   }
-  if (port < 1 || port > 65535) throw bad("has a port outside 1-65535");
-  p.port = static_cast<std::uint16_t>(port);
   return p;
 }
 

@@ -54,6 +54,32 @@ TEST(Config, EnsembleConfigIsZooKeepersServerList) {
   EXPECT_EQ(load_config(std::nullopt, {}).ensemble_config(), "") << "standalone, as ZooKeeper";
 }
 
+TEST(Config, EnsembleConfigNamesEachMembersZooKeeperClientAddress) {
+  // ZooKeeper 3.5+ writes server.N=host:quorum:election:role;clientHost:clientPort.
+  auto c = load_config(std::nullopt, {"id=2",
+                                      "peers=2@127.0.0.1:7102;7202,"
+                                      "1@127.0.0.1:7101;10.0.0.1:7201,"
+                                      "3@127.0.0.1:7103:observer;7203,4@127.0.0.1:7104"});
+  ASSERT_EQ(c.peers.size(), 4u);
+  EXPECT_EQ(c.peers[0].zk_host, "127.0.0.1");
+  EXPECT_EQ(c.peers[0].zk_port, 7202);
+  EXPECT_EQ(c.peers[1].zk_host, "10.0.0.1");
+  EXPECT_TRUE(c.peers[2].observer);
+  EXPECT_EQ(c.peers[3].zk_port, 0) << "no client address given";
+  EXPECT_EQ(c.ensemble_config(),
+            "server.1=127.0.0.1:7101:7101:participant;10.0.0.1:7201\n"
+            "server.2=127.0.0.1:7102:7102:participant;127.0.0.1:7202\n"
+            "server.3=127.0.0.1:7103:7103:observer;127.0.0.1:7203\n"
+            "server.4=127.0.0.1:7104:7104:participant\n"
+            "version=0");
+  // The peer list round-trips through to_string (to_toml, --print-config).
+  for (const auto& p : c.peers) {
+    PeerSpec q = PeerSpec::parse(p.to_string());
+    EXPECT_EQ(q.to_string(), p.to_string());
+    EXPECT_EQ(q.zk_server_line(), p.zk_server_line());
+  }
+}
+
 TEST(Config, OverridesWinAndAreTyped) {
   auto c = load_config(kData + "/node_ok.toml", {"client-port=7010", "storage.fsync=true",
                                                  "broadcast=raft", "read_policy.plugin=lease"});
@@ -112,6 +138,12 @@ TEST(Config, PeerListErrors) {
               HasSubstr("expected id@host:port"));
   EXPECT_THAT(error_of([] { load_config(std::nullopt, {"peers=1@h:99999"}); }),
               HasSubstr("port outside 1-65535"));
+  EXPECT_THAT(error_of([] { load_config(std::nullopt, {"peers=1@h:1;"}); }),
+              HasSubstr("nothing after ';'"));
+  EXPECT_THAT(error_of([] { load_config(std::nullopt, {"peers=1@h:1;h:0"}); }),
+              HasSubstr("ZooKeeper port outside 1-65535"));
+  EXPECT_THAT(error_of([] { load_config(std::nullopt, {"peers=1@h:1;x"}); }),
+              HasSubstr("ZooKeeper port that is not a number"));
 }
 
 TEST(Config, PluginParameterErrorsNameThePlugin) {

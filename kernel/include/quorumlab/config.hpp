@@ -32,13 +32,21 @@
 
 namespace quorumlab {
 
-/// One member of the ensemble: `id@host:port[:observer]`.
+/// One member of the ensemble: `id@host:port[:observer][;[zk_host:]zk_port]`. The part after
+/// `;` is the member's ZooKeeper client address (as in ZooKeeper's `server.N=...;host:port`);
+/// zk_host defaults to host.
 struct PeerSpec {
   NodeId id = 0;
   std::string host;
   std::uint16_t port = 0;
   bool observer = false;
+  std::string zk_host;        ///< empty when zk_port is 0
+  std::uint16_t zk_port = 0;  ///< 0: the member's ZooKeeper client port is not known
   std::string to_string() const;
+  /// The right-hand side of ZooKeeper's `server.<id>=` line (QuorumServer.toString):
+  /// "<host>:<port>:<port>:participant|observer", then ";<zk_host>:<zk_port>" when the client
+  /// address is known (our one peer port serves both quorum and election roles).
+  std::string zk_server_line() const;
   static PeerSpec parse(const std::string& text);  ///< throws ConfigError
 };
 
@@ -64,9 +72,10 @@ struct NodeConfig {
   /// Voters and observers from `peers`; a node with no peers is a one-member ensemble.
   Membership membership() const;
   /// The ensemble as ZooKeeper shows it in /zookeeper/config (QuorumMaj.toString): one
-  /// "server.<id>=<host>:<peer port>:<peer port>:participant|observer" line per peer (our one
-  /// peer port serves both of ZooKeeper's quorum and election roles), then "version=0" (a
-  /// static configuration). Empty for a standalone node, as in ZooKeeper.
+  /// "server.<id>=" + PeerSpec::zk_server_line() line per peer, in id order (the client part
+  /// ";host:port" only where the peer list names the member's ZooKeeper port, so every member
+  /// configured with the same list answers alike), then "version=0" (a static configuration).
+  /// Empty for a standalone node, as in ZooKeeper.
   std::string ensemble_config() const;
   /// The configuration as TOML, with every default spelled out (printed on failures).
   std::string to_toml() const;

@@ -49,8 +49,7 @@ ServerInfo server_info_of(const node::Node& node, const NodeConfig& config, int 
   add("serverId", std::to_string(config.id()));
   add("jute.maxbuffer", std::to_string(st.get_int("max_data_bytes")));
   for (const auto& p : config.peers) {
-    add("server." + std::to_string(p.id),
-        p.host + ":" + std::to_string(p.port) + (p.observer ? ":observer" : ":participant"));
+    add("server." + std::to_string(p.id), p.zk_server_line());
   }
   add("nativeClientPort", std::to_string(st.get_int("client_port")));
   add("broadcast", config.broadcast.name);
