@@ -1,5 +1,6 @@
 """Fixtures for the ZooKeeper compatibility tests: a `qlab server --zk-port 0` child process
-(ready lines read from its stdout, never a sleep), a 3-node `qlab cluster`, kazoo clients.
+(ready lines read from its stdout, never a sleep), a 3-node `qlab cluster` (fixture
+`cluster`, one per module), kazoo clients.
 
 Environment (set by CTest, see CMakeLists.txt): QLAB = the qlab executable, ZK_C_TEST = the C
 client test program. Every wait has a deadline.
@@ -135,6 +136,7 @@ class Cluster:
                 str(nodes), "--broadcast", "zab", "--storage", "wal", "--timeout", "60"] + list(extra)
         out = subprocess.run(args, capture_output=True, text=True, timeout=120)
         if out.returncode != 0:
+            self.stop()  # the nodes that did start
             raise RuntimeError("cluster start failed: %s\n%s" % (out.stdout, out.stderr))
         m = re.search(r"zookeeper connect: (\S+)", out.stdout)
         if not m:
@@ -155,6 +157,22 @@ class Cluster:
     def leader(self):
         return next(n["id"] for n in self.status() if n["role"] == "leader")
 
+    def followers(self):
+        return [n["id"] for n in self.status() if n["role"] == "follower"]
+
+    def zk_addresses(self):
+        """Every node's ZooKeeper address, in node id order."""
+        nodes = sorted(self.status(), key=lambda n: n["id"])
+        return ["127.0.0.1:%d" % n["zk_port"] for n in nodes]
+
+    def hosts_starting_at(self, i):
+        """The full connect string rotated so that node i's (0-based, in id order) address comes
+        first: a kazoo client with randomize_hosts=False connects there and fails over to the
+        others."""
+        a = self.zk_addresses()
+        i %= len(a)
+        return ",".join(a[i:] + a[:i])
+
     def run(self, *what):
         out = subprocess.run([QLAB, "cluster"] + list(what) + ["--dir", self.dir],
                              capture_output=True, text=True, timeout=120)
@@ -165,3 +183,12 @@ class Cluster:
         subprocess.run([QLAB, "cluster", "stop", "--dir", self.dir], capture_output=True,
                        timeout=120)
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """One 3-node zab cluster per test module (tests of the module share it; CMakeLists.txt
+    labels the modules that use it `cluster`)."""
+    c = Cluster(nodes=3)
+    yield c
+    c.stop()

@@ -6,21 +6,14 @@ import threading
 import pytest
 from kazoo.protocol.states import EventType, KazooState
 
-from conftest import Cluster, kazoo_client
+from conftest import kazoo_client
 from zkraw import RawClient
 
 WAIT_S = 30
 
 
-@pytest.fixture(scope="module")
-def cluster():
-    c = Cluster(nodes=3)
-    yield c
-    c.stop()
-
-
 def followers(cluster):
-    return [n["id"] for n in cluster.status() if n["role"] == "follower"]
+    return cluster.followers()
 
 
 def test_zookeeper_connect_string_lists_every_node(cluster):
@@ -47,9 +40,13 @@ def test_config_node_lists_the_ensemble_on_every_server(cluster):
     assert len(set(answers)) == 1
     lines = answers[0].splitlines()
     assert lines[-1] == "version=0"
-    assert lines[:-1] == ["server.%d=127.0.0.1:%d:%d:participant" % (n["id"], n["peer_port"],
-                                                                      n["peer_port"])
+    # ZooKeeper 3.5+'s QuorumServer.toString: host:quorumPort:electionPort:role;clientAddress,
+    # the client address being the port ZooKeeper clients connect to (zk_port).
+    assert lines[:-1] == ["server.%d=127.0.0.1:%d:%d:participant;127.0.0.1:%d"
+                          % (n["id"], n["peer_port"], n["peer_port"], n["zk_port"])
                           for n in sorted(nodes, key=lambda n: n["id"])]
+    for line in lines[:-1]:  # a client can reach the ensemble from the config alone
+        assert four_letter_word(line.split(";", 1)[1], b"ruok") == "imok"
 
 
 def four_letter_word(address, word):

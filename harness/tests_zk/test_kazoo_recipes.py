@@ -1,6 +1,13 @@
-"""kazoo's recipes against `qlab server --zk-port 0`: Lock, Election, Barrier, DoubleBarrier,
-Queue, LockingQueue, Counter, Party, DataWatch/ChildrenWatch and TransactionRequest. Each
-recipe runs between two or more sessions; threads wait on Events with deadlines."""
+"""kazoo's recipes against a 3-node `qlab cluster` (zab, wal): Lock, Election, Barrier,
+DoubleBarrier, Queue, LockingQueue, Counter, Party, DataWatch/ChildrenWatch and
+TransactionRequest. Each recipe runs between two or more sessions, each connected to a
+different server (one of them the leader), so every recipe crosses servers; threads wait on
+Events with deadlines.
+
+A server may answer a read before it has applied a write another session made through another
+server (ZooKeeper's guarantees are per session, reference §1.17). Where a test reads what
+another client wrote without a watch or a write of its own in between, the reader calls sync
+first, as a ZooKeeper application must."""
 import threading
 
 import pytest
@@ -11,8 +18,11 @@ WAIT_S = 15
 
 
 @pytest.fixture
-def clients(server):
-    cs = [kazoo_client(server.zk_address) for _ in range(3)]
+def clients(cluster):
+    # Client i starts at node i and fails over to the others.
+    cs = [kazoo_client(cluster.hosts_starting_at(i), randomize_hosts=False) for i in range(3)]
+    ports = {c._connection._socket.getpeername()[1] for c in cs}
+    assert len(ports) == 3, "the clients should sit on three different servers"
     yield cs
     for c in cs:
         c.stop()
@@ -82,6 +92,7 @@ def test_election(clients):
     run_in_thread(lambda: ea.run(as_a))
     assert lead_a.wait(WAIT_S)
     run_in_thread(lambda: eb.run(as_b))
+    b.sync("/recipes/election")
     assert sorted(eb.contenders()) in (["a"], ["a", "b"])
     assert not lead_b.is_set()
     done_a.set()  # a's term ends: b takes over
@@ -93,6 +104,7 @@ def test_barrier(clients):
     a, b, _ = clients
     ba, bb = a.Barrier("/recipes/barrier"), b.Barrier("/recipes/barrier")
     ba.create()
+    b.sync("/recipes/barrier")
     passed = threading.Event()
     run_in_thread(lambda: bb.wait(timeout=WAIT_S) and passed.set())
     assert not passed.is_set()
@@ -123,6 +135,7 @@ def test_queue(clients):
     for i in range(5):
         qa.put(b"item-%d" % i)
     qa.put(b"urgent", priority=1)
+    b.sync("/recipes/queue")
     assert len(qb) == 6
     assert qb.get() == b"urgent"
     assert [qb.get() for _ in range(5)] == [b"item-%d" % i for i in range(5)]
@@ -138,6 +151,7 @@ def test_locking_queue(clients):
     assert qb.get(timeout=WAIT_S) == b"y"
     assert qb.holds_lock()
     assert qb.consume()
+    a.sync("/recipes/lq")
     assert len(qa) == 0
 
 
@@ -154,8 +168,10 @@ def test_counter(clients):
         run_in_thread(lambda i=i: bump(i))
     for e in done:
         assert e.wait(WAIT_S * 2)
+    clients[0].sync("/recipes/counter")
     assert counters[0].value == 60
     counters[1] -= 10
+    clients[2].sync("/recipes/counter")
     assert counters[2].value == 50
 
 
@@ -164,12 +180,15 @@ def test_party(clients):
     pa, pb = a.Party("/recipes/party", "a"), b.Party("/recipes/party", "b")
     pa.join()
     pb.join()
+    c.sync("/recipes/party")
     watcher = c.Party("/recipes/party")
     assert sorted(watcher) == ["a", "b"] and len(watcher) == 2
     pa.leave()
+    c.sync("/recipes/party")
     assert list(watcher) == ["b"]
     sa = a.ShallowParty("/recipes/shallow", "a")
     sa.join()
+    c.sync("/recipes/shallow")
     assert list(c.ShallowParty("/recipes/shallow")) == ["a"]
 
 
@@ -209,6 +228,7 @@ def test_transaction_request(clients):
     with a.transaction() as t:
         t.create("/recipes/tx/one", b"1")
         t.create("/recipes/tx/two", b"2")
+    b.sync("/recipes/tx")
     assert sorted(b.get_children("/recipes/tx")) == ["one", "two"]
     t = a.transaction()
     t.check("/recipes/tx/one", 5)  # wrong version: nothing applies
