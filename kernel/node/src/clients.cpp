@@ -156,7 +156,11 @@ void Node::handle_connect(Connection& c, const std::uint8_t* data, std::size_t s
     txn.header.session_id = c.session;
     txn.header.time_ms = env_.wall_ms();
     txn.op = sm::CreateSessionOp{c.session, c.timeout_ms};
-    submit_txn(std::move(txn));
+    if (!submit_client_txn(std::move(txn))) {
+      conn_by_session_.erase(c.session);
+      c.session = 0;
+      return finish_connect(c, sm::Err::CONNECTIONLOSS, waiting_txns_full());
+    }
     return;
   }
   auto pw = req.getPasswd();
@@ -327,20 +331,25 @@ void Node::enqueue_txn(Connection& c, Pending p, sm::Txn txn) {
   });
   if (behind_barrier && !options_.test_writes_skip_barrier_order) {
     p.held_txn = std::move(txn);
-  } else {
-    submit_txn(std::move(txn));
+  } else if (!submit_client_txn(std::move(txn))) {
+    return drop_connection(c.id, waiting_txns_full());
   }
   c.queue.push_back(std::move(p));
 }
 
-void Node::release_held_txns(Connection& c) {
+bool Node::release_held_txns(Connection& c) {
   for (auto& p : c.queue) {
-    if (p.awaits_barrier()) return;
+    if (p.awaits_barrier()) return true;
     if (p.held_txn) {
-      submit_txn(std::move(*p.held_txn));
+      std::optional<sm::Txn> txn = std::move(p.held_txn);
       p.held_txn.reset();
+      if (!submit_client_txn(std::move(*txn))) {
+        drop_connection(c.id, waiting_txns_full());
+        return false;
+      }
     }
   }
+  return true;
 }
 
 void Node::resolve_barrier(const BarrierResult& b) {
@@ -360,8 +369,7 @@ void Node::resolve_barrier(const BarrierResult& b) {
       break;
     }
   }
-  release_held_txns(*c->second);
-  flush_connection(*c->second);
+  if (release_held_txns(*c->second)) flush_connection(*c->second);
 }
 
 bool Node::try_complete_read(Connection& c, Pending& p) {

@@ -13,7 +13,6 @@ namespace quorumlab::node {
 
 /// Bounds with names (every queue has one; the overflow path is tested).
 constexpr std::size_t kMaxPendingPerConnection = 10000;  ///< requests in flight per session
-constexpr std::size_t kMaxQueuedTxns = 100000;           ///< txns waiting for a leader
 constexpr std::size_t kReadyLoopMax = 1000;              ///< Ready batches per process()
 constexpr std::size_t kExpiredNodesPerCheck = 1000;      ///< deleteExpired txns per check
 constexpr std::int64_t kContainerCheckTicks = 100;       ///< container/TTL check period

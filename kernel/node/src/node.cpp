@@ -255,11 +255,22 @@ void Node::on_status_change(const BroadcastStatus& s) {
 // ------------------------------------------------------------------ txns
 
 void Node::submit_txn(sm::Txn txn) {
-  if (to_propose_.size() >= kMaxQueuedTxns) {
-    log_->warn("txn queue full ({} txns waiting for a leader); refusing a txn", kMaxQueuedTxns);
-    return;
-  }
   to_propose_.push_back(sm::encode(txn));
+}
+
+bool Node::submit_client_txn(sm::Txn txn) {
+  if (to_propose_.size() >= options_.max_waiting_txns) {
+    ++stats_.txns_refused;
+    log_->warn("{}; refusing a txn of session {:#x}", waiting_txns_full(), txn.header.session_id);
+    return false;
+  }
+  submit_txn(std::move(txn));
+  return true;
+}
+
+std::string Node::waiting_txns_full() const {
+  return fmt::format("server {} has no leader and {} txns waiting for one; try another server",
+                     config_.id(), to_propose_.size());
 }
 
 void Node::send_envelope_forward(const std::vector<Bytes>& txns, NodeId to) {

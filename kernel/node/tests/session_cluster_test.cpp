@@ -7,6 +7,7 @@
 // (Node::report_session_touches, the TOUCH case of Node::on_peer_message), expires a session
 // nobody touched within its timeout and proposes closeSession (Node::leader_duties), and a
 // node that becomes leader gives every session a fresh timeout (Node::on_status_change).
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <deque>
@@ -47,7 +48,8 @@ struct Member final : NodeEnv {
 
 class ScriptedCluster {
  public:
-  ScriptedCluster(int voters, int observers) {
+  ScriptedCluster(int voters, int observers, NodeOptions options = {})
+      : options_(std::move(options)) {
     dir_ = fs::temp_directory_path() /
            ("ql_session_cluster_" + std::to_string(::getpid()) + "_" + std::to_string(counter()++));
     loader_ = std::make_unique<PluginLoader>(PluginLoader::default_dir());
@@ -88,7 +90,7 @@ class ScriptedCluster {
          "storage=memory", "broadcast=zab", "peers=" + peers_, "tick_ms=" + std::to_string(kTickMs),
          "min_session_timeout_ms=100", "max_session_timeout_ms=60000"});
     Member& m = member(id);
-    m.node = std::make_unique<Node>(cfg, *loader_, m, tracer_);
+    m.node = std::make_unique<Node>(cfg, *loader_, m, tracer_, options_);
     m.node->set_storage_waker([] {});  // memory storage is durable at once; pump() polls
   }
   /// kill -9: the node and its messages are gone; peers see the connection drop, as the
@@ -224,6 +226,24 @@ class ScriptedCluster {
     CapnpReader r(b.data(), b.size(), 1 << 26);
     return r.root<proto::ServerMessage>().isClosing();
   }
+  /// The reason the server gave when it closed the connection ("" if it did not).
+  std::string closing_reason(NodeId at, ConnId conn) {
+    if (!told_closed(at, conn)) return "";
+    auto& b = member(at).out[conn].back();
+    CapnpReader r(b.data(), b.size(), 1 << 26);
+    return r.root<proto::ServerMessage>().getClosing().cStr();
+  }
+  /// The error code and message of the last connect response on `conn` (-1000: none).
+  std::pair<int, std::string> connect_refusal(NodeId at, ConnId conn) {
+    for (auto& b : member(at).out[conn]) {
+      CapnpReader r(b.data(), b.size(), 1 << 26);
+      auto msg = r.root<proto::ServerMessage>();
+      if (msg.isConnectResponse()) {
+        return {msg.getConnectResponse().getErr(), msg.getConnectResponse().getMessage().cStr()};
+      }
+    }
+    return {-1000, ""};
+  }
 
   // ---- replica state
 
@@ -248,6 +268,7 @@ class ScriptedCluster {
     NodeId to;
     Bytes bytes;
   };
+  NodeOptions options_;
   fs::path dir_;
   std::string peers_;
   std::unique_ptr<PluginLoader> loader_;
@@ -436,4 +457,50 @@ TEST_F(SessionsAcrossServers, ReelectedLeaderDoesNotReuseTheDeadlinesOfItsEarlie
       << "the re-elected leader expired a live session from its stale deadline";
   EXPECT_EQ(c.replicas_with_znode("/e"), 2);
   EXPECT_FALSE(c.told_closed(client_node, 1));
+}
+
+// A node cut off from its leader keeps its clients' txns for when it has one again, but not
+// without bound (NodeOptions::max_waiting_txns): beyond that a new session gets CONNECTIONLOSS
+// and a connection whose write does not fit is closed with the reason, never left waiting for a
+// reply that cannot come. What was kept is proposed once the node rejoins.
+TEST_F(SessionsAcrossServers, NodeWithoutALeaderRefusesClientTxnsBeyondItsLimitAndSaysWhy) {
+  NodeOptions options;
+  options.max_waiting_txns = 3;
+  ScriptedCluster c(3, 0, options);
+  const NodeId leader = c.wait_for_leader();
+  ASSERT_NE(leader, 0u);
+  const NodeId f = some_follower(leader, 3);
+  ASSERT_NE(c.connect(f, 1), 0u);
+  ASSERT_NE(c.connect(f, 2), 0u);
+
+  c.isolate(f, true);
+  for (int t = 0; t < 200 && c.node(f).status().leader != 0; ++t)
+    c.run_for(kTickMs);
+  ASSERT_EQ(c.node(f).status().leader, 0u) << "the cut-off follower still follows";
+
+  for (int i = 0; i < 3; ++i)  // kept: no reply yet
+    EXPECT_EQ(c.create_ephemeral(f, 1, "/kept" + std::to_string(i)), -1) << i;
+  EXPECT_FALSE(c.told_closed(f, 1));
+  EXPECT_EQ(c.create_ephemeral(f, 1, "/refused"), -1);
+  EXPECT_THAT(c.closing_reason(f, 1), ::testing::HasSubstr("no leader and 3 txns waiting"));
+  EXPECT_EQ(c.create_ephemeral(f, 2, "/refused-too"), -1);
+  EXPECT_THAT(c.closing_reason(f, 2), ::testing::HasSubstr("try another server"));
+  EXPECT_EQ(c.connect(f, 3), 0u);
+  auto [err, message] = c.connect_refusal(f, 3);
+  EXPECT_EQ(err, sm::err_code(sm::Err::CONNECTIONLOSS));
+  EXPECT_THAT(message, ::testing::HasSubstr("no leader"));
+  EXPECT_TRUE(c.member(f).closed.count(3));
+  EXPECT_EQ(c.node(f).stats().txns_refused, 3u);
+
+  // Back in the ensemble, the node sends what it kept and takes new sessions again.
+  c.isolate(f, false);
+  ASSERT_NE(c.wait_for_leader(), 0u);
+  c.run_for(10 * kTickMs);
+  for (int i = 0; i < 3; ++i)
+    EXPECT_EQ(c.replicas_with_znode("/kept" + std::to_string(i)), 3) << i;
+  EXPECT_EQ(c.replicas_with_znode("/refused"), 0);
+  EXPECT_EQ(c.replicas_with_znode("/refused-too"), 0);
+  const SessionId again = c.connect(f, 4);
+  ASSERT_NE(again, 0u);
+  EXPECT_EQ(c.create_ephemeral(f, 4, "/again"), 0);
 }

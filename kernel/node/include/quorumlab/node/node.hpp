@@ -38,6 +38,7 @@ struct NodeStats {
   std::uint64_t txns_applied = 0;
   std::uint64_t notifications = 0;
   std::uint64_t protocol_errors = 0;
+  std::uint64_t txns_refused = 0;  ///< client txns refused: max_waiting_txns waited for a leader
   std::uint64_t snapshots = 0;
 };
 
@@ -65,6 +66,12 @@ struct NodeOptions {
   /// behind an unresolved sync_op or read-index barrier of its session. Breaks FIFO client
   /// order (the barrier, and the reads behind it, may see the later write).
   bool test_writes_skip_barrier_order = false;
+  /// Client txns (writes, closeSession, createSession) a node keeps while it has no leader to
+  /// send them to. Beyond that it refuses: a new session gets CONNECTIONLOSS, and a connection
+  /// whose write does not fit is closed with the reason (its client reconnects elsewhere, as
+  /// after a ZooKeeper connection loss). Txns a leader makes itself and txns forwarded to it
+  /// are never refused: they are proposed at once.
+  std::size_t max_waiting_txns = 100000;
 };
 
 class Node final : public RuntimeHandler, public SnapshotSource {
@@ -129,16 +136,23 @@ class Node final : public RuntimeHandler, public SnapshotSource {
   bool try_complete_read(Connection& c, Pending& p);
   /// Queues a write or closeSession of `c` and submits its txn, or holds the txn while an
   /// earlier barrier of `c` is unresolved (see release_held_txns).
+  /// Closes `c` if its txn does not fit (see NodeOptions::max_waiting_txns): `c` is then gone.
   void enqueue_txn(Connection& c, Pending p, sm::Txn txn);
   /// Submits the held txns of `c` that no unresolved barrier precedes, in request order.
-  void release_held_txns(Connection& c);
+  /// Returns false if one did not fit and `c` was closed (and is gone).
+  bool release_held_txns(Connection& c);
   void drop_connection(ConnId conn, const std::string& reason);
   void forget_connection(std::unordered_map<ConnId, std::unique_ptr<Connection>>::iterator it);
   void protocol_error(Connection& c, const std::string& reason);
   void send_to(Connection& c, Bytes bytes);
 
   // Txns (node.cpp).
+  /// Queues a txn for the leader (propose_pending sends it).
   void submit_txn(sm::Txn txn);
+  /// submit_txn for a txn of a client: false (nothing queued) when max_waiting_txns wait.
+  [[nodiscard]] bool submit_client_txn(sm::Txn txn);
+  /// Why a client txn was refused (for the client and the log).
+  std::string waiting_txns_full() const;
   void propose_pending();
   void drain_ready();
   void execute_ready(Ready& ready);
