@@ -471,6 +471,112 @@ TEST_F(ShellE2E, OneShotCommandsAndExitCodes) {
   EXPECT_NE(res.out.find("getAllChildrenNumber path"), std::string::npos);
 }
 
+TEST_F(ShellE2E, FlagsOfEveryCommand) {
+  const std::string r = root();
+  ASSERT_EQ(shell("create " + r + " top").exit_code, 0);
+  // create: container (-c), TTL (-t), and the combinations ZooKeeper's shell refuses.
+  auto res = shell("create -c " + r + "/ctr");
+  EXPECT_EQ(res.exit_code, 0) << res.err;
+  EXPECT_EQ(res.out, "Created " + r + "/ctr\n");
+  res = shell("create -t 600000 " + r + "/ttl x");
+  EXPECT_EQ(res.exit_code, 0) << res.err;
+  EXPECT_EQ(shell("stat " + r + "/ttl").exit_code, 0);
+  res = shell("create -t soon " + r + "/bad x");
+  EXPECT_EQ(res.exit_code, 2);
+  EXPECT_NE(res.err.find("bad ttl"), std::string::npos) << res.err;
+  res = shell("create -c -s " + r + "/bad");
+  EXPECT_EQ(res.exit_code, 2) << res.err;
+  res = shell("create -e -t 5 " + r + "/bad");
+  EXPECT_EQ(res.exit_code, 2);
+  EXPECT_NE(res.err.find("TTLs cannot be used with ephemeral nodes"), std::string::npos) << res.err;
+  EXPECT_EQ(shell("stat " + r + "/bad").exit_code, 1) << "a refused create made nothing";
+  res = shell("create -t 0 " + r + "/bad x");  // the server checks the range
+  EXPECT_EQ(res.exit_code, 1);
+  EXPECT_NE(res.err.find("BADARGUMENTS"), std::string::npos) << res.err;
+
+  // ls -s: the children, then the parent's stat.
+  res = shell("ls -s " + r);
+  EXPECT_EQ(res.exit_code, 0) << res.err;
+  EXPECT_EQ(res.out.rfind("[ctr, ttl]\n", 0), 0u) << res.out;
+  EXPECT_NE(res.out.find("numChildren = 2\n"), std::string::npos) << res.out;
+  EXPECT_NE(res.out.find("cversion = 2\n"), std::string::npos) << res.out;
+
+  // delete -v and setAcl -v check the version.
+  ASSERT_EQ(shell("create " + r + "/v x").exit_code, 0);
+  res = shell("delete -v 3 " + r + "/v");
+  EXPECT_EQ(res.exit_code, 1);
+  EXPECT_NE(res.err.find("BADVERSION"), std::string::npos) << res.err;
+  res = shell("setAcl -v 1 " + r + "/v world:anyone:cdrwa");
+  EXPECT_EQ(res.exit_code, 1);
+  EXPECT_NE(res.err.find("BADVERSION"), std::string::npos) << res.err;
+  res = shell("setAcl -v 0 " + r + "/v world:anyone:cdrw");
+  EXPECT_EQ(res.exit_code, 0) << res.err;
+  res = shell("getAcl -s " + r + "/v");
+  EXPECT_NE(res.out.find("'world,'anyone\n: cdrw\n"), std::string::npos) << res.out;
+  EXPECT_NE(res.out.find("aclVersion = 1\n"), std::string::npos) << res.out;
+  res = shell("delete -v x " + r + "/v");
+  EXPECT_EQ(res.exit_code, 2) << res.err;
+  res = shell("delete -v 0 " + r + "/v");
+  EXPECT_EQ(res.exit_code, 0) << res.err;
+  EXPECT_EQ(shell("stat " + r + "/v").exit_code, 1);
+  res = shell("addWatch -m SOMETIMES " + r);
+  EXPECT_EQ(res.exit_code, 2);
+  EXPECT_NE(res.err.find("mode must be PERSISTENT or PERSISTENT_RECURSIVE"), std::string::npos)
+      << res.err;
+
+  // Watches need a session that outlives one command: a script on standard input, one session.
+  // A watcher prints before the reply of the command that fired it completes (the client's
+  // event thread runs callbacks in message order), so the order of the lines is fixed.
+  const std::vector<std::string> commands = {
+      "create @/w one",
+      "get -w @/w",
+      "set @/w two",
+      "set @/w three",  // a one-shot watch fires once
+      "stat -w @/later",
+      "create @/later x",
+      "ls -w @",
+      "create @/kid x",
+      "addWatch -m PERSISTENT @/w",
+      "set @/w four",
+      "set @/w five",
+      "removewatches @/w -p",
+      "set @/w six",
+      "addWatch @/ctr",  // PERSISTENT_RECURSIVE
+      "create @/ctr/deep x",
+      "set @/ctr/deep y",
+      "removewatches @/ctr",
+      "removewatches @/ctr",
+  };
+  std::string script;
+  for (std::string c : commands) {
+    for (auto at = c.find('@'); at != std::string::npos; at = c.find('@'))
+      c.replace(at, 1, r);
+    script += c + "\n";
+  }
+  res = run_qlab({"shell", "--connect", server_->address()}, script);
+  EXPECT_EQ(res.exit_code, 1) << "the last command fails: " << res.err;
+  EXPECT_NE(res.err.find("NOWATCHER"), std::string::npos) << res.err;
+  std::vector<std::string> events;
+  std::istringstream lines(res.out);
+  for (std::string line; std::getline(lines, line);)
+    if (line.rfind("WatchedEvent", 0) == 0 && line.find("type:None") == std::string::npos)
+      events.push_back(line);
+  const std::string p = "WatchedEvent state:SyncConnected type:";
+  EXPECT_EQ(events, (std::vector<std::string>{
+                        p + "NodeDataChanged path:" + r + "/w",
+                        p + "NodeCreated path:" + r + "/later",
+                        p + "NodeChildrenChanged path:" + r,
+                        p + "NodeDataChanged path:" + r + "/w",
+                        p + "NodeDataChanged path:" + r + "/w",
+                        // removeWatches tells the removed watcher, as ZooKeeper's client does
+                        p + "PersistentWatchRemoved path:" + r + "/w",
+                        p + "NodeCreated path:" + r + "/ctr/deep",
+                        p + "NodeDataChanged path:" + r + "/ctr/deep",
+                        p + "PersistentWatchRemoved path:" + r + "/ctr",
+                    }))
+      << res.out;
+}
+
 TEST_F(ShellE2E, BenchReportsJson) {
   auto res = run_qlab({"bench",
                        "--connect",

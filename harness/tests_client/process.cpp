@@ -18,7 +18,7 @@ namespace {
 constexpr char kReadyPrefix[] = "serving clients on ";
 
 /// fork + exec of `argv`; the child's stdout/stderr go to the given fds (-1: inherit).
-pid_t spawn(const std::vector<std::string>& argv, int out_fd, int err_fd) {
+pid_t spawn(const std::vector<std::string>& argv, int out_fd, int err_fd, int in_fd = -1) {
   std::vector<char*> args;
   for (const auto& a : argv)
     args.push_back(const_cast<char*>(a.c_str()));
@@ -27,8 +27,8 @@ pid_t spawn(const std::vector<std::string>& argv, int out_fd, int err_fd) {
   if (pid == 0) {
     if (out_fd >= 0) ::dup2(out_fd, STDOUT_FILENO);
     if (err_fd >= 0) ::dup2(err_fd, STDERR_FILENO);
-    int devnull = ::open("/dev/null", O_RDONLY);
-    if (devnull >= 0) ::dup2(devnull, STDIN_FILENO);
+    int in = in_fd >= 0 ? in_fd : ::open("/dev/null", O_RDONLY);
+    if (in >= 0) ::dup2(in, STDIN_FILENO);
     ::execv(args[0], args.data());
     std::_Exit(127);
   }
@@ -122,15 +122,24 @@ void ServerProcess::start(const std::vector<std::string>& port_args,
   }
 }
 
-CommandResult run_qlab(const std::vector<std::string>& args) {
+CommandResult run_qlab(const std::vector<std::string>& args, const std::string& stdin_text) {
   CommandResult result;
-  int out[2], err[2];
+  int out[2], err[2], in[2] = {-1, -1};
   if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0) return result;
+  if (!stdin_text.empty()) {
+    if (stdin_text.size() > 65536 || ::pipe2(in, O_CLOEXEC) != 0) return result;
+    // Fits the pipe's buffer: written whole before the child starts, so this never blocks.
+    if (::write(in[1], stdin_text.data(), stdin_text.size()) !=
+        static_cast<ssize_t>(stdin_text.size()))
+      return result;
+    ::close(in[1]);
+  }
   std::vector<std::string> argv = {qlab_path()};
   argv.insert(argv.end(), args.begin(), args.end());
-  pid_t pid = spawn(argv, out[1], err[1]);
+  pid_t pid = spawn(argv, out[1], err[1], in[0]);
   ::close(out[1]);
   ::close(err[1]);
+  if (in[0] >= 0) ::close(in[0]);
   pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
   std::string* sinks[2] = {&result.out, &result.err};
   int open = 2;

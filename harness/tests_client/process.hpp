@@ -51,7 +51,8 @@ struct CommandResult {
   std::string err;
 };
 
-/// Runs `qlab args...` to completion, capturing stdout and stderr.
-CommandResult run_qlab(const std::vector<std::string>& args);
+/// Runs `qlab args...` to completion, capturing stdout and stderr; `stdin_text` is its
+/// standard input (at most a pipe's buffer, 64 KiB), /dev/null when empty.
+CommandResult run_qlab(const std::vector<std::string>& args, const std::string& stdin_text = "");
 
 }  // namespace quorumlab::client::e2e
