@@ -237,9 +237,14 @@ void Node::on_status_change(const BroadcastStatus& s) {
   }
   if (old.leader != 0 && s.leader != old.leader) {
     // Requests forwarded to the old leader may be lost: fail them as ZooKeeper does, by
-    // closing the connections that wait on the write path; clients reconnect and retry.
+    // closing the connections that wait on the write path (a createSession included: its
+    // client would otherwise wait out its connect timeout); clients reconnect and retry.
     std::vector<ConnId> drop;
     for (auto& [id, c] : connections_) {
+      if (c->connecting) {
+        drop.push_back(id);
+        continue;
+      }
       for (auto& p : c->queue) {
         if (!p.done && p.kind != PendingKind::read && p.kind != PendingKind::local) {
           drop.push_back(id);

@@ -504,3 +504,24 @@ TEST_F(SessionsAcrossServers, NodeWithoutALeaderRefusesClientTxnsBeyondItsLimitA
   ASSERT_NE(again, 0u);
   EXPECT_EQ(c.create_ephemeral(f, 4, "/again"), 0);
 }
+
+// A createSession forwarded to a leader that is gone (paused, cut off) is lost with it. When
+// the follower sees the leader change it closes the connecting client as it does one with a
+// pending write, so the client tries again at once instead of waiting out its connect timeout
+// (found by `qlab cluster pause` of the leader: kazoo took 5 s to reconnect).
+TEST_F(SessionsAcrossServers, ConnectWhoseCreateSessionWentToALostLeaderIsClosed) {
+  ScriptedCluster c(3, 0);
+  const NodeId leader = c.wait_for_leader();
+  ASSERT_NE(leader, 0u);
+  const NodeId f = some_follower(leader, 3);
+  c.isolate(leader, true);
+  EXPECT_EQ(c.connect(f, 1), 0u) << "answered without a leader";
+  EXPECT_EQ(c.member(f).closed.count(1), 0u);
+  for (int t = 0; t < 200 && c.node(f).status().leader == leader; ++t)
+    c.run_for(kTickMs);
+  ASSERT_NE(c.node(f).status().leader, leader);
+  EXPECT_THAT(c.closing_reason(f, 1), ::testing::HasSubstr("leader changed"));
+  // The client's next attempt, once the rest have elected a leader, gets a session.
+  ASSERT_NE(c.wait_for_leader(), 0u);
+  EXPECT_NE(c.connect(f, 2), 0u);
+}
