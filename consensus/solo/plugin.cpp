@@ -27,5 +27,7 @@ extern "C" BOOST_SYMBOL_EXPORT const quorumlab::PluginDescriptor ql_solo_descrip
     &schema,
     &make,
     nullptr,
-    nullptr};
+    nullptr,
+    quorumlab::solo::kBarrierKinds,
+    quorumlab::ReadGuarantee::none};
 QL_EXPORT_PLUGIN(ql_solo_descriptor)

@@ -8,7 +8,7 @@ Solo::Solo(PluginContext& ctx) : ctx_(ctx) {}
 
 void Solo::restore(const RecoveredLog& log) {
   // Everything durable was committed: a one-member ensemble has a quorum of itself.
-  std::uint64_t epoch = log.hard_state.current_epoch;
+  std::uint64_t epoch = log.hard_state.term;
   if (log.snapshot) {
     last_index_ = commit_index_ = durable_index_ = log.snapshot->last_index;
     last_committed_zxid_ = log.snapshot->last_zxid;
@@ -16,13 +16,13 @@ void Solo::restore(const RecoveredLog& log) {
   for (const auto& e : log.entries) {
     last_index_ = commit_index_ = durable_index_ = e.index;
     last_committed_zxid_ = e.zxid;
-    pending_.committed.push_back({e.index, e.zxid, e.data});
+    pending_.committed.push_back({e.index, e.epoch, e.zxid, e.data});
   }
   if (zxid_epoch(last_committed_zxid_) > epoch) epoch = zxid_epoch(last_committed_zxid_);
   epoch_ = static_cast<std::uint32_t>(epoch + 1);
   counter_ = 0;
-  HardState hs = log.hard_state;
-  hs.current_epoch = hs.accepted_epoch = epoch_;
+  HardState hs;
+  hs.term = epoch_;
   pending_.hard_state = hs;
   pending_.status = status();
   prev_commit_index_ = commit_index_;
@@ -41,7 +41,7 @@ ProposeResult Solo::propose(const std::vector<Bytes>& txns) {
       epoch_++;
       counter_ = 0;
       HardState hs;
-      hs.current_epoch = hs.accepted_epoch = epoch_;
+      hs.term = epoch_;
       pending_.hard_state = hs;
       pending_.status = status();
     }
@@ -66,7 +66,7 @@ void Solo::commit_upto(LogIndex index) {
     commit_index_ = e.index;
     last_committed_zxid_ = e.zxid;
     QL_TRACE(*ctx_.tracer, TraceEvent{TraceKind::commit, ctx_.self, 0, epoch_, e.zxid, {}});
-    pending_.committed.push_back({e.index, e.zxid, std::move(e.data)});
+    pending_.committed.push_back({e.index, e.epoch, e.zxid, std::move(e.data)});
     uncommitted_.pop_front();
   }
   while (!barriers_.empty() && barriers_.front().index <= commit_index_) {
@@ -77,8 +77,7 @@ void Solo::commit_upto(LogIndex index) {
 }
 
 void Solo::request_barrier(std::uint64_t id, BarrierKind) {
-  // Both kinds resolve once everything proposed before the barrier is committed: the only
-  // member is always the leader, so no quorum round is needed for read_index.
+  // Every kind resolves once everything proposed before the barrier is committed (solo.hpp).
   Zxid zxid = uncommitted_.empty() ? last_committed_zxid_ : uncommitted_.back().zxid;
   barriers_.push_back({id, last_index_, zxid});
   commit_upto(commit_index_);
@@ -99,6 +98,7 @@ BroadcastStatus Solo::status() const {
   s.commit_index = commit_index_;
   s.last_index = last_index_;
   s.can_propose = epoch_ != 0;
+  s.sub_state = "solo";
   return s;
 }
 

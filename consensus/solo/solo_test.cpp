@@ -1,10 +1,12 @@
 // solo: commit exactly when durable, in order, with zxids that grow across restarts.
 #include <gtest/gtest.h>
 
+#include "quorumlab/consensus/epoch_zxid.hpp"
 #include "quorumlab/log.hpp"
 #include "solo.hpp"
 
 using namespace quorumlab;
+using quorumlab::consensus::make_zxid;
 
 namespace {
 
@@ -33,7 +35,7 @@ TEST(Solo, CommitsOnlyWhatStorageMadeDurableInOrder) {
   s.restore({});
   auto r0 = s.ready();
   ASSERT_TRUE(r0.hard_state);
-  EXPECT_EQ(r0.hard_state->current_epoch, 1u);
+  EXPECT_EQ(r0.hard_state->term, 1u);
   auto p = s.propose({txn(1), txn(2), txn(3)});
   ASSERT_TRUE(p.accepted);
   EXPECT_EQ(p.first_zxid, make_zxid(1, 1));
@@ -74,14 +76,14 @@ TEST(Solo, RestoreReplaysDurableEntriesAndStartsANewEpoch) {
   Fixture f;
   solo::Solo s(f.ctx);
   RecoveredLog log;
-  log.hard_state.current_epoch = 4;
+  log.hard_state.term = 4;
   log.snapshot = Snapshot{10, 4, make_zxid(4, 10), {}};
   log.entries = {{11, 4, make_zxid(4, 11), txn(11)}, {12, 4, make_zxid(4, 12), txn(12)}};
   s.restore(log);
   auto r = s.ready();
   ASSERT_EQ(r.committed.size(), 2u);
   EXPECT_EQ(r.committed[0].index, 11u);
-  EXPECT_EQ(r.hard_state->current_epoch, 5u);
+  EXPECT_EQ(r.hard_state->term, 5u);
   auto p = s.propose({txn(13)});
   EXPECT_EQ(p.first_zxid, make_zxid(5, 1));
   EXPECT_GT(p.first_zxid, make_zxid(4, 12));

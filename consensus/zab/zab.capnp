@@ -26,6 +26,16 @@ enum SyncMode {
 enum BarrierKind {
   syncOp @0;
   readIndex @1;
+  leaderCommit @2;
+  lease @3;
+}
+
+enum BarrierFailure {
+  none @0;
+  notLeader @1;
+  noLeader @2;
+  leaseExpired @3;
+  unsupported @4;
 }
 
 struct Entry {
@@ -148,6 +158,7 @@ struct SyncReply {
   ok @1 :Bool;
   zxid @2 :UInt64;
   index @3 :UInt64;
+  failure @4 :BarrierFailure;
 }
 
 struct QuorumPacket {

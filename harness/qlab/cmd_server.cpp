@@ -7,6 +7,7 @@
 #include "quorumlab/log.hpp"
 #include "quorumlab/node/node.hpp"
 #include "quorumlab/node/zmq_runtime.hpp"
+#include "quorumlab/plugin/loader.hpp"
 #include "quorumlab/zkwire/frontend.hpp"
 
 namespace quorumlab::cli {
@@ -38,6 +39,7 @@ int run_server(const ServerOptions& o) {
     return 0;
   }
   PluginLoader loader(PluginLoader::default_dir());
+  require_supported_pair(loader, config.broadcast.name, config.read_policy.name);
   node::ZmqRuntime runtime(config);
   NullTracer null_tracer;
   std::unique_ptr<FileTracer> file_tracer;

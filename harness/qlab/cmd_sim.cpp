@@ -6,6 +6,7 @@
 
 #include "commands.hpp"
 #include "quorumlab/log.hpp"
+#include "quorumlab/plugin/loader.hpp"
 #include "quorumlab/sim/simulator.hpp"
 
 namespace quorumlab::cli {
@@ -38,6 +39,11 @@ int run(SimOptions& o) {
     }
     base.broadcast_params[kv.substr(0, eq)] = kv.substr(eq + 1);
   }
+  // A refused plugin pair fails here with one line, before any seed runs.
+  require_supported_pair(
+      PluginLoader(base.plugin_dir.empty() ? PluginLoader::default_dir()
+                                           : std::filesystem::path(base.plugin_dir)),
+      base.broadcast, base.read_policy);
 
   const auto start = std::chrono::steady_clock::now();
   auto elapsed_s = [&] {

@@ -86,6 +86,10 @@ const std::vector<ParamSpec>& node_schema() {
            "directory for the storage plugin's files"),
       spec("tick_ms", ParamType::integer, std::int64_t{10},
            "length of one broadcast tick in milliseconds", 1, 10000),
+      spec("clock_drift_ppm", ParamType::integer, std::int64_t{1000},
+           "bound on this node's clock drift against real time, in parts per million, "
+           "given to the plugins (a lease shrinks by it)",
+           0, 100000),
       spec("min_session_timeout_ms", ParamType::integer, std::int64_t{200},
            "lower bound of negotiated session timeouts", 1, 86400000),
       spec("max_session_timeout_ms", ParamType::integer, std::int64_t{60000},

@@ -53,6 +53,53 @@ std::vector<fs::path> PluginLoader::candidates() const {
   return files;
 }
 
+namespace {
+
+PluginInfo info_of(const fs::path& file, const PluginDescriptor& d) {
+  PluginInfo info;
+  info.file = file;
+  info.kind = d.kind;
+  info.name = d.name;
+  info.version = d.version ? d.version : "";
+  info.summary = d.summary ? d.summary : "";
+  info.params = d.params();
+  info.barrier_kinds = d.barrier_kinds;
+  info.read_guarantee = d.read_guarantee;
+  return info;
+}
+
+std::string kinds_text(std::uint32_t mask) {
+  std::string out;
+  for (std::size_t k = 0; k < kBarrierKindCount; ++k) {
+    if ((mask & barrier_bit(static_cast<BarrierKind>(k))) == 0) continue;
+    if (!out.empty()) out += ", ";
+    out += to_string(static_cast<BarrierKind>(k));
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string barrier_kinds_text(std::uint32_t mask) {
+  return kinds_text(mask);
+}
+
+std::string unsupported_pair(const PluginInfo& broadcast, const PluginInfo& read_policy) {
+  const std::uint32_t missing = read_policy.barrier_kinds & ~broadcast.barrier_kinds;
+  if (missing == 0) return {};
+  return "read policy '" + read_policy.name + "' needs the " + kinds_text(missing) +
+         " barrier, which broadcast plugin '" + broadcast.name + "' does not support (it has: " +
+         (broadcast.barrier_kinds ? kinds_text(broadcast.barrier_kinds) : std::string("none")) +
+         ")";
+}
+
+void require_supported_pair(const PluginLoader& loader, const std::string& broadcast,
+                            const std::string& read_policy) {
+  const std::string why = unsupported_pair(loader.describe(PluginKind::broadcast, broadcast),
+                                           loader.describe(PluginKind::read_policy, read_policy));
+  if (!why.empty()) throw ConfigError(why);
+}
+
 std::shared_ptr<PluginLoader::Loaded> PluginLoader::open(const fs::path& file) const {
   auto loaded = std::make_shared<Loaded>();
   loaded->file = file;
@@ -94,8 +141,7 @@ std::vector<PluginInfo> PluginLoader::list() const {
     try {
       auto l = open(file);
       const auto& d = *l->descriptor;
-      out.push_back({file, d.kind, d.name, d.version ? d.version : "", d.summary ? d.summary : "",
-                     d.params()});
+      out.push_back(info_of(file, d));
     } catch (const PluginError&) {
       // reported by problems()
     }
@@ -156,8 +202,7 @@ std::shared_ptr<PluginLoader::Loaded> PluginLoader::find(PluginKind kind,
 PluginInfo PluginLoader::describe(PluginKind kind, const std::string& name) const {
   auto l = find(kind, name);
   const auto& d = *l->descriptor;
-  return {l->file,   d.kind, d.name, d.version ? d.version : "", d.summary ? d.summary : "",
-          d.params()};
+  return info_of(l->file, d);
 }
 
 Params PluginLoader::resolve(const PluginInfo& info,

@@ -19,8 +19,8 @@ const char* to_string(Role r) {
       return "follower";
     case Role::leader:
       return "leader";
-    case Role::observer:
-      return "observer";
+    case Role::learner:
+      return "learner";
     case Role::candidate:
       return "candidate";
   }
@@ -39,6 +39,50 @@ const char* to_string(ReadMechanism m) {
       return "read_index";
     case ReadMechanism::lease:
       return "lease";
+  }
+  return "?";
+}
+
+const char* to_string(BarrierKind k) {
+  switch (k) {
+    case BarrierKind::sync_op:
+      return "sync_op";
+    case BarrierKind::read_index:
+      return "read_index";
+    case BarrierKind::leader_commit:
+      return "leader_commit";
+    case BarrierKind::lease:
+      return "lease";
+  }
+  return "?";
+}
+
+const char* to_string(BarrierFailure f) {
+  switch (f) {
+    case BarrierFailure::none:
+      return "none";
+    case BarrierFailure::not_leader:
+      return "not leader";
+    case BarrierFailure::no_leader:
+      return "no leader";
+    case BarrierFailure::lease_expired:
+      return "lease expired";
+    case BarrierFailure::unsupported:
+      return "unsupported";
+  }
+  return "?";
+}
+
+const char* to_string(ReadGuarantee g) {
+  switch (g) {
+    case ReadGuarantee::none:
+      return "none";
+    case ReadGuarantee::ordered_sequential:
+      return "ordered-sequential";
+    case ReadGuarantee::linearizable:
+      return "linearizable";
+    case ReadGuarantee::linearizable_if_clocks_bounded:
+      return "linearizable-if-clocks-bounded";
   }
   return "?";
 }

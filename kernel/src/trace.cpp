@@ -14,8 +14,8 @@ const char* to_string(TraceKind k) {
       return "became_follower";
     case TraceKind::became_candidate:
       return "became_candidate";
-    case TraceKind::became_observer:
-      return "became_observer";
+    case TraceKind::became_learner:
+      return "became_learner";
     case TraceKind::election_started:
       return "election_started";
     case TraceKind::vote_sent:
@@ -34,8 +34,8 @@ const char* to_string(TraceKind k) {
       return "read_served";
     case TraceKind::barrier:
       return "barrier";
-    case TraceKind::sync_phase:
-      return "sync_phase";
+    case TraceKind::catch_up:
+      return "catch_up";
     case TraceKind::message_sent:
       return "message_sent";
     case TraceKind::message_received:

@@ -47,11 +47,12 @@ TEST(PluginLoader, ListsOnlyValidPluginsAndExplainsTheRest) {
   ASSERT_EQ(all[0].params.size(), 3u);
   EXPECT_EQ(all[0].params[0].name, "limit");
   auto problems = loader.problems();
-  ASSERT_EQ(problems.size(), 2u);
-  EXPECT_THAT(problems[0], HasSubstr("test_future_abi.so"));
-  EXPECT_THAT(problems[0], HasSubstr("ABI version 999"));
-  EXPECT_THAT(problems[1], HasSubstr("test_not_a_plugin.so"));
-  EXPECT_THAT(problems[1], HasSubstr("not a quorumlab plugin"));
+  ASSERT_EQ(problems.size(), 3u);
+  EXPECT_THAT(problems[0], HasSubstr("test_abi2.so"));
+  EXPECT_THAT(problems[1], HasSubstr("test_future_abi.so"));
+  EXPECT_THAT(problems[1], HasSubstr("ABI version 999"));
+  EXPECT_THAT(problems[2], HasSubstr("test_not_a_plugin.so"));
+  EXPECT_THAT(problems[2], HasSubstr("not a quorumlab plugin"));
 }
 
 TEST(PluginLoader, InstantiatesWithResolvedParameters) {
@@ -101,6 +102,34 @@ TEST(PluginLoader, AbiMismatchNamesFileAndVersions) {
   EXPECT_THAT(msg, HasSubstr("test_future_abi.so"));
   EXPECT_THAT(msg, HasSubstr("ABI version 999"));
   EXPECT_THAT(msg, HasSubstr(std::to_string(kPluginAbiVersion)));
+}
+
+TEST(PluginLoader, PluginBuiltAgainstAbi2IsRefusedNamingBothVersions) {
+  ASSERT_EQ(kPluginAbiVersion, 3u);
+  PluginLoader loader(kDir);
+  auto msg =
+      error_of([&] { loader.describe(PluginKind::broadcast, (kDir / "test_abi2.so").string()); });
+  EXPECT_THAT(msg, HasSubstr("test_abi2.so: plugin ABI version 2 does not match this kernel's "
+                             "ABI version 3; rebuild the plugin"));
+  // By name too: the refused file is not a candidate, and the problem is listed.
+  msg = error_of([&] { loader.describe(PluginKind::broadcast, "test-abi2"); });
+  EXPECT_THAT(msg, HasSubstr("no broadcast plugin named 'test-abi2'"));
+}
+
+TEST(PluginLoader, CapabilitiesComeFromTheDescriptor) {
+  PluginLoader loader(kDir);
+  auto info = loader.describe(PluginKind::broadcast, "test-counting");
+  EXPECT_EQ(info.barrier_kinds, barrier_bit(BarrierKind::sync_op));
+  EXPECT_EQ(barrier_kinds_text(info.barrier_kinds), "sync_op");
+  PluginInfo policy;
+  policy.name = "needs-lease";
+  policy.kind = PluginKind::read_policy;
+  policy.barrier_kinds = barrier_bit(BarrierKind::lease) | barrier_bit(BarrierKind::sync_op);
+  EXPECT_EQ(unsupported_pair(info, policy),
+            "read policy 'needs-lease' needs the lease barrier, which broadcast plugin "
+            "'test-counting' does not support (it has: sync_op)");
+  policy.barrier_kinds = barrier_bit(BarrierKind::sync_op);
+  EXPECT_EQ(unsupported_pair(info, policy), "");
 }
 
 TEST(PluginLoader, SharedLibraryWithoutDescriptorIsNotAPlugin) {

@@ -14,7 +14,7 @@ namespace {
 int built = 0;
 TraceEvent make_event() {
   ++built;
-  return TraceEvent{TraceKind::commit, 2, 3, 5, make_zxid(5, 7), "quote \" and backslash \\"};
+  return TraceEvent{TraceKind::commit, 2, 3, 5, (Zxid{5} << 32) | 7, "quote \" and backslash \\"};
 }
 }  // namespace
 

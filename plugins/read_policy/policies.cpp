@@ -1,6 +1,7 @@
 // The read-policy plugins. Each is tiny: the kernel implements the mechanisms (local read
-// after the session's last zxid is applied, sync_op barrier, forwarding to the leader,
-// read-index barrier, lease) and a policy only chooses one per read. One source file, built
+// after the session's last zxid is applied, or a barrier of one kind: sync_op, leader_commit,
+// read_index, lease; see quorumlab/plugin/read_policy.hpp) and a policy only chooses one per
+// read. Each declares the barrier kinds it needs and the guarantee it gives. One source file, built
 // once per policy with QL_POLICY selecting which descriptor the library exports.
 #include "quorumlab/plugin/descriptor.hpp"
 
@@ -30,7 +31,7 @@ std::unique_ptr<quorumlab::ReadPolicy> make(quorumlab::PluginContext&) {
 
 }  // namespace
 
-#define QL_POLICY_DESCRIPTOR(NAME, MECH, SUMMARY)                                     \
+#define QL_POLICY_DESCRIPTOR(NAME, MECH, GUARANTEE, SUMMARY)                          \
   extern "C" BOOST_SYMBOL_EXPORT const quorumlab::PluginDescriptor ql_read_policy = { \
       quorumlab::kPluginMagic,                                                        \
       quorumlab::kPluginAbiVersion,                                                   \
@@ -41,22 +42,26 @@ std::unique_ptr<quorumlab::ReadPolicy> make(quorumlab::PluginContext&) {
       &no_params,                                                                     \
       nullptr,                                                                        \
       nullptr,                                                                        \
-      &make<ReadMechanism::MECH>};                                                    \
+      &make<ReadMechanism::MECH>,                                                     \
+      quorumlab::barrier_bit_for(ReadMechanism::MECH),                                \
+      quorumlab::ReadGuarantee::GUARANTEE};                                           \
   QL_EXPORT_PLUGIN(ql_read_policy)
 
 #if QL_POLICY == 1
-QL_POLICY_DESCRIPTOR("local", local,
+QL_POLICY_DESCRIPTOR("local", local, ordered_sequential,
                      "local state once the session's last zxid is applied (ZooKeeper's reads)")
 #elif QL_POLICY == 2
-QL_POLICY_DESCRIPTOR("sync", sync_barrier,
+QL_POLICY_DESCRIPTOR("sync", sync_barrier, ordered_sequential,
                      "a sync_op barrier through the leader, then a local read")
 #elif QL_POLICY == 3
-QL_POLICY_DESCRIPTOR("leader", leader, "forward every read to the leader, no quorum check")
+QL_POLICY_DESCRIPTOR("leader", leader, ordered_sequential,
+                     "the leader's commit point without a quorum round, then a local read")
 #elif QL_POLICY == 4
-QL_POLICY_DESCRIPTOR("read-index", read_index,
+QL_POLICY_DESCRIPTOR("read-index", read_index, linearizable,
                      "leader confirms leadership with a quorum round, read at its commit point")
 #elif QL_POLICY == 5
-QL_POLICY_DESCRIPTOR("lease", lease, "the leader serves while its lease holds; others forward")
+QL_POLICY_DESCRIPTOR("lease", lease, linearizable_if_clocks_bounded,
+                     "the leader's commit point while its lease holds, then a local read")
 #else
 #error "QL_POLICY must select a policy"
 #endif

@@ -1,9 +1,11 @@
 // MemoryLog: dense indexes, epoch/zxid lookups across the compaction base, checked preconditions.
 #include <gtest/gtest.h>
 
+#include "quorumlab/consensus/epoch_zxid.hpp"
 #include "quorumlab/consensus/memory_log.hpp"
 
 using namespace quorumlab;
+using quorumlab::consensus::make_zxid;
 using quorumlab::consensus::MemoryLog;
 
 namespace {

@@ -6,6 +6,7 @@
 #include <map>
 #include <set>
 
+#include "quorumlab/consensus/epoch_zxid.hpp"
 #include "quorumlab/consensus/memory_log.hpp"
 #include "quorumlab/consensus/testing/chaos.hpp"
 #include "quorumlab/consensus/testing/scripted_network.hpp"
@@ -92,7 +93,6 @@ class ToyPrimary final : public Broadcast {
     out_ = Ready{};
     return r;
   }
-  void advance() override {}
   BroadcastStatus status() const override {
     BroadcastStatus s;
     s.role = ctx_.self == 1 ? Role::leader : Role::follower;
@@ -133,7 +133,7 @@ class ToyPrimary final : public Broadcast {
   void commit_to(LogIndex target) {
     for (LogIndex i = commit_ + 1; i <= target; ++i) {
       const auto& e = log_.at(i);
-      out_.committed.push_back({e.index, e.zxid, e.data});
+      out_.committed.push_back({e.index, e.epoch, e.zxid, e.data});
     }
     commit_ = std::max(commit_, target);
   }

@@ -1,4 +1,6 @@
-// Barriers: ZooKeeper's sync (sync_op) and a read-index (read_index).
+// Barriers: ZooKeeper's sync (sync_op), a read-index (read_index) and the leader's commit
+// point (leader_commit). `lease` is not supported by zab: it fails at once with
+// BarrierFailure::unsupported (the kernel refuses a read policy that needs it at start).
 //
 // sync_op: the leader answers once everything proposed before the barrier is committed
 // (Leader.processSync / pendingSyncs), with that zxid. A learner forwards it as REQUEST and gets
@@ -9,14 +11,23 @@
 // after the request counts. The barrier resolves at the recorded commit point. A learner
 // forwards it like sync_op.
 //
-// Either fails (ok = false) when there is no leader in the broadcast phase, or when leadership
-// or the connection to the leader is lost before it resolves.
+// leader_commit: the leader answers at once with its commit point, no quorum round. A learner
+// forwards it like sync_op, and the answer follows the COMMITs it names in the stream.
+//
+// Each fails (ok = false) with no_leader when there is no leader in the broadcast phase or the
+// connection to the leader is lost before it resolves, and with not_leader when the leader
+// that held it stepped down.
 #include "quorumlab/consensus/quorum.hpp"
 #include "quorumlab/zab/zab.hpp"
 
 namespace quorumlab::zab {
 
 void ZabBroadcast::request_barrier(std::uint64_t id, BarrierKind kind) {
+  if ((kBarrierKinds & barrier_bit(kind)) == 0) {
+    pending_.barriers.push_back(BarrierResult{id, false, 0, 0, BarrierFailure::unsupported});
+    trace(TraceKind::barrier, 0, 0, std::string("failed: zab does not support ") + to_string(kind));
+    return;
+  }
   if (state_ == PeerState::leading && phase_ == Phase::broadcast) {
     PendingBarrier b;
     b.id = id;
@@ -30,13 +41,15 @@ void ZabBroadcast::request_barrier(std::uint64_t id, BarrierKind kind) {
     send_to_leader(wire::Request{id, kind});
     return;
   }
-  pending_.barriers.push_back(BarrierResult{id, false, 0, 0});
+  pending_.barriers.push_back(BarrierResult{id, false, 0, 0, BarrierFailure::no_leader});
   trace(TraceKind::barrier, 0, 0, "failed: no leader in the broadcast phase");
 }
 
 void ZabBroadcast::leader_barrier(PendingBarrier b) {
   if (b.kind == BarrierKind::sync_op) {
     b.target = log_.last_index();
+  } else if (b.kind == BarrierKind::leader_commit) {
+    b.target = commit_index_;
   } else {
     b.target = commit_index_;
     // A round already in flight started before this request: it cannot vouch for it.
@@ -78,8 +91,8 @@ void ZabBroadcast::check_read_rounds() {
 void ZabBroadcast::resolve_barriers() {
   std::vector<PendingBarrier> done;
   for (auto it = barriers_.begin(); it != barriers_.end();) {
-    bool ready = it->kind == BarrierKind::sync_op ? commit_index_ >= it->target
-                                                  : read_round_confirmed_ >= it->round;
+    bool ready = it->kind == BarrierKind::read_index ? read_round_confirmed_ >= it->round
+                                                     : commit_index_ >= it->target;
     if (ready) {
       done.push_back(*it);
       it = barriers_.erase(it);
@@ -91,8 +104,10 @@ void ZabBroadcast::resolve_barriers() {
     finish_barrier(b, true, b.target);
 }
 
-void ZabBroadcast::finish_barrier(const PendingBarrier& b, bool ok, LogIndex index) {
-  BarrierResult r{b.id, ok, ok ? b.target_zxid : 0, ok ? index : 0};
+void ZabBroadcast::finish_barrier(const PendingBarrier& b, bool ok, LogIndex index,
+                                  BarrierFailure failure) {
+  BarrierResult r{b.id, ok, ok ? b.target_zxid : 0, ok ? index : 0,
+                  ok ? BarrierFailure::none : failure};
   if (b.origin == self_) {
     pending_.barriers.push_back(r);
     trace(TraceKind::barrier, 0, r.zxid, ok ? "resolved" : "failed");
@@ -100,7 +115,7 @@ void ZabBroadcast::finish_barrier(const PendingBarrier& b, bool ok, LogIndex ind
   }
   auto it = handlers_.find(b.origin);
   if (it != handlers_.end() && it->second.nonce == b.nonce) {
-    send_stream(it->second, wire::SyncReply{b.id, ok, r.zxid, r.index});
+    send_stream(it->second, wire::SyncReply{b.id, ok, r.zxid, r.index, r.failure});
   }
 }
 
@@ -108,9 +123,9 @@ void ZabBroadcast::fail_all_barriers() {
   std::vector<PendingBarrier> pending;
   pending.swap(barriers_);
   for (const auto& b : pending)
-    finish_barrier(b, false, 0);
+    finish_barrier(b, false, 0, BarrierFailure::not_leader);
   for (const auto& [id, kind] : forwarded_barriers_) {
-    pending_.barriers.push_back(BarrierResult{id, false, 0, 0});
+    pending_.barriers.push_back(BarrierResult{id, false, 0, 0, BarrierFailure::no_leader});
     trace(TraceKind::barrier, leader_id_, 0, "failed: lost the leader");
   }
   forwarded_barriers_.clear();
@@ -118,7 +133,7 @@ void ZabBroadcast::fail_all_barriers() {
 
 void ZabBroadcast::on_request(LearnerHandler& h, const wire::Request& m) {
   if (phase_ != Phase::broadcast || !h.up_to_date_sent) {
-    send_stream(h, wire::SyncReply{m.barrier_id, false, 0, 0});
+    send_stream(h, wire::SyncReply{m.barrier_id, false, 0, 0, BarrierFailure::not_leader});
     return;
   }
   PendingBarrier b;
@@ -133,7 +148,8 @@ void ZabBroadcast::on_sync_reply(const wire::SyncReply& m) {
   auto it = forwarded_barriers_.find(m.barrier_id);
   if (it == forwarded_barriers_.end()) return;
   forwarded_barriers_.erase(it);
-  pending_.barriers.push_back(BarrierResult{m.barrier_id, m.ok, m.zxid, m.index});
+  pending_.barriers.push_back(
+      BarrierResult{m.barrier_id, m.ok, m.zxid, m.index, m.ok ? BarrierFailure::none : m.failure});
   trace(TraceKind::barrier, leader_id_, m.zxid, m.ok ? "resolved by the leader" : "failed");
 }
 

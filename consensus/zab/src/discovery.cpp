@@ -157,7 +157,7 @@ void ZabBroadcast::become_learner(NodeId leader) {
   max_round_seen_ = 0;
   pending_ack_.reset();
   forwarded_barriers_.clear();
-  trace(observer_ ? TraceKind::became_observer : TraceKind::became_follower, leader,
+  trace(observer_ ? TraceKind::became_learner : TraceKind::became_follower, leader,
         log_.last_zxid());
   send_to_leader(wire::LearnerInfo{accepted_epoch_, observer_, wire::kProtocolVersion});
 }

@@ -25,5 +25,7 @@ extern "C" BOOST_SYMBOL_EXPORT const quorumlab::PluginDescriptor ql_zab_descript
     &schema,
     &make,
     nullptr,
-    nullptr};
+    nullptr,
+    quorumlab::zab::kBarrierKinds,
+    quorumlab::ReadGuarantee::none};
 QL_EXPORT_PLUGIN(ql_zab_descriptor)

@@ -111,7 +111,7 @@ void ZabBroadcast::start_sync(LearnerHandler& h) {
   std::ostringstream detail;
   detail << wire::to_string(s.mode) << " to " << h.sid << " common=" << s.common_index
          << " entries=" << s.entries.size() << " learner_last=" << h.ack_epoch->last_index;
-  trace(TraceKind::sync_phase, h.sid, s.newleader_zxid, detail.str());
+  trace(TraceKind::catch_up, h.sid, s.newleader_zxid, detail.str());
   logger_->info("zab {}: sync {}", self_, detail.str());
   send_stream(h, std::move(s));
 }
@@ -144,7 +144,7 @@ void ZabBroadcast::try_finish_sync() {
       send_stream(h, wire::UpToDate{commit_index_, *log_.zxid_at(commit_index_)});
     }
   }
-  trace(TraceKind::sync_phase, 0, log_.last_zxid(), "quorum acked NEWLEADER; broadcast");
+  trace(TraceKind::catch_up, 0, log_.last_zxid(), "quorum acked NEWLEADER; broadcast");
   logger_->info("zab {}: leading epoch {} with {} voters synced; commit index {}", self_,
                 current_epoch_, q.count(), commit_index_);
 }
@@ -183,7 +183,7 @@ void ZabBroadcast::on_sync(const wire::Sync& m) {
   synced_ = true;
   vote_.peer_epoch = current_epoch_;
   pending_ack_ = wire::Ack{log_.last_index(), log_.last_zxid()};
-  trace(TraceKind::sync_phase, leader_id_, m.newleader_zxid,
+  trace(TraceKind::catch_up, leader_id_, m.newleader_zxid,
         std::string("received ") + wire::to_string(m.mode));
 }
 

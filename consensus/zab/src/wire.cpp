@@ -150,7 +150,17 @@ SyncMode from_proto(proto::SyncMode m) {
 }
 
 proto::BarrierKind to_proto(BarrierKind k) {
-  return k == BarrierKind::sync_op ? proto::BarrierKind::SYNC_OP : proto::BarrierKind::READ_INDEX;
+  switch (k) {
+    case BarrierKind::sync_op:
+      return proto::BarrierKind::SYNC_OP;
+    case BarrierKind::read_index:
+      return proto::BarrierKind::READ_INDEX;
+    case BarrierKind::leader_commit:
+      return proto::BarrierKind::LEADER_COMMIT;
+    case BarrierKind::lease:
+      return proto::BarrierKind::LEASE;
+  }
+  throw Malformed("unknown barrier kind");
 }
 
 BarrierKind from_proto(proto::BarrierKind k) {
@@ -159,8 +169,44 @@ BarrierKind from_proto(proto::BarrierKind k) {
       return BarrierKind::sync_op;
     case proto::BarrierKind::READ_INDEX:
       return BarrierKind::read_index;
+    case proto::BarrierKind::LEADER_COMMIT:
+      return BarrierKind::leader_commit;
+    case proto::BarrierKind::LEASE:
+      return BarrierKind::lease;
   }
   throw Malformed("unknown barrier kind");
+}
+
+proto::BarrierFailure to_proto(BarrierFailure f) {
+  switch (f) {
+    case BarrierFailure::none:
+      return proto::BarrierFailure::NONE;
+    case BarrierFailure::not_leader:
+      return proto::BarrierFailure::NOT_LEADER;
+    case BarrierFailure::no_leader:
+      return proto::BarrierFailure::NO_LEADER;
+    case BarrierFailure::lease_expired:
+      return proto::BarrierFailure::LEASE_EXPIRED;
+    case BarrierFailure::unsupported:
+      return proto::BarrierFailure::UNSUPPORTED;
+  }
+  throw Malformed("unknown barrier failure");
+}
+
+BarrierFailure from_proto(proto::BarrierFailure f) {
+  switch (f) {
+    case proto::BarrierFailure::NONE:
+      return BarrierFailure::none;
+    case proto::BarrierFailure::NOT_LEADER:
+      return BarrierFailure::not_leader;
+    case proto::BarrierFailure::NO_LEADER:
+      return BarrierFailure::no_leader;
+    case proto::BarrierFailure::LEASE_EXPIRED:
+      return BarrierFailure::lease_expired;
+    case proto::BarrierFailure::UNSUPPORTED:
+      return BarrierFailure::unsupported;
+  }
+  throw Malformed("unknown barrier failure");
 }
 
 // ---- entries and snapshots ---------------------------------------------------------------
@@ -286,6 +332,7 @@ struct Encoder {
     b.setOk(m.ok);
     b.setZxid(m.zxid);
     b.setIndex(m.index);
+    b.setFailure(to_proto(m.failure));
   }
   void operator()(const Close&) { p.setClose(); }
 };
@@ -358,7 +405,8 @@ Body decode_body(proto::QuorumPacket::Reader p) {
       return Request{p.getRequest().getBarrierId(), from_proto(p.getRequest().getKind())};
     case proto::QuorumPacket::SYNC_REPLY: {
       auto r = p.getSyncReply();
-      return SyncReply{r.getBarrierId(), r.getOk(), r.getZxid(), r.getIndex()};
+      return SyncReply{r.getBarrierId(), r.getOk(), r.getZxid(), r.getIndex(),
+                       from_proto(r.getFailure())};
     }
     case proto::QuorumPacket::CLOSE:
       return Close{};

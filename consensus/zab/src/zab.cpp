@@ -78,6 +78,23 @@ ZabConfig ZabConfig::from(const Params& params) {
   return c;
 }
 
+HardState make_hard_state(std::uint64_t current_epoch, std::uint64_t accepted_epoch) {
+  HardState hs;
+  hs.term = current_epoch;
+  hs.plugin_data.resize(8);
+  for (std::size_t i = 0; i < 8; ++i)
+    hs.plugin_data[i] = static_cast<std::uint8_t>(accepted_epoch >> (8 * i));
+  return hs;
+}
+
+std::optional<std::uint64_t> accepted_epoch_of(const HardState& state) {
+  if (state.plugin_data.size() != 8) return std::nullopt;
+  std::uint64_t v = 0;
+  for (std::size_t i = 0; i < 8; ++i)
+    v |= static_cast<std::uint64_t>(state.plugin_data[i]) << (8 * i);
+  return v;
+}
+
 std::unique_ptr<Broadcast> make_zab(PluginContext& ctx) {
   return std::make_unique<ZabBroadcast>(ctx);
 }
@@ -108,8 +125,15 @@ void ZabBroadcast::restore(const RecoveredLog& rec) {
     return;
   }
   restored_ = true;
-  accepted_epoch_ = rec.hard_state.accepted_epoch;
-  current_epoch_ = rec.hard_state.current_epoch;
+  current_epoch_ = rec.hard_state.term;
+  if (auto accepted = accepted_epoch_of(rec.hard_state)) {
+    accepted_epoch_ = *accepted;
+  } else if (!rec.hard_state.plugin_data.empty()) {
+    logger_->warn(
+        "zab {}: recovered hard state has {} plugin bytes, not 8; acceptedEpoch taken "
+        "as currentEpoch",
+        self_, rec.hard_state.plugin_data.size());
+  }
   if (current_epoch_ > accepted_epoch_) {
     logger_->warn("zab {}: recovered currentEpoch {} above acceptedEpoch {}", self_, current_epoch_,
                   accepted_epoch_);
@@ -311,10 +335,7 @@ void ZabBroadcast::install_snapshot(const Snapshot& snapshot) {
 }
 
 std::uint64_t ZabBroadcast::save_hard_state() {
-  HardState hs;
-  hs.current_epoch = current_epoch_;
-  hs.accepted_epoch = accepted_epoch_;
-  pending_.hard_state = hs;
+  pending_.hard_state = make_hard_state(current_epoch_, accepted_epoch_);
   return persist_.next_seq();
 }
 
@@ -322,7 +343,7 @@ void ZabBroadcast::commit_upto(LogIndex index) {
   index = std::min(index, log_.last_index());
   for (LogIndex i = commit_index_ + 1; i <= index; ++i) {
     const LogEntry& e = log_.at(i);
-    pending_.committed.push_back(CommittedTxn{e.index, e.zxid, e.data});
+    pending_.committed.push_back(CommittedTxn{e.index, e.epoch, e.zxid, e.data});
     trace(TraceKind::commit, 0, e.zxid);
   }
   commit_index_ = std::max(commit_index_, index);
@@ -349,7 +370,7 @@ bool ZabBroadcast::status_changed() const {
   BroadcastStatus s = status();
   const BroadcastStatus& r = reported_status_;
   return s.role != r.role || s.leader != r.leader || s.epoch != r.epoch ||
-         s.can_propose != r.can_propose;
+         s.can_propose != r.can_propose || s.sub_state != r.sub_state;
 }
 
 bool ZabBroadcast::has_ready() const {
@@ -376,8 +397,6 @@ Ready ZabBroadcast::ready() {
   return out;
 }
 
-void ZabBroadcast::advance() {}
-
 BroadcastStatus ZabBroadcast::status() const {
   BroadcastStatus s;
   switch (state_) {
@@ -391,7 +410,7 @@ BroadcastStatus ZabBroadcast::status() const {
       s.role = Role::follower;
       break;
     case PeerState::observing:
-      s.role = Role::observer;
+      s.role = Role::learner;
       break;
   }
   if (state_ == PeerState::following || state_ == PeerState::observing) s.leader = leader_id_;
@@ -401,6 +420,7 @@ BroadcastStatus ZabBroadcast::status() const {
   s.commit_index = commit_index_;
   s.last_index = log_.last_index();
   s.can_propose = state_ == PeerState::leading && phase_ == Phase::broadcast;
+  s.sub_state = std::string(to_string(state_)) + "/" + phase_name();
   return s;
 }
 

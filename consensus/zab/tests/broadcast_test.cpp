@@ -145,7 +145,7 @@ TEST(Broadcast_3_5, ObserversGetInformOfCommittedProposalsOnly) {
   NodeId leader = elect(*net);
   ASSERT_TRUE(net->run_until(
       [&] {
-        return net->status(4).role == Role::observer &&
+        return net->status(4).role == Role::learner &&
                zab_of(*net, 4).phase_name() == std::string("broadcast");
       },
       20));

@@ -15,8 +15,7 @@ namespace {
 
 DurableDisk epochs(std::uint64_t current, std::uint64_t accepted) {
   DurableDisk d;
-  d.hard_state.current_epoch = current;
-  d.hard_state.accepted_epoch = accepted;
+  d.hard_state = make_hard_state(current, accepted);
   return d;
 }
 
@@ -118,9 +117,9 @@ TEST(Discovery_3_3, AcceptedEpochIsDurableBeforeAckEpochLeaves) {
   ASSERT_EQ(deliver_kind(*net, wire::Kind::leader_info, 3, 1), 1u);
   EXPECT_EQ(zab_of(*net, 1).accepted_epoch(), 1u);
   EXPECT_TRUE(in_flight(*net, wire::Kind::ack_epoch, 1).empty()) << "waits for the disk";
-  EXPECT_EQ(net->disk(1).hard_state.accepted_epoch, 0u);
+  EXPECT_EQ(accepted_epoch_of(net->disk(1).hard_state).value_or(0), 0u);
   net->complete_persist(1);
-  EXPECT_EQ(net->disk(1).hard_state.accepted_epoch, 1u);
+  EXPECT_EQ(accepted_epoch_of(net->disk(1).hard_state).value_or(0), 1u);
   auto ack = ack_epoch_in_flight(*net, 1);
   EXPECT_TRUE(ack.counts);
   EXPECT_EQ(ack.current_epoch, 0u);
@@ -135,7 +134,7 @@ TEST(Discovery_3_3, LeaderInfoLeavesOnlyOnceTheLeadersAcceptedEpochIsDurable) {
   EXPECT_EQ(zab_of(*net, 3).accepted_epoch(), 1u);
   EXPECT_TRUE(in_flight(*net, wire::Kind::leader_info).empty());
   net->complete_persist(3);
-  EXPECT_EQ(net->disk(3).hard_state.accepted_epoch, 1u);
+  EXPECT_EQ(accepted_epoch_of(net->disk(3).hard_state).value_or(0), 1u);
   EXPECT_EQ(in_flight(*net, wire::Kind::leader_info).size(), 2u);
 }
 

@@ -16,8 +16,7 @@ namespace {
 DurableDisk disk_with(std::uint64_t current_epoch, std::uint32_t epoch, std::uint32_t count,
                       LogIndex first_index = 1) {
   DurableDisk d;
-  d.hard_state.current_epoch = current_epoch;
-  d.hard_state.accepted_epoch = current_epoch;
+  d.hard_state = make_hard_state(current_epoch, current_epoch);
   for (std::uint32_t c = 1; c <= count; ++c) {
     d.entries.push_back(LogEntry{first_index + c - 1, epoch, make_zxid(epoch, c),
                                  txn("e" + std::to_string(epoch) + "." + std::to_string(c))});
@@ -159,7 +158,7 @@ TEST(Election_3_2, ObserversNeverWinAndDoNotVote) {
   net->start();
   NodeId leader = elect(*net);
   EXPECT_EQ(leader, 3u) << "observer 4 has the highest id but never wins";
-  EXPECT_EQ(net->status(4).role, Role::observer);
+  EXPECT_EQ(net->status(4).role, Role::learner);
   EXPECT_EQ(net->status(4).leader, 3u);
   net->crash(2);
   net->crash(3);
@@ -171,7 +170,7 @@ TEST(Election_3_2, ObserversNeverWinAndDoNotVote) {
   net->restart(2);
   EXPECT_EQ(elect(*net), 2u);
   EXPECT_TRUE(net->run_until(
-      [&] { return net->status(4).role == Role::observer && net->status(4).leader == 2u; }, 30));
+      [&] { return net->status(4).role == Role::learner && net->status(4).leader == 2u; }, 30));
 }
 
 TEST(Election_3_2, NotificationsBackOffWhileNobodyAnswers) {

@@ -6,8 +6,25 @@
 
 #include "quorumlab/log.hpp"
 #include "quorumlab/plugin/loader.hpp"
+#include "quorumlab/replica/memory_disk.hpp"
+#include "quorumlab/replica/ready_executor.hpp"
 
 using namespace quorumlab;
+
+namespace {
+
+/// A host that only counts what it is asked to do (one voter: no messages).
+struct CountingHost final : replica::ReplicaHost {
+  std::size_t applied = 0;
+  void send(const PeerMessage&) override {}
+  void restore_snapshot(const Snapshot&) override {}
+  void apply(const CommittedTxn&) override { ++applied; }
+  void barrier_resolved(const BarrierResult&) override {}
+  void status_changed(const BroadcastStatus&) override {}
+  void contract_violation(const std::string& what) override { ADD_FAILURE() << what; }
+};
+
+}  // namespace
 
 TEST(Plugin, LoadsDescribesAndRuns) {
   PluginLoader loader(QL_PLUGIN_BUILD_DIR);
@@ -37,21 +54,32 @@ TEST(Plugin, LoadsDescribesAndRuns) {
   ctx.logger = log::get("zab");
   auto zab = loader.make_broadcast("zab", ctx);
   zab->restore(RecoveredLog{});
-  // A one-voter ensemble elects itself; drive it like the kernel until it can propose.
-  for (int i = 0; i < 20 && !zab->status().can_propose; ++i) {
-    while (zab->has_ready()) {
-      Ready rd = zab->ready();
-      bool writes = rd.snapshot || rd.truncate_after || !rd.entries.empty() || rd.hard_state ||
-                    !rd.messages_after_persist.empty();
-      LogIndex last = zab->status().last_index;
-      zab->advance();
-      if (writes) zab->persisted(last);
+  // A one-voter ensemble elects itself; drive it with the kernel's executor until it can
+  // propose, every fsync completing at once.
+  replica::DiskImage disk;
+  replica::MemoryDisk storage(disk, [] {});
+  CountingHost host;
+  replica::ReadyExecutor executor(*zab, storage, host);
+  auto drive = [&] {
+    executor.drain();
+    while (storage.fsync_running()) {
+      storage.fsync_done();
+      executor.drain();
     }
+  };
+  for (int i = 0; i < 20 && !zab->status().can_propose; ++i) {
+    drive();
     zab->tick();
   }
   ASSERT_TRUE(zab->status().can_propose);
   auto r = zab->propose({Bytes{'x'}});
   ASSERT_TRUE(r.accepted);
-  EXPECT_EQ(r.first_zxid, make_zxid(1, 1));
+  EXPECT_EQ(r.first_zxid, (Zxid{1} << 32) | 1);  // zab's encoding: epoch 1, counter 1
+  drive();
+  EXPECT_EQ(zab->status().last_committed_zxid, r.first_zxid);
+  EXPECT_GE(host.applied, 1u);
+  EXPECT_EQ(info.barrier_kinds, barrier_bit(BarrierKind::sync_op) |
+                                    barrier_bit(BarrierKind::read_index) |
+                                    barrier_bit(BarrierKind::leader_commit));
   EXPECT_EQ(zab->check_invariants(), "");
 }

@@ -69,7 +69,7 @@ RunResult run_seed(std::uint64_t seed, std::size_t voters, std::size_t observers
   result.accepted = chaos.proposals_accepted();
   result.steps = net->steps();
   for (NodeId id : net->ids()) {
-    for (const auto& e : net->tracer(id).of(TraceKind::sync_phase)) {
+    for (const auto& e : net->tracer(id).of(TraceKind::catch_up)) {
       for (const char* mode : {"TRUNC+DIFF ", "DIFF ", "TRUNC ", "SNAP "}) {
         if (e.detail.rfind(mode, 0) == 0) {
           result.sync_modes[mode]++;

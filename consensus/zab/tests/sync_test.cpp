@@ -15,7 +15,7 @@ namespace {
 /// The sync modes the leader traced for `learner`, oldest first ("DIFF", "TRUNC", ...).
 std::vector<std::string> sync_modes(ScriptedNetwork& net, NodeId leader, NodeId learner) {
   std::vector<std::string> out;
-  for (const auto& e : net.tracer(leader).of(TraceKind::sync_phase)) {
+  for (const auto& e : net.tracer(leader).of(TraceKind::catch_up)) {
     if (e.peer != learner || e.detail.rfind("received", 0) == 0) continue;
     out.push_back(e.detail.substr(0, e.detail.find(' ')));
   }
@@ -214,11 +214,11 @@ TEST(Sync_3_3, CurrentEpochIsDurableWithTheLogBeforeTheNewLeaderAck) {
   net->set_auto_persist(1, false);
   deliver_kind(*net, wire::Kind::sync, 3, 1);
   EXPECT_EQ(zab_of(*net, 1).current_epoch(), 1u);
-  EXPECT_EQ(net->disk(1).hard_state.current_epoch, 0u);
+  EXPECT_EQ(net->disk(1).hard_state.term, 0u);
   EXPECT_TRUE(in_flight(*net, wire::Kind::ack, 1, 3).empty())
       << "ACK(NEWLEADER) waits for the disk";
   net->complete_persist(1);
-  EXPECT_EQ(net->disk(1).hard_state.current_epoch, 1u);
+  EXPECT_EQ(net->disk(1).hard_state.term, 1u);
   EXPECT_EQ(in_flight(*net, wire::Kind::ack, 1, 3).size(), 1u);
 }
 

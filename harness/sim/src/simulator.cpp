@@ -683,7 +683,8 @@ RunResult Simulator::finish() {
   }
   if (!failure_) {
     HistoryCheckOptions options;
-    options.linearizable_reads = reads_are_linearizable(config_);
+    options.linearizable_reads = reads_are_linearizable(
+        config_, loader_->describe(PluginKind::read_policy, config_.read_policy).read_guarantee);
     options.disabled = config_.disabled_checks;
     HistoryCheckResult h = check_history(history_, replicas_, options);
     r.stale = h.stale;

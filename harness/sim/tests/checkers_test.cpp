@@ -119,7 +119,7 @@ struct HistoryFixture {
     t.op = std::move(op);
     txns.push_back(sm::encode(t));
     ++index;
-    const Zxid z = make_zxid(1, static_cast<std::uint32_t>(index));
+    const Zxid z = (Zxid{1} << 32) | index;  // any increasing zxids do
     replicas.on_applied(1, 1, node::AppliedInfo{index, z, &txns.back(), index});
     return z;
   }

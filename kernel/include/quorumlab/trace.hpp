@@ -15,7 +15,7 @@ enum class TraceKind : std::uint8_t {
   became_leader,
   became_follower,
   became_candidate,
-  became_observer,
+  became_learner,
   election_started,
   vote_sent,
   proposal,     ///< leader proposed zxid
@@ -25,7 +25,8 @@ enum class TraceKind : std::uint8_t {
   persisted,    ///< storage made the log durable up to an index
   read_served,  ///< a read was answered at zxid
   barrier,      ///< a sync_op / read-index barrier resolved at zxid
-  sync_phase,   ///< ZAB synchronization chose DIFF/TRUNC/SNAP (detail)
+  catch_up,     ///< a leader brings a replica up to date; the detail names how, in the
+                ///< plugin's words (ZAB DIFF/TRUNC/SNAP, Raft InstallSnapshot)
   message_sent,
   message_received,
   custom,
@@ -33,6 +34,7 @@ enum class TraceKind : std::uint8_t {
 
 const char* to_string(TraceKind k);
 
+/// One event. The fields are neutral; what is specific to a protocol goes in `detail`.
 struct TraceEvent {
   TraceKind kind = TraceKind::custom;
   NodeId node = 0;

@@ -11,7 +11,8 @@ namespace quorumlab {
 using NodeId = std::uint32_t;
 
 /// ZooKeeper transaction id. Strictly increasing over committed txns and identical on every
-/// replica. ZAB encodes it as `epoch << 32 | counter`.
+/// replica. Its encoding belongs to the broadcast plugin (ZAB: `epoch << 32 | counter`, see
+/// quorumlab/consensus/epoch_zxid.hpp); the kernel only compares zxids.
 using Zxid = std::uint64_t;
 
 /// Position in a broadcast plugin's log, starting at 1. 0 means "before the first entry".
@@ -22,15 +23,5 @@ using SessionId = std::int64_t;
 
 /// Owned byte string used for opaque payloads (txns, messages, snapshots).
 using Bytes = std::vector<std::uint8_t>;
-
-constexpr Zxid make_zxid(std::uint32_t epoch, std::uint32_t counter) {
-  return (static_cast<Zxid>(epoch) << 32) | counter;
-}
-constexpr std::uint32_t zxid_epoch(Zxid z) {
-  return static_cast<std::uint32_t>(z >> 32);
-}
-constexpr std::uint32_t zxid_counter(Zxid z) {
-  return static_cast<std::uint32_t>(z & 0xffffffffu);
-}
 
 }  // namespace quorumlab

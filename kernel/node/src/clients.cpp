@@ -296,20 +296,13 @@ void Node::handle_request(Connection& c, const std::uint8_t* data, std::size_t s
   p.kind = PendingKind::read;
   p.request = std::move(reader);
   ReadInfo info{last_status_, 0, applied_zxid_};
-  switch (read_policy_->choose(info)) {
-    case ReadMechanism::sync_barrier:
-    case ReadMechanism::read_index: {
-      auto kind = read_policy_->choose(info) == ReadMechanism::read_index ? BarrierKind::read_index
-                                                                          : BarrierKind::sync_op;
-      p.kind = PendingKind::barrier_read;
-      p.barrier_resolved = false;
-      p.barrier_id = next_barrier_id_++;
-      conn_by_barrier_[p.barrier_id] = c.id;
-      broadcast_->request_barrier(p.barrier_id, kind);
-      break;
-    }
-    default:  // local (leader and lease are refused at start-up, see Node::load_plugins)
-      break;
+  // Every mechanism but local is a barrier of one kind, then a read here (read_policy.hpp).
+  if (auto kind = barrier_for(read_policy_->choose(info))) {
+    p.kind = PendingKind::barrier_read;
+    p.barrier_resolved = false;
+    p.barrier_id = next_barrier_id_++;
+    conn_by_barrier_[p.barrier_id] = c.id;
+    broadcast_->request_barrier(p.barrier_id, *kind);
   }
   c.queue.push_back(std::move(p));
   if (options_.test_reads_skip_session_order && c.queue.back().kind == PendingKind::read) {
@@ -359,7 +352,10 @@ void Node::resolve_barrier(const BarrierResult& b) {
   conn_by_barrier_.erase(it);
   auto c = connections_.find(conn);
   if (c == connections_.end()) return;
-  if (!b.ok) return drop_connection(conn, "lost the leader while waiting for a sync");
+  if (!b.ok) {
+    return drop_connection(conn, std::string("a read barrier failed (") + to_string(b.failure) +
+                                     "); reconnect and retry");
+  }
   // Barriers of one connection need not resolve in request order: a sync_op on the leader
   // resolves at once while an earlier read_index waits for its quorum round.
   for (auto& p : c->second->queue) {

@@ -48,12 +48,6 @@ struct Node::Connection {
   std::deque<Pending> queue;
 };
 
-struct Node::PersistWait {
-  std::uint64_t ticket = 0;
-  LogIndex index = 0;
-  std::vector<PeerMessage> messages;
-};
-
 /// 16-byte session password, computable by every server from the session id.
 Bytes session_password(SessionId id);
 

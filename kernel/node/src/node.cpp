@@ -23,8 +23,15 @@ PluginContext make_context(const NodeConfig& c, Rng* rng, Tracer* tracer, const 
   ctx.rng = rng;
   ctx.tracer = tracer;
   ctx.logger = log::get(component);
+  ctx.tick_ms = c.settings.get_int("tick_ms");
+  ctx.clock_drift_ppm = c.settings.get_int("clock_drift_ppm");
   return ctx;
 }
+
+/// Stream ids of the plugins' random streams, forked from the node's seed.
+constexpr std::uint64_t kBroadcastStream = 1;
+constexpr std::uint64_t kStorageStream = 2;
+constexpr std::uint64_t kReadPolicyStream = 3;
 
 }  // namespace
 
@@ -36,6 +43,9 @@ Node::Node(const NodeConfig& config, const PluginLoader& loader, NodeEnv& env, T
       tracer_(tracer),
       log_(log::get("node")),
       rng_(options_.rng_seed != 0 ? options_.rng_seed : 0x9e3779b97f4a7c15ULL ^ config.id()),
+      broadcast_rng_(rng_.fork(kBroadcastStream)),
+      storage_rng_(rng_.fork(kStorageStream)),
+      read_rng_(rng_.fork(kReadPolicyStream)),
       tree_(tree_config(config)) {
   set_ensemble_config();
   load_plugins(loader);
@@ -52,37 +62,33 @@ void Node::set_ensemble_config() {
 }
 
 void Node::load_plugins(const PluginLoader& loader) {
-  auto load = [&](PluginKind kind, const PluginChoice& choice, PluginContext& ctx,
+  auto load = [&](PluginKind kind, const PluginChoice& choice, PluginContext& ctx, Rng* rng,
                   const char* component) {
-    ctx = make_context(config_, &rng_, &tracer_, component);
+    ctx = make_context(config_, rng, &tracer_, component);
     auto info = loader.describe(kind, choice.name);
     ctx.params =
         choice.resolve(std::string(to_string(kind)) + " plugin '" + info.name + "'", info.params);
+    return info;
   };
   if (options_.storage) {
     storage_ = options_.storage;
   } else {
-    load(PluginKind::storage, config_.storage, storage_ctx_, "storage");
+    load(PluginKind::storage, config_.storage, storage_ctx_, &storage_rng_, "storage");
     storage_ctx_.data_dir = config_.data_dir();
     std::filesystem::create_directories(storage_ctx_.data_dir);
     storage_ = loader.make_storage(config_.storage.name, storage_ctx_);
   }
-  load(PluginKind::broadcast, config_.broadcast, broadcast_ctx_, config_.broadcast.name.c_str());
+  const PluginInfo broadcast = load(PluginKind::broadcast, config_.broadcast, broadcast_ctx_,
+                                    &broadcast_rng_, config_.broadcast.name.c_str());
+  const PluginInfo policy =
+      load(PluginKind::read_policy, config_.read_policy, read_ctx_, &read_rng_, "read_policy");
+  // Refuse a pair whose read mechanism the broadcast plugin lacks, rather than serve reads
+  // another way (the command line checks it before starting anything; this is the backstop).
+  if (std::string why = unsupported_pair(broadcast, policy); !why.empty()) throw ConfigError(why);
   broadcast_ = loader.make_broadcast(config_.broadcast.name, broadcast_ctx_);
-  load(PluginKind::read_policy, config_.read_policy, read_ctx_, "read_policy");
   read_policy_ = loader.make_read_policy(config_.read_policy.name, read_ctx_);
-  // Refuse a policy whose mechanism this kernel lacks, rather than serving reads another way.
-  for (Role role : {Role::leader, Role::follower}) {
-    BroadcastStatus probe;
-    probe.role = role;
-    ReadMechanism m = read_policy_->choose(ReadInfo{probe, 0, 0});
-    if (m == ReadMechanism::leader || m == ReadMechanism::lease) {
-      throw ConfigError("read policy '" + config_.read_policy.name + "' needs the '" +
-                        to_string(m) +
-                        "' read mechanism, which this kernel does not implement yet; use local, "
-                        "sync or read-index");
-    }
-  }
+  executor_ = std::make_unique<replica::ReadyExecutor>(*broadcast_, *storage_,
+                                                       static_cast<replica::ReplicaHost&>(*this));
 }
 
 void Node::set_storage_waker(std::function<void()> waker) {
@@ -97,6 +103,7 @@ void Node::recover() {
     log_->warn("storage recovery: {}", note);
   RecoveredLog log;
   log.hard_state = rec.hard_state;
+  replica::AppliedPosition applied;
   if (rec.snapshot) {
     std::string error;
     auto restored = sm::DataTree::restore(rec.snapshot->data.data(), rec.snapshot->data.size(),
@@ -104,27 +111,25 @@ void Node::recover() {
     if (!restored) throw std::runtime_error("snapshot in storage is unusable: " + error);
     tree_ = std::move(*restored);
     set_ensemble_config();
-    applied_index_ = last_snapshot_index_ = rec.snapshot->last_index;
-    applied_zxid_ = rec.snapshot->last_zxid;
-    applied_epoch_ = rec.snapshot->last_epoch;
-    log.snapshot =
-        Snapshot{rec.snapshot->last_index, rec.snapshot->last_epoch, rec.snapshot->last_zxid, {}};
-    report_applied(nullptr);
+    applied = {rec.snapshot->last_index, rec.snapshot->last_epoch, rec.snapshot->last_zxid};
+    last_snapshot_index_ = applied.index;
+    applied_zxid_ = applied.zxid;
+    log.snapshot = Snapshot{applied.index, applied.epoch, applied.zxid, {}};
   }
-  if (!rec.entries.empty())
-    last_written_index_ = rec.entries.back().index;
-  else
-    last_written_index_ = applied_index_;
+  executor_->reset(applied, rec.entries.empty() ? applied.index : rec.entries.back().index);
+  if (rec.snapshot) report_applied(nullptr);
   log.entries = std::move(rec.entries);
   broadcast_->set_snapshot_source(this);
   broadcast_->restore(log);
   drain_ready();
   log_->info("node {} recovered: applied zxid {:#x} (index {}), {} znodes, digest {:#x}",
-             config_.id(), applied_zxid_, applied_index_, tree_.node_count(), tree_.digest());
+             config_.id(), applied_zxid_, executor_->applied().index, tree_.node_count(),
+             tree_.digest());
 }
 
 Snapshot Node::take_snapshot() {
-  return Snapshot{applied_index_, applied_epoch_, applied_zxid_, tree_.serialize()};
+  const replica::AppliedPosition& a = executor_->applied();
+  return Snapshot{a.index, a.epoch, a.zxid, tree_.serialize()};
 }
 
 // ------------------------------------------------------------------ inputs
@@ -176,7 +181,7 @@ void Node::on_tick() {
 }
 
 void Node::on_storage_wakeup() {
-  complete_persist_waits();
+  executor_->complete_persisted();
 }
 
 void Node::process() {
@@ -309,96 +314,49 @@ void Node::propose_pending() {
 }
 
 void Node::drain_ready() {
-  for (std::size_t i = 0; i < kReadyLoopMax; ++i) {
-    complete_persist_waits();
-    if (!broadcast_->has_ready()) return;
-    Ready ready = broadcast_->ready();
-    execute_ready(ready);
-    broadcast_->advance();
-  }
-  log_->warn("broadcast plugin produced more than {} Ready batches in one turn", kReadyLoopMax);
-}
-
-void Node::execute_ready(Ready& ready) {
-  bool wrote = false;
-  if (ready.snapshot) {
-    std::string error;
-    auto restored = sm::DataTree::restore(ready.snapshot->data.data(), ready.snapshot->data.size(),
-                                          &error, tree_config(config_));
-    if (!restored) throw std::runtime_error("snapshot from the leader is unusable: " + error);
-    tree_ = std::move(*restored);
-    set_ensemble_config();
-    applied_index_ = last_snapshot_index_ = ready.snapshot->last_index;
-    applied_zxid_ = ready.snapshot->last_zxid;
-    applied_epoch_ = ready.snapshot->last_epoch;
-    storage_->install_snapshot(*ready.snapshot);
-    last_written_index_ = ready.snapshot->last_index;
-    wrote = true;
-    report_applied(nullptr);
-    // The tree was replaced without the txns that changed it, so no watch fired for those
-    // changes. As ZooKeeper does when a learner resynchronizes, close every client connection:
-    // clients reconnect and re-send their watches (setWatches), which fire against the new
-    // tree for whatever changed after their last seen zxid.
-    std::vector<ConnId> all;
-    for (const auto& [id, c] : connections_)
-      all.push_back(id);
-    std::sort(all.begin(), all.end());
-    for (ConnId id : all)
-      drop_connection(id, "replica resynchronized from a leader snapshot");
-  }
-  if (ready.truncate_after) {
-    storage_->truncate_after(*ready.truncate_after);
-    last_written_index_ = std::min(last_written_index_, *ready.truncate_after);
-    wrote = true;
-  }
-  if (!ready.entries.empty()) {
-    storage_->append(ready.entries);
-    last_written_index_ = ready.entries.back().index;
-    wrote = true;
-  }
-  if (ready.hard_state) {
-    storage_->save_hard_state(*ready.hard_state);
-    wrote = true;
-  }
-  for (auto& m : ready.messages) {
-    capnp::MallocMessageBuilder msg;
-    auto env = msg.initRoot<proto::PeerEnvelope>();
-    env.setFrom(config_.id());
-    env.setBroadcast(kj::arrayPtr(m.payload.data(), m.payload.size()));
-    env_.send_peer(m.to, to_bytes(msg));
-  }
-  if (wrote || !ready.messages_after_persist.empty()) {
-    persist_waits_.push_back(
-        {storage_->flush(), last_written_index_, std::move(ready.messages_after_persist)});
-  }
-  for (const auto& c : ready.committed)
-    apply_committed(c);
-  for (const auto& b : ready.barriers)
-    resolve_barrier(b);
-  if (ready.status) on_status_change(*ready.status);
-}
-
-void Node::complete_persist_waits() {
-  std::uint64_t durable = storage_->durable_ticket();
-  while (!persist_waits_.empty() && persist_waits_.front().ticket <= durable) {
-    PersistWait w = std::move(persist_waits_.front());
-    persist_waits_.pop_front();
-    for (auto& m : w.messages) {
-      capnp::MallocMessageBuilder msg;
-      auto env = msg.initRoot<proto::PeerEnvelope>();
-      env.setFrom(config_.id());
-      env.setBroadcast(kj::arrayPtr(m.payload.data(), m.payload.size()));
-      env_.send_peer(m.to, to_bytes(msg));
-    }
-    broadcast_->persisted(w.index);
+  if (!executor_->drain(kReadyLoopMax)) {
+    log_->warn("broadcast plugin produced more than {} Ready batches in one turn", kReadyLoopMax);
   }
 }
 
-void Node::apply_committed(const CommittedTxn& committed) {
-  if (committed.index <= applied_index_) return;  // already in the restored snapshot
-  applied_index_ = committed.index;
+void Node::send(const PeerMessage& m) {
+  capnp::MallocMessageBuilder msg;
+  auto env = msg.initRoot<proto::PeerEnvelope>();
+  env.setFrom(config_.id());
+  env.setBroadcast(kj::arrayPtr(m.payload.data(), m.payload.size()));
+  env_.send_peer(m.to, to_bytes(msg));
+}
+
+void Node::restore_snapshot(const Snapshot& snapshot) {
+  std::string error;
+  auto restored = sm::DataTree::restore(snapshot.data.data(), snapshot.data.size(), &error,
+                                        tree_config(config_));
+  if (!restored) throw std::runtime_error("snapshot from the leader is unusable: " + error);
+  tree_ = std::move(*restored);
+  set_ensemble_config();
+  last_snapshot_index_ = snapshot.last_index;
+  applied_zxid_ = snapshot.last_zxid;
+  report_applied(nullptr);
+  // The tree was replaced without the txns that changed it, so no watch fired for those
+  // changes. As ZooKeeper does when a learner resynchronizes, close every client connection:
+  // clients reconnect and re-send their watches (setWatches), which fire against the new
+  // tree for whatever changed after their last seen zxid.
+  std::vector<ConnId> all;
+  for (const auto& [id, c] : connections_)
+    all.push_back(id);
+  std::sort(all.begin(), all.end());
+  for (ConnId id : all)
+    drop_connection(id, "replica resynchronized from a leader snapshot");
+}
+
+void Node::contract_violation(const std::string& what) {
+  log_->error("broadcast plugin '{}' broke the Ready contract: {}; skipped", config_.broadcast.name,
+              what);
+}
+
+void Node::apply(const CommittedTxn& committed) {
+  applied_zxid_ = committed.zxid;
   if (committed.data.empty()) {  // a no-op entry (e.g. a new leader's first proposal)
-    applied_zxid_ = std::max(applied_zxid_, committed.zxid);
     report_applied(&committed.data);
     return;
   }
@@ -407,17 +365,14 @@ void Node::apply_committed(const CommittedTxn& committed) {
   if (!txn) {
     // Every replica sees the same bytes, so every replica skips it the same way.
     log_->error("committed txn {:#x} does not decode ({}); skipped", committed.zxid, error);
-    applied_zxid_ = std::max(applied_zxid_, committed.zxid);
     report_applied(&committed.data);
     return;
   }
   std::vector<sm::WatchTrigger> triggers;
   sm::TxnResult result = tree_.apply(*txn, committed.zxid, &triggers);
-  applied_zxid_ = committed.zxid;
-  applied_epoch_ = zxid_epoch(committed.zxid);
   ++stats_.txns_applied;
   QL_TRACE(tracer_,
-           TraceEvent{TraceKind::apply, config_.id(), 0, applied_epoch_, committed.zxid, {}});
+           TraceEvent{TraceKind::apply, config_.id(), 0, committed.epoch, committed.zxid, {}});
   deliver_notifications(triggers);
   after_apply(*txn, result, committed.zxid);
   report_applied(&committed.data);
@@ -425,20 +380,20 @@ void Node::apply_committed(const CommittedTxn& committed) {
 }
 
 void Node::report_applied(const Bytes* data) {
-  if (options_.on_applied)
-    options_.on_applied({applied_index_, applied_zxid_, data, tree_.digest()});
+  if (options_.on_applied) {
+    options_.on_applied({executor_->applied().index, applied_zxid_, data, tree_.digest()});
+  }
 }
 
 void Node::maybe_snapshot(LogIndex index) {
   auto every = static_cast<LogIndex>(config_.settings.get_int("snapshot_every_txns"));
   if (index < last_snapshot_index_ + every) return;
   Snapshot snap = take_snapshot();
-  Snapshot meta{snap.last_index, snap.last_epoch, snap.last_zxid, {}};
-  storage_->save_snapshot(std::move(snap));
-  broadcast_->compacted(meta);
+  const Zxid zxid = snap.last_zxid;
+  executor_->compact(std::move(snap));
   last_snapshot_index_ = index;
   ++stats_.snapshots;
-  log_->info("snapshot at zxid {:#x} (index {})", meta.last_zxid, meta.last_index);
+  log_->info("snapshot at zxid {:#x} (index {})", zxid, index);
 }
 
 }  // namespace quorumlab::node

@@ -152,7 +152,7 @@ class ScriptedCluster {
       if (member(id).isolated) continue;
       BroadcastStatus s = node(id).status();
       if (s.leader != leader) return 0;
-      if (id != leader && s.role != Role::follower && s.role != Role::observer) return 0;
+      if (id != leader && s.role != Role::follower && s.role != Role::learner) return 0;
     }
     return leader;
   }
@@ -306,7 +306,7 @@ TEST_F(SessionsAcrossServers, PingsToAFollowerOrObserverKeepTheSessionAliveOnThe
   ASSERT_NE(leader, 0u);
   const NodeId follower = some_follower(leader, 3);
   const NodeId observer = 4;
-  ASSERT_EQ(c.node(observer).status().role, Role::observer);
+  ASSERT_EQ(c.node(observer).status().role, Role::learner);
 
   const SessionId on_follower = c.connect(follower, 1);
   const SessionId on_observer = c.connect(observer, 2);

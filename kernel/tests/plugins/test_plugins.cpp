@@ -24,7 +24,6 @@ class CountingBroadcast final : public quorumlab::Broadcast {
   void request_barrier(std::uint64_t, quorumlab::BarrierKind) override {}
   bool has_ready() const override { return false; }
   quorumlab::Ready ready() override { return {}; }
-  void advance() override {}
   quorumlab::BroadcastStatus status() const override { return {}; }
   std::string check_invariants() override { return {}; }
 
@@ -51,6 +50,33 @@ std::unique_ptr<quorumlab::Broadcast> make(quorumlab::PluginContext& ctx) {
 #ifndef QL_TEST_ABI
 #define QL_TEST_ABI quorumlab::kPluginAbiVersion
 #endif
+
+#ifdef QL_TEST_ABI2_LAYOUT
+// A plugin as ABI 2 built it: the descriptor without the capability fields of ABI 3.
+struct DescriptorAbi2 {
+  std::uint32_t magic;
+  std::uint32_t abi_version;
+  quorumlab::PluginKind kind;
+  const char* name;
+  const char* version;
+  const char* summary;
+  std::vector<quorumlab::ParamSpec> (*params)();
+  std::unique_ptr<quorumlab::Broadcast> (*make_broadcast)(quorumlab::PluginContext& ctx);
+  void* make_storage;
+  void* make_read_policy;
+};
+extern "C" BOOST_SYMBOL_EXPORT const DescriptorAbi2 ql_test_descriptor = {
+    quorumlab::kPluginMagic,
+    2,
+    quorumlab::PluginKind::broadcast,
+    "test-abi2",
+    "0.1",
+    "a broadcast plugin built against ABI 2",
+    &schema,
+    &make,
+    nullptr,
+    nullptr};
+#else
 #ifndef QL_TEST_NAME
 #define QL_TEST_NAME "test-counting"
 #endif
@@ -65,7 +91,10 @@ extern "C" BOOST_SYMBOL_EXPORT const quorumlab::PluginDescriptor ql_test_descrip
     &schema,
     &make,
     nullptr,
-    nullptr};
+    nullptr,
+    quorumlab::barrier_bit(quorumlab::BarrierKind::sync_op),
+    quorumlab::ReadGuarantee::none};
+#endif
 QL_EXPORT_PLUGIN(ql_test_descriptor)
 
 #else

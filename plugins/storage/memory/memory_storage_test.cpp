@@ -77,9 +77,9 @@ TEST(MemoryStorage, TruncateThenAppend) {
 TEST(MemoryStorage, HardStateIsKept) {
   MemoryStorage s;
   HardState hs;
-  hs.current_epoch = 4;
-  hs.voted_for = 2;
-  hs.extra = {1};
+  hs.term = 4;
+  hs.vote = 2;
+  hs.plugin_data = {1};
   s.save_hard_state(hs);
   EXPECT_EQ(s.recover().hard_state, hs);
 }

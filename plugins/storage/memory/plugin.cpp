@@ -26,5 +26,7 @@ extern "C" BOOST_SYMBOL_EXPORT const quorumlab::PluginDescriptor ql_storage_memo
     &schema,
     nullptr,
     &make,
-    nullptr};
+    nullptr,
+    0,
+    quorumlab::ReadGuarantee::none};
 QL_EXPORT_PLUGIN(ql_storage_memory_descriptor)

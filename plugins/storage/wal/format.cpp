@@ -146,13 +146,14 @@ void append_entry_record(Bytes& out, const LogEntry& entry) {
 }
 
 void append_hard_state_record(Bytes& out, const HardState& state) {
-  const std::size_t n = kHardStateFixedBytes + state.extra.size();
+  const std::size_t n = kHardStateFixedBytes + state.plugin_data.size();
   std::uint8_t* p = begin_record(out, RecordType::hard_state, n);
-  put_u64(p, state.current_epoch);
-  put_u64(p + 8, state.accepted_epoch);
-  put_u32(p + 16, state.voted_for);
-  put_u32(p + 20, 0);
-  if (!state.extra.empty()) std::memcpy(p + 24, state.extra.data(), state.extra.size());
+  put_u64(p, state.term);
+  put_u32(p + 8, state.vote);
+  put_u32(p + 12, 0);
+  if (!state.plugin_data.empty()) {
+    std::memcpy(p + kHardStateFixedBytes, state.plugin_data.data(), state.plugin_data.size());
+  }
   finish_record(out, n);
 }
 
@@ -207,14 +208,14 @@ std::optional<LogEntry> decode_entry(const RawRecord& record) {
 
 std::optional<HardState> decode_hard_state(const RawRecord& record) {
   if (record.type != RecordType::hard_state || record.payload_bytes < kHardStateFixedBytes ||
-      get_u32(record.payload + 20) != 0) {
+      get_u32(record.payload + 12) != 0) {
     return std::nullopt;
   }
   HardState s;
-  s.current_epoch = get_u64(record.payload);
-  s.accepted_epoch = get_u64(record.payload + 8);
-  s.voted_for = get_u32(record.payload + 16);
-  s.extra.assign(record.payload + kHardStateFixedBytes, record.payload + record.payload_bytes);
+  s.term = get_u64(record.payload);
+  s.vote = get_u32(record.payload + 8);
+  s.plugin_data.assign(record.payload + kHardStateFixedBytes,
+                       record.payload + record.payload_bytes);
   return s;
 }
 

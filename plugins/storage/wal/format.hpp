@@ -13,7 +13,9 @@
 
 namespace quorumlab::storage::wal {
 
-constexpr std::uint32_t kFormatVersion = 1;
+/// 1: ZAB-shaped hard state. 2: the neutral hard state of plugin ABI 3 (term, vote, plugin
+/// bytes). A directory of another version is refused at start, untouched (recovery.cpp).
+constexpr std::uint32_t kFormatVersion = 2;
 
 // ---- Segment files: log-<20-digit seq>-<20-digit first index>.seg --------------------------
 
@@ -55,7 +57,7 @@ std::optional<std::pair<std::uint64_t, LogIndex>> parse_segment_file_name(const 
 
 enum class RecordType : std::uint8_t {
   entry = 1,       ///< u64 index, u64 epoch, u64 zxid, data
-  hard_state = 2,  ///< u64 current_epoch, u64 accepted_epoch, u32 voted_for, u32 zero, extra
+  hard_state = 2,  ///< u64 term, u32 vote, u32 zero, plugin_data
   truncate = 3,    ///< u64 index: drop every entry after it
   reset = 4,       ///< u64 index, u64 epoch, u64 zxid: drop everything; the log continues at
                    ///< index + 1 on top of the snapshot with that last index
@@ -67,14 +69,14 @@ constexpr std::size_t kRecordOverheadBytes = kRecordHeaderBytes + kRecordTrailer
 /// Upper bound on one record's payload; larger entries are refused by append().
 constexpr std::size_t kMaxRecordPayloadBytes = std::size_t{64} << 20;
 constexpr std::size_t kEntryFixedBytes = 24;
-constexpr std::size_t kHardStateFixedBytes = 24;
+constexpr std::size_t kHardStateFixedBytes = 16;
 
 /// Size on disk of the record that stores `entry`.
 inline std::size_t entry_record_bytes(const LogEntry& entry) {
   return kRecordOverheadBytes + kEntryFixedBytes + entry.data.size();
 }
 inline std::size_t hard_state_record_bytes(const HardState& state) {
-  return kRecordOverheadBytes + kHardStateFixedBytes + state.extra.size();
+  return kRecordOverheadBytes + kHardStateFixedBytes + state.plugin_data.size();
 }
 constexpr std::size_t kTruncateRecordBytes = kRecordOverheadBytes + 8;
 constexpr std::size_t kResetRecordBytes = kRecordOverheadBytes + 24;

@@ -1,4 +1,5 @@
 #include "wal/io.hpp"
+#include <algorithm>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -91,8 +92,12 @@ void fsync_dir(const std::filesystem::path& dir) {
 }
 
 Bytes read_file(const std::filesystem::path& path) {
+  return read_file_prefix(path, static_cast<std::size_t>(-1));
+}
+
+Bytes read_file_prefix(const std::filesystem::path& path, std::size_t bytes) {
   File f = File::open(path, O_RDONLY);
-  const std::uint64_t size = f.size();
+  const std::uint64_t size = std::min<std::uint64_t>(f.size(), bytes);
   Bytes out(size);
   std::size_t done = 0;
   while (done < out.size()) {

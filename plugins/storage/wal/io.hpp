@@ -69,5 +69,7 @@ void fsync_dir(const std::filesystem::path& dir);
 
 /// The whole content of a file.
 Bytes read_file(const std::filesystem::path& path);
+/// At most the first `bytes` bytes of a file.
+Bytes read_file_prefix(const std::filesystem::path& path, std::size_t bytes);
 
 }  // namespace quorumlab::storage::wal

@@ -97,6 +97,7 @@ class Recoverer {
 
   WalRecoveryResult run() {
     DirListing listing = list_dir();
+    refuse_other_format_versions(listing);
     load_snapshot(listing);
     replay_segments(listing);
     complete_install(listing);
@@ -145,6 +146,36 @@ class Recoverer {
       }
     }
     return out;
+  }
+
+  // A directory written by another format version is refused before anything in it is read
+  // as data, cut, moved aside or removed.
+  void refuse_other_format_versions(const DirListing& listing) {
+    auto check = [&](const fs::path& path, bool segment) {
+      const Bytes head =
+          read_file_prefix(path, segment ? kSegmentHeaderBytes : kSnapshotHeaderBytes);
+      std::uint32_t version = 0;
+      HeaderStatus st;
+      if (segment) {
+        SegmentHeader h;
+        st = parse_segment_header(head.data(), head.size(), h, version);
+      } else {
+        SnapshotHeader h;
+        st = parse_snapshot_header(head.data(), head.size(), h, version);
+      }
+      if (st != HeaderStatus::bad_version) return;
+      throw std::runtime_error(
+          "wal: data directory '" + dir_.string() + "' was written in wal format version " +
+          std::to_string(version) + " ('" + path.string() + "' has format version " +
+          std::to_string(version) + "); this build reads format version " +
+          std::to_string(kFormatVersion) +
+          ". Nothing in it was changed. Start with an empty data directory, or run the build "
+          "that wrote it");
+    };
+    for (const auto& [seq, path] : listing.segments)
+      check(path, true);
+    for (const auto& [index, path] : listing.snapshots)
+      check(path, false);
   }
 
   // Newest snapshot whose checksums hold; damaged ones are moved aside.

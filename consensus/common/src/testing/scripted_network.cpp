@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "quorumlab/log.hpp"
+#include "quorumlab/replica/ready_executor.hpp"
 #include "quorumlab/rng.hpp"
 
 namespace quorumlab::consensus::testing {
@@ -33,11 +34,6 @@ const char* role_name(Role r) {
 }
 
 }  // namespace
-
-LogIndex DurableDisk::last_index() const {
-  if (!entries.empty()) return entries.back().index;
-  return snapshot ? snapshot->last_index : 0;
-}
 
 Bytes encode_applied(const std::vector<AppliedTxn>& txns) {
   Bytes out;
@@ -92,16 +88,48 @@ class ScriptedNetwork::Source final : public SnapshotSource {
   const std::vector<AppliedTxn>& applied_;
 };
 
-struct ScriptedNetwork::Node {
-  struct Batch {
-    std::optional<Snapshot> snapshot;
-    std::optional<LogIndex> truncate_after;
-    std::vector<LogEntry> entries;
-    std::optional<HardState> hard_state;
-    std::vector<PeerMessage> after_persist;
-    LogIndex last_index_after = 0;
-  };
+/// The node's storage: the project's in-memory disk model, plus the storage view (everything
+/// written, durable or not) and the storage-contract checks.
+class ScriptedNetwork::ViewStorage final : public Storage {
+ public:
+  ViewStorage(ScriptedNetwork& net, ScriptedNetwork::Node& n, DurableDisk& disk)
+      : net_(net), n_(n), disk_(disk, [] {}) {}
+  replica::MemoryDisk& disk() { return disk_; }
 
+  StorageRecovery recover() override { return disk_.recover(); }
+  void append(const std::vector<LogEntry>& entries) override;
+  void truncate_after(LogIndex index) override;
+  void save_hard_state(const HardState& state) override { disk_.save_hard_state(state); }
+  std::uint64_t flush() override { return disk_.flush(); }
+  std::uint64_t durable_ticket() const override { return disk_.durable_ticket(); }
+  void set_wakeup(std::function<void()> wakeup) override { disk_.set_wakeup(std::move(wakeup)); }
+  void save_snapshot(Snapshot snapshot) override;
+  void install_snapshot(const Snapshot& snapshot) override;
+  StorageStats stats() const override { return disk_.stats(); }
+
+ private:
+  ScriptedNetwork& net_;
+  ScriptedNetwork::Node& n_;
+  replica::MemoryDisk disk_;
+};
+
+/// The effects of a node's Readies (the executor does the rest), with the history checks.
+class ScriptedNetwork::Host final : public replica::ReplicaHost {
+ public:
+  Host(ScriptedNetwork& net, ScriptedNetwork::Node& n) : net_(net), n_(n) {}
+  void send(const PeerMessage& message) override;
+  void restore_snapshot(const Snapshot& snapshot) override;
+  void apply(const CommittedTxn& txn) override;
+  void barrier_resolved(const BarrierResult& result) override;
+  void status_changed(const BroadcastStatus& status) override;
+  void contract_violation(const std::string& what) override;
+
+ private:
+  ScriptedNetwork& net_;
+  ScriptedNetwork::Node& n_;
+};
+
+struct ScriptedNetwork::Node {
   NodeId id = 0;
   bool up = false;
   bool auto_persist = true;
@@ -113,8 +141,10 @@ struct ScriptedNetwork::Node {
   Source source{applied};
   std::unique_ptr<Broadcast> plugin;
   DurableDisk disk;
-  MemoryLog storage;
-  std::deque<Batch> pending;
+  MemoryLog storage;  ///< the storage view: everything written, durable or not
+  std::unique_ptr<ViewStorage> store;
+  std::unique_ptr<Host> host;
+  std::unique_ptr<replica::ReadyExecutor> executor;
   std::vector<BarrierResult> barrier_results;
   std::set<std::uint64_t> barriers_asked;
   std::set<std::uint64_t> barriers_resolved;
@@ -123,6 +153,7 @@ struct ScriptedNetwork::Node {
 
   LogIndex applied_index() const { return applied.empty() ? 0 : applied.back().index; }
   Zxid applied_zxid() const { return applied.empty() ? 0 : applied.back().zxid; }
+  std::string who() const { return "node " + std::to_string(id); }
 };
 
 // ---- construction ------------------------------------------------------------------------
@@ -181,137 +212,134 @@ void ScriptedNetwork::boot(Node& n) {
   n.ctx->logger = log::get(options_.logger_name);
   n.plugin = factory_(*n.ctx);
   n.plugin->set_snapshot_source(&n.source);
+  n.store = std::make_unique<ViewStorage>(*this, n, n.disk);
+  n.host = std::make_unique<Host>(*this, n);
+  n.executor = std::make_unique<replica::ReadyExecutor>(*n.plugin, *n.store, *n.host);
 
   // The state machine and the storage view come back from the disk.
+  StorageRecovery recovered = n.store->recover();
   n.applied.clear();
   n.storage.reset(0, 0, 0);
-  if (n.disk.snapshot) {
-    n.applied = decode_applied(n.disk.snapshot->data);
-    n.storage.reset(n.disk.snapshot->last_index, n.disk.snapshot->last_epoch,
-                    n.disk.snapshot->last_zxid);
+  replica::AppliedPosition at;
+  if (recovered.snapshot) {
+    const Snapshot& s = *recovered.snapshot;
+    n.applied = decode_applied(s.data);
+    n.storage.reset(s.last_index, s.last_epoch, s.last_zxid);
+    at = {s.last_index, s.last_epoch, s.last_zxid};
   }
-  for (const auto& e : n.disk.entries)
+  for (const auto& e : recovered.entries)
     n.storage.append(e);
-  n.pending.clear();
+  n.executor->reset(at, n.storage.last_index());
   n.barriers_asked.clear();
   n.barriers_resolved.clear();
 
   RecoveredLog rec;
-  rec.hard_state = n.disk.hard_state;
-  rec.snapshot = n.disk.snapshot;
-  rec.entries = n.disk.entries;
+  rec.hard_state = recovered.hard_state;
+  rec.snapshot = recovered.snapshot;
+  rec.entries = std::move(recovered.entries);
   n.up = true;
   n.plugin->restore(rec);
   pump(n);
 }
 
-// ---- executing Readies -------------------------------------------------------------------
+// ---- executing Readies (replica::ReadyExecutor) ------------------------------------------
 
 void ScriptedNetwork::pump(Node& n) {
   drain_ready(n);
   std::size_t guard = 0;
-  while (n.up && n.auto_persist && !n.pending.empty()) {
+  while (n.up && n.auto_persist && n.store->disk().fsync_running()) {
     if (++guard > options_.max_readies_per_step)
-      violation("node " + std::to_string(n.id) + " never quiesces (persist loop)");
+      violation(n.who() + " never quiesces (persist loop)");
     complete_one(n);
     drain_ready(n);
   }
 }
 
 void ScriptedNetwork::drain_ready(Node& n) {
-  std::size_t guard = 0;
-  while (n.up && n.plugin->has_ready()) {
-    if (++guard > options_.max_readies_per_step) {
-      violation("node " + std::to_string(n.id) + " never quiesces (has_ready stays true)");
-    }
-    Ready rd = n.plugin->ready();
-    execute(n, rd);
-    n.plugin->advance();
+  if (n.up && !n.executor->drain(options_.max_readies_per_step)) {
+    violation(n.who() + " never quiesces (has_ready stays true)");
   }
-}
-
-void ScriptedNetwork::execute(Node& n, Ready& rd) {
-  const std::string who = "node " + std::to_string(n.id);
-  Node::Batch b;
-  if (rd.snapshot) {
-    install_snapshot(n, *rd.snapshot);
-    b.snapshot = *rd.snapshot;
-  }
-  if (rd.truncate_after) {
-    if (*rd.truncate_after < n.storage.base_index()) {
-      violation(who + " truncates to " + std::to_string(*rd.truncate_after) +
-                " below its snapshot at " + std::to_string(n.storage.base_index()));
-    }
-    n.storage.truncate_after(*rd.truncate_after);
-    b.truncate_after = rd.truncate_after;
-  }
-  for (auto& e : rd.entries) {
-    if (e.index != n.storage.last_index() + 1) {
-      violation(who + " appends index " + std::to_string(e.index) + " after storage index " +
-                std::to_string(n.storage.last_index()) + " (storage appends must be dense)");
-    }
-    n.storage.append(e);
-    b.entries.push_back(e);
-  }
-  b.hard_state = rd.hard_state;
-  for (const auto& m : rd.messages)
-    send(n.id, m, "messages");
-  b.after_persist = std::move(rd.messages_after_persist);
-  if (b.snapshot || b.truncate_after || !b.entries.empty() || b.hard_state ||
-      !b.after_persist.empty()) {
-    b.last_index_after = n.storage.last_index();
-    n.pending.push_back(std::move(b));
-  }
-  for (const auto& c : rd.committed)
-    apply_committed(n, c);
-  for (const auto& r : rd.barriers) {
-    if (!n.barriers_asked.count(r.id)) {
-      violation(who + " resolves barrier " + std::to_string(r.id) + " that was not asked");
-    }
-    if (!n.barriers_resolved.insert(r.id).second) {
-      violation(who + " resolves barrier " + std::to_string(r.id) + " twice");
-    }
-    if (r.ok && r.index > 0) {
-      auto it = history_.find(r.index);
-      if (it == history_.end() || it->second.zxid != r.zxid) {
-        violation(who + " resolves barrier " + std::to_string(r.id) + " at index " +
-                  std::to_string(r.index) + " zxid " + std::to_string(r.zxid) +
-                  ", which is not a committed point");
-      }
-    }
-    n.barrier_results.push_back(r);
-  }
-  if (rd.status) n.last_status = *rd.status;
 }
 
 void ScriptedNetwork::complete_one(Node& n) {
-  Node::Batch b = std::move(n.pending.front());
-  n.pending.pop_front();
-  const std::string who = "node " + std::to_string(n.id);
-  DurableDisk& d = n.disk;
-  if (b.snapshot) {
-    d.snapshot = *b.snapshot;
-    d.entries.clear();
-  }
-  if (b.truncate_after) {
-    if (d.snapshot && *b.truncate_after < d.snapshot->last_index) {
-      violation(who + " durable truncation below the durable snapshot");
+  n.store->disk().fsync_done();
+  n.executor->complete_persisted();
+}
+
+void ScriptedNetwork::ViewStorage::append(const std::vector<LogEntry>& entries) {
+  for (const auto& e : entries) {
+    if (e.index != n_.storage.last_index() + 1) {
+      net_.violation(n_.who() + " appends index " + std::to_string(e.index) +
+                     " after storage index " + std::to_string(n_.storage.last_index()) +
+                     " (storage appends must be dense)");
     }
-    while (!d.entries.empty() && d.entries.back().index > *b.truncate_after)
-      d.entries.pop_back();
+    n_.storage.append(e);
   }
-  for (auto& e : b.entries) {
-    if (e.index != d.last_index() + 1) violation(who + " durable append not dense");
-    d.entries.push_back(std::move(e));
+  disk_.append(entries);
+}
+
+void ScriptedNetwork::ViewStorage::truncate_after(LogIndex index) {
+  if (index < n_.storage.base_index()) {
+    net_.violation(n_.who() + " truncates to " + std::to_string(index) + " below its snapshot at " +
+                   std::to_string(n_.storage.base_index()));
   }
-  if (b.hard_state) d.hard_state = *b.hard_state;
-  if (d.last_index() != b.last_index_after) {
-    violation(who + " disk last index " + std::to_string(d.last_index()) +
-              " differs from the storage view " + std::to_string(b.last_index_after));
+  n_.storage.truncate_after(index);
+  disk_.truncate_after(index);
+}
+
+void ScriptedNetwork::ViewStorage::save_snapshot(Snapshot snapshot) {
+  if (snapshot.last_index > n_.storage.last_index()) {
+    net_.violation(n_.who() + " applied index " + std::to_string(snapshot.last_index) +
+                   " beyond its log " + std::to_string(n_.storage.last_index()));
   }
-  for (const auto& m : b.after_persist)
-    send(n.id, m, "messages_after_persist");
-  n.plugin->persisted(b.last_index_after);
+  if (snapshot.last_index > n_.storage.base_index()) n_.storage.compact(snapshot.last_index);
+  disk_.save_snapshot(std::move(snapshot));
+}
+
+void ScriptedNetwork::ViewStorage::install_snapshot(const Snapshot& snapshot) {
+  n_.storage.reset(snapshot.last_index, snapshot.last_epoch, snapshot.last_zxid);
+  disk_.install_snapshot(snapshot);
+}
+
+void ScriptedNetwork::Host::send(const PeerMessage& message) {
+  net_.send(n_.id, message, "Ready");
+}
+
+void ScriptedNetwork::Host::restore_snapshot(const Snapshot& snapshot) {
+  net_.install_snapshot(n_, snapshot);
+}
+
+void ScriptedNetwork::Host::apply(const CommittedTxn& txn) {
+  net_.apply_committed(n_, txn);
+}
+
+void ScriptedNetwork::Host::barrier_resolved(const BarrierResult& r) {
+  if (!n_.barriers_asked.count(r.id)) {
+    net_.violation(n_.who() + " resolves barrier " + std::to_string(r.id) + " that was not asked");
+  }
+  if (!n_.barriers_resolved.insert(r.id).second) {
+    net_.violation(n_.who() + " resolves barrier " + std::to_string(r.id) + " twice");
+  }
+  if (r.ok && r.index > 0) {
+    auto it = net_.history_.find(r.index);
+    if (it == net_.history_.end() || it->second.zxid != r.zxid) {
+      net_.violation(n_.who() + " resolves barrier " + std::to_string(r.id) + " at index " +
+                     std::to_string(r.index) + " zxid " + std::to_string(r.zxid) +
+                     ", which is not a committed point");
+    }
+  }
+  if (!r.ok && r.failure == BarrierFailure::none) {
+    net_.violation(n_.who() + " fails barrier " + std::to_string(r.id) + " without a reason");
+  }
+  n_.barrier_results.push_back(r);
+}
+
+void ScriptedNetwork::Host::status_changed(const BroadcastStatus& status) {
+  n_.last_status = status;
+}
+
+void ScriptedNetwork::Host::contract_violation(const std::string& what) {
+  net_.violation(n_.who() + " Ready contract: " + what);
 }
 
 void ScriptedNetwork::send(NodeId from, const PeerMessage& m, const char* where) {
@@ -328,21 +356,19 @@ void ScriptedNetwork::send(NodeId from, const PeerMessage& m, const char* where)
 }
 
 void ScriptedNetwork::apply_committed(Node& n, const CommittedTxn& c) {
-  const std::string who = "node " + std::to_string(n.id);
-  if (c.index != n.applied_index() + 1) {
-    violation(who + " applies index " + std::to_string(c.index) + " after " +
-              std::to_string(n.applied_index()));
-  }
-  if (c.zxid <= n.applied_zxid()) {
-    violation(who + " applies zxid " + std::to_string(c.zxid) + " after zxid " +
-              std::to_string(n.applied_zxid()) + " (zxids must increase)");
-  }
+  const std::string who = n.who();
+  // Dense indexes and increasing zxids are the executor's checks (contract_violation).
   auto z = n.storage.zxid_at(c.index);
   if (!z || *z != c.zxid || (n.storage.contains(c.index) && n.storage.at(c.index).data != c.data)) {
     violation(who + " commits index " + std::to_string(c.index) + " zxid " +
               std::to_string(c.zxid) + " that is not the entry in its own log");
   }
-  AppliedTxn t{c.index, *n.storage.epoch_at(c.index), c.zxid, c.data};
+  if (*n.storage.epoch_at(c.index) != c.epoch) {
+    violation(who + " commits index " + std::to_string(c.index) + " with epoch " +
+              std::to_string(c.epoch) + " but its log entry has epoch " +
+              std::to_string(*n.storage.epoch_at(c.index)));
+  }
+  AppliedTxn t{c.index, c.epoch, c.zxid, c.data};
   record_history(t, n.id);
   n.applied.push_back(std::move(t));
 }
@@ -366,7 +392,6 @@ void ScriptedNetwork::install_snapshot(Node& n, const Snapshot& s) {
               " that rolls back applied txns up to " + std::to_string(n.applied_index()));
   }
   n.applied = std::move(txns);
-  n.storage.reset(s.last_index, s.last_epoch, s.last_zxid);
   n.snapshots_installed++;
 }
 
@@ -439,7 +464,8 @@ std::string ScriptedNetwork::describe() const {
     os << "  n" << id << (n.up ? " up  " : " DOWN") << " " << role_name(s.role)
        << " leader=" << s.leader << " epoch=" << s.epoch << " commit=" << s.commit_index
        << " last=" << s.last_index << " applied=" << n.applied_index()
-       << " disk_last=" << n.disk.last_index() << " pending=" << n.pending.size() << "\n";
+       << " disk_last=" << n.disk.last_index()
+       << " pending=" << (n.up ? n.executor->persist_waiting() : 0) << "\n";
   }
   os << "  in flight: " << flight_.size() << ", blocked links: " << blocked_.size();
   return os.str();
@@ -681,12 +707,13 @@ void ScriptedNetwork::set_auto_persist_all(bool on) {
 }
 
 std::size_t ScriptedNetwork::pending_persist(NodeId id) const {
-  return node(id).pending.size();
+  const Node& n = node(id);
+  return n.up ? n.executor->persist_waiting() : 0;
 }
 
-void ScriptedNetwork::complete_persist(NodeId id, std::size_t batches) {
+void ScriptedNetwork::complete_persist(NodeId id, std::size_t fsyncs) {
   Node& n = node(id);
-  for (std::size_t i = 0; i < batches && n.up && !n.pending.empty(); ++i) {
+  for (std::size_t i = 0; i < fsyncs && n.up && n.store->disk().fsync_running(); ++i) {
     complete_one(n);
     drain_ready(n);
   }
@@ -698,8 +725,12 @@ void ScriptedNetwork::crash(NodeId id) {
   Node& n = node(id);
   if (!n.up) return;
   n.last_status = n.plugin->status();
+  Rng lose_all(0);
+  n.store->disk().crash(lose_all, 0.0);  // every write not yet durable is lost
+  n.executor.reset();
+  n.host.reset();
+  n.store.reset();
   n.plugin.reset();
-  n.pending.clear();
   n.applied.clear();
   n.up = false;
   after_step("crash", id);
@@ -740,31 +771,20 @@ void ScriptedNetwork::request_barrier(NodeId id, std::uint64_t barrier_id, Barri
 void ScriptedNetwork::compact(NodeId id) {
   Node& n = node(id);
   if (!n.up) return;
-  std::size_t guard = 0;
-  while (!n.pending.empty()) {
-    if (++guard > options_.max_readies_per_step) violation("compact: node never quiesces");
-    complete_one(n);
-    drain_ready(n);
-  }
   Snapshot snap = n.source.take_snapshot();
   LogIndex disk_base = n.disk.snapshot ? n.disk.snapshot->last_index : 0;
   if (snap.last_index == 0 || snap.last_index <= disk_base) {
     after_step("compact", id);
     return;
   }
-  if (snap.last_index > n.storage.last_index()) {
-    violation("node " + std::to_string(id) + " applied index " + std::to_string(snap.last_index) +
-              " beyond its log " + std::to_string(n.storage.last_index()));
+  n.executor->compact(std::move(snap));
+  // The kernel's snapshot is durable once the fsyncs before and with it complete.
+  std::size_t guard = 0;
+  while (n.up && n.store->disk().fsync_running()) {
+    if (++guard > options_.max_readies_per_step) violation("compact: node never quiesces");
+    complete_one(n);
+    drain_ready(n);
   }
-  n.disk.entries.erase(
-      std::remove_if(n.disk.entries.begin(), n.disk.entries.end(),
-                     [&](const LogEntry& e) { return e.index <= snap.last_index; }),
-      n.disk.entries.end());
-  n.disk.snapshot = snap;
-  if (snap.last_index > n.storage.base_index()) n.storage.compact(snap.last_index);
-  Snapshot meta = snap;
-  meta.data.clear();
-  n.plugin->compacted(meta);
   pump(n);
   after_step("compact", id);
 }

@@ -34,8 +34,14 @@ struct Membership {
 struct PluginContext {
   NodeId self = 0;
   Membership membership;
-  Params params;                           ///< resolved against the plugin's schema
-  Rng* rng = nullptr;                      ///< seeded; the only source of randomness
+  Params params;       ///< resolved against the plugin's schema
+  Rng* rng = nullptr;  ///< seeded, a stream of this plugin's own; the only randomness
+  /// Real time of one tick (broadcast.hpp: "Time"), so a plugin can turn ticks into time.
+  std::int64_t tick_ms = 10;
+  /// Bound on this node's clock drift against real time, in parts per million: over any
+  /// interval, elapsed ticks * tick_ms is within (1 +/- clock_drift_ppm / 1e6) of real time.
+  /// A lease must shrink by it.
+  std::int64_t clock_drift_ppm = 0;
   Tracer* tracer = nullptr;                ///< never null (NullTracer when off)
   std::shared_ptr<spdlog::logger> logger;  ///< the plugin's component logger
   std::filesystem::path data_dir;          ///< storage plugins only; empty otherwise

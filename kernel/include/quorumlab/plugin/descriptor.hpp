@@ -22,7 +22,11 @@
 namespace quorumlab {
 
 /// Bump whenever any interface in quorumlab/plugin/ or a type it uses changes layout.
-constexpr std::uint32_t kPluginAbiVersion = 2;      ///< 2: Broadcast::peer_disconnected
+/// 2: Broadcast::peer_disconnected. 3: protocol-neutral contracts (HardState term/vote/bytes,
+/// neutral roles with a sub-state, entries' epochs in CommittedTxn, four barrier kinds with a
+/// failure reason, capabilities in the descriptor, no advance(), tick_ms and clock drift in
+/// the context).
+constexpr std::uint32_t kPluginAbiVersion = 3;
 constexpr std::uint32_t kPluginMagic = 0x514c4142;  // "QLAB"
 
 enum class PluginKind : std::uint32_t { broadcast = 1, storage = 2, read_policy = 3 };
@@ -40,6 +44,12 @@ struct PluginDescriptor {
   std::unique_ptr<Broadcast> (*make_broadcast)(PluginContext& ctx);
   std::unique_ptr<Storage> (*make_storage)(PluginContext& ctx);
   std::unique_ptr<ReadPolicy> (*make_read_policy)(PluginContext& ctx);
+  /// Capabilities (see barrier_bit()). broadcast: the barrier kinds it implements.
+  /// read_policy: the barrier kinds its mechanisms need (every kind choose() may lead to).
+  /// storage: 0.
+  std::uint32_t barrier_kinds;
+  /// read_policy: the guarantee its reads give. Others: ReadGuarantee::none.
+  ReadGuarantee read_guarantee;
 };
 
 }  // namespace quorumlab

@@ -34,7 +34,17 @@ struct PluginInfo {
   std::string version;
   std::string summary;
   std::vector<ParamSpec> params;
+  std::uint32_t barrier_kinds = 0;  ///< PluginDescriptor::barrier_kinds
+  ReadGuarantee read_guarantee = ReadGuarantee::none;
 };
+
+/// "sync_op, read_index" for a barrier-kind mask.
+std::string barrier_kinds_text(std::uint32_t mask);
+
+/// Empty when broadcast plugin `broadcast` implements every barrier kind that read policy
+/// `read_policy` needs. Otherwise one line naming both plugins and the missing kinds: the
+/// kernel refuses such a pair at start (qlab server, qlab cluster start, qlab sim).
+std::string unsupported_pair(const PluginInfo& broadcast, const PluginInfo& read_policy);
 
 class PluginLoader {
  public:
@@ -71,5 +81,10 @@ class PluginLoader {
 
   std::filesystem::path dir_;
 };
+
+/// Describes both plugins (PluginError if one is missing) and throws ConfigError with
+/// unsupported_pair's line if the pair is refused.
+void require_supported_pair(const PluginLoader& loader, const std::string& broadcast,
+                            const std::string& read_policy);
 
 }  // namespace quorumlab

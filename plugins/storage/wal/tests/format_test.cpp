@@ -45,10 +45,9 @@ TEST(Records, RoundTripEveryType) {
   Bytes buf;
   const LogEntry e = make_entry(42, 7, 100);
   HardState hs;
-  hs.current_epoch = 9;
-  hs.accepted_epoch = 8;
-  hs.voted_for = 3;
-  hs.extra = {1, 2, 3};
+  hs.term = 9;
+  hs.vote = 3;
+  hs.plugin_data = {1, 2, 3};
   append_entry_record(buf, e);
   append_hard_state_record(buf, hs);
   append_truncate_record(buf, 17);
@@ -132,10 +131,10 @@ TEST(SegmentHeader, RoundTripAndEveryRejection) {
   magic[0] = 'X';
   EXPECT_EQ(parse_segment_header(magic.data(), magic.size(), out, version),
             HeaderStatus::bad_magic);
-  Bytes v2 = h;
-  put_u32(v2.data() + 8, 2);
-  EXPECT_EQ(parse_segment_header(v2.data(), v2.size(), out, version), HeaderStatus::bad_version);
-  EXPECT_EQ(version, 2u);
+  Bytes v1 = h;  // the format before the neutral hard state
+  put_u32(v1.data() + 8, 1);
+  EXPECT_EQ(parse_segment_header(v1.data(), v1.size(), out, version), HeaderStatus::bad_version);
+  EXPECT_EQ(version, 1u);
   Bytes torn = h;
   torn[20] ^= 0xff;
   EXPECT_EQ(parse_segment_header(torn.data(), torn.size(), out, version),
@@ -211,7 +210,7 @@ TEST(LogReplay, EntriesTruncateResetAndHardState) {
       replay.apply(record_of(buf, [](Bytes& b) { append_entry_record(b, make_entry(4)); }), seg));
   EXPECT_EQ(replay.last_index(), 4u);
   HardState hs;
-  hs.current_epoch = 4;
+  hs.term = 4;
   EXPECT_FALSE(
       replay.apply(record_of(buf, [&](Bytes& b) { append_hard_state_record(b, hs); }), seg));
   EXPECT_EQ(replay.hard_state(), std::optional<HardState>(hs));

@@ -4,10 +4,12 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <map>
 
 #include <gtest/gtest.h>
 
 #include "test_util.hpp"
+#include "wal/crc32c.hpp"
 #include "wal/format.hpp"
 #include "wal/io.hpp"
 #include "wal/snapshot_file.hpp"
@@ -312,6 +314,51 @@ TEST(WalRecovery, UnknownFormatVersionIsAClearError) {
     EXPECT_NE(std::string(e.what()).find(seg.string()), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find("format version 7"), std::string::npos) << e.what();
   }
+}
+
+/// Every file of a directory with its bytes (for "nothing was changed").
+std::map<std::string, Bytes> dir_contents(const fs::path& dir) {
+  std::map<std::string, Bytes> out;
+  for (const auto& de : fs::directory_iterator(dir))
+    out[de.path().filename().string()] = wal::read_file(de.path());
+  return out;
+}
+
+TEST(WalRecovery, DirectoryOfThePreviousFormatIsRefusedAndLeftUntouched) {
+  TempDir dir;
+  const WalOptions o = test::options_for(dir);
+  write_log(o, 1, 3);
+  write_log(o, 4, 6);
+  // Make it a format-1 directory: every segment header says version 1 (with a valid header
+  // checksum, as format 1 wrote it), the last segment ends in a torn record, and an unfinished
+  // temporary file lies beside them. A format-2 recovery would cut the tail and remove the
+  // temporary file; refusing must do neither.
+  for (const auto& seg : test::segment_files(dir.wal())) {
+    wal::File f = wal::File::open(seg, O_RDWR);
+    Bytes h = wal::read_file_prefix(seg, wal::kSegmentHeaderBytes);
+    wal::put_u32(h.data() + 8, 1);
+    wal::put_u32(h.data() + 44, wal::crc32c(h.data(), 44));
+    f.pwrite_all(h.data(), h.size(), 0);
+  }
+  {
+    std::ofstream tail(test::segment_files(dir.wal()).back(), std::ios::app | std::ios::binary);
+    tail << "torn";
+    std::ofstream tmp(dir.wal() / "snapshot-00000000000000000009.snap.tmp", std::ios::binary);
+    tmp << "unfinished";
+  }
+  const auto before = dir_contents(dir.wal());
+  WalStorage wal(o, test::quiet_logger());
+  try {
+    wal.recover();
+    FAIL() << "expected std::runtime_error";
+  } catch (const std::runtime_error& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("data directory '" + dir.wal().string() + "'"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("format version 1"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("this build reads format version 2"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("Nothing in it was changed"), std::string::npos) << msg;
+  }
+  EXPECT_EQ(dir_contents(dir.wal()), before) << "a refused directory must be left as it was";
 }
 
 TEST(WalRecovery, GarbageSnapshotFileIsAClearError) {

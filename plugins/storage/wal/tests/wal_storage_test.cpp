@@ -157,16 +157,15 @@ TEST(WalStorage, TruncateAcrossSegmentsThenRestartAndAppend) {
 TEST(WalStorage, HardStateSurvivesAndTheLatestWins) {
   TempDir dir;
   HardState hs;
-  hs.current_epoch = 7;
-  hs.accepted_epoch = 6;
-  hs.voted_for = 2;
-  hs.extra = {0xde, 0xad};
+  hs.term = 7;
+  hs.vote = 2;
+  hs.plugin_data = {0xde, 0xad};
   {
     WalStorage wal(test::options_for(dir), test::quiet_logger());
     wal.recover();
     DurableWaiter waiter(wal);
     HardState old;
-    old.current_epoch = 1;
+    old.term = 1;
     wal.save_hard_state(old);
     wal.append(make_entries(1, 3));
     wal.save_hard_state(hs);
@@ -184,8 +183,8 @@ TEST(WalStorage, HardStateSurvivesDeletionOfItsSegment) {
   WalOptions o = test::options_for(dir);
   o.segment_bytes = 4096;
   HardState hs;
-  hs.current_epoch = 3;
-  hs.voted_for = 1;
+  hs.term = 3;
+  hs.vote = 1;
   {
     WalStorage wal(o, test::quiet_logger());
     wal.recover();

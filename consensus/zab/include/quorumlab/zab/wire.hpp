@@ -115,6 +115,7 @@ struct SyncReply {
   bool ok = false;
   Zxid zxid = 0;
   LogIndex index = 0;
+  BarrierFailure failure = BarrierFailure::none;
 };
 
 struct Close {};

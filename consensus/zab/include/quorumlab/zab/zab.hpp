@@ -14,16 +14,18 @@
 //
 // Roles reported in status(): LOOKING -> looking; LEADING before a quorum acknowledged the new
 // epoch -> candidate (a prospective leader); LEADING after -> leader; FOLLOWING -> follower;
-// OBSERVING -> observer. `can_propose` is true in the broadcast phase of a leader only.
+// OBSERVING -> learner. `sub_state` is ZooKeeper's state and zab's phase
+// ("leading/discovery", "following/broadcast"). `can_propose` is true in the broadcast phase
+// of a leader only.
 //
-// Persistence: acceptedEpoch is saved (hard_state.accepted_epoch) before ACKEPOCH and LEADERINFO
-// leave (messages_after_persist); currentEpoch (hard_state.current_epoch) with the log on
+// Persistence: the neutral HardState holds currentEpoch as `term` and acceptedEpoch in
+// `plugin_data` (8 bytes, little-endian); `vote` is unused (0). acceptedEpoch is saved before
+// ACKEPOCH and LEADERINFO leave (messages_after_persist); currentEpoch with the log on
 // NEWLEADER, before the learner's ACK. A follower ACKs proposals from messages_after_persist;
 // the leader counts its own ACK when persisted() says the entry is durable.
 //
-// Kernel expectations beyond broadcast.hpp: persisted(i) is called once per Ready that carried
-// writes or messages_after_persist, in Ready order, with i = the storage's last index after that
-// Ready (see consensus/common/persist_tracker.hpp).
+// zab relies on broadcast.hpp's persisted contract as stated there (once per Ready that wrote,
+// in Ready order; consensus/common/persist_tracker.hpp follows it).
 #pragma once
 
 #include <cstdint>
@@ -34,6 +36,7 @@
 #include <string>
 #include <vector>
 
+#include "quorumlab/consensus/epoch_zxid.hpp"
 #include "quorumlab/consensus/memory_log.hpp"
 #include "quorumlab/consensus/persist_tracker.hpp"
 #include "quorumlab/params.hpp"
@@ -42,6 +45,22 @@
 #include "quorumlab/zab/wire.hpp"
 
 namespace quorumlab::zab {
+
+using consensus::make_zxid;
+using consensus::zxid_counter;
+using consensus::zxid_epoch;
+
+/// The barrier kinds zab implements (its descriptor's capabilities): no lease yet.
+constexpr std::uint32_t kBarrierKinds = barrier_bit(BarrierKind::sync_op) |
+                                        barrier_bit(BarrierKind::read_index) |
+                                        barrier_bit(BarrierKind::leader_commit);
+
+/// zab's hard state in the neutral shape: currentEpoch as `term`, acceptedEpoch in
+/// `plugin_data` (8 bytes, little-endian).
+HardState make_hard_state(std::uint64_t current_epoch, std::uint64_t accepted_epoch);
+/// acceptedEpoch of a recovered hard state; nullopt when `plugin_data` is not 8 bytes (empty:
+/// a fresh disk).
+std::optional<std::uint64_t> accepted_epoch_of(const HardState& state);
 
 /// Parameter schema of the plugin (names, defaults, help). Times are in kernel ticks (10 ms).
 std::vector<ParamSpec> param_schema();
@@ -110,7 +129,6 @@ class ZabBroadcast final : public Broadcast {
   void peer_disconnected(NodeId peer) override;
   bool has_ready() const override;
   Ready ready() override;
-  void advance() override;
   BroadcastStatus status() const override;
   std::string check_invariants() override;
 
@@ -236,7 +254,8 @@ class ZabBroadcast final : public Broadcast {
   void start_read_round();
   void check_read_rounds();
   void resolve_barriers();
-  void finish_barrier(const PendingBarrier& b, bool ok, LogIndex index);
+  void finish_barrier(const PendingBarrier& b, bool ok, LogIndex index,
+                      BarrierFailure failure = BarrierFailure::none);
   void fail_all_barriers();
   void on_request(LearnerHandler& h, const wire::Request& m);
   void on_sync_reply(const wire::SyncReply& m);

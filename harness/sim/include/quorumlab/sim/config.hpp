@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "quorumlab/plugin/read_policy.hpp"
+
 namespace quorumlab::sim {
 
 /// A delay drawn as min + exponential(mean - min), capped at max (all in microseconds).
@@ -185,6 +187,8 @@ void apply_fault_mix(SimConfig& config, const std::string& mix);
 
 /// Read policies whose reads the linearizability checker holds to linearizability. Writes are
 /// checked under every policy.
-bool reads_are_linearizable(const SimConfig& config);
+/// True when every read must be linearizable: the read policy declares it (its descriptor's
+/// guarantee), or there is one replica.
+bool reads_are_linearizable(const SimConfig& config, ReadGuarantee guarantee);
 
 }  // namespace quorumlab::sim

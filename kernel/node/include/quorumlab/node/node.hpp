@@ -22,9 +22,10 @@
 
 #include "quorumlab/config.hpp"
 #include "quorumlab/node/env.hpp"
+#include "quorumlab/node/runtime_handler.hpp"
 #include "quorumlab/node/session_tracker.hpp"
-#include "quorumlab/node/zmq_runtime.hpp"
 #include "quorumlab/plugin/loader.hpp"
+#include "quorumlab/replica/ready_executor.hpp"
 #include "quorumlab/sm/data_tree.hpp"
 #include "quorumlab/sm/watch_registry.hpp"
 
@@ -74,7 +75,7 @@ struct NodeOptions {
   std::size_t max_waiting_txns = 100000;
 };
 
-class Node final : public RuntimeHandler, public SnapshotSource {
+class Node final : public RuntimeHandler, public SnapshotSource, private replica::ReplicaHost {
  public:
   /// Loads the plugins named in `config` (throws PluginError/ConfigError with the reason),
   /// recovers storage and restores the tree and the broadcast plugin.
@@ -112,7 +113,7 @@ class Node final : public RuntimeHandler, public SnapshotSource {
   sm::WatchSummary watch_summary() const { return watches_.summary(); }
   /// True when nothing waits for storage, the broadcast plugin or a leader.
   bool idle() const {
-    return persist_waits_.empty() && to_propose_.empty() && !broadcast_->has_ready();
+    return executor_->persist_waiting() == 0 && to_propose_.empty() && !broadcast_->has_ready();
   }
   /// A ServerMessage carrying this node's ServerStatus.
   Bytes status_message() const;
@@ -120,7 +121,6 @@ class Node final : public RuntimeHandler, public SnapshotSource {
  private:
   struct Pending;
   struct Connection;
-  struct PersistWait;
 
   // Startup.
   void load_plugins(const PluginLoader& loader);
@@ -155,9 +155,15 @@ class Node final : public RuntimeHandler, public SnapshotSource {
   std::string waiting_txns_full() const;
   void propose_pending();
   void drain_ready();
-  void execute_ready(Ready& ready);
-  void complete_persist_waits();
-  void apply_committed(const CommittedTxn& committed);
+
+  // replica::ReplicaHost: the effects of a Ready (the executor does the rest).
+  void send(const PeerMessage& message) override;
+  void restore_snapshot(const Snapshot& snapshot) override;
+  void apply(const CommittedTxn& committed) override;
+  void barrier_resolved(const BarrierResult& result) override { resolve_barrier(result); }
+  void status_changed(const BroadcastStatus& status) override { on_status_change(status); }
+  void contract_violation(const std::string& what) override;
+
   void after_apply(const sm::Txn& txn, const sm::TxnResult& result, Zxid zxid);
   void deliver_notifications(const std::vector<sm::WatchTrigger>& triggers);
   void maybe_snapshot(LogIndex index);
@@ -174,24 +180,22 @@ class Node final : public RuntimeHandler, public SnapshotSource {
   NodeEnv& env_;
   Tracer& tracer_;
   std::shared_ptr<spdlog::logger> log_;
-  Rng rng_;
+  Rng rng_;  ///< the node's seed; each plugin gets a stream forked from it
+  Rng broadcast_rng_, storage_rng_, read_rng_;
   PluginContext broadcast_ctx_, storage_ctx_, read_ctx_;
   std::shared_ptr<Storage> storage_;
   std::shared_ptr<Broadcast> broadcast_;
   std::shared_ptr<ReadPolicy> read_policy_;
+  std::unique_ptr<replica::ReadyExecutor> executor_;
   std::function<void()> storage_waker_;
 
   sm::DataTree tree_;
   sm::WatchRegistry watches_;
-  Zxid applied_zxid_ = 0;
-  LogIndex applied_index_ = 0;
-  std::uint64_t applied_epoch_ = 0;
+  Zxid applied_zxid_ = 0;  ///< the executor's applied position, kept here for the read path
   LogIndex last_snapshot_index_ = 0;
 
   BroadcastStatus last_status_;
   std::vector<Bytes> to_propose_;  ///< encoded txns waiting for propose/forward
-  std::deque<PersistWait> persist_waits_;
-  LogIndex last_written_index_ = 0;
 
   std::unordered_map<ConnId, std::unique_ptr<Connection>> connections_;
   std::unordered_map<SessionId, ConnId> conn_by_session_;

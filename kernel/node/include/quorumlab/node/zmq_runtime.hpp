@@ -18,26 +18,9 @@
 
 #include "quorumlab/config.hpp"
 #include "quorumlab/node/env.hpp"
+#include "quorumlab/node/runtime_handler.hpp"
 
 namespace quorumlab::node {
-
-/// Inputs the runtime delivers; implemented by Node.
-class RuntimeHandler {
- public:
-  virtual ~RuntimeHandler() = default;
-  virtual void on_client_message(ConnId conn, const std::uint8_t* data, std::size_t size,
-                                 const std::string& peer_address) = 0;
-  virtual void on_peer_message(const std::uint8_t* data, std::size_t size) = 0;
-  /// The TCP connection to peer `id` dropped (its process died or closed the socket).
-  virtual void on_peer_disconnected(NodeId id) = 0;
-  /// The client closed connection `conn` (or it failed). Not called for connections the node
-  /// closed itself. The native ZeroMQ transport cannot tell; the ZooKeeper front-end can.
-  virtual void on_client_closed(ConnId conn) = 0;
-  virtual void on_tick() = 0;
-  virtual void on_storage_wakeup() = 0;
-  /// Called after each batch of inputs: propose, drain Ready, flush replies.
-  virtual void process() = 0;
-};
 
 /// Client connections served on raw file descriptors beside ZeroMQ (the ZooKeeper wire
 /// front-end, kernel/zkwire). The runtime polls their fds in its loop and routes
@@ -106,7 +89,7 @@ class ZmqRuntime final : public NodeEnv {
   int client_port_ = 0;
   int peer_port_ = 0;
   int wake_fd_ = -1;
-  std::int64_t turn_now_ms_ = 0;   ///< clocks as of this loop turn (0: not in `run`)
+  std::int64_t turn_now_ms_ = 0;  ///< clocks as of this loop turn (0: not in `run`)
   std::int64_t turn_wall_ms_ = 0;
   ConnId next_conn_ = 1;
   std::unordered_map<std::string, ConnId> conn_by_route_;

@@ -1,29 +1,29 @@
 // ScriptedNetwork: N broadcast plugins in one thread, driven step by step by a test.
 //
-// It plays the kernel for every node exactly as the Ready contract in
-// quorumlab/plugin/broadcast.hpp describes, and the network between them:
+// It plays the kernel for every node with the kernel's own Ready executor
+// (quorumlab/replica/ready_executor.hpp, the one the node runtime uses) on the project's one
+// in-memory disk model (quorumlab/replica/memory_disk.hpp), and plays the network between them:
 //
-//   * Each node has a durable "disk" (hard state, snapshot, log after the snapshot) and a
-//     storage view (everything written, durable or not). A Ready's writes become one pending
-//     batch; when the batch completes (at once with auto-persist, or when the test calls
-//     complete_persist) it reaches the disk, its messages_after_persist are sent and the plugin
-//     gets persisted(last index). Batches complete in order.
+//   * Each node has a durable disk (hard state, snapshot, log after the snapshot) and a
+//     storage view (everything written, durable or not). A Ready's writes are volatile until an
+//     fsync completes (at once with auto-persist, or when the test calls complete_persist; one
+//     fsync covers every write submitted before it started); then the Ready's
+//     messages_after_persist are sent and the plugin gets persisted(). Readies complete in order.
 //   * Messages go into one in-flight list. The test delivers, drops, duplicates or reorders
 //     specific messages, or blocks links (partitions). Nothing moves unless the test says so.
 //   * crash() loses the plugin, the pending batches and the state machine; restart() builds a
 //     new plugin from the factory and restores it from the disk (snapshot + durable entries).
 //   * The state machine of each node is the list of applied txns. A SnapshotSource per node
 //     serializes that list; a received snapshot replaces it.
-//   * compact() plays the kernel's own snapshot: it flushes the node's pending batches (a real
-//     kernel must not make a snapshot durable before the log writes submitted earlier), writes
-//     the applied state as the disk's snapshot, drops the covered entries and calls compacted().
+//   * compact() plays the kernel's own snapshot: it hands the applied state to the executor
+//     (storage, then the plugin's compacted()) and completes the fsyncs that make it durable.
 //
 // After every step (each public call that feeds a plugin) it checks, and throws
 // InvariantViolation on the first failure:
 //   * every live node's check_invariants() is empty;
 //   * at most one leader per epoch over the whole run;
-//   * each node applies txns with dense indexes and strictly increasing zxids, and only txns
-//     that are in its own log (storage view);
+//   * each node applies txns with dense indexes and strictly increasing zxids (the executor's
+//     contract checks), and only txns that are in its own log (storage view), with its epoch;
 //   * everything applied anywhere agrees with one global history: same index, same zxid and
 //     data on every node, zxids strictly increasing with the index;
 //   * a received snapshot agrees with the history and never rolls back applied txns;
@@ -50,6 +50,7 @@
 #include "quorumlab/consensus/testing/recording_tracer.hpp"
 #include "quorumlab/plugin/broadcast.hpp"
 #include "quorumlab/plugin/context.hpp"
+#include "quorumlab/replica/memory_disk.hpp"
 
 namespace quorumlab::consensus::testing {
 
@@ -59,13 +60,8 @@ class InvariantViolation : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-/// What survives a crash.
-struct DurableDisk {
-  HardState hard_state;
-  std::optional<Snapshot> snapshot;  ///< with data
-  std::vector<LogEntry> entries;     ///< after the snapshot, dense
-  LogIndex last_index() const;
-};
+/// What survives a crash: the project's one disk model (quorumlab/replica/memory_disk.hpp).
+using DurableDisk = replica::DiskImage;
 
 /// One txn of a node's state machine.
 struct AppliedTxn {
@@ -173,9 +169,11 @@ class ScriptedNetwork {
   // ---- persistence -------------------------------------------------------------------------
   void set_auto_persist(NodeId id, bool on);
   void set_auto_persist_all(bool on);
+  /// Readies of `id` whose writes are not yet durable.
   std::size_t pending_persist(NodeId id) const;
-  /// Completes up to `batches` pending batches of `id`, in order.
-  void complete_persist(NodeId id, std::size_t batches = static_cast<std::size_t>(-1));
+  /// Completes up to `fsyncs` fsyncs of `id`, in order. Group commit: one fsync makes every
+  /// write submitted before it started durable, which may finish several Readies.
+  void complete_persist(NodeId id, std::size_t fsyncs = static_cast<std::size_t>(-1));
 
   // ---- faults ------------------------------------------------------------------------------
   /// Loses the plugin, its pending batches and its state machine. Messages it sent stay in
@@ -209,13 +207,14 @@ class ScriptedNetwork {
  private:
   struct Node;
   class Source;
+  class ViewStorage;
+  class Host;
 
   Node& node(NodeId id);
   const Node& node(NodeId id) const;
   void boot(Node& n);
   void pump(Node& n);
   void drain_ready(Node& n);
-  void execute(Node& n, Ready& rd);
   void complete_one(Node& n);
   void send(NodeId from, const PeerMessage& m, const char* where);
   void apply_committed(Node& n, const CommittedTxn& c);

@@ -1,26 +1,24 @@
-// SimStorage: writes are volatile until an fsync completes; crashes lose them; group commit.
+// MemoryDisk: writes are volatile until an fsync completes; crashes lose them; group commit.
 #include <gtest/gtest.h>
 
-#include "quorumlab/sim/sim_storage.hpp"
+#include "quorumlab/replica/memory_disk.hpp"
 
 using namespace quorumlab;
-using namespace quorumlab::sim;
+using namespace quorumlab::replica;
 
 namespace {
 
 LogEntry entry(LogIndex i, std::uint64_t epoch = 1) {
-  return LogEntry{i, epoch,
-                  make_zxid(static_cast<std::uint32_t>(epoch), static_cast<std::uint32_t>(i)),
-                  Bytes{static_cast<std::uint8_t>(i)}};
+  return LogEntry{i, epoch, (epoch << 32) | i, Bytes{static_cast<std::uint8_t>(i)}};
 }
 
 struct Fixture {
-  SimDisk disk;
+  DiskImage disk;
   int fsyncs_started = 0;
-  std::unique_ptr<SimStorage> storage;
+  std::unique_ptr<MemoryDisk> storage;
   explicit Fixture(bool lie = false) { restart(lie); }
   void restart(bool lie = false) {
-    storage = std::make_unique<SimStorage>(
+    storage = std::make_unique<MemoryDisk>(
         disk, [this] { ++fsyncs_started; }, lie);
     storage->recover();
   }
@@ -28,11 +26,11 @@ struct Fixture {
 
 }  // namespace
 
-TEST(SimStorage, WritesAreVolatileUntilTheFsyncCompletes) {
+TEST(MemoryDisk, WritesAreVolatileUntilTheFsyncCompletes) {
   Fixture f;
   f.storage->append({entry(1), entry(2)});
   HardState hs;
-  hs.current_epoch = 7;
+  hs.term = 7;
   f.storage->save_hard_state(hs);
   const auto ticket = f.storage->flush();
   EXPECT_EQ(f.fsyncs_started, 1);
@@ -41,10 +39,10 @@ TEST(SimStorage, WritesAreVolatileUntilTheFsyncCompletes) {
   f.storage->fsync_done();
   EXPECT_EQ(f.storage->durable_ticket(), ticket);
   ASSERT_EQ(f.disk.entries.size(), 2u);
-  EXPECT_EQ(f.disk.hard_state.current_epoch, 7u);
+  EXPECT_EQ(f.disk.hard_state.term, 7u);
 }
 
-TEST(SimStorage, CrashLosesUnsyncedWritesAndRecoveryReturnsExactlyTheDurableState) {
+TEST(MemoryDisk, CrashLosesUnsyncedWritesAndRecoveryReturnsExactlyTheDurableState) {
   Fixture f;
   f.storage->append({entry(1), entry(2)});
   f.storage->flush();
@@ -54,14 +52,14 @@ TEST(SimStorage, CrashLosesUnsyncedWritesAndRecoveryReturnsExactlyTheDurableStat
   Rng rng(1);
   f.storage->crash(rng, 0.0);
   f.restart();
-  auto rec = SimStorage(f.disk, [] {}).recover();
+  auto rec = MemoryDisk(f.disk, [] {}).recover();
   ASSERT_EQ(rec.entries.size(), 2u);
   EXPECT_EQ(rec.entries.back().index, 2u);
   EXPECT_EQ(f.disk.ops_lost_in_crashes, 1u);
   f.storage->append({entry(3, 2)});  // the log continues after the durable index
 }
 
-TEST(SimStorage, ACrashMayKeepAPrefixOfTheUnsyncedWrites) {
+TEST(MemoryDisk, ACrashMayKeepAPrefixOfTheUnsyncedWrites) {
   Fixture f;
   for (LogIndex i = 1; i <= 20; ++i)
     f.storage->append({entry(i)});
@@ -74,7 +72,7 @@ TEST(SimStorage, ACrashMayKeepAPrefixOfTheUnsyncedWrites) {
   EXPECT_EQ(kept + f.disk.ops_lost_in_crashes, 20u);
 }
 
-TEST(SimStorage, FlushesDuringAnFsyncAreGroupedIntoTheNext) {
+TEST(MemoryDisk, FlushesDuringAnFsyncAreGroupedIntoTheNext) {
   Fixture f;
   f.storage->append({entry(1)});
   const auto t1 = f.storage->flush();
@@ -94,7 +92,7 @@ TEST(SimStorage, FlushesDuringAnFsyncAreGroupedIntoTheNext) {
   EXPECT_FALSE(f.storage->fsync_running());
 }
 
-TEST(SimStorage, TruncateAndSnapshotsCompactTheDurableLog) {
+TEST(MemoryDisk, TruncateAndSnapshotsCompactTheDurableLog) {
   Fixture f;
   f.storage->append({entry(1), entry(2), entry(3), entry(4)});
   f.storage->truncate_after(2);
@@ -103,29 +101,29 @@ TEST(SimStorage, TruncateAndSnapshotsCompactTheDurableLog) {
   f.storage->fsync_done();
   ASSERT_EQ(f.disk.entries.size(), 3u);
   EXPECT_EQ(f.disk.entries.back().epoch, 2u);
-  f.storage->save_snapshot(Snapshot{2, 1, make_zxid(1, 2), Bytes{9}});
+  f.storage->save_snapshot(Snapshot{2, 1, (1ull << 32) | 2, Bytes{9}});
   f.storage->fsync_done();
   ASSERT_TRUE(f.disk.snapshot.has_value());
   ASSERT_EQ(f.disk.entries.size(), 1u);
   EXPECT_EQ(f.disk.entries.front().index, 3u);
-  f.storage->install_snapshot(Snapshot{10, 3, make_zxid(3, 1), Bytes{1, 2}});
+  f.storage->install_snapshot(Snapshot{10, 3, (3ull << 32) | 1, Bytes{1, 2}});
   f.storage->append({entry(11, 3)});
   f.storage->flush();
   f.storage->fsync_done();
-  auto rec = SimStorage(f.disk, [] {}).recover();
+  auto rec = MemoryDisk(f.disk, [] {}).recover();
   ASSERT_TRUE(rec.snapshot.has_value());
   EXPECT_EQ(rec.snapshot->last_index, 10u);
   ASSERT_EQ(rec.entries.size(), 1u);
   EXPECT_EQ(rec.entries.front().index, 11u);
 }
 
-TEST(SimStorage, AppendWithAGapIsALogicError) {
+TEST(MemoryDisk, AppendWithAGapIsALogicError) {
   Fixture f;
   f.storage->append({entry(1)});
   EXPECT_THROW(f.storage->append({entry(3)}), std::logic_error);
 }
 
-TEST(SimStorage, TheTestOnlyLyingDiskAcknowledgesBeforeItIsDurable) {
+TEST(MemoryDisk, TheTestOnlyLyingDiskAcknowledgesBeforeItIsDurable) {
   Fixture f(/*lie=*/true);
   f.storage->append({entry(1)});
   const auto ticket = f.storage->flush();

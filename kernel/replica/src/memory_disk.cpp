@@ -1,15 +1,15 @@
-#include "quorumlab/sim/sim_storage.hpp"
+#include "quorumlab/replica/memory_disk.hpp"
 
 #include <algorithm>
 #include <stdexcept>
 #include <string>
 
-namespace quorumlab::sim {
+namespace quorumlab::replica {
 
-SimStorage::SimStorage(SimDisk& disk, std::function<void()> start_fsync, bool ack_before_durable)
+MemoryDisk::MemoryDisk(DiskImage& disk, std::function<void()> start_fsync, bool ack_before_durable)
     : disk_(disk), start_fsync_(std::move(start_fsync)), ack_before_durable_(ack_before_durable) {}
 
-StorageRecovery SimStorage::recover() {
+StorageRecovery MemoryDisk::recover() {
   StorageRecovery r;
   r.hard_state = disk_.hard_state;
   r.snapshot = disk_.snapshot;
@@ -21,12 +21,12 @@ StorageRecovery SimStorage::recover() {
   return r;
 }
 
-void SimStorage::append(const std::vector<LogEntry>& entries) {
+void MemoryDisk::append(const std::vector<LogEntry>& entries) {
   if (entries.empty()) return;
   LogIndex expect = last_index_ + 1;
   for (const auto& e : entries) {
     if (e.index != expect) {
-      throw std::logic_error("SimStorage::append: entry index " + std::to_string(e.index) +
+      throw std::logic_error("MemoryDisk::append: entry index " + std::to_string(e.index) +
                              " does not follow the last index " + std::to_string(expect - 1));
     }
     ++expect;
@@ -41,7 +41,7 @@ void SimStorage::append(const std::vector<LogEntry>& entries) {
   submit(std::move(op));
 }
 
-void SimStorage::truncate_after(LogIndex index) {
+void MemoryDisk::truncate_after(LogIndex index) {
   last_index_ = std::min(last_index_, index);
   Op op;
   op.kind = Op::Kind::truncate;
@@ -49,14 +49,14 @@ void SimStorage::truncate_after(LogIndex index) {
   submit(std::move(op));
 }
 
-void SimStorage::save_hard_state(const HardState& state) {
+void MemoryDisk::save_hard_state(const HardState& state) {
   Op op;
   op.kind = Op::Kind::hard_state;
   op.hard_state = state;
   submit(std::move(op));
 }
 
-std::uint64_t SimStorage::flush() {
+std::uint64_t MemoryDisk::flush() {
   ++issued_ticket_;
   if (fsync_running_) {
     fsync_wanted_ = true;  // group commit: the next fsync covers this ticket
@@ -66,11 +66,11 @@ std::uint64_t SimStorage::flush() {
   return issued_ticket_;
 }
 
-std::uint64_t SimStorage::durable_ticket() const {
+std::uint64_t MemoryDisk::durable_ticket() const {
   return ack_before_durable_ ? issued_ticket_ : durable_ticket_;
 }
 
-void SimStorage::save_snapshot(Snapshot snapshot) {
+void MemoryDisk::save_snapshot(Snapshot snapshot) {
   stats_.snapshots_written++;
   stats_.bytes_written += snapshot.data.size();
   Op op;
@@ -84,7 +84,7 @@ void SimStorage::save_snapshot(Snapshot snapshot) {
     start();
 }
 
-void SimStorage::install_snapshot(const Snapshot& snapshot) {
+void MemoryDisk::install_snapshot(const Snapshot& snapshot) {
   last_index_ = snapshot.last_index;
   stats_.bytes_written += snapshot.data.size();
   Op op;
@@ -93,11 +93,11 @@ void SimStorage::install_snapshot(const Snapshot& snapshot) {
   submit(std::move(op));
 }
 
-void SimStorage::submit(Op op) {
+void MemoryDisk::submit(Op op) {
   ops_.push_back(std::move(op));
 }
 
-void SimStorage::start() {
+void MemoryDisk::start() {
   fsync_running_ = true;
   fsync_wanted_ = false;
   inflight_ops_ = ops_.size();
@@ -105,8 +105,8 @@ void SimStorage::start() {
   start_fsync_();
 }
 
-void SimStorage::fsync_done() {
-  if (!fsync_running_) throw std::logic_error("SimStorage::fsync_done without a running fsync");
+void MemoryDisk::fsync_done() {
+  if (!fsync_running_) throw std::logic_error("MemoryDisk::fsync_done without a running fsync");
   for (std::size_t i = 0; i < inflight_ops_; ++i) {
     apply(ops_.front());
     ops_.pop_front();
@@ -120,7 +120,7 @@ void SimStorage::fsync_done() {
   if (wakeup_) wakeup_();
 }
 
-void SimStorage::crash(Rng& rng, double prefix_survives_chance) {
+void MemoryDisk::crash(Rng& rng, double prefix_survives_chance) {
   if (!ops_.empty() && rng.chance(prefix_survives_chance)) {
     auto keep = static_cast<std::size_t>(rng.uniform(ops_.size() + 1));
     for (std::size_t i = 0; i < keep; ++i) {
@@ -133,7 +133,7 @@ void SimStorage::crash(Rng& rng, double prefix_survives_chance) {
   fsync_running_ = false;
 }
 
-void SimStorage::apply(Op& op) {
+void MemoryDisk::apply(Op& op) {
   auto drop_from = [&](LogIndex first) {  // entries with index >= first
     auto& v = disk_.entries;
     v.erase(std::find_if(v.begin(), v.end(), [&](const LogEntry& e) { return e.index >= first; }),
@@ -167,4 +167,4 @@ void SimStorage::apply(Op& op) {
   }
 }
 
-}  // namespace quorumlab::sim
+}  // namespace quorumlab::replica
