@@ -87,6 +87,8 @@ std::optional<ServerStatus> probe(const std::string& host, int port,
     out_status.txns_applied = st.getTxnsApplied();
     out_status.fsyncs = st.getFsyncs();
     out_status.can_propose = st.getCanPropose();
+    out_status.sub_state = st.getSubState();
+    out_status.ticks = st.getTicks();
     return out_status;
   } catch (const kj::Exception&) {
     return std::nullopt;

@@ -32,6 +32,8 @@ struct ServerStatus {
   std::uint64_t txns_applied = 0;
   std::uint64_t fsyncs = 0;
   bool can_propose = false;
+  std::string sub_state;    ///< the broadcast plugin's own state
+  std::uint64_t ticks = 0;  ///< ticks the node received since it started
 };
 
 /// Asks the server at host:port for its status. nullopt if it does not answer in time.

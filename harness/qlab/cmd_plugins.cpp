@@ -14,6 +14,16 @@ nlohmann::json value_json(const ParamValue& v) {
   return std::visit([](const auto& x) { return nlohmann::json(x); }, v);
 }
 
+std::vector<std::string> kind_names(std::uint32_t mask) {
+  std::vector<std::string> out;
+  for (std::size_t k = 0; k < kBarrierKindCount; ++k) {
+    if (mask & barrier_bit(static_cast<BarrierKind>(k))) {
+      out.emplace_back(to_string(static_cast<BarrierKind>(k)));
+    }
+  }
+  return out;
+}
+
 int run_plugins(const std::string& dir, bool json) {
   PluginLoader loader(dir.empty() ? PluginLoader::default_dir() : std::filesystem::path(dir));
   auto all = loader.list();
@@ -31,12 +41,15 @@ int run_plugins(const std::string& dir, bool json) {
         if (!s.choices.empty()) j["choices"] = s.choices;
         params.push_back(j);
       }
-      arr.push_back({{"kind", to_string(p.kind)},
-                     {"name", p.name},
-                     {"version", p.version},
-                     {"summary", p.summary},
-                     {"file", p.file.string()},
-                     {"params", params}});
+      nlohmann::json j = {{"kind", to_string(p.kind)}, {"name", p.name},
+                          {"version", p.version},      {"summary", p.summary},
+                          {"file", p.file.string()},   {"params", params}};
+      if (p.kind == PluginKind::broadcast) j["barrier_kinds"] = kind_names(p.barrier_kinds);
+      if (p.kind == PluginKind::read_policy) {
+        j["needs_barrier_kinds"] = kind_names(p.barrier_kinds);
+        j["guarantee"] = to_string(p.read_guarantee);
+      }
+      arr.push_back(std::move(j));
     }
     std::cout << arr.dump(2) << "\n";
     return 0;
@@ -49,6 +62,14 @@ int run_plugins(const std::string& dir, bool json) {
     first = false;
     last = p.kind;
     std::cout << "  " << p.name << " " << p.version << "  " << p.summary << "\n";
+    if (p.kind == PluginKind::broadcast) {
+      std::cout << "      barriers: " << barrier_kinds_text(p.barrier_kinds) << "\n";
+    } else if (p.kind == PluginKind::read_policy) {
+      std::cout << "      needs: "
+                << (p.barrier_kinds ? barrier_kinds_text(p.barrier_kinds) + " barrier"
+                                    : std::string("no barrier"))
+                << "; guarantee: " << to_string(p.read_guarantee) << "\n";
+    }
     for (const auto& s : p.params) {
       std::cout << "      " << s.name << " (" << to_string(s.type) << ", default "
                 << format_value(s.default_value) << "): " << s.help << "\n";

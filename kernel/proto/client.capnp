@@ -221,7 +221,7 @@ struct ClientMessage {
 # What a server reports about itself (for `qlab cluster status`, monitoring and tests).
 struct ServerStatus {
   serverId @0 :UInt32;
-  role @1 :Text;                 # leader, follower, observer, looking, candidate
+  role @1 :Text;                 # leader, follower, learner, looking, candidate
   leader @2 :UInt32;             # 0 when unknown
   epoch @3 :UInt64;              # epoch or term
   appliedZxid @4 :Int64;
@@ -237,6 +237,8 @@ struct ServerStatus {
   storage @14 :Text;
   readPolicy @15 :Text;
   canPropose @16 :Bool;
+  subState @17 :Text;            # the broadcast plugin's own state ("LEADING/broadcast")
+  ticks @18 :UInt64;             # ticks delivered since the process started (stalls included)
 }
 
 struct ServerMessage {

@@ -185,7 +185,7 @@ std::string SimConfig::to_text() const {
       << "test.net_notifications_late = " << test.net_notifications_late << "\n"
       << "test.net_replies_reordered = " << test.net_replies_reordered << "\n"
       << "test.client_forgets_zxid_on_reconnect = " << test.client_forgets_zxid_on_reconnect
-      << "\n";
+      << "\ntest.drop_ticks_while_paused = " << test.drop_ticks_while_paused << "\n";
   }
   if (!disabled_checks.empty()) {
     o << "disabled_checks =";

@@ -179,7 +179,9 @@ void Simulator::start_node(SimNode& n) {
     n.node->set_storage_waker([] {});  // the simulator wakes the node itself after fsync_done
     n.node->process();
   });
-  schedule_tick(n, now_us_ + 1);
+  n.ticks = 0;
+  n.first_tick_us = now_us_ + 1;
+  schedule_tick(n, n.first_tick_us);
 }
 
 void Simulator::crash_node(SimNode& n) {
@@ -212,7 +214,13 @@ void Simulator::crash_node(SimNode& n) {
 }
 
 void Simulator::schedule_tick(SimNode& n, std::int64_t at_us) {
+  n.next_tick_us = at_us;
   push(Event{at_us, 0, EventKind::tick, n.id, 0, n.tick_chain, {}});
+}
+
+std::int64_t Simulator::tick_period_us(const SimNode& n) const {
+  // The node's clock runs drift_ppm fast or slow: its ticks come that much more or less often.
+  return std::max<std::int64_t>(config_.tick_ms * 1000 * 1'000'000 / (1'000'000 + n.drift_ppm), 1);
 }
 
 std::int64_t Simulator::sample(const DelayDist& d, Rng& rng) const {
@@ -288,8 +296,8 @@ void Simulator::dispatch(Event& e) {
         n.node->on_tick();
         n.node->process();
       });
-      const std::int64_t period = config_.tick_ms * 1000 * 1'000'000 / (1'000'000 + n.drift_ppm);
-      schedule_tick(n, now_us_ + std::max<std::int64_t>(period, 1));
+      ++n.ticks;
+      schedule_tick(n, now_us_ + tick_period_us(n));
       return;
     }
     case EventKind::peer_deliver: {
@@ -366,7 +374,39 @@ void Simulator::dispatch(Event& e) {
       n.paused = false;
       ++n.tick_chain;
       trace({now_us_, "resume", n.id, n.held.size(), 0, 0, {}});
-      schedule_tick(n, now_us_);
+      // As the real runtime does after SIGCONT: every tick that fell due during the pause is
+      // delivered now, before the messages held meanwhile (runtime_handler.hpp).
+      std::uint64_t due = 0;
+      const std::int64_t period = tick_period_us(n);
+      std::int64_t next = n.next_tick_us;
+      while (next <= now_us_) {
+        ++due;
+        next += period;
+      }
+      if (config_.test.drop_ticks_while_paused) {  // the old runtime: ticks restart from now
+        due = 0;
+        next = now_us_;
+      }
+      if (due > 0) {
+        trace({now_us_, "ticks_missed", n.id, due, 0, 0, {}});
+        with_node(n, "tick", [&] {
+          for (std::uint64_t i = 0; i < due; ++i)
+            n.node->on_tick();
+          n.node->process();
+        });
+        n.ticks += due;
+      }
+      if (!n.up) return;
+      // Property elapsed_time_seen: after a stall the node has had a tick for every tick time
+      // that passed since it started, so its elapsed ticks never under-count real time.
+      const std::int64_t passed = (now_us_ - n.first_tick_us) / period + 1;
+      if (static_cast<std::int64_t>(n.ticks) < passed) {
+        fail("elapsed_time_seen",
+             "node " + std::to_string(n.id) + " resumed at " + std::to_string(now_us_) +
+                 " us having had " + std::to_string(n.ticks) + " ticks, but " +
+                 std::to_string(passed) + " tick times have passed since it started");
+      }
+      schedule_tick(n, next);
       std::vector<Event> held = std::move(n.held);
       n.held.clear();
       for (auto& h : held)

@@ -57,7 +57,10 @@ class SimNode final : public node::NodeEnv {
   std::uint32_t incarnation = 0;
   bool up = false;
   bool paused = false;
-  std::uint64_t tick_chain = 0;  ///< tick events of older chains are ignored
+  std::uint64_t tick_chain = 0;    ///< tick events of older chains are ignored
+  std::int64_t first_tick_us = 0;  ///< simulated time the incarnation's first tick fell due
+  std::int64_t next_tick_us = 0;   ///< simulated time the next tick falls due
+  std::uint64_t ticks = 0;         ///< ticks delivered to this incarnation
   std::int64_t drift_ppm = 0;
   std::int64_t mono_offset_us = 0;
   std::int64_t wall_offset_us = 0;
@@ -113,6 +116,8 @@ class Simulator final : public ClientHost {
   void start_node(SimNode& n);
   void crash_node(SimNode& n);
   void schedule_tick(SimNode& n, std::int64_t at_us);
+  /// Simulated time between two ticks of `n` (its clock drifts).
+  std::int64_t tick_period_us(const SimNode& n) const;
   void dispatch(Event& e);
   void deliver_to_node(SimNode& n, Event& e);
   void after_event();

@@ -52,6 +52,8 @@ Bytes Node::status_message() const {
   s.setStorage(config_.storage.name);
   s.setReadPolicy(config_.read_policy.name);
   s.setCanPropose(b.can_propose);
+  s.setSubState(b.sub_state);
+  s.setTicks(static_cast<std::uint64_t>(ticks_));
   return to_bytes(msg);
 }
 

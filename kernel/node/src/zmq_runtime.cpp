@@ -220,6 +220,12 @@ void ZmqRuntime::run(RuntimeHandler& handler, const std::atomic<bool>& stop) {
     }
     turn_now_ms_ = steady_ms();
     turn_wall_ms_ = system_ms();
+    // Every tick that fell due is delivered before the inputs of this turn, also the ones due
+    // while the process was stopped: a plugin's elapsed time never under-counts real time
+    // (runtime_handler.hpp). The burst is as long as the stall; the plugins react to its first
+    // ticks (a zab leader steps down within sync_limit of them) and stop sending.
+    for (std::int64_t due = ticks_due(turn_now_ms_, next_tick, tick_ms_); due > 0; --due)
+      handler.on_tick();
     if (items[0].revents & ZMQ_POLLIN) drain_clients(handler);
     if (items[1].revents & ZMQ_POLLIN) drain_peers(handler);
     if (items[2].revents & ZMQ_POLLIN) {
@@ -231,12 +237,6 @@ void ZmqRuntime::run(RuntimeHandler& handler, const std::atomic<bool>& stop) {
       if (items[3 + i].revents & ZMQ_POLLIN) drain_monitor(i, handler);
     }
     if (frontend_) frontend_->on_poll(items.data() + own_items, items.size() - own_items, handler);
-    const std::int64_t now = turn_now_ms_;
-    if (now >= next_tick) {
-      handler.on_tick();
-      next_tick += tick_ms_;
-      if (next_tick < now) next_tick = now + tick_ms_;  // after a stall, do not burst ticks
-    }
     handler.process();
     if (frontend_) frontend_->flush();
   }

@@ -129,10 +129,13 @@ struct TestFaults {
   bool net_replies_reordered = false;
   /// Clients reconnect with lastZxidSeen = 0, so a lagging replica accepts them.
   bool client_forgets_zxid_on_reconnect = false;
+  /// A resumed node gets no ticks for the time it was paused (the runtime before ABI 3): it
+  /// under-counts elapsed time, which a lease cannot survive.
+  bool drop_ticks_while_paused = false;
   bool any() const {
     return storage_ack_before_durable || node_reads_skip_session_order ||
            node_writes_skip_barrier_order || net_notifications_late || net_replies_reordered ||
-           client_forgets_zxid_on_reconnect;
+           client_forgets_zxid_on_reconnect || drop_ticks_while_paused;
   }
 };
 

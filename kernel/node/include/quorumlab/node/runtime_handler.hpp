@@ -33,4 +33,15 @@ class RuntimeHandler {
   virtual void process() = 0;
 };
 
+/// The tick schedule of a runtime: the number of ticks due at monotonic time `now_ms` (every
+/// tick whose time `next_tick_ms`, `next_tick_ms + tick_ms`, ... is <= now), advancing
+/// `next_tick_ms` past them. A stall of S ms yields about S / tick_ms ticks at once.
+inline std::int64_t ticks_due(std::int64_t now_ms, std::int64_t& next_tick_ms,
+                              std::int64_t tick_ms) {
+  if (now_ms < next_tick_ms) return 0;
+  const std::int64_t due = (now_ms - next_tick_ms) / tick_ms + 1;
+  next_tick_ms += due * tick_ms;
+  return due;
+}
+
 }  // namespace quorumlab::node
