@@ -11,7 +11,10 @@ ServerInfo server_info_of(const node::Node& node, const NodeConfig& config, int 
   const Membership m = config.membership();
   s.server_id = config.id();
   s.voters = m.voters.size();
-  s.role = config.peers.empty() ? "standalone" : to_string(b.role);
+  // ZooKeeper's names (zk_server_state): its learners are observers.
+  s.role = config.peers.empty()      ? "standalone"
+           : b.role == Role::learner ? "observer"
+                                     : to_string(b.role);
   s.leader = b.leader;
   s.epoch = b.epoch;
   s.serving = b.leader != 0;
