@@ -405,13 +405,18 @@ def test_container_flags(targets):
             else:
                 made.append(path)
         # A container is removed once its last child goes: give each node a child, delete it,
-        # then wait until a sentinel container made last is gone (a cleanup pass ran).
+        # then wait for two sentinel containers, the second made once the first is gone. A
+        # cleanup pass deletes its candidates in no particular order, so the first sentinel
+        # alone may go before the others of its pass; the second can only go in a later pass,
+        # after every deletion of the earlier one.
         for p in made:
             assert c.create(p + "/x")[0] == 0, p
             assert c.delete(p + "/x")[0] == 0
-        assert c.create(base + "/sentinel", op=CREATE_CONTAINER, flags=4)[0] == 0
-        assert c.create(base + "/sentinel/x")[0] == 0 and c.delete(base + "/sentinel/x")[0] == 0
-        assert wait_gone(c, base + "/sentinel")
+        for sentinel in ("/sentinel1", "/sentinel2"):
+            assert c.create(base + sentinel, op=CREATE_CONTAINER, flags=4)[0] == 0
+            assert c.create(base + sentinel + "/x")[0] == 0
+            assert c.delete(base + sentinel + "/x")[0] == 0
+            assert wait_gone(c, base + sentinel)
         out.append(("left", sorted(p[len(base):] for p in made if c.exists(p)[0] == 0)))
         # The ephemeral flag with createContainer: the node outlives its session.
         e = raw(address)
