@@ -336,6 +336,11 @@ def test_null_path(targets):
     def scenario(address, base):
         out = path_matrix(address, [None])
         c = raw(address)
+        # Requests that do not look the path up: answered OK (bodies not compared).
+        for name, op, body in [("sync", SYNC, jstr(None)),
+                               ("addWatch", ADD_WATCH, jstr(None) + jint(0)),
+                               ("getEphemerals", GET_EPHEMERALS, jstr(None))]:
+            out[(None, name)] = c.call(op, body)[0]
         out["still connected"] = c.exists(base)[0]
         c.close()
         return out
