@@ -625,18 +625,24 @@ def test_create2_inside_multi_result_shape(targets):
 
 # ------------------------------------------------------------------ qlab shell and zkCli
 
-def test_shell_get_ends_with_a_newline(targets, quorumlab):
-    """`get` prints the data and a newline in zkCli and in `qlab shell`."""
-    zk_addr = targets["zookeeper"]
-    c = raw(zk_addr)
-    c.create("/shell-get", b"hello")
-    c.close()
-    c = raw(quorumlab.zk_address)
-    c.create("/shell-get", b"hello")
-    c.close()
-    zkcli = subprocess.run([ZKCLI, "-server", zk_addr, "get", "/shell-get"],
-                           capture_output=True, text=True, timeout=120)
-    ours = subprocess.run([QLAB, "shell", "--connect", quorumlab.native_address, "-c",
-                           "get /shell-get"], capture_output=True, text=True, timeout=60)
-    assert "hello\n" in zkcli.stdout
-    assert ours.returncode == 0 and ours.stdout.endswith("hello\n")
+def test_shell_get_prints_like_zkcli(targets, quorumlab):
+    """`get` prints the data and a newline, `null` for null data and an empty line for empty
+    data: zkCli against ZooKeeper and `qlab shell -c` against quorumlab print the same."""
+    nodes = [("/shell-get", b"hello"), ("/shell-null", None), ("/shell-empty", b"")]
+    for address in targets.values():
+        c = raw(address)
+        for path, data in nodes:
+            assert c.create(path, data)[0] == 0
+        c.close()
+    tails = {}
+    for path, _ in nodes:
+        zkcli = subprocess.run([ZKCLI, "-server", targets["zookeeper"], "get", path],
+                               capture_output=True, text=True, timeout=120)
+        ours = subprocess.run([QLAB, "shell", "--connect", quorumlab.native_address, "-c",
+                               "get " + path], capture_output=True, text=True, timeout=60)
+        assert ours.returncode == 0, ours.stderr
+        # What follows the session event line, if any (`qlab shell -c` prints none).
+        tails[path] = [out[out.rindex("path:null\n") + 10:] if "path:null\n" in out else out
+                       for out in (zkcli.stdout, ours.stdout)]
+    assert tails == {"/shell-get": ["hello\n"] * 2, "/shell-null": ["null\n"] * 2,
+                     "/shell-empty": ["\n"] * 2}
