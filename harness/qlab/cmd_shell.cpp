@@ -280,7 +280,7 @@ class Shell {
     if (name == "get") {
       auto r = client_.get_data(path, a.has("-w") ? watcher() : Watcher{});
       if (!r.ok()) return failed(r.err, path);
-      out() << r.value.data << "\n";
+      out() << (r.value.null ? std::string("null") : r.value.data) << "\n";  // as zkCli
       if (a.has("-s")) print_stat(r.value.stat);
       return kExitOk;
     }

@@ -48,7 +48,8 @@ class EventLog {
 class ClientE2E : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    server_ = new ServerProcess();
+    // Short sessions for the expiry tests (the default minimum is ZooKeeper's 4 s).
+    server_ = new ServerProcess({"--set", "min_session_timeout_ms=200"});
     ASSERT_TRUE(server_->ok()) << server_->error() << " (qlab: " << qlab_path() << ")";
   }
   static void TearDownTestSuite() {

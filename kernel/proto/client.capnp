@@ -75,8 +75,9 @@ struct CreateOp {
   path @0 :Text;
   data @1 :Data;
   acl @2 :List(Acl);
-  mode @3 :Int32;                # CreateMode 0..6
+  mode @3 :Int32;                # CreateMode 0..6 (7: a sequential container)
   ttlMs @4 :Int64;               # modes 5 and 6
+  dataNull @5 :Bool;             # null data (jute buffer length -1), data then empty
 }
 
 struct PathVersion {
@@ -93,6 +94,7 @@ struct SetDataOp {
   path @0 :Text;
   data @1 :Data;
   version @2 :Int32;
+  dataNull @3 :Bool;             # null data (jute buffer length -1), data then empty
 }
 
 struct SetAclOp {
@@ -172,6 +174,7 @@ struct Created {
 struct DataResult {
   data @0 :Data;
   stat @1 :Stat;
+  dataNull @2 :Bool;             # the node holds null data (ZooKeeper answers length -1)
 }
 
 struct ChildrenResult {

@@ -90,10 +90,14 @@ const std::vector<ParamSpec>& node_schema() {
            "bound on this node's clock drift against real time, in parts per million, "
            "given to the plugins (a lease shrinks by it)",
            0, 100000),
-      spec("min_session_timeout_ms", ParamType::integer, std::int64_t{200},
-           "lower bound of negotiated session timeouts", 1, 86400000),
-      spec("max_session_timeout_ms", ParamType::integer, std::int64_t{60000},
-           "upper bound of negotiated session timeouts", 1, 86400000),
+      spec("min_session_timeout_ms", ParamType::integer, std::int64_t{4000},
+           "lower bound of negotiated session timeouts (ZooKeeper's minSessionTimeout: "
+           "2 x tickTime 2000)",
+           1, 86400000),
+      spec("max_session_timeout_ms", ParamType::integer, std::int64_t{40000},
+           "upper bound of negotiated session timeouts (ZooKeeper's maxSessionTimeout: "
+           "20 x tickTime 2000)",
+           1, 86400000),
       spec("max_data_bytes", ParamType::integer, std::int64_t{1048576},
            "largest znode data and largest request frame (jute.maxbuffer)", 1, 1 << 30),
       spec("snapshot_every_txns", ParamType::integer, std::int64_t{100000},

@@ -16,7 +16,7 @@ namespace {
 // validateCreateRequest: the mode, TTL and data-size checks that need no tree.
 Err check_create_request(const CreateOp& op, const TreeConfig& config) {
   if (op.data.size() > config.max_data_bytes) return Err::BADARGUMENTS;
-  if (!is_valid_create_mode(op.mode)) return Err::BADARGUMENTS;
+  if (!is_valid_tree_create_mode(op.mode)) return Err::BADARGUMENTS;
   const auto mode = static_cast<CreateMode>(op.mode);
   if (is_ttl(mode) && !config.extended_types_enabled) return Err::UNIMPLEMENTED;
   // EphemeralType.validateTTL: TTL modes need 0 < ttl <= 2^40-1, other modes a negative ttl.
@@ -77,7 +77,8 @@ Node* DataTree::Impl::do_create(CreatePlan& plan, const CreateOp& op, ApplyConte
   n->path_hash = detail::hash_path(n->path);
   n->parent = plan.parent;
   n->data = op.data;
-  n->data_hash = detail::hash_bytes(n->data.data(), n->data.size());
+  n->data_null = op.data_null;
+  n->data_hash = detail::hash_data(n->data, n->data_null);
   n->czxid = n->mzxid = n->pzxid = zxid;
   n->ctime = n->mtime = ctx.header.time_ms;
   n->owner = plan.owner;

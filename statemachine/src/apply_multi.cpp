@@ -79,6 +79,7 @@ void DataTree::Impl::rollback(UndoLog& undo) {
         data_size += u.data.size() - n->data.size();
         modify(n, [&] {
           n->data = std::move(u.data);
+          n->data_null = u.data_null;
           n->data_hash = u.data_hash;
           n->version = u.version;
           n->mzxid = u.mzxid;

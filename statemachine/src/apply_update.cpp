@@ -42,6 +42,7 @@ OpResult DataTree::Impl::apply_set_data(const SetDataOp& op, ApplyContext& ctx) 
     u.kind = detail::UndoEntry::Kind::kDataSet;
     u.node = n;
     u.data = n->data;
+    u.data_null = n->data_null;
     u.data_hash = n->data_hash;
     u.version = n->version;
     u.mzxid = n->mzxid;
@@ -51,7 +52,8 @@ OpResult DataTree::Impl::apply_set_data(const SetDataOp& op, ApplyContext& ctx) 
   data_size += op.data.size() - n->data.size();
   modify(n, [&] {
     n->data.assign(op.data.begin(), op.data.end());
-    n->data_hash = detail::hash_bytes(n->data.data(), n->data.size());
+    n->data_null = op.data_null;
+    n->data_hash = detail::hash_data(n->data, n->data_null);
     n->version = next_version(n->version);
     n->mzxid = static_cast<std::int64_t>(ctx.zxid);
     n->mtime = ctx.header.time_ms;

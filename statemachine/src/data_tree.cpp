@@ -265,7 +265,8 @@ void DataTree::Impl::check_invariants() const {
     ++reachable;
     if (table.find(n->path) != n) violated("table lookup of " + n->path);
     if (n->path_hash != detail::hash_path(n->path)) violated("path hash of " + n->path);
-    if (n->data_hash != detail::hash_bytes(n->data.data(), n->data.size())) {
+    if (n->data_hash != detail::hash_data(n->data, n->data_null) ||
+        (n->data_null && !n->data.empty())) {
       violated("data hash of " + n->path);
     }
     if (!is_valid_path(n->path)) violated("invalid path " + n->path);
@@ -337,7 +338,8 @@ void DataTree::set_ensemble_config(const Bytes& data) {
   impl_->data_size = impl_->data_size - n->data.size() + data.size();
   impl_->modify(n, [&] {
     n->data = data;
-    n->data_hash = detail::hash_bytes(n->data.data(), n->data.size());
+    n->data_null = false;
+    n->data_hash = detail::hash_data(n->data, false);
     n->version = -1;
     n->mzxid = 0;
   });

@@ -41,12 +41,19 @@ struct Node {
   std::int32_t num_children = 0;
   std::uint32_t acl_id = 0;
   NodeKind kind = NodeKind::kPersistent;
+  bool data_null = false;  ///< null data (ZooKeeper's null byte[]); `data` is then empty
   /// getChildren answer cache for wide nodes, dropped whenever a child is added or removed.
   /// Not part of the state (a read may fill it).
   mutable std::unique_ptr<std::vector<std::string>> sorted_names;
 };
 
 std::uint64_t hash_bytes(const void* data, std::size_t size);
+/// Node::data_hash: the hash of the bytes, or a fixed value for null data (so a null and an
+/// empty node give different digests).
+inline std::uint64_t hash_data(const Bytes& data, bool null) {
+  constexpr std::uint64_t kNullDataHash = 0x6e756c6c64617461ull;  // "nulldata"
+  return null ? kNullDataHash : hash_bytes(data.data(), data.size());
+}
 inline std::uint64_t hash_path(std::string_view path) {
   return hash_bytes(path.data(), path.size());
 }

@@ -18,19 +18,21 @@ Err DataTree::exists(std::string_view path, const AuthInfo& auth, Stat* stat) co
   return Err::OK;
 }
 
-Err DataTree::get_data(std::string_view path, const AuthInfo& auth, Bytes* data, Stat* stat) const {
+Err DataTree::get_data(std::string_view path, const AuthInfo& auth, Bytes* data, Stat* stat,
+                       bool* null) const {
   const Bytes* own = nullptr;
-  const Err err = get_data_view(path, auth, &own, stat);
+  const Err err = get_data_view(path, auth, &own, stat, null);
   if (err == Err::OK && data) data->assign(own->begin(), own->end());
   return err;
 }
 
 Err DataTree::get_data_view(std::string_view path, const AuthInfo& auth, const Bytes** data,
-                            Stat* stat) const {
+                            Stat* stat, bool* null) const {
   const Node* n = impl_->find(path);
   if (!n) return Err::NONODE;
   if (!impl_->allowed(*n, perms::kRead, auth)) return Err::NOAUTH;
   *data = &n->data;
+  if (null) *null = n->data_null;
   if (stat) *stat = impl_->stat_of(*n);
   return Err::OK;
 }
@@ -130,6 +132,10 @@ Err DataTree::get_all_children_number(std::string_view path, const AuthInfo& aut
   if (!n) return Err::NONODE;
   if (!impl_->allowed(*n, perms::kRead, auth)) return Err::NOAUTH;
   if (!number) return Err::OK;
+  if (path.empty()) {  // ZooKeeper counts the keys that start with "/": every node but ""
+    *number = static_cast<std::int32_t>(impl_->table.size());
+    return Err::OK;
+  }
   if (n == impl_->root) {
     *number = static_cast<std::int32_t>(impl_->table.size() - 1);
     return Err::OK;
@@ -175,7 +181,7 @@ std::vector<ReadResult> DataTree::multi_read(const std::vector<ReadOp>& ops,
   for (std::size_t i = 0; i < ops.size(); ++i) {
     ReadResult& r = out[i];
     if (ops[i].kind == ReadOp::Kind::kGetData) {
-      r.err = get_data(ops[i].path, auth, &r.data, &r.stat);
+      r.err = get_data(ops[i].path, auth, &r.data, &r.stat, &r.data_null);
     } else {
       r.err = get_children(ops[i].path, auth, &r.children, nullptr);
     }

@@ -10,7 +10,8 @@
 //   u64      node count, then per node in breadth-first order (parents before children,
 //            siblings in creation order): str path, bytes data, u32 acl id, i64 czxid,
 //            i64 mzxid, i64 pzxid, i64 ctime, i64 mtime, i64 ephemeralOwner (persisted),
-//            i32 version, i32 cversion (persisted), i32 aversion, u8 kind
+//            i32 version, i32 cversion (persisted), i32 aversion, u8 kind (NodeKind, plus
+//            0x80 when the node holds null data; its data bytes are then empty)
 //   u64      XXH3-64 of every byte before it
 #include <xxhash.h>
 
@@ -34,6 +35,7 @@ namespace {
 constexpr std::uint8_t kMagic[8] = {'Q', 'L', 'S', 'N', 'A', 'P', 0, 1};
 constexpr std::uint32_t kFormatVersion = 1;
 constexpr std::size_t kChecksumBytes = 8;
+constexpr std::uint8_t kNullDataBit = 0x80;  ///< in a node's kind byte
 constexpr std::size_t kChunkBytes = 1 << 16;
 // Smallest encodings, used to bound counts before allocating.
 constexpr std::size_t kMinSessionBytes = 12;
@@ -133,7 +135,8 @@ void write_node(SnapshotWriter& w, const Node& n) {
     w.fixed(v);
   for (std::int32_t v : {n.version, n.cversion, n.aversion})
     w.fixed(v);
-  w.fixed(static_cast<std::uint8_t>(n.kind));
+  w.fixed(static_cast<std::uint8_t>(static_cast<std::uint8_t>(n.kind) |
+                                    (n.data_null ? kNullDataBit : 0)));
 }
 
 bool read_node(SnapshotReader& r, Node* n) {
@@ -141,10 +144,12 @@ bool read_node(SnapshotReader& r, Node* n) {
   const bool ok = r.str(&n->path) && r.str(&n->data) && r.fixed(&n->acl_id) && r.fixed(&n->czxid) &&
                   r.fixed(&n->mzxid) && r.fixed(&n->pzxid) && r.fixed(&n->ctime) &&
                   r.fixed(&n->mtime) && r.fixed(&n->owner) && r.fixed(&n->version) &&
-                  r.fixed(&n->cversion) && r.fixed(&n->aversion) && r.fixed(&kind) &&
-                  kind <= static_cast<std::uint8_t>(NodeKind::kTtl);
+                  r.fixed(&n->cversion) && r.fixed(&n->aversion) && r.fixed(&kind);
+  n->data_null = (kind & kNullDataBit) != 0;
+  kind = static_cast<std::uint8_t>(kind & ~kNullDataBit);
   n->kind = static_cast<NodeKind>(kind);
-  return ok;
+  return ok && kind <= static_cast<std::uint8_t>(NodeKind::kTtl) &&
+         !(n->data_null && !n->data.empty());
 }
 
 // Rebuilds the state from a checksum-verified body. Returns an error text or nullptr.
@@ -218,7 +223,7 @@ class Restorer {
   const char* add_node(std::unique_ptr<Node> n) {
     if (!is_valid_path(n->path)) return "invalid node path";
     n->path_hash = detail::hash_path(n->path);
-    n->data_hash = detail::hash_bytes(n->data.data(), n->data.size());
+    n->data_hash = detail::hash_data(n->data, n->data_null);
     auto acl = acl_ids_.find(n->acl_id);
     if (acl == acl_ids_.end()) return "unknown ACL id";
     n->acl_id = acl->second;

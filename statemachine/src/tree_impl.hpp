@@ -30,6 +30,7 @@ struct UndoEntry {
   std::int32_t parent_cversion = 0;
   std::int64_t parent_pzxid = 0;
   Bytes data;  ///< kDataSet: previous data, version, mzxid, mtime
+  bool data_null = false;
   std::uint64_t data_hash = 0;
   std::int32_t version = 0;
   std::int64_t mzxid = 0;
@@ -102,7 +103,9 @@ struct DataTree::Impl {
   mutable std::vector<const Node*> scratch_nodes;
 
   // ---- lookups and derived values (data_tree.cpp)
-  Node* find(std::string_view path) const { return table.find(path); }
+  /// The node at `path`; "" is the root too, as in ZooKeeper's DataTree (which keys the root
+  /// both by "" and by "/"), so reads of the empty path answer the root.
+  Node* find(std::string_view path) const { return path.empty() ? root : table.find(path); }
   /// The node a create or delete of `path` names as parent: the root for "/x" (ZooKeeper's
   /// "" alias), null if missing. Precondition: path contains '/'.
   Node* find_parent(std::string_view path) const;

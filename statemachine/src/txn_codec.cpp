@@ -11,10 +11,12 @@
 //     tag 3 setData         str path, bytes data, s32 version
 //     tag 4 setACL          str path, acl, s32 version
 //     tag 5 check           str path, s32 version
-//     tag 6 multi           varint n, n * (u8 tag in {1,2,3,5}, body)
+//     tag 6 multi           varint n, n * (u8 tag in {1,2,3,5,10,11}, body)
 //     tag 7 createSession   s64 session_id, s32 timeout_ms
 //     tag 8 closeSession    s64 session_id
 //     tag 9 deleteExpired   str path
+//     tag 10 create, null data   str path, acl, s32 mode, s64 ttl_ms
+//     tag 11 setData, null data  str path, s32 version
 //   acl     := varint n, n * (s32 perms, str scheme, str id)
 //
 // Decoding rejects trailing bytes, so every valid encoding has exactly one meaning.
@@ -43,6 +45,10 @@ enum Tag : std::uint8_t {
   kTagCreateSession = 7,
   kTagCloseSession = 8,
   kTagDeleteExpired = 9,
+  // Null data (ZooKeeper's null byte[], jute length -1) as its own tags, so tags 1 and 3 keep
+  // their encoding and every encoding still has exactly one meaning.
+  kTagCreateNullData = 10,
+  kTagSetDataNullData = 11,
 };
 
 // ---- encoding ----
@@ -60,9 +66,9 @@ void put_body(ByteWriter& w, const NoOp&) {
   w.u8(kTagNoOp);
 }
 void put_body(ByteWriter& w, const CreateOp& op) {
-  w.u8(kTagCreate);
+  w.u8(op.data_null ? kTagCreateNullData : kTagCreate);
   w.str(op.path);
-  w.bytes(op.data.data(), op.data.size());
+  if (!op.data_null) w.bytes(op.data.data(), op.data.size());
   put_acl(w, op.acl);
   w.svarint(op.mode);
   w.svarint(op.ttl_ms);
@@ -73,9 +79,9 @@ void put_body(ByteWriter& w, const DeleteOp& op) {
   w.svarint(op.version);
 }
 void put_body(ByteWriter& w, const SetDataOp& op) {
-  w.u8(kTagSetData);
+  w.u8(op.data_null ? kTagSetDataNullData : kTagSetData);
   w.str(op.path);
-  w.bytes(op.data.data(), op.data.size());
+  if (!op.data_null) w.bytes(op.data.data(), op.data.size());
   w.svarint(op.version);
 }
 void put_body(ByteWriter& w, const SetAclOp& op) {
@@ -124,15 +130,17 @@ bool get_acl(ByteReader& r, AclList* acl) {
   return true;
 }
 
-bool get_create(ByteReader& r, CreateOp* op) {
-  return r.str(&op->path) && r.bytes(&op->data) && get_acl(r, &op->acl) && r.svarint32(&op->mode) &&
-         r.svarint(&op->ttl_ms);
+bool get_create(ByteReader& r, CreateOp* op, bool null_data = false) {
+  op->data_null = null_data;
+  return r.str(&op->path) && (null_data || r.bytes(&op->data)) && get_acl(r, &op->acl) &&
+         r.svarint32(&op->mode) && r.svarint(&op->ttl_ms);
 }
 bool get_delete(ByteReader& r, DeleteOp* op) {
   return r.str(&op->path) && r.svarint32(&op->version);
 }
-bool get_set_data(ByteReader& r, SetDataOp* op) {
-  return r.str(&op->path) && r.bytes(&op->data) && r.svarint32(&op->version);
+bool get_set_data(ByteReader& r, SetDataOp* op, bool null_data = false) {
+  op->data_null = null_data;
+  return r.str(&op->path) && (null_data || r.bytes(&op->data)) && r.svarint32(&op->version);
 }
 bool get_set_acl(ByteReader& r, SetAclOp* op) {
   return r.str(&op->path) && get_acl(r, &op->acl) && r.svarint32(&op->version);
@@ -147,10 +155,14 @@ bool get_sub_op(ByteReader& r, MultiSubOp* out) {
   switch (tag) {
     case kTagCreate:
       return get_create(r, &out->emplace<CreateOp>());
+    case kTagCreateNullData:
+      return get_create(r, &out->emplace<CreateOp>(), true);
     case kTagDelete:
       return get_delete(r, &out->emplace<DeleteOp>());
     case kTagSetData:
       return get_set_data(r, &out->emplace<SetDataOp>());
+    case kTagSetDataNullData:
+      return get_set_data(r, &out->emplace<SetDataOp>(), true);
     case kTagCheck:
       return get_check(r, &out->emplace<CheckOp>());
     default:
@@ -178,10 +190,14 @@ bool get_op(ByteReader& r, TxnOp* op) {
       return true;
     case kTagCreate:
       return get_create(r, &op->emplace<CreateOp>());
+    case kTagCreateNullData:
+      return get_create(r, &op->emplace<CreateOp>(), true);
     case kTagDelete:
       return get_delete(r, &op->emplace<DeleteOp>());
     case kTagSetData:
       return get_set_data(r, &op->emplace<SetDataOp>());
+    case kTagSetDataNullData:
+      return get_set_data(r, &op->emplace<SetDataOp>(), true);
     case kTagSetAcl:
       return get_set_acl(r, &op->emplace<SetAclOp>());
     case kTagCheck:
@@ -273,14 +289,15 @@ std::optional<Txn> decode(const std::uint8_t* data, std::size_t size, std::strin
 // ---- equality ----
 
 bool operator==(const CreateOp& a, const CreateOp& b) {
-  return a.path == b.path && a.data == b.data && a.acl == b.acl && a.mode == b.mode &&
-         a.ttl_ms == b.ttl_ms;
+  return a.path == b.path && a.data == b.data && a.data_null == b.data_null && a.acl == b.acl &&
+         a.mode == b.mode && a.ttl_ms == b.ttl_ms;
 }
 bool operator==(const DeleteOp& a, const DeleteOp& b) {
   return a.path == b.path && a.version == b.version;
 }
 bool operator==(const SetDataOp& a, const SetDataOp& b) {
-  return a.path == b.path && a.data == b.data && a.version == b.version;
+  return a.path == b.path && a.data == b.data && a.data_null == b.data_null &&
+         a.version == b.version;
 }
 bool operator==(const SetAclOp& a, const SetAclOp& b) {
   return a.path == b.path && a.acl == b.acl && a.version == b.version;

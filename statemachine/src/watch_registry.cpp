@@ -176,11 +176,11 @@ std::vector<Notification> WatchRegistry::fire(const std::vector<WatchTrigger>& t
 Err WatchRegistry::check_watches(ConnId conn, std::string_view path, WatcherType type) const {
   bool found = false;
   switch (type) {
-    case WatcherType::kChildren:
-      found = has(child_, conn, path, kStandard);
+    case WatcherType::kChildren:  // ZooKeeper 3.8: any watch in the child table
+      found = has(child_, conn, path, kAllModes);
       break;
-    case WatcherType::kData:
-      found = has(data_, conn, path, kStandard);
+    case WatcherType::kData:  // any watch in the data table (a persistent one's data half)
+      found = has(data_, conn, path, kAllModes);
       break;
     case WatcherType::kPersistent:
       found = has(data_, conn, path, kPersistent);
@@ -200,11 +200,11 @@ Err WatchRegistry::check_watches(ConnId conn, std::string_view path, WatcherType
 Err WatchRegistry::remove_watches(ConnId conn, std::string_view path, WatcherType type) {
   bool removed = false;
   switch (type) {
-    case WatcherType::kChildren:
-      removed = remove(child_, kChildTable, conn, path, kStandard);
+    case WatcherType::kChildren:  // ZooKeeper 3.8: whatever the child table holds
+      removed = remove(child_, kChildTable, conn, path, kAllModes);
       break;
-    case WatcherType::kData:
-      removed = remove(data_, kDataTable, conn, path, kStandard);
+    case WatcherType::kData:  // whatever the data table holds (a persistent watch's data half)
+      removed = remove(data_, kDataTable, conn, path, kAllModes);
       break;
     case WatcherType::kPersistent:
       removed = remove(child_, kChildTable, conn, path, kPersistent);

@@ -160,7 +160,7 @@ TEST(DataTreeTest, Ref1_1_CreateErrors) {
   EXPECT_EQ(h.create("/").err, Err::NODEEXISTS);
   // The parent lookup comes before full validation: "/nope//x" has parent "/nope/".
   EXPECT_EQ(h.create("/nope//x").err, Err::NONODE);
-  EXPECT_EQ(h.run(CreateOp{"/m", {}, open_acl_unsafe(), 7, -1}).err, Err::BADARGUMENTS);
+  EXPECT_EQ(h.run(CreateOp{"/m", {}, open_acl_unsafe(), 8, -1}).err, Err::BADARGUMENTS);
   EXPECT_EQ(h.run(CreateOp{"/m", {}, open_acl_unsafe(), -1, -1}).err, Err::BADARGUMENTS);
   EXPECT_EQ(h.create("/acl", "", CreateMode::kPersistent, {}).err, Err::INVALIDACL);
   EXPECT_EQ(h.tree.node_count(), 5u);
@@ -206,6 +206,41 @@ TEST(DataTreeTest, Ref1_2_ContainerAndTtlShowZeroOwner) {
   // Containers and TTL nodes may have children.
   EXPECT_EQ(h.create("/c/x").err, Err::OK);
   EXPECT_EQ(h.create("/t/x").err, Err::OK);
+}
+
+// createContainer with a sequential flag (ZooKeeper 3.8 makes a sequential container): the
+// tree's mode 7, a container with a sequence suffix; clients cannot send 7 (BADARGUMENTS in
+// the front-ends' mode checks), only the tree accepts it.
+TEST(DataTreeTest, SequentialContainer) {
+  Harness h;
+  TxnResult c = h.create("/c-", "", CreateMode::kContainerSequential);
+  ASSERT_EQ(c.err, Err::OK);
+  EXPECT_EQ(c.path, "/c-0000000000");
+  EXPECT_EQ(c.stat.ephemeralOwner, 0);
+  EXPECT_EQ(h.create(c.path + "/x").err, Err::OK);
+  EXPECT_EQ(h.remove(c.path + "/x").err, Err::OK);
+  EXPECT_EQ(h.tree.expired_nodes(h.header.time_ms), std::vector<std::string>{c.path});
+}
+
+// ZooKeeper's DataTree keys the root by "" too: reads of "" answer the root, writes of ""
+// stay invalid.
+TEST(DataTreeTest, EmptyPathReadsTheRoot) {
+  Harness h;
+  ASSERT_EQ(h.create("/a").err, Err::OK);
+  Stat root, empty;
+  ASSERT_EQ(h.tree.exists("/", super_auth(), &root), Err::OK);
+  ASSERT_EQ(h.tree.exists("", super_auth(), &empty), Err::OK);
+  EXPECT_EQ(root, empty);
+  std::vector<std::string> kids;
+  ASSERT_EQ(h.tree.get_children("", super_auth(), &kids, nullptr), Err::OK);
+  EXPECT_EQ(kids, (std::vector<std::string>{"a", "zookeeper"}));
+  std::int32_t all = 0, all_root = 0;
+  ASSERT_EQ(h.tree.get_all_children_number("/", super_auth(), &all_root), Err::OK);
+  ASSERT_EQ(h.tree.get_all_children_number("", super_auth(), &all), Err::OK);
+  EXPECT_EQ(all, all_root + 1);  // ZooKeeper's count of keys starting with "/"
+  EXPECT_EQ(h.set("", "x").err, Err::BADARGUMENTS);
+  EXPECT_EQ(h.remove("").err, Err::BADARGUMENTS);
+  EXPECT_EQ(h.create("").err, Err::BADARGUMENTS);
 }
 
 TEST(DataTreeTest, Ref1_2_TtlValidation) {

@@ -92,9 +92,11 @@ struct Model {
   void create(const CreateOp& op, const TxnHeader& h, std::int64_t zxid, OpResult* r) {
     r->type = OpType::kCreate;
     const int m = op.mode;
-    const bool ttl = m == 5 || m == 6, eph = m == 1 || m == 3, seq = m == 2 || m == 3 || m == 6;
+    // 7: quorumlab's sequential container (createContainer with a sequential flag).
+    const bool ttl = m == 5 || m == 6, eph = m == 1 || m == 3,
+               seq = m == 2 || m == 3 || m == 6 || m == 7;
     AclList acl;
-    if (op.data.size() > cfg.max_data_bytes || m < 0 || m > 6) {
+    if (op.data.size() > cfg.max_data_bytes || m < 0 || m > 7) {
       r->err = Err::BADARGUMENTS;
     } else if (ttl && !cfg.extended_types_enabled) {
       r->err = Err::UNIMPLEMENTED;
@@ -131,10 +133,10 @@ struct Model {
     n.acl = acl;
     n.czxid = n.mzxid = n.pzxid = zxid;
     n.ctime = n.mtime = h.time_ms;
-    n.kind = eph      ? Kind::kEphemeral
-             : m == 4 ? Kind::kContainer
-             : ttl    ? Kind::kTtl
-                      : Kind::kPersistent;
+    n.kind = eph                ? Kind::kEphemeral
+             : m == 4 || m == 7 ? Kind::kContainer
+             : ttl              ? Kind::kTtl
+                                : Kind::kPersistent;
     n.session = eph ? h.session_id : 0;
     n.ttl = ttl ? op.ttl_ms : 0;
     nodes[path] = n;
@@ -467,7 +469,7 @@ struct Scenario {
     op.path = path();
     op.data = data();
     op.acl = g.pick(acls);
-    static const std::vector<std::int32_t> kModes = {0, 0, 0, 1, 1, 2, 2, 3, 4, 5, 6, 7};
+    static const std::vector<std::int32_t> kModes = {0, 0, 0, 1, 1, 2, 2, 3, 4, 5, 6, 7, 8};
     op.mode = g.pick(kModes);
     const bool ttl = op.mode == 5 || op.mode == 6;
     op.ttl_ms = ttl ? static_cast<std::int64_t>(g.below(300)) : (g.chance(3) ? 5 : -1);
@@ -611,12 +613,14 @@ void compare_reads(const DataTree& t, const Model& m, Scenario& sc, const std::s
     const std::size_t auth_index = sc.g.below(sc.auths.size());
     const AuthInfo& auth = sc.auths[auth_index];
     const std::string p = sc.read_path(m);
+    // The tree reads "" as the root (ZooKeeper's DataTree keys the root by "" too).
+    const std::string mp = p.empty() ? std::string("/") : p;
     const std::string at = where + " read " + std::to_string(k) + " of '" + printable(p) +
                            "' with auth " + std::to_string(auth_index);
     switch (sc.g.below(7)) {
       case 0: {
         Stat got, want;
-        const Err e = m.exists(p, auth, &want);
+        const Err e = m.exists(mp, auth, &want);
         ASSERT_EQ(t.exists(p, auth, &got), e) << at << " exists";
         if (e == Err::OK) {
           ASSERT_EQ(got, want) << at << " exists";
@@ -626,28 +630,29 @@ void compare_reads(const DataTree& t, const Model& m, Scenario& sc, const std::s
       case 1: {
         Bytes data;
         Stat got;
-        const Err e = m.readable(p, auth);
+        const Err e = m.readable(mp, auth);
         ASSERT_EQ(t.get_data(p, auth, &data, &got), e) << at << " getData";
         if (e == Err::OK) {
-          ASSERT_EQ(data, m.nodes.at(p).data) << at << " getData";
-          ASSERT_EQ(got, m.stat(p)) << at << " getData";
+          ASSERT_EQ(data, m.nodes.at(mp).data) << at << " getData";
+          ASSERT_EQ(got, m.stat(mp)) << at << " getData";
         }
         break;
       }
       case 2: {
         std::vector<std::string> kids;
         Stat got;
-        const Err e = m.readable(p, auth);
+        const Err e = m.readable(mp, auth);
         ASSERT_EQ(t.get_children(p, auth, &kids, &got), e) << at << " getChildren";
         if (e == Err::OK) {
-          ASSERT_EQ(kids, m.children(p)) << at << " getChildren";
-          ASSERT_EQ(got, m.stat(p)) << at << " getChildren";
+          ASSERT_EQ(kids, m.children(mp)) << at << " getChildren";
+          ASSERT_EQ(got, m.stat(mp)) << at << " getChildren";
         }
         break;
       }
       case 3: {
         std::int32_t got = -1, want = -1;
-        const Err e = m.all_children_number(p, auth, &want);
+        Err e = m.all_children_number(mp, auth, &want);
+        if (p.empty() && e == Err::OK) ++want;  // ZooKeeper counts "/" itself for ""
         ASSERT_EQ(t.get_all_children_number(p, auth, &got), e) << at << " getAllChildrenNumber";
         if (e == Err::OK) {
           ASSERT_EQ(got, want) << at << " getAllChildrenNumber";
@@ -657,7 +662,7 @@ void compare_reads(const DataTree& t, const Model& m, Scenario& sc, const std::s
       case 4: {
         AclList got, want;
         Stat got_stat, want_stat;
-        const Err e = m.acl_of(p, auth, &want, &want_stat);
+        const Err e = m.acl_of(mp, auth, &want, &want_stat);
         ASSERT_EQ(t.get_acl(p, auth, &got, &got_stat), e) << at << " getACL";
         if (e == Err::OK) {
           ASSERT_EQ(got, want) << at << " getACL";
@@ -681,7 +686,11 @@ void compare_reads(const DataTree& t, const Model& m, Scenario& sc, const std::s
                          sc.read_path(m)});
         }
         const auto got = t.multi_read(ops, auth);
-        const auto want = m.multi_read(ops, auth);
+        std::vector<ReadOp> model_ops = ops;
+        for (ReadOp& o : model_ops) {
+          if (o.path.empty()) o.path = "/";
+        }
+        const auto want = m.multi_read(model_ops, auth);
         ASSERT_EQ(got.size(), want.size()) << at << " multiRead";
         for (std::size_t i = 0; i < got.size(); ++i) {
           const std::string sub =

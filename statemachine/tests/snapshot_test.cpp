@@ -230,3 +230,54 @@ TEST(SnapshotTest, MillionNodeRoundTrip) {
 }
 
 }  // namespace quorumlab::sm
+
+namespace quorumlab::sm {
+
+// Null data (ZooKeeper's null byte[]) is its own state: it survives a snapshot, it is told
+// apart from empty data in reads and in the digest, and a failed multi restores it.
+TEST(SnapshotTest, NullDataIsKeptApartFromEmptyData) {
+  testing::Harness h;
+  CreateOp null_create{"/null", {}, open_acl_unsafe(), 0, -1, true};
+  ASSERT_EQ(h.run(null_create).err, Err::OK);
+  ASSERT_EQ(h.create("/empty", "").err, Err::OK);
+  Bytes data;
+  bool null = false;
+  ASSERT_EQ(h.tree.get_data("/null", super_auth(), &data, nullptr, &null), Err::OK);
+  EXPECT_TRUE(null);
+  EXPECT_TRUE(data.empty());
+  ASSERT_EQ(h.tree.get_data("/empty", super_auth(), &data, nullptr, &null), Err::OK);
+  EXPECT_FALSE(null);
+  h.tree.check_invariants();
+
+  // Same nodes with empty data instead: a different digest.
+  testing::Harness e;
+  ASSERT_EQ(e.create("/null", "").err, Err::OK);
+  ASSERT_EQ(e.create("/empty", "").err, Err::OK);
+  EXPECT_NE(h.tree.digest(), e.tree.digest());
+
+  const Bytes snap = h.tree.serialize();
+  std::string error;
+  auto restored = DataTree::restore(snap.data(), snap.size(), &error);
+  ASSERT_TRUE(restored) << error;
+  restored->check_invariants();
+  EXPECT_EQ(restored->digest(), h.tree.digest());
+  ASSERT_EQ(restored->get_data("/null", super_auth(), &data, nullptr, &null), Err::OK);
+  EXPECT_TRUE(null);
+  EXPECT_EQ(restored->serialize(), snap);
+
+  // setData null and back; a failed multi undoes a null set.
+  ASSERT_EQ(h.run(SetDataOp{"/empty", {}, -1, true}).err, Err::OK);
+  ASSERT_EQ(h.tree.get_data("/empty", super_auth(), &data, nullptr, &null), Err::OK);
+  EXPECT_TRUE(null);
+  ASSERT_EQ(h.set("/null", "").err, Err::OK);
+  ASSERT_EQ(h.tree.get_data("/null", super_auth(), &data, nullptr, &null), Err::OK);
+  EXPECT_FALSE(null);
+  const std::uint64_t before = h.tree.digest();
+  ASSERT_NE(h.run(MultiOp{{SetDataOp{"/null", {}, -1, true}, CheckOp{"/empty", 99}}}).err, Err::OK);
+  ASSERT_EQ(h.tree.get_data("/null", super_auth(), &data, nullptr, &null), Err::OK);
+  EXPECT_FALSE(null);
+  EXPECT_EQ(h.tree.digest(), before);
+  h.tree.check_invariants();
+}
+
+}  // namespace quorumlab::sm

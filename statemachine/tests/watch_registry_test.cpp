@@ -129,7 +129,10 @@ TEST_F(WatchFixture, Ref1_11_CheckAndRemoveWatchesByType) {
   EXPECT_EQ(w.check_watches(1, "/a", WatcherType::kChildren), Err::NOWATCHER);
   EXPECT_EQ(w.check_watches(1, "/b", WatcherType::kChildren), Err::OK);
   EXPECT_EQ(w.check_watches(1, "/c", WatcherType::kPersistent), Err::OK);
-  EXPECT_EQ(w.check_watches(1, "/c", WatcherType::kData), Err::NOWATCHER);  // 3.9: by mode
+  // ZooKeeper 3.8: Data and Children look at a table, and a persistent watch is in both.
+  EXPECT_EQ(w.check_watches(1, "/c", WatcherType::kData), Err::OK);
+  EXPECT_EQ(w.check_watches(1, "/c", WatcherType::kChildren), Err::OK);
+  EXPECT_EQ(w.check_watches(1, "/d", WatcherType::kData), Err::OK);
   EXPECT_EQ(w.check_watches(1, "/d", WatcherType::kPersistentRecursive), Err::OK);
   EXPECT_EQ(w.check_watches(1, "/d", WatcherType::kPersistent), Err::NOWATCHER);
   EXPECT_EQ(w.check_watches(1, "/d", WatcherType::kAny), Err::OK);
@@ -151,9 +154,32 @@ TEST_F(WatchFixture, Ref1_11_CheckAndRemoveWatchesByType) {
 TEST_F(WatchFixture, Ref1_11_StandardAndPersistentOnSamePath) {
   w.add_watch(1, "/a", AddWatchMode::kPersistent);
   w.add_data_watch(1, "/a");
-  EXPECT_EQ(apply(h.create("/a")).size(), 1u);  // one notification
-  EXPECT_EQ(w.check_watches(1, "/a", WatcherType::kData), Err::NOWATCHER);
+  EXPECT_EQ(apply(h.create("/a")).size(), 1u);                       // one notification
+  EXPECT_EQ(w.check_watches(1, "/a", WatcherType::kData), Err::OK);  // the persistent one
   EXPECT_EQ(w.check_watches(1, "/a", WatcherType::kPersistent), Err::OK);
+}
+
+// ZooKeeper 3.8: removeWatches of type data on a persistent watch removes its data half; the
+// child half still fires (NodeChildrenChanged, NodeDeleted), and the other way round.
+TEST_F(WatchFixture, RemovingOneHalfOfAPersistentWatch) {
+  ASSERT_EQ(h.create("/p").err, Err::OK);
+  ASSERT_EQ(h.create("/q").err, Err::OK);
+  w.add_watch(1, "/p", AddWatchMode::kPersistent);
+  w.add_watch(1, "/q", AddWatchMode::kPersistent);
+  EXPECT_EQ(w.remove_watches(1, "/p", WatcherType::kData), Err::OK);
+  EXPECT_EQ(w.check_watches(1, "/p", WatcherType::kData), Err::NOWATCHER);
+  EXPECT_EQ(w.check_watches(1, "/p", WatcherType::kChildren), Err::OK);
+  EXPECT_EQ(w.remove_watches(1, "/p", WatcherType::kData), Err::NOWATCHER);
+  EXPECT_EQ(w.remove_watches(1, "/q", WatcherType::kChildren), Err::OK);
+  EXPECT_TRUE(apply(h.set("/p", "x")).empty());
+  EXPECT_EQ(apply(h.set("/q", "x")).size(), 1u);
+  EXPECT_EQ(apply(h.create("/p/k")),
+            (std::vector<Notification>{n(1, EventType::kNodeChildrenChanged, "/p", 5)}));
+  EXPECT_TRUE(apply(h.create("/q/k")).empty());
+  EXPECT_EQ(apply(h.remove("/p/k")).size(), 1u);
+  EXPECT_TRUE(apply(h.remove("/q/k")).empty());
+  EXPECT_EQ(apply(h.remove("/p")).size(), 1u);
+  EXPECT_EQ(apply(h.remove("/q")).size(), 1u);
 }
 
 TEST_F(WatchFixture, RemoveConnectionDropsEverything) {

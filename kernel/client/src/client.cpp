@@ -489,7 +489,7 @@ namespace {
 Decoder<DataResult> data_decoder() {
   return body_decoder<DataResult>(Body::DATA, [](Body::Reader b) {
     return DataResult{detail::to_std(b.getData().getData()),
-                      detail::read_stat(b.getData().getStat())};
+                      detail::read_stat(b.getData().getStat()), b.getData().getDataNull()};
   });
 }
 Decoder<ChildrenResult> children_decoder() {

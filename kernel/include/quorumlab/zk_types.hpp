@@ -7,7 +7,10 @@
 
 namespace quorumlab {
 
-/// CreateRequest.flags (§1.2). Values outside 0..6 are rejected with BADARGUMENTS at apply.
+/// CreateRequest.flags (§1.2). Values outside 0..6 are rejected with BADARGUMENTS, except
+/// kContainerSequential, which is no ZooKeeper CreateMode: the tree's mode for what ZooKeeper
+/// makes of a createContainer request with a sequential flag (a container with a sequence
+/// suffix). Only the tree accepts it (is_valid_tree_create_mode).
 enum class CreateMode : std::int32_t {
   kPersistent = 0,
   kEphemeral = 1,
@@ -16,20 +19,26 @@ enum class CreateMode : std::int32_t {
   kContainer = 4,
   kPersistentWithTtl = 5,
   kPersistentSequentialWithTtl = 6,
+  kContainerSequential = 7,
 };
 
+/// A CreateMode a client may send (ZooKeeper's CreateMode.fromFlag).
 constexpr bool is_valid_create_mode(std::int32_t flags) {
   return flags >= 0 && flags <= 6;
+}
+/// A mode the tree applies: the client modes and kContainerSequential.
+constexpr bool is_valid_tree_create_mode(std::int32_t mode) {
+  return mode >= 0 && mode <= 7;
 }
 constexpr bool is_ephemeral(CreateMode m) {
   return m == CreateMode::kEphemeral || m == CreateMode::kEphemeralSequential;
 }
 constexpr bool is_sequential(CreateMode m) {
   return m == CreateMode::kPersistentSequential || m == CreateMode::kEphemeralSequential ||
-         m == CreateMode::kPersistentSequentialWithTtl;
+         m == CreateMode::kPersistentSequentialWithTtl || m == CreateMode::kContainerSequential;
 }
 constexpr bool is_container(CreateMode m) {
-  return m == CreateMode::kContainer;
+  return m == CreateMode::kContainer || m == CreateMode::kContainerSequential;
 }
 constexpr bool is_ttl(CreateMode m) {
   return m == CreateMode::kPersistentWithTtl || m == CreateMode::kPersistentSequentialWithTtl;

@@ -165,6 +165,14 @@ void Node::handle_connect(Connection& c, const std::uint8_t* data, std::size_t s
     }
     return;
   }
+  // ZooKeeper closes the connection that holds the session before it checks the password
+  // (processConnectRequest: closeSession(sessionId, CLIENT_RECONNECT)), so a reattach with a
+  // wrong password is answered as expired and also costs the holder its connection; the
+  // session itself lives on.
+  auto old = conn_by_session_.find(id);
+  if (old != conn_by_session_.end() && old->second != c.id) {
+    drop_connection(old->second, "session moved to another connection");
+  }
   auto pw = req.getPasswd();
   Bytes expected = session_password(id);
   if (!tree_.has_session(id) || pw.size() != expected.size() ||
@@ -172,10 +180,6 @@ void Node::handle_connect(Connection& c, const std::uint8_t* data, std::size_t s
     c.session = 0;
     return finish_connect(c, sm::Err::SESSIONEXPIRED,
                           fmt::format("session {:#x} is expired or unknown", id));
-  }
-  auto old = conn_by_session_.find(id);
-  if (old != conn_by_session_.end() && old->second != c.id) {
-    drop_connection(old->second, "session moved to another connection");
   }
   c.session = id;
   conn_by_session_[id] = c.id;

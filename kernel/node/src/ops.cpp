@@ -30,8 +30,13 @@ void fill_acl(capnp::List<proto::Acl>::Builder b, const sm::AclList& acl) {
 }
 
 sm::CreateOp create_of(proto::CreateOp::Reader c) {
-  return sm::CreateOp{text(c.getPath()), data_of(c.getData()), acl_of(c.getAcl()), c.getMode(),
-                      sm::is_ttl(static_cast<sm::CreateMode>(c.getMode())) ? c.getTtlMs() : -1};
+  const bool null = c.getDataNull();
+  return sm::CreateOp{text(c.getPath()),
+                      null ? Bytes() : data_of(c.getData()),
+                      acl_of(c.getAcl()),
+                      c.getMode(),
+                      sm::is_ttl(static_cast<sm::CreateMode>(c.getMode())) ? c.getTtlMs() : -1,
+                      null};
 }
 
 /// Replies are small (a stat, or data of at most max_data_bytes): a 2 KiB first segment holds
@@ -79,6 +84,7 @@ Bytes multi_read(const sm::DataTree& tree, const sm::AuthInfo& auth, std::int32_
     if (reads[i].kind == sm::ReadOp::Kind::kGetData) {
       auto d = list[i].getBody().initData();
       d.setData(kj::arrayPtr(results[i].data.data(), results[i].data.size()));
+      d.setDataNull(results[i].data_null);
       fill_stat(d.initStat(), results[i].stat);
     } else {
       fill_children(list[i].getBody().initChildren(), results[i].children, results[i].stat);
@@ -118,7 +124,8 @@ bool write_op_from_request(proto::Request::Reader req, sm::TxnOp* op, sm::Err* e
       return true;
     case Op::SET_DATA: {
       auto s = o.getSetData();
-      *op = sm::SetDataOp{text(s.getPath()), data_of(s.getData()), s.getVersion()};
+      *op = sm::SetDataOp{text(s.getPath()), s.getDataNull() ? Bytes() : data_of(s.getData()),
+                          s.getVersion(), s.getDataNull()};
       return true;
     }
     case Op::SET_ACL: {
@@ -141,9 +148,10 @@ bool write_op_from_request(proto::Request::Reader req, sm::TxnOp* op, sm::Err* e
                 sm::DeleteOp{text(sub.getDelete().getPath()), sub.getDelete().getVersion()});
             break;
           case proto::MultiOp::SET_DATA:
-            multi.ops.emplace_back(sm::SetDataOp{text(sub.getSetData().getPath()),
-                                                 data_of(sub.getSetData().getData()),
-                                                 sub.getSetData().getVersion()});
+            multi.ops.emplace_back(sm::SetDataOp{
+                text(sub.getSetData().getPath()),
+                sub.getSetData().getDataNull() ? Bytes() : data_of(sub.getSetData().getData()),
+                sub.getSetData().getVersion(), sub.getSetData().getDataNull()});
             break;
           case proto::MultiOp::CHECK:
             multi.ops.emplace_back(
@@ -225,7 +233,14 @@ Bytes execute_read(const sm::DataTree& tree, sm::WatchRegistry& watches, ConnId 
     case Op::EXISTS: {
       std::string path = text(o.getExists().getPath());
       sm::Stat stat;
-      sm::Err err = tree.exists(path, auth, &stat);
+      // ZooKeeper checks no permission on exists: a node the caller may not READ still
+      // answers its Stat (FinalRequestProcessor), so the lookup runs with super's rights.
+      static const sm::AuthInfo kNoAclCheck = [] {
+        sm::AuthInfo a;
+        a.super = true;
+        return a;
+      }();
+      sm::Err err = tree.exists(path, kNoAclCheck, &stat);
       // exists arms a data watch also when the node is missing (§1.11).
       if (o.getExists().getWatch() && (err == sm::Err::OK || err == sm::Err::NONODE)) {
         watches.add_data_watch(conn, path);
@@ -238,12 +253,14 @@ Bytes execute_read(const sm::DataTree& tree, sm::WatchRegistry& watches, ConnId 
       std::string path = text(o.getGetData().getPath());
       const Bytes* data = nullptr;
       sm::Stat stat;
-      sm::Err err = tree.get_data_view(path, auth, &data, &stat);
+      bool null = false;
+      sm::Err err = tree.get_data_view(path, auth, &data, &stat, &null);
       if (o.getGetData().getWatch() && err == sm::Err::OK) watches.add_data_watch(conn, path);
       ResponseBuilder b(xid, zxid, err);
       if (err == sm::Err::OK) {
         auto d = b.r.getBody().initData();
         d.setData(kj::arrayPtr(data->data(), data->size()));
+        d.setDataNull(null);
         fill_stat(d.initStat(), stat);
       }
       return b.bytes();

@@ -121,6 +121,11 @@ void read_multi_ops(JuteReader& in, Request* req) {
     if (!is_multi_write_op(type) && !is_multi_read_op(type)) {
       throw JuteError("multi: op type " + std::to_string(type) + " cannot be inside a multi");
     }
+    // ZooKeeper refuses a read inside a write multi while reading the record
+    // (MultiOperationRecord: "Invalid type of op"), hence MARSHALLINGERROR.
+    if (req->type == op::kMulti && !is_multi_write_op(type)) {
+      throw JuteError("multi: read op " + std::to_string(type) + " inside a write multi");
+    }
     Request sub;
     sub.type = type;
     decode_request_body(in, &sub);
@@ -135,7 +140,7 @@ void write_request_body(JuteWriter& w, const Request& r) {
     case op::kCreateContainer:
     case op::kCreateTtl:
       w.write_string(r.path);
-      w.write_buffer(r.data);
+      w.write_buffer(r.data, r.data_null);
       write_acl(w, r.acl);
       w.write_int(r.flags);
       if (r.type == op::kCreateTtl) w.write_long(r.ttl);
@@ -154,7 +159,7 @@ void write_request_body(JuteWriter& w, const Request& r) {
       return;
     case op::kSetData:
       w.write_string(r.path);
-      w.write_buffer(r.data);
+      w.write_buffer(r.data, r.data_null);
       w.write_int(r.version);
       return;
     case op::kSetAcl:
@@ -229,7 +234,7 @@ void write_multi_results(JuteWriter& w, const std::vector<MultiResult>& results)
         write_stat(w, m.stat);
         break;
       case op::kGetData:
-        w.write_buffer(m.data);
+        w.write_buffer(m.data, m.data_null);
         write_stat(w, m.stat);
         break;
       case op::kGetChildren:
@@ -265,7 +270,7 @@ std::vector<MultiResult> read_multi_results(JuteReader& r) {
         m.stat = read_stat(r);
         break;
       case op::kGetData:
-        m.data = r.read_buffer("multi.getData.data");
+        m.data = r.read_buffer("multi.getData.data", &m.data_null);
         m.stat = read_stat(r);
         break;
       case op::kGetChildren:
@@ -304,7 +309,7 @@ void write_reply_body(JuteWriter& w, const Reply& r) {
       return;
     case op::kGetData:
     case op::kReconfig:
-      w.write_buffer(r.data);
+      w.write_buffer(r.data, r.data_null);
       write_stat(w, r.stat);
       return;
     case op::kGetAcl:
@@ -362,7 +367,7 @@ void read_reply_body(JuteReader& in, Reply* r) {
       return;
     case op::kGetData:
     case op::kReconfig:
-      r->data = in.read_buffer("data");
+      r->data = in.read_buffer("data", &r->data_null);
       r->stat = read_stat(in);
       return;
     case op::kGetAcl:
@@ -553,31 +558,31 @@ void decode_request_body(JuteReader& in, Request* req) {
     case op::kCreate2:
     case op::kCreateContainer:
     case op::kCreateTtl:
-      r.path = in.read_string("create.path");
-      r.data = in.read_buffer("create.data");
+      r.path = in.read_string("create.path", &r.path_null);
+      r.data = in.read_buffer("create.data", &r.data_null);
       r.acl = read_acl(in);
       r.flags = in.read_int("create.flags");
       if (r.type == op::kCreateTtl) r.ttl = in.read_long("createTTL.ttl");
       return;
     case op::kDelete:
     case op::kCheck:
-      r.path = in.read_string("path");
+      r.path = in.read_string("path", &r.path_null);
       r.version = in.read_int("version");
       return;
     case op::kExists:
     case op::kGetData:
     case op::kGetChildren:
     case op::kGetChildren2:
-      r.path = in.read_string("path");
+      r.path = in.read_string("path", &r.path_null);
       r.watch = in.read_bool("watch");
       return;
     case op::kSetData:
-      r.path = in.read_string("setData.path");
-      r.data = in.read_buffer("setData.data");
+      r.path = in.read_string("setData.path", &r.path_null);
+      r.data = in.read_buffer("setData.data", &r.data_null);
       r.version = in.read_int("setData.version");
       return;
     case op::kSetAcl:
-      r.path = in.read_string("setACL.path");
+      r.path = in.read_string("setACL.path", &r.path_null);
       r.acl = read_acl(in);
       r.version = in.read_int("setACL.version");
       return;
@@ -585,12 +590,12 @@ void decode_request_body(JuteReader& in, Request* req) {
     case op::kSync:
     case op::kGetEphemerals:
     case op::kGetAllChildrenNumber:
-      r.path = in.read_string("path");
+      r.path = in.read_string("path", &r.path_null);
       return;
     case op::kCheckWatches:
     case op::kRemoveWatches:
     case op::kAddWatch:
-      r.path = in.read_string("path");
+      r.path = in.read_string("path", &r.path_null);
       r.mode = in.read_int("type");
       return;
     case op::kSetWatches:

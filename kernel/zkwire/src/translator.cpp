@@ -9,6 +9,7 @@
 #include "quorumlab/node/capnp_util.hpp"
 #include "quorumlab/proto/client.capnp.h"
 #include "quorumlab/sm/err.hpp"
+#include "quorumlab/zk_types.hpp"
 
 namespace quorumlab::zkwire {
 
@@ -30,6 +31,11 @@ kj::ArrayPtr<const kj::byte> bytes_of(const Bytes& b) {
 std::string text(capnp::Text::Reader t) {
   return std::string(t.cStr(), t.size());
 }
+/// A path or name as capnp Text with its full length: a NUL inside stays (std::string's
+/// implicit conversion would cut the text at the first NUL).
+capnp::Text::Reader text_of(const std::string& s) {
+  return capnp::Text::Reader(s.data(), s.size());
+}
 
 void fill_acl(capnp::List<proto::Acl>::Builder b, const sm::AclList& acl) {
   for (unsigned i = 0; i < acl.size(); ++i) {
@@ -40,27 +46,53 @@ void fill_acl(capnp::List<proto::Acl>::Builder b, const sm::AclList& acl) {
   }
 }
 
-void fill_create(proto::CreateOp::Builder c, const Request& r) {
-  c.setPath(r.path);
+void fill_create(proto::CreateOp::Builder c, const Request& r, std::int32_t mode) {
+  c.setPath(text_of(r.path));
   c.setData(bytes_of(r.data));
+  c.setDataNull(r.data_null);
   fill_acl(c.initAcl(static_cast<unsigned>(r.acl.size())), r.acl);
-  c.setMode(r.flags);
+  c.setMode(mode);
   c.setTtlMs(r.type == op::kCreateTtl ? r.ttl : -1);
 }
 
 void fill_strings(capnp::List<capnp::Text>::Builder b, const std::vector<std::string>& v) {
   for (unsigned i = 0; i < v.size(); ++i)
-    b.set(i, v[i]);
+    b.set(i, text_of(v[i]));
 }
 
-/// The error ZooKeeper gives a create whose opcode and CreateMode disagree
-/// (PrepRequestProcessor: createContainer needs a container mode, createTTL a TTL mode).
-Err create_mode_error(const Request& r) {
-  const bool container = r.flags == kModeContainer;
+/// The CreateMode the tree gets for a create, or the error ZooKeeper 3.8 answers at once:
+/// - createTTL needs a TTL mode (BADARGUMENTS otherwise; PrepRequestProcessor).
+/// - Outside a multi the opcode decides. createContainer makes a container whatever its flags
+///   (CreateContainerTxn): flags 0, 1 and 4 a container, 2 and 3 a sequential one, invalid
+///   flags BADARGUMENTS, and the TTL flags reach the tree, which refuses them (ttl -1).
+///   create and create2 with the container flag make a plain persistent node (CreateTxn).
+/// - Inside a multi the flags decide: ZooKeeper rebuilds every create with Op.create(flags),
+///   so flag 4 is a container whatever the opcode, and createContainer with other flags an
+///   ordinary create with those flags.
+Err create_mode(const Request& r, bool in_multi, std::int32_t* mode) {
   const bool ttl = r.flags == kModeTtl || r.flags == kModeTtlSequential;
-  if (r.type == op::kCreateContainer && !container) return Err::BADARGUMENTS;
-  if (r.type == op::kCreateTtl && !ttl) return Err::BADARGUMENTS;
+  *mode = r.flags;
+  if (r.type == op::kCreateTtl) return ttl ? Err::OK : Err::BADARGUMENTS;
+  if (in_multi) return Err::OK;
+  if (r.type == op::kCreateContainer) {
+    if (!is_valid_create_mode(r.flags)) return Err::BADARGUMENTS;
+    if (ttl) return Err::OK;
+    *mode = is_sequential(static_cast<CreateMode>(r.flags))
+                ? static_cast<std::int32_t>(CreateMode::kContainerSequential)
+                : kModeContainer;
+    return Err::OK;
+  }
+  if (r.flags == kModeContainer) *mode = static_cast<std::int32_t>(CreateMode::kPersistent);
   return Err::OK;
+}
+
+/// The result type of a successful create inside a multi: ZooKeeper's Op.create(flags) makes
+/// a createContainer op for the container flag (a create2-shaped result: path and Stat) and a
+/// create op otherwise (path only), whatever opcode the client sent; createTTL stays createTTL
+/// (create2-shaped).
+std::int32_t multi_create_result_type(const Request& sub) {
+  if (sub.type == op::kCreateTtl || sub.flags == kModeContainer) return op::kCreate2;
+  return op::kCreate;
 }
 
 /// Fills one sub-op of a multi or multiRead; false (and `*err`) for a create whose opcode and
@@ -70,34 +102,37 @@ bool fill_multi_op(proto::MultiOp::Builder b, const Request& sub, Err* err) {
     case op::kCreate:
     case op::kCreate2:
     case op::kCreateContainer:
-    case op::kCreateTtl:
-      if ((*err = create_mode_error(sub)) != Err::OK) return false;
-      fill_create(b.initCreate(), sub);
+    case op::kCreateTtl: {
+      std::int32_t mode = 0;
+      if ((*err = create_mode(sub, true, &mode)) != Err::OK) return false;
+      fill_create(b.initCreate(), sub, mode);
       return true;
+    }
     case op::kDelete: {
       auto d = b.initDelete();
-      d.setPath(sub.path);
+      d.setPath(text_of(sub.path));
       d.setVersion(sub.version);
       return true;
     }
     case op::kCheck: {
       auto c = b.initCheck();
-      c.setPath(sub.path);
+      c.setPath(text_of(sub.path));
       c.setVersion(sub.version);
       return true;
     }
     case op::kSetData: {
       auto s = b.initSetData();
-      s.setPath(sub.path);
+      s.setPath(text_of(sub.path));
       s.setData(bytes_of(sub.data));
+      s.setDataNull(sub.data_null);
       s.setVersion(sub.version);
       return true;
     }
     case op::kGetData:
-      b.setGetData(sub.path);
+      b.setGetData(text_of(sub.path));
       return true;
     case op::kGetChildren:
-      b.setGetChildren(sub.path);
+      b.setGetChildren(text_of(sub.path));
       return true;
     default:
       *err = Err::BADARGUMENTS;
@@ -105,28 +140,59 @@ bool fill_multi_op(proto::MultiOp::Builder b, const Request& sub, Err* err) {
   }
 }
 
+/// ZooKeeper's answer to a request whose path is a null string (length -1), for the requests
+/// that look a path up; OK for the others (sync, addWatch, getEphemerals, ...: passed on).
+/// The server fails on the null while reading or checking the request: MARSHALLINGERROR,
+/// except for setData and setACL, whose path check answers BADARGUMENTS.
+Err null_path_error(const Request& r) {
+  if (!r.path_null) return Err::OK;
+  switch (r.type) {
+    case op::kSetData:
+    case op::kSetAcl:
+      return Err::BADARGUMENTS;
+    case op::kCreate:
+    case op::kCreate2:
+    case op::kCreateContainer:
+    case op::kCreateTtl:
+    case op::kDelete:
+    case op::kExists:
+    case op::kGetData:
+    case op::kGetChildren:
+    case op::kGetChildren2:
+    case op::kGetAcl:
+    case op::kGetAllChildrenNumber:
+    case op::kCheckWatches:
+    case op::kRemoveWatches:
+      return Err::MARSHALLINGERROR;
+    default:
+      return Err::OK;
+  }
+}
+
 /// Builds the native request for `r` into `q`. Returns OK, or the error to answer locally.
 Err fill_native_request(proto::Request::Builder q, const Request& r) {
+  if (Err e = null_path_error(r); e != Err::OK) return e;
   auto o = q.initOp();
   switch (r.type) {
     case op::kCreate:
     case op::kCreate2:
     case op::kCreateContainer:
     case op::kCreateTtl: {
-      Err e = create_mode_error(r);
+      std::int32_t mode = 0;
+      Err e = create_mode(r, false, &mode);
       if (e != Err::OK) return e;
-      fill_create(o.initCreate(), r);
+      fill_create(o.initCreate(), r, mode);
       return Err::OK;
     }
     case op::kDelete: {
       auto d = o.initDelete();
-      d.setPath(r.path);
+      d.setPath(text_of(r.path));
       d.setVersion(r.version);
       return Err::OK;
     }
     case op::kCheck: {
       auto c = o.initCheck();
-      c.setPath(r.path);
+      c.setPath(text_of(r.path));
       c.setVersion(r.version);
       return Err::OK;
     }
@@ -137,29 +203,30 @@ Err fill_native_request(proto::Request::Builder q, const Request& r) {
       auto w = r.type == op::kExists    ? o.initExists()
                : r.type == op::kGetData ? o.initGetData()
                                         : o.initGetChildren();
-      w.setPath(r.path);
+      w.setPath(text_of(r.path));
       w.setWatch(r.watch);
       return Err::OK;
     }
     case op::kSetData: {
       auto s = o.initSetData();
-      s.setPath(r.path);
+      s.setPath(text_of(r.path));
       s.setData(bytes_of(r.data));
+      s.setDataNull(r.data_null);
       s.setVersion(r.version);
       return Err::OK;
     }
     case op::kGetAcl:
-      o.setGetAcl(r.path);
+      o.setGetAcl(text_of(r.path));
       return Err::OK;
     case op::kSetAcl: {
       auto s = o.initSetAcl();
-      s.setPath(r.path);
+      s.setPath(text_of(r.path));
       fill_acl(s.initAcl(static_cast<unsigned>(r.acl.size())), r.acl);
       s.setVersion(r.version);
       return Err::OK;
     }
     case op::kSync:
-      o.setSync(r.path);
+      o.setSync(text_of(r.path));
       return Err::OK;
     case op::kMulti:
     case op::kMultiRead: {
@@ -174,13 +241,15 @@ Err fill_native_request(proto::Request::Builder q, const Request& r) {
     case op::kCheckWatches:
     case op::kRemoveWatches: {
       auto w = r.type == op::kCheckWatches ? o.initCheckWatches() : o.initRemoveWatches();
-      w.setPath(r.path);
+      w.setPath(text_of(r.path));
       w.setType(r.mode);
       return Err::OK;
     }
     case op::kAddWatch: {
+      // AddWatchMode.fromZooKeeperMode throws for an unknown mode: MARSHALLINGERROR.
+      if (r.mode != 0 && r.mode != 1) return Err::MARSHALLINGERROR;
       auto w = o.initAddWatch();
-      w.setPath(r.path);
+      w.setPath(text_of(r.path));
       w.setMode(r.mode);
       return Err::OK;
     }
@@ -198,10 +267,10 @@ Err fill_native_request(proto::Request::Builder q, const Request& r) {
       return Err::OK;
     }
     case op::kGetEphemerals:
-      o.setGetEphemerals(r.path);
+      o.setGetEphemerals(text_of(r.path));
       return Err::OK;
     case op::kGetAllChildrenNumber:
-      o.setGetAllChildrenNumber(r.path);
+      o.setGetAllChildrenNumber(text_of(r.path));
       return Err::OK;
     case op::kAuth: {
       auto a = o.initAddAuth();
@@ -250,19 +319,6 @@ Bytes data_of(capnp::Data::Reader d) {
   return Bytes(d.begin(), d.end());
 }
 
-/// The result type ZooKeeper reports for a successful multi sub-op (§1.13: create2,
-/// createTTL and createContainer all come back as create2).
-std::int32_t multi_result_type(std::int32_t request_type) {
-  switch (request_type) {
-    case op::kCreate2:
-    case op::kCreateContainer:
-    case op::kCreateTtl:
-      return op::kCreate2;
-    default:
-      return request_type;
-  }
-}
-
 std::vector<MultiResult> multi_results(capnp::List<proto::OpResult>::Reader list,
                                        const std::vector<std::int32_t>& sub_types, bool read) {
   std::vector<MultiResult> out;
@@ -282,7 +338,7 @@ std::vector<MultiResult> multi_results(capnp::List<proto::OpResult>::Reader list
       out.push_back(std::move(m));
       continue;
     }
-    m.type = multi_result_type(req_type);
+    m.type = req_type;
     auto body = r.getBody();
     switch (body.which()) {
       case proto::OpResult::Body::CREATED:
@@ -294,6 +350,7 @@ std::vector<MultiResult> multi_results(capnp::List<proto::OpResult>::Reader list
         break;
       case proto::OpResult::Body::DATA:
         m.data = data_of(body.getData().getData());
+        m.data_null = body.getData().getDataNull();
         m.stat = stat_of(body.getData().getStat());
         break;
       case proto::OpResult::Body::CHILDREN:
@@ -330,6 +387,7 @@ void fill_reply_body(Reply* reply, proto::Response::Reader r,
     case op::kGetData:
       if (body.isData()) {
         reply->data = data_of(body.getData().getData());
+        reply->data_null = body.getData().getDataNull();
         reply->stat = stat_of(body.getData().getStat());
       }
       return;
@@ -455,8 +513,14 @@ void Translator::handle_request(const std::uint8_t* data, std::size_t size, std:
     return close(out, "more than " + std::to_string(limits_.max_pending) + " requests in flight");
   }
   stats_.last_cxid = req.xid;
-  if (!known_request_type(req.type))
+  if (req.type == op::kDeleteContainer) {  // a known opcode ZooKeeper keeps to itself
     return answer_locally(req, err_code(Err::UNIMPLEMENTED), now_us, out);
+  }
+  if (!known_request_type(req.type)) {
+    // ZooKeeper: UNIMPLEMENTED with header zxid -1, then the connection is closed.
+    draining_ = true;
+    return answer_locally(req, err_code(Err::UNIMPLEMENTED), now_us, out, -1, true);
+  }
   try {
     decode_request_body(in, &req);
   } catch (const JuteError&) {
@@ -474,19 +538,24 @@ void Translator::handle_request(const std::uint8_t* data, std::size_t size, std:
   p.native_xid = next_native_xid();
   p.type = req.type;
   p.start_us = now_us;
-  for (const auto& sub : req.ops)
-    p.sub_types.push_back(sub.type);
+  for (const auto& sub : req.ops) {
+    const bool create = sub.type == op::kCreate || sub.type == op::kCreate2 ||
+                        sub.type == op::kCreateContainer || sub.type == op::kCreateTtl;
+    p.sub_types.push_back(create ? multi_create_result_type(sub) : sub.type);
+  }
   q.setXid(p.native_xid);
   fifo_.push_back(std::move(p));
   out->to_node.push_back(to_bytes(msg));
 }
 
 void Translator::answer_locally(const Request& req, std::int32_t err, std::int64_t now_us,
-                                Effects* out) {
+                                Effects* out, std::int64_t zxid, bool close_after) {
   Pending p;
   p.jute_xid = req.xid;
   p.type = req.type;
   p.local_err = err;
+  p.local_zxid = zxid;
+  p.close_after = close_after;
   p.start_us = now_us;
   fifo_.push_back(std::move(p));
   flush_local(now_us, out);
@@ -497,12 +566,17 @@ void Translator::flush_local(std::int64_t now_us, Effects* out) {
     const Pending& p = fifo_.front();
     Reply r;
     r.xid = p.jute_xid;
-    r.zxid = stats_.last_zxid;
+    r.zxid = p.local_zxid != 0 ? p.local_zxid : stats_.last_zxid;
     r.err = p.local_err;
     r.type = p.type;
     emit(r, out);
     finish(p, stats_.last_zxid, now_us);
+    const bool close_after = p.close_after;
     fifo_.pop_front();
+    if (close_after) {
+      fifo_.clear();
+      return close(out, "unknown opcode " + std::to_string(r.type));
+    }
   }
 }
 
@@ -585,7 +659,7 @@ void Translator::on_server_message(const std::uint8_t* data, std::size_t size, s
         auto n = msg.getNotification();
         Reply event;
         event.xid = xid::kNotification;
-        event.zxid = n.getZxid();
+        event.zxid = -1;  // ZooKeeper's WatcherEvent replies carry zxid -1 in the header
         event.type = op::kNotification;
         event.event_type = n.getType();
         event.event_state = n.getState();

@@ -290,17 +290,41 @@ TEST_F(TranslatorTest, PlainCreateReplyHasNoStat) {
   EXPECT_EQ(fx.to_client.size(), 4u + 16 + 4 + 2);  // header + CreateResponse{path}
 }
 
-TEST_F(TranslatorTest, CreateOpcodeAndModeMustAgree) {
+// ZooKeeper 3.8 outside a multi: createContainer makes a container whatever its flags (a
+// sequential one for 2 and 3), create/create2 with the container flag a persistent node.
+TEST_F(TranslatorTest, CreateContainerFlagsFollowZooKeeper) {
   connect();
-  Request r = req(1, op::kCreateContainer);
-  r.flags = 0;
+  const std::vector<std::tuple<std::int32_t, std::int32_t, std::int32_t>> cases = {
+      {op::kCreateContainer, 0, 4}, {op::kCreateContainer, 1, 4}, {op::kCreateContainer, 2, 7},
+      {op::kCreateContainer, 3, 7}, {op::kCreateContainer, 4, 4}, {op::kCreateContainer, 5, 5},
+      {op::kCreate, 4, 0},          {op::kCreate2, 4, 0},         {op::kCreate2, 2, 2}};
+  std::int32_t xid = 1;
+  for (auto [type, flags, mode] : cases) {
+    SCOPED_TRACE(std::to_string(type) + " flags " + std::to_string(flags));
+    Request r = req(xid++, type);
+    r.flags = flags;
+    Native n = send(r);
+    EXPECT_EQ(n.request().getOp().getCreate().getMode(), mode);
+    answer(n, type, -101);
+  }
+  for (std::int32_t bad : {7, -1}) {
+    Request r = req(xid++, op::kCreateContainer);
+    r.flags = bad;
+    Bytes f;
+    encode_request(r, &f);
+    Effects fx = frame(f);
+    EXPECT_TRUE(fx.to_node.empty());
+    auto rs = replies_of(fx.to_client, {op::kCreateContainer});
+    ASSERT_EQ(rs.size(), 1u);
+    EXPECT_EQ(rs[0].err, -8);  // BADARGUMENTS
+  }
+}
+
+TEST_F(TranslatorTest, CreateTtlNeedsATtlMode) {
+  connect();
   Bytes f;
-  encode_request(r, &f);
-  Effects fx = frame(f);
-  EXPECT_TRUE(fx.to_node.empty());
-  auto rs = replies_of(fx.to_client, {op::kCreateContainer});
-  ASSERT_EQ(rs.size(), 1u);
-  EXPECT_EQ(rs[0].err, -8);  // BADARGUMENTS
+  Effects fx;
+  std::vector<Reply> rs;
   Request ttl = req(2, op::kCreateTtl);
   ttl.flags = 1;
   f.clear();
@@ -575,8 +599,11 @@ TEST_F(TranslatorTest, MultiSuccessUsesTheSubOpResultTypes) {
   ASSERT_EQ(rep.results.size(), 7u);
   EXPECT_EQ(rep.results[0].type, op::kCreate);  // plain create: path only
   EXPECT_EQ(rep.results[0].path, "/x0");
-  for (int i = 1; i < 4; ++i)
-    EXPECT_EQ(rep.results[i].type, op::kCreate2);  // §1.13
+  // ZooKeeper 3.8 rebuilds each create with Op.create(flags): create2 without the container
+  // flag comes back as a plain create; createTTL and a container as create2.
+  EXPECT_EQ(rep.results[1].type, op::kCreate);
+  EXPECT_EQ(rep.results[2].type, op::kCreate2);
+  EXPECT_EQ(rep.results[3].type, op::kCreate2);
   EXPECT_EQ(rep.results[3].stat.czxid, 3);
   EXPECT_EQ(rep.results[4].type, op::kDelete);
   EXPECT_EQ(rep.results[5].type, op::kSetData);
@@ -644,17 +671,105 @@ TEST_F(TranslatorTest, MultiReadResultsAreIndependent) {
   EXPECT_EQ(rep.results[2].err, -101);
 }
 
-TEST_F(TranslatorTest, MixedMultiRefusedByTheNodeIsHeaderOnly) {
+// ZooKeeper fails to read a write multi holding a read: MARSHALLINGERROR, header only.
+TEST_F(TranslatorTest, ReadInsideAWriteMultiIsAMarshallingError) {
   connect();
   Request m = req(33, op::kMulti, "");
   Request g;
   g.type = op::kGetData;
   g.path = "/g";
-  m.ops = {g};
-  Native n = send(m);
-  EXPECT_TRUE(n.request().getOp().getMulti()[0].isGetData());
-  Effects fx = server(response_msg(n.request().getXid(), 1, -8));
+  Request c;
+  c.type = op::kCreate;
+  c.path = "/c";
+  m.ops = {c, g};
+  Bytes f;
+  encode_request(m, &f);
+  Effects fx = frame(f);
+  EXPECT_TRUE(fx.to_node.empty());
+  EXPECT_FALSE(fx.close);
   EXPECT_EQ(fx.to_client.size(), 20u);
+  auto rs = replies_of(fx.to_client, {op::kMulti});
+  ASSERT_EQ(rs.size(), 1u);
+  EXPECT_EQ(rs[0].err, -5);
+}
+
+TEST_F(TranslatorTest, NullDataBothWays) {
+  connect();
+  Request c = req(1, op::kCreate);
+  c.data_null = true;
+  Native n = send(c);
+  EXPECT_TRUE(n.request().getOp().getCreate().getDataNull());
+  answer(n, op::kCreate, -110);
+  Request e = req(2, op::kSetData);
+  n = send(e);
+  EXPECT_FALSE(n.request().getOp().getSetData().getDataNull());
+  answer(n, op::kSetData, -101);
+  n = send(req(3, op::kGetData));
+  Effects fx =
+      server(response_msg(n.request().getXid(), 9, 0, [](proto::Response::Body::Builder b) {
+        auto d = b.initData();
+        d.setDataNull(true);
+        fill_stat(d.initStat(), 1);
+      }));
+  // header, buffer length -1, Stat
+  ASSERT_EQ(fx.to_client.size(), 4u + 16 + 4 + 68);
+  EXPECT_EQ(load_be32(fx.to_client.data() + 20), -1);
+  auto rs = replies_of(fx.to_client, {op::kGetData});
+  ASSERT_EQ(rs.size(), 1u);
+  EXPECT_TRUE(rs[0].data_null);
+}
+
+TEST_F(TranslatorTest, NullPathIsAnsweredAsZooKeeperDoes) {
+  connect();
+  const std::vector<std::pair<std::int32_t, std::int32_t>> cases = {
+      {op::kCreate, -5},       {op::kExists, -5},  {op::kGetData, -5}, {op::kDelete, -5},
+      {op::kGetChildren2, -5}, {op::kSetData, -8}, {op::kSetAcl, -8}};
+  std::int32_t xid = 1;
+  for (auto [type, err] : cases) {
+    SCOPED_TRACE(op_name(type));
+    Request r = req(xid++, type);
+    r.path_null = true;
+    Bytes f;
+    encode_request(r, &f);
+    // encode_request writes the path as a string: patch its length to -1.
+    const std::size_t at = 4 + 8;
+    Bytes g(f.begin(), f.begin() + static_cast<std::ptrdiff_t>(at));
+    for (int i = 0; i < 4; ++i)
+      g.push_back(0xff);
+    g.insert(g.end(), f.begin() + static_cast<std::ptrdiff_t>(at + 4 + 2), f.end());
+    const auto len = static_cast<std::uint32_t>(g.size() - 4);
+    g[0] = static_cast<std::uint8_t>(len >> 24);
+    g[1] = static_cast<std::uint8_t>(len >> 16);
+    g[2] = static_cast<std::uint8_t>(len >> 8);
+    g[3] = static_cast<std::uint8_t>(len);
+    Effects fx = frame(g);
+    EXPECT_TRUE(fx.to_node.empty());
+    EXPECT_FALSE(fx.close);
+    auto rs = replies_of(fx.to_client, {type});
+    ASSERT_EQ(rs.size(), 1u);
+    EXPECT_EQ(rs[0].err, err);
+  }
+}
+
+TEST_F(TranslatorTest, NulInsideAPathReachesTheNode) {
+  connect();
+  Native n = send(req(1, op::kCreate, std::string("/b\0c", 4)));
+  auto p = n.request().getOp().getCreate().getPath();
+  EXPECT_EQ(std::string(p.begin(), p.size()), std::string("/b\0c", 4));
+}
+
+TEST_F(TranslatorTest, AddWatchWithAnUnknownModeIsAMarshallingError) {
+  connect();
+  Request r = req(1, op::kAddWatch);
+  r.mode = 2;
+  Bytes f;
+  encode_request(r, &f);
+  Effects fx = frame(f);
+  EXPECT_TRUE(fx.to_node.empty());
+  EXPECT_FALSE(fx.close);
+  auto rs = replies_of(fx.to_client, {op::kAddWatch});
+  ASSERT_EQ(rs.size(), 1u);
+  EXPECT_EQ(rs[0].err, -5);
 }
 
 // ---------------------------------------------------------------- §2.4, §2.5 xids and order
@@ -714,6 +829,8 @@ TEST_F(TranslatorTest, LocalAnswersWaitForEarlierReplies) {
     EXPECT_TRUE(fx.to_client.empty());
     EXPECT_FALSE(fx.close);
   }
+  // After an unknown opcode no further frame is read (ZooKeeper closes the connection).
+  EXPECT_FALSE(t.accepts_frames());
   Effects fx = server(response_msg(first.request().getXid(), 6, -101));
   auto rs = replies_of(fx.to_client, {op::kGetData, op::kReconfig, op::kSasl, 77});
   ASSERT_EQ(rs.size(), 4u);
@@ -723,6 +840,8 @@ TEST_F(TranslatorTest, LocalAnswersWaitForEarlierReplies) {
   EXPECT_EQ(rs[2].err, -6);    // UNIMPLEMENTED
   EXPECT_EQ(rs[3].xid, 4);
   EXPECT_EQ(rs[3].err, -6);
+  EXPECT_EQ(rs[3].zxid, -1);  // as ZooKeeper's
+  EXPECT_TRUE(fx.close);      // then the connection is closed
 }
 
 TEST_F(TranslatorTest, MalformedBodyGetsMarshallingError) {
@@ -778,7 +897,7 @@ TEST_F(TranslatorTest, NotificationBecomesWatcherEvent) {
   auto rs = replies_of(fx.to_client, {});
   ASSERT_EQ(rs.size(), 1u);
   EXPECT_EQ(rs[0].xid, -1);
-  EXPECT_EQ(rs[0].zxid, 0x200000004);
+  EXPECT_EQ(rs[0].zxid, -1);  // ZooKeeper's notifications carry zxid -1
   EXPECT_EQ(rs[0].event_type, 4);
   EXPECT_EQ(rs[0].event_state, 3);
   EXPECT_EQ(rs[0].path, "/parent");

@@ -102,6 +102,7 @@ struct ReadOp {
 struct ReadResult {
   Err err = Err::OK;
   Bytes data;
+  bool data_null = false;  ///< getData of a node holding null data
   Stat stat;
   std::vector<std::string> children;
 };
@@ -176,16 +177,20 @@ class DataTree {
   // Watches are armed by the kernel in WatchRegistry after the read, per §1.11: exists arms a
   // data watch on OK and NONODE, getData on OK only, getChildren a child watch on OK only.
 
-  /// exists (§1.1): NUL in path -> BADARGUMENTS; missing -> NONODE; no READ -> NOAUTH
-  /// (3.9.2+ behaviour).
+  /// NUL in path -> BADARGUMENTS; missing -> NONODE; no READ -> NOAUTH (3.9.2+ behaviour).
+  /// The kernel's exists request follows ZooKeeper 3.8 and checks no ACL (it passes super's
+  /// rights); this check serves the READ tests of setWatches and addWatch.
   Err exists(std::string_view path, const AuthInfo& auth, Stat* stat) const;
 
-  /// getData: NONODE; no READ -> NOAUTH. `data` is assigned (capacity reused).
-  Err get_data(std::string_view path, const AuthInfo& auth, Bytes* data, Stat* stat) const;
+  /// getData: NONODE; no READ -> NOAUTH. `data` is assigned (capacity reused); `*null`, if
+  /// given, tells whether the node holds null data (ZooKeeper's null byte[], answered as a
+  /// jute buffer of length -1; `data` is then empty).
+  Err get_data(std::string_view path, const AuthInfo& auth, Bytes* data, Stat* stat,
+               bool* null = nullptr) const;
   /// As get_data without the copy: on OK `*data` points at the node's own bytes, valid until
   /// the next apply, restore or move of the tree.
-  Err get_data_view(std::string_view path, const AuthInfo& auth, const Bytes** data,
-                    Stat* stat) const;
+  Err get_data_view(std::string_view path, const AuthInfo& auth, const Bytes** data, Stat* stat,
+                    bool* null = nullptr) const;
 
   /// getChildren / getChildren2: NONODE; no READ -> NOAUTH. Child names (not paths), in
   /// ascending byte order; `stat` is the parent's Stat. For nodes with many children the

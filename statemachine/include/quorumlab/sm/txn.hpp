@@ -37,6 +37,8 @@ struct CreateOp {
   AclList acl;
   std::int32_t mode = 0;
   std::int64_t ttl_ms = -1;
+  /// Null data (jute buffer length -1), as ZooKeeper stores it; `data` is then empty.
+  bool data_null = false;
 };
 
 /// delete (§1.4: version -1 matches any version).
@@ -50,6 +52,7 @@ struct SetDataOp {
   std::string path;
   Bytes data;
   std::int32_t version = -1;
+  bool data_null = false;  ///< null data (see CreateOp::data_null)
 };
 
 /// setACL; `version` is compared with the node's aversion.

@@ -84,11 +84,16 @@ class WatchRegistry {
   std::vector<Notification> fire(const std::vector<WatchTrigger>& triggers);
 
   /// checkWatches (opcode 17): OK if `conn` has a watch of `type` on `path`, else NOWATCHER.
-  /// Children/Data: a standard watch in the child/data table; Persistent: a persistent watch;
-  /// PersistentRecursive: a recursive watch; Any: any watch. Unknown type: BADARGUMENTS.
+  /// Children/Data: any watch in the child/data table, as ZooKeeper 3.8 (so a persistent
+  /// watch, filed in both tables, is found by both, and a recursive one by Data);
+  /// Persistent: a persistent watch; PersistentRecursive: a recursive watch (3.9's types);
+  /// Any: any watch. Unknown type: BADARGUMENTS.
   Err check_watches(ConnId conn, std::string_view path, WatcherType type) const;
-  /// removeWatches (opcode 18), 3.9 semantics: removes what check_watches would find
-  /// (Any removes every mode from both tables); NOWATCHER if nothing was removed.
+  /// removeWatches (opcode 18): removes what check_watches would find: Children/Data empty
+  /// conn's entry in that table (a persistent watch then keeps only its other half, which
+  /// goes on firing: ZooKeeper 3.8), Persistent/PersistentRecursive that mode from both
+  /// tables, Any everything; NOWATCHER if nothing was removed. Known difference: ZooKeeper
+  /// 3.8 also files a recursive watch in its child table, so Children finds one there.
   Err remove_watches(ConnId conn, std::string_view path, WatcherType type);
 
   /// Drops every watch and the auth of a closed connection.

@@ -49,6 +49,7 @@ using quorumlab::is_ephemeral;
 using quorumlab::is_sequential;
 using quorumlab::is_ttl;
 using quorumlab::is_valid_create_mode;
+using quorumlab::is_valid_tree_create_mode;
 using quorumlab::WatcherType;
 
 /// Largest TTL accepted for TTL nodes: 2^40 - 1 ms (§1.2, `EphemeralType.TTL`).

@@ -131,6 +131,7 @@ struct Created {
 struct DataResult {
   std::string data;  // raw bytes
   Stat stat;
+  bool null = false;  ///< the node holds null data (ZooKeeper's null byte[]); `data` is empty
 };
 
 struct ChildrenResult {

@@ -72,6 +72,14 @@ class JuteWriter {
   void write_string(std::string_view s);
   void write_buffer(const std::uint8_t* data, std::size_t size);
   void write_buffer(const Bytes& b) { write_buffer(b.data(), b.size()); }
+  /// A buffer that may be null (jute length -1, e.g. a znode's null data).
+  void write_buffer(const Bytes& b, bool null) {
+    if (null) {
+      write_int(-1);
+    } else {
+      write_buffer(b);
+    }
+  }
   /// A null string or buffer (length -1).
   void write_null() { write_int(-1); }
 

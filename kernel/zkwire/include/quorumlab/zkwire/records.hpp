@@ -106,6 +106,8 @@ struct Request {
   std::int32_t type = 0;
   std::string path;
   Bytes data;
+  bool data_null = false;  ///< create/setData data was a null buffer (length -1)
+  bool path_null = false;  ///< the path was a null string (length -1)
   sm::AclList acl;
   std::int32_t flags = 0;
   std::int64_t ttl = 0;
@@ -134,6 +136,7 @@ struct MultiResult {
   std::string path;
   sm::Stat stat;
   Bytes data;
+  bool data_null = false;  ///< getData of null data: a buffer of length -1
   std::vector<std::string> children;
 };
 
@@ -155,6 +158,7 @@ struct Reply {
   std::string path;
   sm::Stat stat;
   Bytes data;
+  bool data_null = false;  ///< getData of null data: a buffer of length -1
   sm::AclList acl;
   std::vector<std::string> strings;
   std::int32_t number = 0;

@@ -85,7 +85,7 @@ class Translator {
   /// False while the ConnectResponse is pending (ZooKeeper stops reading then too, §2.3) and
   /// after a close.
   bool accepts_frames() const {
-    return stage_ == Stage::kAwaitConnect || stage_ == Stage::kSession;
+    return !draining_ && (stage_ == Stage::kAwaitConnect || stage_ == Stage::kSession);
   }
   std::int64_t session_id() const { return session_id_; }
   std::int32_t timeout_ms() const { return timeout_ms_; }
@@ -100,14 +100,18 @@ class Translator {
     std::int32_t native_xid = 0;  ///< 0: answered here, `local_err` holds the reply's code
     std::int32_t type = 0;
     std::int32_t local_err = 0;
-    std::vector<std::int32_t> sub_types;  ///< multi / multiRead op types
+    std::int64_t local_zxid = 0;  ///< header zxid of a local reply; 0: the last zxid seen
+    bool close_after = false;     ///< close the connection once this local reply is sent
+    /// multi / multiRead: the result type each op gets (a create's is decided by its flags).
+    std::vector<std::int32_t> sub_types;
     std::int64_t start_us = 0;
   };
 
   void handle_connect(const std::uint8_t* data, std::size_t size, Effects* out);
   void handle_request(const std::uint8_t* data, std::size_t size, std::int64_t now_us,
                       Effects* out);
-  void answer_locally(const Request& req, std::int32_t err, std::int64_t now_us, Effects* out);
+  void answer_locally(const Request& req, std::int32_t err, std::int64_t now_us, Effects* out,
+                      std::int64_t zxid = 0, bool close_after = false);
   std::int32_t next_native_xid();
   /// Sends replies for answered-here entries at the FIFO head.
   void flush_local(std::int64_t now_us, Effects* out);
@@ -117,6 +121,9 @@ class Translator {
 
   TranslatorLimits limits_;
   Stage stage_ = Stage::kAwaitConnect;
+  /// An unknown opcode arrived: the replies before it are still sent, then the connection
+  /// closes (ZooKeeper answers UNIMPLEMENTED and closes); no further frame is read.
+  bool draining_ = false;
   bool client_sent_read_only_ = false;
   std::int64_t session_id_ = 0;
   std::int32_t timeout_ms_ = 0;
