@@ -56,6 +56,8 @@ NodeConfig make_node_config(const SimConfig& c, NodeId id) {
       "min_session_timeout_ms=100",
       "max_session_timeout_ms=60000",
       "snapshot_every_txns=" + std::to_string(c.snapshot_every_txns),
+      // The plugins' drift bound is what the simulated clocks may drift (at least the default).
+      "clock_drift_ppm=" + std::to_string(std::max<std::int64_t>(1000, c.clock.drift_ppm_max)),
   };
   if (c.replicas() > 1) {
     std::string peers;
