@@ -55,6 +55,24 @@ Bytes Node::status_message() const {
   return to_bytes(msg);
 }
 
+bool Node::serves_clients() const {
+  if (options_.test_serve_without_quorum) return true;  // test-only fault: see NodeOptions
+  const BroadcastStatus& s = last_status_;
+  // A leader serves once it may propose (zab: a quorum acknowledged NEWLEADER, when
+  // ZooKeeper's leader starts its server), and goes LOOKING when it has not heard from a
+  // quorum for sync_limit_ticks; a learner reports its leader only while it follows one (it
+  // goes LOOKING when it hears nothing from it for sync_limit_ticks).
+  if (s.role == Role::leader) return s.can_propose;
+  return s.leader != 0 && (s.role == Role::follower || s.role == Role::observer);
+}
+
+std::string Node::not_serving_reason() const {
+  return fmt::format(
+      "server {} is not part of a working quorum ({}, leader {}); try another "
+      "server",
+      config_.id(), to_string(last_status_.role), last_status_.leader);
+}
+
 void Node::send_to(Connection& c, Bytes bytes) {
   env_.send_client(c.id, std::move(bytes));
 }
@@ -135,6 +153,10 @@ void Node::on_client_message(ConnId conn, const std::uint8_t* data, std::size_t 
 }
 
 void Node::handle_connect(Connection& c, const std::uint8_t* data, std::size_t size) {
+  if (!serves_clients()) {
+    // As a ZooKeeper server that is not running (no quorum): the client tries another server.
+    return finish_connect(c, sm::Err::CONNECTIONLOSS, not_serving_reason());
+  }
   CapnpReader reader(data, size, kClientTraversalWords);
   auto req = reader.root<proto::ClientMessage>().getConnect();
   c.timeout_ms = static_cast<std::int32_t>(std::clamp<std::int64_t>(
@@ -213,6 +235,12 @@ void Node::finish_connect(Connection& c, sm::Err err, const std::string& message
 }
 
 void Node::handle_request(Connection& c, const std::uint8_t* data, std::size_t size) {
+  if (!serves_clients()) {
+    // Not reached in practice: on_status_change closed every connection when this server
+    // left the quorum, and connects are refused until it rejoins. Never answer (a ping
+    // least of all): the client must see Disconnected before its session can expire.
+    return drop_connection(c.id, not_serving_reason());
+  }
   auto reader = std::make_unique<CapnpReader>(data, size, kClientTraversalWords);
   auto req = reader->root<proto::ClientMessage>().getRequest();
   ++stats_.requests;

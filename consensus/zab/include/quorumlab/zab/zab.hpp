@@ -14,7 +14,9 @@
 //
 // Roles reported in status(): LOOKING -> looking; LEADING before a quorum acknowledged the new
 // epoch -> candidate (a prospective leader); LEADING after -> leader; FOLLOWING -> follower;
-// OBSERVING -> observer. `can_propose` is true in the broadcast phase of a leader only.
+// OBSERVING -> observer. `can_propose` is true in the broadcast phase of a leader only. A
+// learner reports its `leader` once it is in sync with it (UPTODATE, when ZooKeeper's learner
+// starts serving clients), 0 before: the kernel serves clients only within a quorum.
 //
 // Persistence: acceptedEpoch is saved (hard_state.accepted_epoch) before ACKEPOCH and LEADERINFO
 // leave (messages_after_persist); currentEpoch (hard_state.current_epoch) with the log on

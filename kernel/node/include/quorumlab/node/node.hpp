@@ -72,6 +72,11 @@ struct NodeOptions {
   /// after a ZooKeeper connection loss). Txns a leader makes itself and txns forwarded to it
   /// are never refused: they are proposed at once.
   std::size_t max_waiting_txns = 100000;
+  /// Test-only fault for checker self-tests: a server that is not part of a working quorum
+  /// keeps its client connections, accepts new ones and answers their pings (as before issue
+  /// 18), so a partitioned server's clients stay connected while the majority expires their
+  /// sessions.
+  bool test_serve_without_quorum = false;
 };
 
 class Node final : public RuntimeHandler, public SnapshotSource {
@@ -129,6 +134,12 @@ class Node final : public RuntimeHandler, public SnapshotSource {
   void recover();
 
   // Client protocol (clients.cpp).
+  /// True while this server is part of a working quorum (it leads, or follows/observes a
+  /// known leader); otherwise it has no client connections, as a ZooKeeper server that left
+  /// FOLLOWING/LEADING (see on_status_change).
+  bool serves_clients() const;
+  /// Why serves_clients() is false, for the client and the log.
+  std::string not_serving_reason() const;
   void handle_connect(Connection& c, const std::uint8_t* data, std::size_t size);
   void handle_request(Connection& c, const std::uint8_t* data, std::size_t size);
   void finish_connect(Connection& c, sm::Err err, const std::string& message);
