@@ -193,6 +193,62 @@ void Node::handle_connect(Connection& c, const std::uint8_t* data, std::size_t s
     return finish_connect(c, sm::Err::SESSIONEXPIRED,
                           fmt::format("session {:#x} is expired or unknown", id));
   }
+  if (last_status_.role != Role::leader) {
+    // As ZooKeeper's learner (revalidateSession): this tree may still hold a session the
+    // leader has just expired; the leader's tracker decides. The answer comes back in
+    // on_revalidated; a leader change meanwhile closes the connection (see on_status_change).
+    c.session = id;
+    c.connecting = true;
+    c.revalidating = true;
+    capnp::MallocMessageBuilder msg;
+    auto env = msg.initRoot<proto::PeerEnvelope>();
+    env.setFrom(config_.id());
+    auto list = env.initRevalidate(1);
+    list[0].setSessionId(id);
+    list[0].setTimeoutMs(c.timeout_ms);
+    env_.send_peer(last_status_.leader, to_bytes(msg));
+    return;
+  }
+  if (!session_alive(id)) {
+    c.session = 0;
+    return finish_connect(c, sm::Err::SESSIONEXPIRED, fmt::format("session {:#x} is expired", id));
+  }
+  resume_session(c, id);
+}
+
+bool Node::session_alive(SessionId id) {
+  if (!tree_.has_session(id)) return false;
+  if (!sessions_.contains(id)) {
+    // Not tracked yet (as for a TOUCH, see on_peer_message): it starts a fresh timeout.
+    for (const auto& s : tree_.sessions()) {
+      if (s.session_id == id) sessions_.add(id, s.timeout_ms, env_.now_ms());
+    }
+  }
+  return sessions_.touch_if_alive(id, env_.now_ms());
+}
+
+void Node::on_revalidated(SessionId id, bool valid) {
+  std::vector<ConnId> waiting;
+  for (const auto& [cid, c] : connections_) {
+    if (c->revalidating && c->session == id) waiting.push_back(cid);
+  }
+  std::sort(waiting.begin(), waiting.end());
+  for (ConnId cid : waiting) {
+    auto it = connections_.find(cid);
+    if (it == connections_.end()) continue;
+    Connection& c = *it->second;
+    c.revalidating = false;
+    if (valid) {
+      resume_session(c, id);
+    } else {
+      c.session = 0;
+      finish_connect(c, sm::Err::SESSIONEXPIRED,
+                     fmt::format("session {:#x} is expired (the leader says so)", id));
+    }
+  }
+}
+
+void Node::resume_session(Connection& c, SessionId id) {
   auto old = conn_by_session_.find(id);
   if (old != conn_by_session_.end() && old->second != c.id) {
     drop_connection(old->second, "session moved to another connection");
@@ -200,10 +256,7 @@ void Node::handle_connect(Connection& c, const std::uint8_t* data, std::size_t s
   c.session = id;
   conn_by_session_[id] = c.id;
   watches_.set_auth(c.id, c.auth);
-  if (last_status_.role == Role::leader)
-    sessions_.touch(id, env_.now_ms());
-  else
-    touched_[id] = c.timeout_ms;
+  if (last_status_.role != Role::leader) touched_[id] = c.timeout_ms;
   finish_connect(c, sm::Err::OK, "");
 }
 

@@ -144,6 +144,24 @@ void Node::on_peer_message(const std::uint8_t* data, std::size_t size) {
         for (auto t : env.getForward())
           to_propose_.emplace_back(t.begin(), t.end());
         break;
+      case proto::PeerEnvelope::REVALIDATE: {
+        if (last_status_.role != Role::leader || !last_status_.can_propose) break;
+        capnp::MallocMessageBuilder msg;
+        auto reply = msg.initRoot<proto::PeerEnvelope>();
+        reply.setFrom(config_.id());
+        auto asks = env.getRevalidate();
+        auto list = reply.initRevalidated(asks.size());
+        for (unsigned i = 0; i < asks.size(); ++i) {
+          list[i].setSessionId(asks[i].getSessionId());
+          list[i].setValid(session_alive(asks[i].getSessionId()));
+        }
+        env_.send_peer(from, to_bytes(msg));
+        break;
+      }
+      case proto::PeerEnvelope::REVALIDATED:
+        for (auto v : env.getRevalidated())
+          on_revalidated(v.getSessionId(), v.getValid());
+        break;
       case proto::PeerEnvelope::TOUCH:
         for (auto t : env.getTouch()) {
           if (!sessions_.contains(t.getSessionId()) && tree_.has_session(t.getSessionId())) {

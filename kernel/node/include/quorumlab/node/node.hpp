@@ -143,6 +143,12 @@ class Node final : public RuntimeHandler, public SnapshotSource {
   void handle_connect(Connection& c, const std::uint8_t* data, std::size_t size);
   void handle_request(Connection& c, const std::uint8_t* data, std::size_t size);
   void finish_connect(Connection& c, sm::Err err, const std::string& message);
+  /// Moves the (valid) session `id` to `c` and answers the connect.
+  void resume_session(Connection& c, SessionId id);
+  /// Leader: whether a session a client reconnects with is alive (touches it if so).
+  bool session_alive(SessionId id);
+  /// Learner: the leader's answers to its revalidation requests.
+  void on_revalidated(SessionId id, bool valid);
   void flush_connection(Connection& c);
   bool try_complete_read(Connection& c, Pending& p);
   /// Queues a write or closeSession of `c` and submits its txn, or holds the txn while an
