@@ -211,19 +211,31 @@ TEST_F(Sim, SelfTestWritesOvertakingTheirSessionsSyncBreakFifoExecutionOrder) {
 TEST_F(Sim, SelfTestServersWithoutQuorumKeepingClientsBreakDisconnectedBeforeExpiry) {
   // A replica without a leader keeps its clients connected and answers their pings (as before
   // issue 18), while the leader on the majority side expires their sessions: a client keeps
-  // hearing from its server after its session is gone. Sessions of 1 s, shorter than the
-  // partitions (up to 1.5 s), so that a cut-off replica's clients outlive their sessions; with
-  // the default 4 s no session expires in zab seeds 1..3000. Zab seed 173 shows it (a ping
-  // reply 600 ms after the expiry); with the fix it passes, as do seeds 1..3000 but 1619 (a
-  // session id a restarted replica handed out twice, see request_applied_once).
+  // hearing from its server after its session is gone. The old code dropped a connection only
+  // for a pending write or sync, so the clients here mostly read and idle; sessions of 1 s, and
+  // a minority cut off for longer (1.5 to 3 s) while the majority keeps a leader. Zab seed 1
+  // shows it (client 1 on the cut-off node 2 gets a ping reply 509 ms after its session
+  // expired, and would until the heal at 1.7 s). With the fix, seeds 1..1000 pass.
   if (!have_plugin("zab")) GTEST_SKIP() << "no zab plugin";
-  SimConfig c = zab(3);
-  c.duration_ms = 5000;  // as `qlab sim`
+  SimConfig c = zab(3, "partition");
+  c.duration_ms = 5000;
   c.workload.session_timeout_ms = 1000;
+  c.partition.duration_min_ms = 1500;
+  c.partition.duration_max_ms = 3000;
+  c.partition.weight_symmetric = c.partition.weight_asymmetric = 0;
+  c.partition.weight_isolate_leader = c.partition.weight_client = 0;
+  c.nemesis.interval_mean_ms = 2000;
+  c.workload.think_mean_us = 300'000;
+  c.workload.weight_create = c.workload.weight_set = c.workload.weight_delete = 1;
+  c.workload.weight_sync = 0;
   c.test.node_serves_without_quorum = true;
-  expect_violation(c, "disconnected_before_expiry", 1, 173);
+  expect_violation(c, "disconnected_before_expiry", 1, 1);
   c.test.node_serves_without_quorum = false;
-  expect_seeds_pass(c, 173, 1);
+  for (std::uint64_t s = 1; s <= 50; ++s) {
+    c.seed = s;
+    RunResult r = run_simulation(c);
+    ASSERT_TRUE(r.ok) << format_failure(c, r);
+  }
 }
 
 TEST_F(Sim, SelfTestLateNotificationsBreakWatchBeforeData) {
@@ -246,10 +258,11 @@ TEST_F(Sim, SelfTestNoTimeToRecoverBreaksLiveness) {
 }
 
 TEST_F(Sim, SelfTestForgettingTheZxidOnReconnectBreaksNoReadFromThePast) {
-  // A lagging follower accepts a client that did not say what it had seen.
+  // A lagging follower accepts a client that did not say what it had seen. Since replicas
+  // serve only within a quorum (issue 18) a follower is behind less often: more seeds.
   if (!have_plugin("zab")) GTEST_SKIP() << "no zab plugin";
   SimConfig c = zab(3, "partition");
   c.test.client_forgets_zxid_on_reconnect = true;
   c.network.client_break_chance = 0.02;
-  expect_violation(c, "no_read_from_past");
+  expect_violation(c, "no_read_from_past", 1000);
 }
