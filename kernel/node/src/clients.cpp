@@ -153,12 +153,13 @@ void Node::on_client_message(ConnId conn, const std::uint8_t* data, std::size_t 
 }
 
 void Node::handle_connect(Connection& c, const std::uint8_t* data, std::size_t size) {
-  if (!serves_clients()) {
+  CapnpReader reader(data, size, kClientTraversalWords);
+  auto req = reader.root<proto::ClientMessage>().getConnect();
+  const bool read_only_session = !serves_clients() && read_only() && req.getReadOnly();
+  if (!serves_clients() && !read_only_session) {
     // As a ZooKeeper server that is not running (no quorum): the client tries another server.
     return finish_connect(c, sm::Err::CONNECTIONLOSS, not_serving_reason());
   }
-  CapnpReader reader(data, size, kClientTraversalWords);
-  auto req = reader.root<proto::ClientMessage>().getConnect();
   c.timeout_ms = static_cast<std::int32_t>(std::clamp<std::int64_t>(
       req.getTimeoutMs(), config_.settings.get_int("min_session_timeout_ms"),
       config_.settings.get_int("max_session_timeout_ms")));
@@ -170,6 +171,12 @@ void Node::handle_connect(Connection& c, const std::uint8_t* data, std::size_t s
                                       config_.id(), last_seen, applied_zxid_));
   }
   const SessionId id = req.getSessionId();
+  if (read_only_session) {
+    auto pw = req.getPasswd();
+    Bytes expected = session_password(id);
+    return connect_read_only(
+        c, id, pw.size() == expected.size() && std::equal(pw.begin(), pw.end(), expected.begin()));
+  }
   if (id == 0) {
     c.session = next_session_id_++;
     c.connecting = true;
@@ -214,6 +221,33 @@ void Node::handle_connect(Connection& c, const std::uint8_t* data, std::size_t s
     return finish_connect(c, sm::Err::SESSIONEXPIRED, fmt::format("session {:#x} is expired", id));
   }
   resume_session(c, id);
+}
+
+bool Node::read_only() const {
+  return !serves_clients() && config_.settings.get_bool("read_only_mode");
+}
+
+void Node::connect_read_only(Connection& c, SessionId id, bool password_ok) {
+  // As ZooKeeper's ReadOnlyZooKeeperServer: a new session is local to this server (the
+  // ensemble never hears of it); a known session is served read-only while it lasts here.
+  // Either ends when this server rejoins a quorum (see on_status_change).
+  c.read_only = true;
+  if (id == 0) {
+    c.session = next_session_id_++;
+  } else if (!password_ok || !tree_.has_session(id)) {
+    c.session = 0;
+    return finish_connect(c, sm::Err::SESSIONEXPIRED,
+                          fmt::format("session {:#x} is expired or unknown", id));
+  } else {
+    auto old = conn_by_session_.find(id);
+    if (old != conn_by_session_.end() && old->second != c.id) {
+      drop_connection(old->second, "session moved to another connection");
+    }
+    c.session = id;
+  }
+  conn_by_session_[c.session] = c.id;
+  watches_.set_auth(c.id, c.auth);
+  finish_connect(c, sm::Err::OK, "");
 }
 
 bool Node::session_alive(SessionId id) {
@@ -268,6 +302,7 @@ void Node::finish_connect(Connection& c, sm::Err err, const std::string& message
   r.setLastZxid(static_cast<std::int64_t>(applied_zxid_));
   r.setMessage(message);
   if (err == sm::Err::OK) {
+    r.setReadOnly(c.read_only);
     r.setTimeoutMs(c.timeout_ms);
     r.setSessionId(c.session);
     Bytes pw = session_password(c.session);
@@ -288,7 +323,7 @@ void Node::finish_connect(Connection& c, sm::Err err, const std::string& message
 }
 
 void Node::handle_request(Connection& c, const std::uint8_t* data, std::size_t size) {
-  if (!serves_clients()) {
+  if (!serves_clients() && !c.read_only) {
     // Not reached in practice: on_status_change closed every connection when this server
     // left the quorum, and connects are refused until it rejoins. Never answer (a ping
     // least of all): the client must see Disconnected before its session can expire.
@@ -297,10 +332,14 @@ void Node::handle_request(Connection& c, const std::uint8_t* data, std::size_t s
   auto reader = std::make_unique<CapnpReader>(data, size, kClientTraversalWords);
   auto req = reader->root<proto::ClientMessage>().getRequest();
   ++stats_.requests;
-  if (last_status_.role == Role::leader)
+  if (c.read_only) {
+    // Touches of a read-only session reach no leader: the ensemble's sessions are not kept
+    // alive from outside a quorum.
+  } else if (last_status_.role == Role::leader) {
     sessions_.touch(c.session, env_.now_ms());
-  else
+  } else {
     touched_[c.session] = c.timeout_ms;
+  }
 
   if (req.getOp().which() == proto::Request::Op::PING) {
     // Pings are answered at once, outside the request order (ZooKeeper's xid -2).
@@ -319,7 +358,23 @@ void Node::handle_request(Connection& c, const std::uint8_t* data, std::size_t s
   p.xid = req.getXid();
   sm::TxnOp op;
   sm::Err err = sm::Err::OK;
-  if (write_op_from_request(req, &op, &err)) {
+  const bool is_write = write_op_from_request(req, &op, &err) || err != sm::Err::OK;
+  if (c.read_only && req.getOp().which() == proto::Request::Op::CLOSE_SESSION) {
+    // A local close: nothing to commit (ZooKeeper's read-only server closes it itself).
+    p.done = true;
+    p.response = error_response(p.xid, applied_zxid_, sm::Err::OK);
+    c.queue.push_back(std::move(p));
+    c.closing = true;
+    return flush_connection(c);
+  }
+  if (c.read_only && (is_write || req.getOp().which() == proto::Request::Op::SYNC)) {
+    // As ZooKeeper's ReadOnlyRequestProcessor: writes and sync get NOTREADONLY.
+    p.done = true;
+    p.response = error_response(p.xid, applied_zxid_, sm::Err::NOTREADONLY);
+    c.queue.push_back(std::move(p));
+    return flush_connection(c);
+  }
+  if (is_write && err == sm::Err::OK) {
     p.kind = PendingKind::write;
     sm::Txn txn;
     txn.header.session_id = c.session;
@@ -377,7 +432,8 @@ void Node::handle_request(Connection& c, const std::uint8_t* data, std::size_t s
   p.kind = PendingKind::read;
   p.request = std::move(reader);
   ReadInfo info{last_status_, 0, applied_zxid_};
-  switch (read_policy_->choose(info)) {
+  // A read-only session reads this replica's state: there is no leader for a barrier.
+  switch (c.read_only ? ReadMechanism::local : read_policy_->choose(info)) {
     case ReadMechanism::sync_barrier:
     case ReadMechanism::read_index: {
       auto kind = read_policy_->choose(info) == ReadMechanism::read_index ? BarrierKind::read_index

@@ -291,6 +291,18 @@ void Node::on_status_change(const BroadcastStatus& s) {
     for (ConnId id : all)
       drop_connection(id, reason);
   }
+  if (!was_serving && serves_clients()) {
+    // Back in a quorum: its read-only sessions end, as ZooKeeper shuts its read-only server
+    // down; their clients reconnect for read-write sessions.
+    std::vector<ConnId> ro;
+    for (const auto& [id, c] : connections_) {
+      if (c->read_only) ro.push_back(id);
+    }
+    std::sort(ro.begin(), ro.end());
+    for (ConnId id : ro)
+      drop_connection(
+          id, fmt::format("server {} rejoined a quorum: its read-only sessions end", config_.id()));
+  }
 }
 
 // ------------------------------------------------------------------ txns

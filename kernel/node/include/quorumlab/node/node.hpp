@@ -113,6 +113,9 @@ class Node final : public RuntimeHandler, public SnapshotSource {
   const NodeStats& stats() const { return stats_; }
   StorageStats storage_stats() const { return storage_->stats(); }
   std::size_t connection_count() const { return connections_.size(); }
+  /// ZooKeeper's read-only mode: outside a quorum with the read_only_mode setting on, this
+  /// server serves read-only sessions (`isro` answers "ro").
+  bool read_only() const;
   /// Watches of this node's connections (wchs, mntr zk_watch_count). Walks the registry.
   sm::WatchSummary watch_summary() const { return watches_.summary(); }
   /// True when nothing waits for storage, the broadcast plugin or a leader.
@@ -143,6 +146,8 @@ class Node final : public RuntimeHandler, public SnapshotSource {
   void handle_connect(Connection& c, const std::uint8_t* data, std::size_t size);
   void handle_request(Connection& c, const std::uint8_t* data, std::size_t size);
   void finish_connect(Connection& c, sm::Err err, const std::string& message);
+  /// A read-only session for a client that allows one, on a server outside a quorum.
+  void connect_read_only(Connection& c, SessionId id, bool password_ok);
   /// Moves the (valid) session `id` to `c` and answers the connect.
   void resume_session(Connection& c, SessionId id);
   /// Leader: whether a session a client reconnects with is alive (touches it if so).
