@@ -51,8 +51,9 @@ struct Member final : NodeEnv {
 
 class ScriptedCluster {
  public:
-  ScriptedCluster(int voters, int observers, NodeOptions options = {})
-      : options_(std::move(options)) {
+  ScriptedCluster(int voters, int observers, NodeOptions options = {},
+                  std::vector<std::string> settings = {})
+      : options_(std::move(options)), settings_(std::move(settings)) {
     dir_ = fs::temp_directory_path() /
            ("ql_session_cluster_" + std::to_string(::getpid()) + "_" + std::to_string(counter()++));
     loader_ = std::make_unique<PluginLoader>(PluginLoader::default_dir());
@@ -87,11 +88,16 @@ class ScriptedCluster {
   }
 
   void start(NodeId id) {
-    auto cfg = load_config(
-        std::nullopt,
-        {"id=" + std::to_string(id), "data_dir=" + (dir_ / std::to_string(id)).string(),
-         "storage=memory", "broadcast=zab", "peers=" + peers_, "tick_ms=" + std::to_string(kTickMs),
-         "min_session_timeout_ms=100", "max_session_timeout_ms=60000"});
+    std::vector<std::string> settings = {"id=" + std::to_string(id),
+                                         "data_dir=" + (dir_ / std::to_string(id)).string(),
+                                         "storage=memory",
+                                         "broadcast=zab",
+                                         "peers=" + peers_,
+                                         "tick_ms=" + std::to_string(kTickMs),
+                                         "min_session_timeout_ms=100",
+                                         "max_session_timeout_ms=60000"};
+    settings.insert(settings.end(), settings_.begin(), settings_.end());
+    auto cfg = load_config(std::nullopt, settings);
     Member& m = member(id);
     m.node = std::make_unique<Node>(cfg, *loader_, m, tracer_, options_);
     m.node->set_storage_waker([] {});  // memory storage is durable at once; pump() polls
@@ -177,10 +183,11 @@ class ScriptedCluster {
   }
   /// Opens a new session, or with `session` moves that session to `conn`; returns its id
   /// (0 if refused).
-  SessionId connect(NodeId at, ConnId conn, SessionId session = 0) {
+  SessionId connect(NodeId at, ConnId conn, SessionId session = 0, bool read_only = false) {
     capnp::MallocMessageBuilder m;
     auto c = m.initRoot<proto::ClientMessage>().initConnect();
     c.setProtocolVersion(1);
+    c.setReadOnly(read_only);
     c.setTimeoutMs(kTimeoutMs);
     c.setSessionId(session);
     Bytes pw = session != 0 ? session_password(session) : Bytes(16);
@@ -238,6 +245,23 @@ class ScriptedCluster {
     CapnpReader r(b.data(), b.size(), 1 << 26);
     return r.root<proto::ServerMessage>().getClosing().cStr();
   }
+  /// The readOnly flag of the connect response on `conn`.
+  bool read_only_session(NodeId at, ConnId conn) {
+    for (auto& b : member(at).out[conn]) {
+      CapnpReader r(b.data(), b.size(), 1 << 26);
+      auto msg = r.root<proto::ServerMessage>();
+      if (msg.isConnectResponse()) return msg.getConnectResponse().getReadOnly();
+    }
+    return false;
+  }
+  /// True if the last message on `conn` is the reply to a ping.
+  bool ping_answered(NodeId at, ConnId conn) {
+    auto& out = member(at).out[conn];
+    if (out.empty()) return false;
+    CapnpReader r(out.back().data(), out.back().size(), 1 << 26);
+    auto msg = r.root<proto::ServerMessage>();
+    return msg.isResponse() && msg.getResponse().getXid() == -2;
+  }
   /// The error code and message of the last connect response on `conn` (-1000: none).
   std::pair<int, std::string> connect_refusal(NodeId at, ConnId conn) {
     for (auto& b : member(at).out[conn]) {
@@ -274,6 +298,7 @@ class ScriptedCluster {
     Bytes bytes;
   };
   NodeOptions options_;
+  std::vector<std::string> settings_;  ///< extra server settings, KEY=VALUE
   fs::path dir_;
   std::string peers_;
   std::unique_ptr<PluginLoader> loader_;
@@ -631,4 +656,47 @@ TEST_F(SessionsAcrossServers,
   EXPECT_TRUE(c.told_closed(lead, 7)) << "the leader without a quorum keeps its client";
   EXPECT_NE(c.node(lead).status().role, Role::leader);
   EXPECT_EQ(c.connect(lead, 8), 0u);
+}
+
+// ZooKeeper's read-only mode (the read_only_mode setting): outside a quorum the server gives
+// clients that allow it a read-only session (writes get NOTREADONLY, pings are answered), still
+// refuses the others, and ends its read-only sessions when it rejoins a quorum.
+TEST_F(SessionsAcrossServers, ReadOnlyModeServesReadOnlySessionsOnlyOutsideAQuorum) {
+  ScriptedCluster c(3, 0, {}, {"read_only_mode=true"});
+  const NodeId leader = c.wait_for_leader();
+  ASSERT_NE(leader, 0u);
+  const NodeId f = some_follower(leader, 3);
+  // Inside a quorum, a client that allows read-only gets a read-write session.
+  const SessionId rw = c.connect(f, 1, 0, /*read_only=*/true);
+  ASSERT_NE(rw, 0u);
+  EXPECT_FALSE(c.read_only_session(f, 1));
+  EXPECT_FALSE(c.node(f).read_only());
+  ASSERT_EQ(c.create_ephemeral(f, 1, "/rw"), 0);
+
+  c.isolate(f, true);
+  for (int t = 0; t < 200 && !c.member(f).closed.count(1); ++t)
+    c.run_for(kTickMs);
+  ASSERT_TRUE(c.told_closed(f, 1)) << "the cut-off follower keeps its read-write client";
+  EXPECT_TRUE(c.node(f).read_only());
+  EXPECT_EQ(c.connect(f, 2), 0u) << "a client that does not allow read-only got a session";
+  const SessionId ro = c.connect(f, 3, 0, /*read_only=*/true);
+  ASSERT_NE(ro, 0u);
+  EXPECT_TRUE(c.read_only_session(f, 3));
+  EXPECT_EQ(c.create_ephemeral(f, 3, "/ro"), sm::err_code(sm::Err::NOTREADONLY));
+  c.ping(f, 3);
+  EXPECT_TRUE(c.ping_answered(f, 3));
+  // The earlier session, read-only here while the server is cut off.
+  EXPECT_EQ(c.connect(f, 4, rw, /*read_only=*/true), rw);
+  EXPECT_TRUE(c.read_only_session(f, 4));
+
+  c.isolate(f, false);
+  ASSERT_NE(c.wait_for_leader(), 0u);
+  for (int t = 0; t < 500 && c.node(f).status().leader == 0; ++t)
+    c.run_for(kTickMs);
+  EXPECT_FALSE(c.node(f).read_only());
+  EXPECT_THAT(c.closing_reason(f, 3), ::testing::HasSubstr("read-only sessions end"));
+  EXPECT_THAT(c.closing_reason(f, 4), ::testing::HasSubstr("read-only sessions end"));
+  EXPECT_EQ(c.replicas_with_session(ro), 0) << "a local read-only session reached the ensemble";
+  EXPECT_EQ(c.connect(f, 5, rw), rw);
+  EXPECT_FALSE(c.read_only_session(f, 5));
 }
