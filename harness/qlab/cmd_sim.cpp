@@ -143,6 +143,9 @@ void add_sim(CLI::App& app, Action& action) {
       ->capture_default_str();
   cmd->add_option("--keys", o->config.workload.keys, "znodes the workload uses")
       ->capture_default_str();
+  cmd->add_option("--session-timeout-ms", o->config.workload.session_timeout_ms,
+                  "session timeout the clients ask for (short: partitions outlast sessions)")
+      ->capture_default_str();
   cmd->add_option("--broadcast-param", o->broadcast_params,
                   "broadcast plugin parameter KEY=VALUE (repeatable)");
   cmd->add_option("--plugin-dir", o->config.plugin_dir, "plugin directory (default: next to qlab)");

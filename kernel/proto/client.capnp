@@ -57,6 +57,7 @@ struct ConnectResponse {
   serverId @4 :UInt32;
   lastZxid @5 :Int64;            # server's last applied zxid
   message @6 :Text;              # human-readable reason when err != 0
+  readOnly @7 :Bool;             # a read-only session (the server is outside a quorum)
 }
 
 # Sub-operations of multi (write) and multiRead (read).

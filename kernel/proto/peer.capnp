@@ -11,7 +11,17 @@ struct PeerEnvelope {
     forward @2 :List(Data);      # encoded txns a follower forwards to the leader
     touch @3 :List(SessionTouch); # session liveness reports a follower sends the leader
     hello @4 :Void;              # first message on a new connection
+    revalidate @5 :List(SessionTouch);     # a learner asks the leader: is this session alive?
+    revalidated @6 :List(SessionValidity); # the leader's answer
   }
+}
+
+# A client reconnects with an existing session to a learner: as ZooKeeper's revalidateSession,
+# the learner asks the leader, whose tracker alone knows whether the session is still alive
+# (the learner's tree still has a session the leader has just expired).
+struct SessionValidity {
+  sessionId @0 :Int64;
+  valid @1 :Bool;
 }
 
 struct SessionTouch {

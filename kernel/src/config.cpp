@@ -100,6 +100,10 @@ const std::vector<ParamSpec>& node_schema() {
            1, 86400000),
       spec("max_data_bytes", ParamType::integer, std::int64_t{1048576},
            "largest znode data and largest request frame (jute.maxbuffer)", 1, 1 << 30),
+      spec("read_only_mode", ParamType::boolean, false,
+           "ZooKeeper's readonlymode.enabled: while this server is outside a quorum it serves "
+           "read-only sessions to clients that allow them (canBeReadOnly); writes get "
+           "NOTREADONLY. Off: it serves no client until it rejoins a quorum"),
       spec("snapshot_every_txns", ParamType::integer, std::int64_t{100000},
            "take a snapshot after this many applied txns (ZooKeeper's snapCount)", 100, 1e9),
       spec("log_level", ParamType::string, std::string("info"),

@@ -413,7 +413,8 @@ BroadcastStatus ZabBroadcast::status() const {
       s.role = Role::learner;
       break;
   }
-  if (state_ == PeerState::following || state_ == PeerState::observing) s.leader = leader_id_;
+  if ((state_ == PeerState::following || state_ == PeerState::observing) && up_to_date_)
+    s.leader = leader_id_;
   if (state_ == PeerState::leading && established_) s.leader = self_;
   s.epoch = current_epoch_;
   s.last_committed_zxid = log_.zxid_at(commit_index_).value_or(0);

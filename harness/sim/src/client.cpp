@@ -331,6 +331,34 @@ void SimClient::check_zxid(Zxid zxid, const char* what) {
   }
 }
 
+void SimClient::on_session_expired(SessionId session, std::int64_t at_us) {
+  if (session == 0 || session != session_ || expired_session_ == session) return;
+  expired_session_ = session;
+  expired_at_us_ = at_us;
+}
+
+void SimClient::check_not_expired(const char* what) {
+  if (session_ == 0 || session_ != expired_session_) return;
+  const std::int64_t now = host_.now_us();
+  // The leader measured the session timeout on its clock, the server its own notice of
+  // leaving the quorum on its own: allow both clocks' drift over a session timeout.
+  const std::int64_t drift_us = std::int64_t{config_.workload.session_timeout_ms} * 1000 * 2 *
+                                config_.clock.drift_ppm_max / 1'000'000;
+  const std::int64_t allowed_us = expired_at_us_ + config_.expiry_grace_ms * 1000 + drift_us;
+  if (now <= allowed_us) return;
+  host_.client_violation(
+      "disconnected_before_expiry",
+      "client " + std::to_string(index_) + " (session " +
+          hex(static_cast<std::uint64_t>(session_)) + ", node " + std::to_string(node_) +
+          ") got a " + what + " at " + std::to_string(now) + " us, " +
+          std::to_string((now - expired_at_us_) / 1000) + " ms after its session expired (at " +
+          std::to_string(expired_at_us_) +
+          " us: the leader's closeSession first applied, plus forward jumps of the leader's "
+          "clock within two session timeouts; allowed " +
+          std::to_string((allowed_us - expired_at_us_) / 1000) +
+          " ms): it saw itself connected with no Disconnected in between");
+}
+
 void SimClient::handle_connect_response(const Bytes& bytes) {
   if (state_ != State::connecting) {
     host_.client_violation("client_protocol", "client " + std::to_string(index_) +
@@ -351,6 +379,7 @@ void SimClient::handle_connect_response(const Bytes& bytes) {
     // The server's applied zxid is checked, not adopted: only replies advance what the
     // client has seen (notifications for later txns were never sent to it).
     check_zxid(static_cast<Zxid>(r.getLastZxid()), "connect response");
+    check_not_expired("connect response");
     state_ = State::connected;
     last_recv_us_ = last_send_us_ = host_.now_us();
     host_.trace({host_.now_us(), "connected", node_, static_cast<std::uint64_t>(index_), conn_, 0,
@@ -374,6 +403,7 @@ void SimClient::handle_response(const Bytes& bytes) {
   CapnpReader reader(bytes.data(), bytes.size(), 1u << 26);
   auto r = reader.root<proto::ServerMessage>().getResponse();
   const std::int32_t xid = r.getXid();
+  check_not_expired(xid == kPingXid ? "ping reply" : "reply");
   if (xid == kPingXid) {
     check_zxid(static_cast<Zxid>(r.getZxid()), "ping reply");
     last_zxid_ = std::max(last_zxid_, static_cast<Zxid>(r.getZxid()));

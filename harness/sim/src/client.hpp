@@ -52,6 +52,10 @@ class SimClient {
   void on_message(ConnId conn, const Bytes& bytes);
   void on_conn_closed(ConnId conn);
   void on_timer(std::uint64_t generation);
+  /// The leader expired `session` (its closeSession was first applied at `at_us`). If it is
+  /// this client's, from `at_us` plus the allowance on the client must not hear from a server
+  /// on it (disconnected_before_expiry).
+  void on_session_expired(SessionId session, std::int64_t at_us);
 
   /// Liveness phase: finish what is outstanding, start nothing new (pings continue).
   void stop_issuing();
@@ -89,6 +93,9 @@ class SimClient {
   void handle_response(const Bytes& bytes);
   void handle_notification(const std::string& path);
   void check_zxid(Zxid zxid, const char* what);
+  /// disconnected_before_expiry: `what` (a reply, a ping reply, a connect response) shows the
+  /// client connected with a session the leader expired.
+  void check_not_expired(const char* what);
   void complete_op(Req& req, const Bytes& bytes);
   void check_watch(const std::string& key, const ZnodeState& seen, const HistoryOp& op);
 
@@ -122,6 +129,8 @@ class SimClient {
   Zxid max_acked_zxid_ = 0;
   std::uint64_t sessions_ = 0;
   std::uint64_t reconnects_ = 0;
+  SessionId expired_session_ = 0;  ///< this client's session the leader expired, if any
+  std::int64_t expired_at_us_ = 0;
 };
 
 }  // namespace quorumlab::sim

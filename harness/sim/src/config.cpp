@@ -136,6 +136,7 @@ std::string SimConfig::to_text() const {
     << "duration_ms = " << duration_ms << "\n"
     << "max_steps = " << max_steps << "\n"
     << "liveness_timeout_ms = " << liveness_timeout_ms << "\n"
+    << "expiry_grace_ms = " << expiry_grace_ms << "\n"
     << "fault_mix = " << fault_mix << "\n";
   d("network.peer_delay", network.peer_delay);
   d("network.client_delay", network.client_delay);
@@ -184,8 +185,9 @@ std::string SimConfig::to_text() const {
       << "test.node_writes_skip_barrier_order = " << test.node_writes_skip_barrier_order << "\n"
       << "test.net_notifications_late = " << test.net_notifications_late << "\n"
       << "test.net_replies_reordered = " << test.net_replies_reordered << "\n"
-      << "test.client_forgets_zxid_on_reconnect = " << test.client_forgets_zxid_on_reconnect
-      << "\ntest.drop_ticks_while_paused = " << test.drop_ticks_while_paused << "\n";
+      << "test.client_forgets_zxid_on_reconnect = " << test.client_forgets_zxid_on_reconnect << "\n"
+      << "test.drop_ticks_while_paused = " << test.drop_ticks_while_paused << "\n"
+      << "test.node_serves_without_quorum = " << test.node_serves_without_quorum << "\n";
   }
   if (!disabled_checks.empty()) {
     o << "disabled_checks =";

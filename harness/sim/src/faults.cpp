@@ -184,6 +184,7 @@ void Simulator::inject_clock_jump() {
   if (nemesis_rng_.chance(0.5)) {
     mono_ms = nemesis_rng_.uniform_range(0, std::max<std::int64_t>(k.jump_max_ms / 2, 0));
     n.mono_offset_us += mono_ms * 1000;
+    n.mono_jumps.emplace_back(now_us_, mono_ms * 1000);
     if (n.up && !n.paused) {  // the runtime ticks at once when it finds the tick overdue
       ++n.tick_chain;
       schedule_tick(n, now_us_);

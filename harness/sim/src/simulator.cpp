@@ -4,12 +4,14 @@
 #include <cstdio>
 #include <filesystem>
 #include <mutex>
+#include <variant>
 
 #include <boost/dll/shared_library.hpp>
 
 #include "quorumlab/node/capnp_util.hpp"
 #include "quorumlab/proto/client.capnp.h"
 #include "quorumlab/proto/peer.capnp.h"
+#include "quorumlab/sm/txn.hpp"
 #include "simulator_impl.hpp"
 
 namespace quorumlab::sim {
@@ -172,9 +174,11 @@ void Simulator::start_node(SimNode& n) {
     if (auto v = replicas_.on_applied(np->id, np->incarnation, info, now_us_)) {
       fail(v->property, v->message);
     }
+    note_first_apply(*np, info);
   };
   options.test_reads_skip_session_order = config_.test.node_reads_skip_session_order;
   options.test_writes_skip_barrier_order = config_.test.node_writes_skip_barrier_order;
+  options.test_serve_without_quorum = config_.test.node_serves_without_quorum;
   trace({now_us_, "start", n.id, inc, n.disk.last_index(), 0, {}});
   with_node(n, "start", [&] {
     n.node = std::make_unique<node::Node>(n.config, *loader_, n, n.tracer, options);
@@ -493,6 +497,29 @@ void Simulator::after_event() {
   if (phase_ == Phase::liveness_progress || phase_ == Phase::liveness_drain) check_liveness();
 }
 
+void Simulator::note_first_apply(const SimNode& n, const node::AppliedInfo& info) {
+  if (info.data == nullptr || info.data->empty() || info.index <= first_applied_index_) return;
+  first_applied_index_ = info.index;
+  std::string error;
+  auto txn = sm::decode(*info.data, &error);
+  // An expiry is a closeSession the leader made itself (cxid 0); a client's close has its xid.
+  if (!txn || txn->header.cxid != 0) return;
+  const auto* close = std::get_if<sm::CloseSessionOp>(&txn->op);
+  if (close == nullptr) return;
+  // The replica that applies a txn first is its leader. A forward jump of the leader's
+  // monotonic clock within the session's timeout made it expire the session that much early
+  // (in simulated time): the clients are held to the time it would have expired without it.
+  const std::int64_t window_us = std::int64_t{config_.workload.session_timeout_ms} * 1000 * 2;
+  std::int64_t jumped_us = 0;
+  for (const auto& [at, jump] : n.mono_jumps) {
+    if (at > now_us_ - window_us) jumped_us += jump;
+  }
+  trace({now_us_, "expire", n.id, static_cast<std::uint64_t>(close->session_id), info.zxid, 0,
+         "leader clock jumped " + std::to_string(jumped_us / 1000) + " ms"});
+  for (auto& c : clients_)
+    c->on_session_expired(close->session_id, now_us_ + jumped_us);
+}
+
 void Simulator::fail(const std::string& property, const std::string& message) {
   if (failure_ || config_.disabled_checks.count(property) != 0) return;
   failure_ = Violation{property, message};
@@ -767,7 +794,10 @@ std::string format_failure(const SimConfig& config, const RunResult& r) {
          std::to_string(config.nodes) + " --observers " + std::to_string(config.observers) +
          " --read-policy " + config.read_policy + " --faults " + config.fault_mix + " --seed " +
          std::to_string(r.seed) + " --duration-ms " + std::to_string(config.duration_ms) +
-         (config.max_steps ? " --steps " + std::to_string(config.max_steps) : std::string());
+         (config.max_steps ? " --steps " + std::to_string(config.max_steps) : std::string()) +
+         (config.workload.session_timeout_ms != WorkloadKnobs{}.session_timeout_ms
+              ? " --session-timeout-ms " + std::to_string(config.workload.session_timeout_ms)
+              : std::string());
   for (const auto& p : config.disabled_checks)
     out += " --skip-check " + p;
   out += "\n";

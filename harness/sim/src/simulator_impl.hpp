@@ -64,6 +64,9 @@ class SimNode final : public node::NodeEnv {
   std::int64_t drift_ppm = 0;
   std::int64_t mono_offset_us = 0;
   std::int64_t wall_offset_us = 0;
+  /// Forward jumps of the monotonic clock: (simulated time, jump), for the allowance of
+  /// disconnected_before_expiry (a leader whose clock jumps expires sessions early).
+  std::vector<std::pair<std::int64_t, std::int64_t>> mono_jumps;
   std::int64_t slow_disk_until_us = 0;
   std::vector<Event> held;  ///< deliveries that arrived while paused
 };
@@ -121,6 +124,9 @@ class Simulator final : public ClientHost {
   void dispatch(Event& e);
   void deliver_to_node(SimNode& n, Event& e);
   void after_event();
+  /// The first apply of a committed entry anywhere: tells the clients of a session the leader
+  /// expired (disconnected_before_expiry).
+  void note_first_apply(const SimNode& n, const node::AppliedInfo& info);
   void fail(const std::string& property, const std::string& message);
   template <typename F>
   void with_node(SimNode& n, const char* what, F&& f);
@@ -177,6 +183,7 @@ class Simulator final : public ClientHost {
   std::int64_t heal_us_ = 0;
 
   ReplicaChecker replicas_;
+  LogIndex first_applied_index_ = 0;  ///< highest index note_first_apply saw
   History history_;
   std::optional<Violation> failure_;
   RunResult result_;

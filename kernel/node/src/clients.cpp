@@ -57,6 +57,24 @@ Bytes Node::status_message() const {
   return to_bytes(msg);
 }
 
+bool Node::serves_clients() const {
+  if (options_.test_serve_without_quorum) return true;  // test-only fault: see NodeOptions
+  const BroadcastStatus& s = last_status_;
+  // A leader serves once it may propose (zab: a quorum acknowledged NEWLEADER, when
+  // ZooKeeper's leader starts its server), and goes LOOKING when it has not heard from a
+  // quorum for sync_limit_ticks; a learner reports its leader only while it follows one (it
+  // goes LOOKING when it hears nothing from it for sync_limit_ticks).
+  if (s.role == Role::leader) return s.can_propose;
+  return s.leader != 0 && (s.role == Role::follower || s.role == Role::learner);
+}
+
+std::string Node::not_serving_reason() const {
+  return fmt::format(
+      "server {} is not part of a working quorum ({}, leader {}); try another "
+      "server",
+      config_.id(), to_string(last_status_.role), last_status_.leader);
+}
+
 void Node::send_to(Connection& c, Bytes bytes) {
   env_.send_client(c.id, std::move(bytes));
 }
@@ -139,6 +157,11 @@ void Node::on_client_message(ConnId conn, const std::uint8_t* data, std::size_t 
 void Node::handle_connect(Connection& c, const std::uint8_t* data, std::size_t size) {
   CapnpReader reader(data, size, kClientTraversalWords);
   auto req = reader.root<proto::ClientMessage>().getConnect();
+  const bool read_only_session = !serves_clients() && read_only() && req.getReadOnly();
+  if (!serves_clients() && !read_only_session) {
+    // As a ZooKeeper server that is not running (no quorum): the client tries another server.
+    return finish_connect(c, sm::Err::CONNECTIONLOSS, not_serving_reason());
+  }
   c.timeout_ms = static_cast<std::int32_t>(std::clamp<std::int64_t>(
       req.getTimeoutMs(), config_.settings.get_int("min_session_timeout_ms"),
       config_.settings.get_int("max_session_timeout_ms")));
@@ -150,6 +173,12 @@ void Node::handle_connect(Connection& c, const std::uint8_t* data, std::size_t s
                                       config_.id(), last_seen, applied_zxid_));
   }
   const SessionId id = req.getSessionId();
+  if (read_only_session) {
+    auto pw = req.getPasswd();
+    Bytes expected = session_password(id);
+    return connect_read_only(
+        c, id, pw.size() == expected.size() && std::equal(pw.begin(), pw.end(), expected.begin()));
+  }
   if (id == 0) {
     c.session = next_session_id_++;
     c.connecting = true;
@@ -181,13 +210,97 @@ void Node::handle_connect(Connection& c, const std::uint8_t* data, std::size_t s
     return finish_connect(c, sm::Err::SESSIONEXPIRED,
                           fmt::format("session {:#x} is expired or unknown", id));
   }
+  if (last_status_.role != Role::leader) {
+    // As ZooKeeper's learner (revalidateSession): this tree may still hold a session the
+    // leader has just expired; the leader's tracker decides. The answer comes back in
+    // on_revalidated; a leader change meanwhile closes the connection (see on_status_change).
+    c.session = id;
+    c.connecting = true;
+    c.revalidating = true;
+    capnp::MallocMessageBuilder msg;
+    auto env = msg.initRoot<proto::PeerEnvelope>();
+    env.setFrom(config_.id());
+    auto list = env.initRevalidate(1);
+    list[0].setSessionId(id);
+    list[0].setTimeoutMs(c.timeout_ms);
+    env_.send_peer(last_status_.leader, to_bytes(msg));
+    return;
+  }
+  if (!session_alive(id)) {
+    c.session = 0;
+    return finish_connect(c, sm::Err::SESSIONEXPIRED, fmt::format("session {:#x} is expired", id));
+  }
+  resume_session(c, id);
+}
+
+bool Node::read_only() const {
+  return !serves_clients() && config_.settings.get_bool("read_only_mode");
+}
+
+void Node::connect_read_only(Connection& c, SessionId id, bool password_ok) {
+  // As ZooKeeper's ReadOnlyZooKeeperServer: a new session is local to this server (the
+  // ensemble never hears of it); a known session is served read-only while it lasts here.
+  // Either ends when this server rejoins a quorum (see on_status_change).
+  c.read_only = true;
+  if (id == 0) {
+    c.session = next_session_id_++;
+  } else if (!password_ok || !tree_.has_session(id)) {
+    c.session = 0;
+    return finish_connect(c, sm::Err::SESSIONEXPIRED,
+                          fmt::format("session {:#x} is expired or unknown", id));
+  } else {
+    auto old = conn_by_session_.find(id);
+    if (old != conn_by_session_.end() && old->second != c.id) {
+      drop_connection(old->second, "session moved to another connection");
+    }
+    c.session = id;
+  }
+  conn_by_session_[c.session] = c.id;
+  watches_.set_auth(c.id, c.auth);
+  finish_connect(c, sm::Err::OK, "");
+}
+
+bool Node::session_alive(SessionId id) {
+  if (!tree_.has_session(id)) return false;
+  if (!sessions_.contains(id)) {
+    // Not tracked yet (as for a TOUCH, see on_peer_message): it starts a fresh timeout.
+    for (const auto& s : tree_.sessions()) {
+      if (s.session_id == id) sessions_.add(id, s.timeout_ms, env_.now_ms());
+    }
+  }
+  return sessions_.touch_if_alive(id, env_.now_ms());
+}
+
+void Node::on_revalidated(SessionId id, bool valid) {
+  std::vector<ConnId> waiting;
+  for (const auto& [cid, c] : connections_) {
+    if (c->revalidating && c->session == id) waiting.push_back(cid);
+  }
+  std::sort(waiting.begin(), waiting.end());
+  for (ConnId cid : waiting) {
+    auto it = connections_.find(cid);
+    if (it == connections_.end()) continue;
+    Connection& c = *it->second;
+    c.revalidating = false;
+    if (valid) {
+      resume_session(c, id);
+    } else {
+      c.session = 0;
+      finish_connect(c, sm::Err::SESSIONEXPIRED,
+                     fmt::format("session {:#x} is expired (the leader says so)", id));
+    }
+  }
+}
+
+void Node::resume_session(Connection& c, SessionId id) {
+  auto old = conn_by_session_.find(id);
+  if (old != conn_by_session_.end() && old->second != c.id) {
+    drop_connection(old->second, "session moved to another connection");
+  }
   c.session = id;
   conn_by_session_[id] = c.id;
   watches_.set_auth(c.id, c.auth);
-  if (last_status_.role == Role::leader)
-    sessions_.touch(id, env_.now_ms());
-  else
-    touched_[id] = c.timeout_ms;
+  if (last_status_.role != Role::leader) touched_[id] = c.timeout_ms;
   finish_connect(c, sm::Err::OK, "");
 }
 
@@ -199,6 +312,7 @@ void Node::finish_connect(Connection& c, sm::Err err, const std::string& message
   r.setLastZxid(static_cast<std::int64_t>(applied_zxid_));
   r.setMessage(message);
   if (err == sm::Err::OK) {
+    r.setReadOnly(c.read_only);
     r.setTimeoutMs(c.timeout_ms);
     r.setSessionId(c.session);
     Bytes pw = session_password(c.session);
@@ -219,13 +333,23 @@ void Node::finish_connect(Connection& c, sm::Err err, const std::string& message
 }
 
 void Node::handle_request(Connection& c, const std::uint8_t* data, std::size_t size) {
+  if (!serves_clients() && !c.read_only) {
+    // Not reached in practice: on_status_change closed every connection when this server
+    // left the quorum, and connects are refused until it rejoins. Never answer (a ping
+    // least of all): the client must see Disconnected before its session can expire.
+    return drop_connection(c.id, not_serving_reason());
+  }
   auto reader = std::make_unique<CapnpReader>(data, size, kClientTraversalWords);
   auto req = reader->root<proto::ClientMessage>().getRequest();
   ++stats_.requests;
-  if (last_status_.role == Role::leader)
+  if (c.read_only) {
+    // Touches of a read-only session reach no leader: the ensemble's sessions are not kept
+    // alive from outside a quorum.
+  } else if (last_status_.role == Role::leader) {
     sessions_.touch(c.session, env_.now_ms());
-  else
+  } else {
     touched_[c.session] = c.timeout_ms;
+  }
 
   if (req.getOp().which() == proto::Request::Op::PING) {
     // Pings are answered at once, outside the request order (ZooKeeper's xid -2).
@@ -244,7 +368,23 @@ void Node::handle_request(Connection& c, const std::uint8_t* data, std::size_t s
   p.xid = req.getXid();
   sm::TxnOp op;
   sm::Err err = sm::Err::OK;
-  if (write_op_from_request(req, &op, &err)) {
+  const bool is_write = write_op_from_request(req, &op, &err) || err != sm::Err::OK;
+  if (c.read_only && req.getOp().which() == proto::Request::Op::CLOSE_SESSION) {
+    // A local close: nothing to commit (ZooKeeper's read-only server closes it itself).
+    p.done = true;
+    p.response = error_response(p.xid, applied_zxid_, sm::Err::OK);
+    c.queue.push_back(std::move(p));
+    c.closing = true;
+    return flush_connection(c);
+  }
+  if (c.read_only && (is_write || req.getOp().which() == proto::Request::Op::SYNC)) {
+    // As ZooKeeper's ReadOnlyRequestProcessor: writes and sync get NOTREADONLY.
+    p.done = true;
+    p.response = error_response(p.xid, applied_zxid_, sm::Err::NOTREADONLY);
+    c.queue.push_back(std::move(p));
+    return flush_connection(c);
+  }
+  if (is_write && err == sm::Err::OK) {
     p.kind = PendingKind::write;
     sm::Txn txn;
     txn.header.session_id = c.session;
@@ -302,8 +442,10 @@ void Node::handle_request(Connection& c, const std::uint8_t* data, std::size_t s
   p.kind = PendingKind::read;
   p.request = std::move(reader);
   ReadInfo info{last_status_, 0, applied_zxid_};
-  // Every mechanism but local is a barrier of one kind, then a read here (read_policy.hpp).
-  if (auto kind = barrier_for(read_policy_->choose(info))) {
+  // Every mechanism but local is a barrier of one kind, then a read here (read_policy.hpp). A
+  // read-only session reads this replica's state: there is no leader for a barrier.
+  const ReadMechanism mechanism = c.read_only ? ReadMechanism::local : read_policy_->choose(info);
+  if (auto kind = barrier_for(mechanism)) {
     p.kind = PendingKind::barrier_read;
     p.barrier_resolved = false;
     p.barrier_id = next_barrier_id_++;

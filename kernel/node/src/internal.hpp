@@ -40,8 +40,10 @@ struct Node::Pending {
 struct Node::Connection {
   ConnId id = 0;
   SessionId session = 0;
-  bool connecting = false;  ///< waiting for createSession to apply
-  bool closing = false;     ///< closeSession answered: drop after flushing
+  bool connecting = false;    ///< waiting for createSession to apply, or for revalidation
+  bool revalidating = false;  ///< a learner waits for the leader to confirm the session
+  bool read_only = false;     ///< a read-only session of a server outside a quorum
+  bool closing = false;       ///< closeSession answered: drop after flushing
   std::int32_t timeout_ms = 0;
   std::string address;
   sm::AuthInfo auth;

@@ -149,6 +149,24 @@ void Node::on_peer_message(const std::uint8_t* data, std::size_t size) {
         for (auto t : env.getForward())
           to_propose_.emplace_back(t.begin(), t.end());
         break;
+      case proto::PeerEnvelope::REVALIDATE: {
+        if (last_status_.role != Role::leader || !last_status_.can_propose) break;
+        capnp::MallocMessageBuilder msg;
+        auto reply = msg.initRoot<proto::PeerEnvelope>();
+        reply.setFrom(config_.id());
+        auto asks = env.getRevalidate();
+        auto list = reply.initRevalidated(asks.size());
+        for (unsigned i = 0; i < asks.size(); ++i) {
+          list[i].setSessionId(asks[i].getSessionId());
+          list[i].setValid(session_alive(asks[i].getSessionId()));
+        }
+        env_.send_peer(from, to_bytes(msg));
+        break;
+      }
+      case proto::PeerEnvelope::REVALIDATED:
+        for (auto v : env.getRevalidated())
+          on_revalidated(v.getSessionId(), v.getValid());
+        break;
       case proto::PeerEnvelope::TOUCH:
         for (auto t : env.getTouch()) {
           if (!sessions_.contains(t.getSessionId()) && tree_.has_session(t.getSessionId())) {
@@ -174,7 +192,8 @@ void Node::on_tick() {
   ++ticks_;
   broadcast_->tick();
   if (last_status_.role == Role::leader) {
-    leader_duties();
+    // Expiry waits until the leader serves (see on_status_change); sessions are its own.
+    if (last_status_.can_propose) leader_duties();
   } else {
     report_session_touches();
   }
@@ -230,11 +249,14 @@ void Node::report_session_touches() {
 
 void Node::on_status_change(const BroadcastStatus& s) {
   BroadcastStatus old = last_status_;
+  const bool was_serving = serves_clients();
   last_status_ = s;
   log_->info("node {}: {} in epoch {}, leader {}", config_.id(), to_string(s.role), s.epoch,
              s.leader);
-  if (s.role == Role::leader && old.role != Role::leader) {
-    // The new leader has no history of session activity: restart every session's clock.
+  if (s.role == Role::leader && s.can_propose && !(old.role == Role::leader && old.can_propose)) {
+    // The new leader has no history of session activity: restart every session's clock. From
+    // now, when it starts to serve: until then no server served clients (a server serves only
+    // within a quorum), and no client could have kept its session alive.
     sessions_ = SessionTracker();
     for (const auto& info : tree_.sessions()) {
       sessions_.add(info.session_id, info.timeout_ms, env_.now_ms());
@@ -259,6 +281,32 @@ void Node::on_status_change(const BroadcastStatus& s) {
     }
     for (ConnId id : drop)
       drop_connection(id, "leader changed while requests were pending");
+  }
+  if (was_serving && !serves_clients()) {
+    // As ZooKeeper, whose server closes every client connection when it leaves FOLLOWING or
+    // LEADING: the clients see Disconnected at once (well before the majority can expire
+    // their sessions) and reconnect to a server of the quorum, keeping their sessions.
+    // Connects are refused and nothing is answered until this server rejoins a quorum. (The
+    // connections waiting on the write path were closed above, with that reason.)
+    std::vector<ConnId> all;
+    for (const auto& [id, c] : connections_)
+      all.push_back(id);
+    std::sort(all.begin(), all.end());
+    const std::string reason = not_serving_reason();
+    for (ConnId id : all)
+      drop_connection(id, reason);
+  }
+  if (!was_serving && serves_clients()) {
+    // Back in a quorum: its read-only sessions end, as ZooKeeper shuts its read-only server
+    // down; their clients reconnect for read-write sessions.
+    std::vector<ConnId> ro;
+    for (const auto& [id, c] : connections_) {
+      if (c->read_only) ro.push_back(id);
+    }
+    std::sort(ro.begin(), ro.end());
+    for (ConnId id : ro)
+      drop_connection(
+          id, fmt::format("server {} rejoined a quorum: its read-only sessions end", config_.id()));
   }
 }
 

@@ -25,6 +25,13 @@ void SessionTracker::touch(SessionId id, std::int64_t now_ms) {
   set_deadline(id, it->second, now_ms + it->second.timeout_ms);
 }
 
+bool SessionTracker::touch_if_alive(SessionId id, std::int64_t now_ms) {
+  auto it = sessions_.find(id);
+  if (it == sessions_.end() || it->second.closing || it->second.deadline_ms <= now_ms) return false;
+  set_deadline(id, it->second, now_ms + it->second.timeout_ms);
+  return true;
+}
+
 void SessionTracker::remove(SessionId id) {
   auto it = sessions_.find(id);
   if (it == sessions_.end()) return;

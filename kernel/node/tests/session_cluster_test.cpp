@@ -7,11 +7,14 @@
 // (Node::report_session_touches, the TOUCH case of Node::on_peer_message), expires a session
 // nobody touched within its timeout and proposes closeSession (Node::leader_duties), and a
 // node that becomes leader gives every session a fresh timeout (Node::on_status_change).
+// Issue 18: a node that leaves the quorum closes its client connections and refuses new ones
+// until it rejoins, so its clients reconnect (KeepAlive) to keep their sessions.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <deque>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <set>
 
@@ -48,8 +51,9 @@ struct Member final : NodeEnv {
 
 class ScriptedCluster {
  public:
-  ScriptedCluster(int voters, int observers, NodeOptions options = {})
-      : options_(std::move(options)) {
+  ScriptedCluster(int voters, int observers, NodeOptions options = {},
+                  std::vector<std::string> settings = {})
+      : options_(std::move(options)), settings_(std::move(settings)) {
     dir_ = fs::temp_directory_path() /
            ("ql_session_cluster_" + std::to_string(::getpid()) + "_" + std::to_string(counter()++));
     loader_ = std::make_unique<PluginLoader>(PluginLoader::default_dir());
@@ -84,11 +88,16 @@ class ScriptedCluster {
   }
 
   void start(NodeId id) {
-    auto cfg = load_config(
-        std::nullopt,
-        {"id=" + std::to_string(id), "data_dir=" + (dir_ / std::to_string(id)).string(),
-         "storage=memory", "broadcast=zab", "peers=" + peers_, "tick_ms=" + std::to_string(kTickMs),
-         "min_session_timeout_ms=100", "max_session_timeout_ms=60000"});
+    std::vector<std::string> settings = {"id=" + std::to_string(id),
+                                         "data_dir=" + (dir_ / std::to_string(id)).string(),
+                                         "storage=memory",
+                                         "broadcast=zab",
+                                         "peers=" + peers_,
+                                         "tick_ms=" + std::to_string(kTickMs),
+                                         "min_session_timeout_ms=100",
+                                         "max_session_timeout_ms=60000"};
+    settings.insert(settings.end(), settings_.begin(), settings_.end());
+    auto cfg = load_config(std::nullopt, settings);
     Member& m = member(id);
     m.node = std::make_unique<Node>(cfg, *loader_, m, tracer_, options_);
     m.node->set_storage_waker([] {});  // memory storage is durable at once; pump() polls
@@ -172,13 +181,16 @@ class ScriptedCluster {
     node(at).on_client_message(conn, b.data(), b.size(), "127.0.0.1:5555");
     pump();
   }
-  /// Opens a new session; returns its id (0 if refused).
-  SessionId connect(NodeId at, ConnId conn) {
+  /// Opens a new session, or with `session` moves that session to `conn`; returns its id
+  /// (0 if refused).
+  SessionId connect(NodeId at, ConnId conn, SessionId session = 0, bool read_only = false) {
     capnp::MallocMessageBuilder m;
     auto c = m.initRoot<proto::ClientMessage>().initConnect();
     c.setProtocolVersion(1);
+    c.setReadOnly(read_only);
     c.setTimeoutMs(kTimeoutMs);
-    Bytes pw(16);
+    c.setSessionId(session);
+    Bytes pw = session != 0 ? session_password(session) : Bytes(16);
     c.setPasswd(kj::arrayPtr(pw.data(), pw.size()));
     client_send(at, conn, m);
     for (auto& b : member(at).out[conn]) {
@@ -233,6 +245,23 @@ class ScriptedCluster {
     CapnpReader r(b.data(), b.size(), 1 << 26);
     return r.root<proto::ServerMessage>().getClosing().cStr();
   }
+  /// The readOnly flag of the connect response on `conn`.
+  bool read_only_session(NodeId at, ConnId conn) {
+    for (auto& b : member(at).out[conn]) {
+      CapnpReader r(b.data(), b.size(), 1 << 26);
+      auto msg = r.root<proto::ServerMessage>();
+      if (msg.isConnectResponse()) return msg.getConnectResponse().getReadOnly();
+    }
+    return false;
+  }
+  /// True if the last message on `conn` is the reply to a ping.
+  bool ping_answered(NodeId at, ConnId conn) {
+    auto& out = member(at).out[conn];
+    if (out.empty()) return false;
+    CapnpReader r(out.back().data(), out.back().size(), 1 << 26);
+    auto msg = r.root<proto::ServerMessage>();
+    return msg.isResponse() && msg.getResponse().getXid() == -2;
+  }
   /// The error code and message of the last connect response on `conn` (-1000: none).
   std::pair<int, std::string> connect_refusal(NodeId at, ConnId conn) {
     for (auto& b : member(at).out[conn]) {
@@ -269,6 +298,7 @@ class ScriptedCluster {
     Bytes bytes;
   };
   NodeOptions options_;
+  std::vector<std::string> settings_;  ///< extra server settings, KEY=VALUE
   fs::path dir_;
   std::string peers_;
   std::unique_ptr<PluginLoader> loader_;
@@ -292,6 +322,31 @@ NodeId some_follower(NodeId leader, int voters) {
     if (id != leader) return id;
   return 0;
 }
+
+/// A client that keeps its session alive through one server: pings every third of a timeout,
+/// and when the server closes its connection (it left the quorum) moves the session to a new
+/// connection of the same server as soon as that server takes it again.
+/// Pass it as std::ref(keep_alive): run_for and wait_for_leader take a copy otherwise.
+struct KeepAlive {
+  ScriptedCluster& c;
+  NodeId at;
+  ConnId conn;
+  SessionId session;
+  ConnId next_conn = 1000 + conn * 100;
+  std::int64_t last = 0;
+  int reconnects = 0;
+  void operator()() {
+    if (c.now() - last < kTimeoutMs / 3) return;
+    last = c.now();
+    if (!c.member(at).closed.count(conn)) return c.ping(at, conn);
+    const ConnId attempt = next_conn++;
+    const SessionId got = c.connect(at, attempt, session);
+    if (got == session) {
+      conn = attempt;
+      ++reconnects;
+    }
+  }
+};
 
 class SessionsAcrossServers : public ::testing::Test {
  protected:
@@ -386,20 +441,16 @@ TEST_F(SessionsAcrossServers, NewLeaderGivesEverySessionAFreshTimeout) {
   ASSERT_EQ(c.create_ephemeral(stays, 1, "/quiet"), 0);
   c.ping(stays, 1);  // the quiet client's last message
   const std::int64_t last_touch = c.now();
-  std::int64_t last_ping = c.now();
-  auto chatty_pings = [&] {
-    if (c.now() - last_ping < kTimeoutMs / 3) return;
-    c.ping(stays, 2);
-    last_ping = c.now();
-  };
+  KeepAlive chatty_pings{c, stays, 2, chatty};
+  chatty_pings.last = c.now();
 
   // The leader dies and the cluster has no quorum for two session timeouts.
   c.crash(old_leader);
   c.isolate(cut, true);
-  c.run_for(2 * kTimeoutMs, chatty_pings);
+  c.run_for(2 * kTimeoutMs, std::ref(chatty_pings));
   EXPECT_EQ(c.agreed_leader(), 0u);
   c.isolate(cut, false);
-  const NodeId new_leader = c.wait_for_leader(10'000, chatty_pings);
+  const NodeId new_leader = c.wait_for_leader(10'000, std::ref(chatty_pings));
   ASSERT_NE(new_leader, 0u);
   ASSERT_NE(new_leader, old_leader);
   const std::int64_t elected = c.now();
@@ -407,18 +458,21 @@ TEST_F(SessionsAcrossServers, NewLeaderGivesEverySessionAFreshTimeout) {
 
   // The new leader heard nothing of the quiet session for more than two timeouts, yet it
   // gives it a whole timeout from its election ...
-  c.run_for(kTimeoutMs - 5 * kTickMs, chatty_pings);
+  c.run_for(kTimeoutMs - 5 * kTickMs, std::ref(chatty_pings));
   EXPECT_EQ(c.replicas_with_session(quiet), 2)
       << "expired " << c.now() - elected << " ms after the new leader was elected";
   // ... and then expires it: the clock was restarted, not stopped.
-  c.run_for(10 * kTickMs, chatty_pings);
+  c.run_for(10 * kTickMs, std::ref(chatty_pings));
   EXPECT_EQ(c.replicas_with_session(quiet), 0)
       << "not expired " << c.now() - elected << " ms after the new leader was elected";
   EXPECT_EQ(c.replicas_with_znode("/quiet"), 0);
   EXPECT_TRUE(c.told_closed(stays, 1));
-  // Pings sent while there was no leader reach the new one: the chatty session lives on.
+  // Without a quorum `stays` closed both connections and took none; the chatty client moved
+  // its session back once `stays` followed the new leader, and the session lives on.
+  EXPECT_THAT(c.closing_reason(stays, 2), ::testing::HasSubstr("not part of a working quorum"));
+  EXPECT_EQ(chatty_pings.reconnects, 1);
   EXPECT_EQ(c.replicas_with_session(chatty), 2);
-  EXPECT_FALSE(c.told_closed(stays, 2));
+  EXPECT_FALSE(c.told_closed(stays, chatty_pings.conn));
 }
 
 TEST_F(SessionsAcrossServers, ReelectedLeaderDoesNotReuseTheDeadlinesOfItsEarlierReign) {
@@ -429,43 +483,43 @@ TEST_F(SessionsAcrossServers, ReelectedLeaderDoesNotReuseTheDeadlinesOfItsEarlie
   const SessionId s = c.connect(client_node, 1);
   ASSERT_NE(s, 0u);
   ASSERT_EQ(c.create_ephemeral(client_node, 1, "/e"), 0);
-  std::int64_t last_ping = c.now();
-  auto pings = [&] {
-    if (c.now() - last_ping < kTimeoutMs / 3) return;
-    c.ping(client_node, 1);
-    last_ping = c.now();
-  };
+  KeepAlive pings{c, client_node, 1, s};
+  pings.last = c.now();
 
   // The first leader is cut off: it stops hearing the session's touches (its tracker keeps
   // the deadline it had then), steps down, and the other two elect a second leader.
   c.isolate(first, true);
-  const NodeId second = c.wait_for_leader(10'000, pings);
+  const NodeId second = c.wait_for_leader(10'000, std::ref(pings));
   ASSERT_NE(second, 0u);
   ASSERT_NE(second, first);
-  c.run_for(3 * kTimeoutMs, pings);
+  c.run_for(3 * kTimeoutMs, std::ref(pings));
   c.isolate(first, false);
-  ASSERT_EQ(c.wait_for_leader(10'000, pings), second);
-  c.run_for(20 * kTickMs, pings);  // the first leader catches up as a follower
+  ASSERT_EQ(c.wait_for_leader(10'000, std::ref(pings)), second);
+  c.run_for(20 * kTickMs, std::ref(pings));  // the first leader catches up as a follower
 
   // The second leader dies; the first one, now as up to date as the client's server and
   // with the higher id (it won the first election), leads again.
   c.crash(second);
-  const NodeId third = c.wait_for_leader(10'000, pings);
+  const NodeId third = c.wait_for_leader(10'000, std::ref(pings));
   ASSERT_EQ(third, first) << "the scenario needs the first leader to lead again";
-  c.run_for(3 * kTimeoutMs, pings);
+  c.run_for(3 * kTimeoutMs, std::ref(pings));
   EXPECT_EQ(c.replicas_with_session(s), 2)
       << "the re-elected leader expired a live session from its stale deadline";
   EXPECT_EQ(c.replicas_with_znode("/e"), 2);
-  EXPECT_FALSE(c.told_closed(client_node, 1));
+  EXPECT_FALSE(c.told_closed(client_node, pings.conn));
 }
 
-// A node cut off from its leader keeps its clients' txns for when it has one again, but not
-// without bound (NodeOptions::max_waiting_txns): beyond that a new session gets CONNECTIONLOSS
-// and a connection whose write does not fit is closed with the reason, never left waiting for a
-// reply that cannot come. What was kept is proposed once the node rejoins.
+// A node that serves clients without a leader to send their txns to keeps those txns for when
+// it has one again, but not without bound (NodeOptions::max_waiting_txns): beyond that a new
+// session gets CONNECTIONLOSS and a connection whose write does not fit is closed with the
+// reason, never left waiting for a reply that cannot come. What was kept is proposed once the
+// node rejoins. Since issue 18 a node without a leader serves no clients at all (see
+// NodeThatLeavesTheQuorumClosesItsClientsAndRefusesConnectsUntilItRejoins), so this reaches
+// the limit with that switched off (test_serve_without_quorum).
 TEST_F(SessionsAcrossServers, NodeWithoutALeaderRefusesClientTxnsBeyondItsLimitAndSaysWhy) {
   NodeOptions options;
   options.max_waiting_txns = 3;
+  options.test_serve_without_quorum = true;
   ScriptedCluster c(3, 0, options);
   const NodeId leader = c.wait_for_leader();
   ASSERT_NE(leader, 0u);
@@ -524,4 +578,125 @@ TEST_F(SessionsAcrossServers, ConnectWhoseCreateSessionWentToALostLeaderIsClosed
   // The client's next attempt, once the rest have elected a leader, gets a session.
   ASSERT_NE(c.wait_for_leader(), 0u);
   EXPECT_NE(c.connect(f, 2), 0u);
+}
+
+// Issue 18, as ZooKeeper: a server that leaves the quorum (a follower cut off from its leader,
+// a leader cut off from its followers) closes every client connection, answers no ping and
+// refuses connects until it rejoins, so its clients see Disconnected long before the majority
+// can expire their sessions, and move them to a server of the quorum.
+TEST_F(SessionsAcrossServers,
+       NodeThatLeavesTheQuorumClosesItsClientsAndRefusesConnectsUntilItRejoins) {
+  ScriptedCluster c(3, 0);
+  const NodeId leader = c.wait_for_leader();
+  ASSERT_NE(leader, 0u);
+  const NodeId f = some_follower(leader, 3);
+  NodeId other = 0;
+  for (NodeId id = 1; id <= 3; ++id)
+    if (id != leader && id != f) other = id;
+  const SessionId on_f = c.connect(f, 1);
+  const SessionId on_leader = c.connect(leader, 2);
+  ASSERT_NE(on_f, 0u);
+  ASSERT_NE(on_leader, 0u);
+  ASSERT_EQ(c.create_ephemeral(f, 1, "/on-f"), 0);
+
+  // The follower cut off: closed once it stops following, within zab's syncLimit (300 ms),
+  // far within the session timeout.
+  c.isolate(f, true);
+  const std::int64_t cut = c.now();
+  for (int t = 0; t < 200 && !c.member(f).closed.count(1); ++t)
+    c.run_for(kTickMs);
+  ASSERT_TRUE(c.told_closed(f, 1)) << "the cut-off follower keeps its client";
+  EXPECT_LT(c.now() - cut, kTimeoutMs / 2);
+  EXPECT_EQ(c.node(f).status().leader, 0u);
+  EXPECT_THAT(c.closing_reason(f, 1), ::testing::HasSubstr("not part of a working quorum"));
+  EXPECT_EQ(c.node(f).connection_count(), 0u);
+  // No new session and no old one either, with the reason.
+  EXPECT_EQ(c.connect(f, 3), 0u);
+  auto [err, message] = c.connect_refusal(f, 3);
+  EXPECT_EQ(err, sm::err_code(sm::Err::CONNECTIONLOSS));
+  EXPECT_THAT(message, ::testing::HasSubstr("not part of a working quorum"));
+  EXPECT_EQ(c.connect(f, 4, on_f), 0u);
+  EXPECT_TRUE(c.member(f).closed.count(4));
+  // A ping on the closed connection is not answered.
+  const std::size_t before = c.member(f).out[1].size();
+  c.ping(f, 1);
+  for (std::size_t i = before; i < c.member(f).out[1].size(); ++i) {
+    const Bytes& b = c.member(f).out[1][i];
+    CapnpReader r(b.data(), b.size(), 1 << 26);
+    auto msg = r.root<proto::ServerMessage>();
+    EXPECT_FALSE(msg.isResponse()) << "answered without a quorum";
+  }
+
+  // The client moves its session to the majority and keeps it, ephemeral included.
+  EXPECT_EQ(c.connect(other, 5, on_f), on_f);
+  c.ping(other, 5);
+  c.run_for(kTimeoutMs / 2);
+  c.ping(other, 5);
+  c.run_for(kTimeoutMs / 2);
+  EXPECT_EQ(c.replicas_with_session(on_f), 3);
+  EXPECT_EQ(c.replicas_with_znode("/on-f"), 3);
+  EXPECT_FALSE(c.told_closed(other, 5));
+
+  // Back in the ensemble, the follower takes clients again.
+  c.isolate(f, false);
+  ASSERT_NE(c.wait_for_leader(), 0u);
+  for (int t = 0; t < 500 && c.node(f).status().leader == 0; ++t)
+    c.run_for(kTickMs);
+  EXPECT_EQ(c.connect(f, 6, on_f), on_f);
+
+  // A leader cut off from both followers gives up its quorum after syncLimit and lets its
+  // clients go too.
+  const NodeId lead = c.agreed_leader();
+  ASSERT_NE(lead, 0u);
+  const SessionId on_lead = c.connect(lead, 7);
+  ASSERT_NE(on_lead, 0u);
+  c.isolate(lead, true);
+  for (int t = 0; t < 200 && !c.member(lead).closed.count(7); ++t)
+    c.run_for(kTickMs);
+  EXPECT_TRUE(c.told_closed(lead, 7)) << "the leader without a quorum keeps its client";
+  EXPECT_NE(c.node(lead).status().role, Role::leader);
+  EXPECT_EQ(c.connect(lead, 8), 0u);
+}
+
+// ZooKeeper's read-only mode (the read_only_mode setting): outside a quorum the server gives
+// clients that allow it a read-only session (writes get NOTREADONLY, pings are answered), still
+// refuses the others, and ends its read-only sessions when it rejoins a quorum.
+TEST_F(SessionsAcrossServers, ReadOnlyModeServesReadOnlySessionsOnlyOutsideAQuorum) {
+  ScriptedCluster c(3, 0, {}, {"read_only_mode=true"});
+  const NodeId leader = c.wait_for_leader();
+  ASSERT_NE(leader, 0u);
+  const NodeId f = some_follower(leader, 3);
+  // Inside a quorum, a client that allows read-only gets a read-write session.
+  const SessionId rw = c.connect(f, 1, 0, /*read_only=*/true);
+  ASSERT_NE(rw, 0u);
+  EXPECT_FALSE(c.read_only_session(f, 1));
+  EXPECT_FALSE(c.node(f).read_only());
+  ASSERT_EQ(c.create_ephemeral(f, 1, "/rw"), 0);
+
+  c.isolate(f, true);
+  for (int t = 0; t < 200 && !c.member(f).closed.count(1); ++t)
+    c.run_for(kTickMs);
+  ASSERT_TRUE(c.told_closed(f, 1)) << "the cut-off follower keeps its read-write client";
+  EXPECT_TRUE(c.node(f).read_only());
+  EXPECT_EQ(c.connect(f, 2), 0u) << "a client that does not allow read-only got a session";
+  const SessionId ro = c.connect(f, 3, 0, /*read_only=*/true);
+  ASSERT_NE(ro, 0u);
+  EXPECT_TRUE(c.read_only_session(f, 3));
+  EXPECT_EQ(c.create_ephemeral(f, 3, "/ro"), sm::err_code(sm::Err::NOTREADONLY));
+  c.ping(f, 3);
+  EXPECT_TRUE(c.ping_answered(f, 3));
+  // The earlier session, read-only here while the server is cut off.
+  EXPECT_EQ(c.connect(f, 4, rw, /*read_only=*/true), rw);
+  EXPECT_TRUE(c.read_only_session(f, 4));
+
+  c.isolate(f, false);
+  ASSERT_NE(c.wait_for_leader(), 0u);
+  for (int t = 0; t < 500 && c.node(f).status().leader == 0; ++t)
+    c.run_for(kTickMs);
+  EXPECT_FALSE(c.node(f).read_only());
+  EXPECT_THAT(c.closing_reason(f, 3), ::testing::HasSubstr("read-only sessions end"));
+  EXPECT_THAT(c.closing_reason(f, 4), ::testing::HasSubstr("read-only sessions end"));
+  EXPECT_EQ(c.replicas_with_session(ro), 0) << "a local read-only session reached the ensemble";
+  EXPECT_EQ(c.connect(f, 5, rw), rw);
+  EXPECT_FALSE(c.read_only_session(f, 5));
 }

@@ -184,7 +184,7 @@ bool is_telnet_close(const std::uint8_t* p) {
 std::string four_letter_reply(const std::string& command, const ServerInfo& server,
                               const FrontendInfo& frontend) {
   if (command == "ruok") return "imok";
-  if (command == "isro") return "rw";
+  if (command == "isro") return server.read_only ? "ro" : "rw";
   if (command == "envi") return envi();
   if (command == "conf") return conf(server);
   if (!is_one_of(command, kEnabled, std::size(kEnabled))) {

@@ -18,6 +18,7 @@ ServerInfo server_info_of(const node::Node& node, const NodeConfig& config, int 
   s.leader = b.leader;
   s.epoch = b.epoch;
   s.serving = b.leader != 0;
+  s.read_only = node.read_only();
   s.applied_zxid = static_cast<std::int64_t>(node.applied_zxid());
   const auto& tree = node.tree();
   s.znode_count = tree.node_count();

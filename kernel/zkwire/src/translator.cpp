@@ -606,7 +606,7 @@ void Translator::on_server_message(const std::uint8_t* data, std::size_t size, s
         if (stage_ != Stage::kConnecting) return close(out, "unexpected ConnectResponse");
         auto c = msg.getConnectResponse();
         ConnectResponse r;
-        if (client_sent_read_only_) r.read_only = false;  // this server is never read-only
+        if (client_sent_read_only_) r.read_only = c.getReadOnly();  // a read-only session
         if (c.getErr() == err_code(Err::OK)) {
           r.timeout_ms = c.getTimeoutMs();
           r.session_id = c.getSessionId();

@@ -65,6 +65,9 @@ TEST(FourLetterWords, Detection) {
 TEST(FourLetterWords, RuokAndIsro) {
   EXPECT_EQ(four_letter_reply("ruok", {}, {}), "imok");
   EXPECT_EQ(four_letter_reply("isro", {}, {}), "rw");
+  ServerInfo read_only;
+  read_only.read_only = true;  // outside a quorum, with the read_only_mode setting
+  EXPECT_EQ(four_letter_reply("isro", read_only, {}), "ro");
 }
 
 TEST(FourLetterWords, SrvrAndStat) {

@@ -163,7 +163,12 @@ const char* to_string(Role r);
 /// Shown by tools (`qlab cluster status`) and compared by the simulator.
 struct BroadcastStatus {
   Role role = Role::looking;
-  NodeId leader = 0;        ///< 0 when unknown
+  /// The leader this replica recognises: itself when leader, or for a follower/learner the
+  /// leader it is in sync with (it has everything that leader committed before it started
+  /// following). 0 when unknown or while still catching up. The kernel serves clients only on a
+  /// leader that can propose and on a follower/learner with a leader (ZooKeeper's servers run
+  /// only within a quorum).
+  NodeId leader = 0;
   std::uint64_t epoch = 0;  ///< current epoch / term
   Zxid last_committed_zxid = 0;
   LogIndex commit_index = 0;

@@ -15,8 +15,10 @@
 // Roles reported in status(): LOOKING -> looking; LEADING before a quorum acknowledged the new
 // epoch -> candidate (a prospective leader); LEADING after -> leader; FOLLOWING -> follower;
 // OBSERVING -> learner. `sub_state` is ZooKeeper's state and zab's phase
-// ("leading/discovery", "following/broadcast"). `can_propose` is true in the broadcast phase
-// of a leader only.
+// ("LEADING/discovery", "FOLLOWING/broadcast"). `can_propose` is true in the broadcast phase of
+// a leader only. A learner reports its `leader` once it is in sync with it (UPTODATE, when
+// ZooKeeper's learner starts serving clients), 0 before: the kernel serves clients only within
+// a quorum.
 //
 // Persistence: the neutral HardState holds currentEpoch as `term` and acceptedEpoch in
 // `plugin_data` (8 bytes, little-endian); `vote` is unused (0). acceptedEpoch is saved before

@@ -132,10 +132,14 @@ struct TestFaults {
   /// A resumed node gets no ticks for the time it was paused (the runtime before ABI 3): it
   /// under-counts elapsed time, which a lease cannot survive.
   bool drop_ticks_while_paused = false;
+  /// NodeOptions::test_serve_without_quorum on every replica: a replica without a leader keeps
+  /// its clients connected and answers their pings.
+  bool node_serves_without_quorum = false;
   bool any() const {
     return storage_ack_before_durable || node_reads_skip_session_order ||
            node_writes_skip_barrier_order || net_notifications_late || net_replies_reordered ||
-           client_forgets_zxid_on_reconnect || drop_ticks_while_paused;
+           client_forgets_zxid_on_reconnect || drop_ticks_while_paused ||
+           node_serves_without_quorum;
   }
 };
 
@@ -154,6 +158,12 @@ struct SimConfig {
   std::int64_t duration_ms = 5000;           ///< safety phase (faults), simulated
   std::uint64_t max_steps = 0;               ///< safety phase ends after this many events (0: off)
   std::int64_t liveness_timeout_ms = 40000;  ///< after healing: progress and convergence
+  /// `disconnected_before_expiry`: a client may still hear from its server this long after
+  /// its session's expiry committed (first applied anywhere), on top of the clock drift bound
+  /// (session timeout x 2 x clock.drift_ppm_max). It covers a server's own notice that it
+  /// left the quorum (zab: sync_limit_ticks x tick_ms, 300 ms by default) and a server of the
+  /// quorum applying the closeSession, plus link delays.
+  std::int64_t expiry_grace_ms = 500;
 
   std::string fault_mix = "all";  ///< what set the knobs below (shown in reports)
   NetworkKnobs network;

@@ -73,6 +73,11 @@ struct NodeOptions {
   /// after a ZooKeeper connection loss). Txns a leader makes itself and txns forwarded to it
   /// are never refused: they are proposed at once.
   std::size_t max_waiting_txns = 100000;
+  /// Test-only fault for checker self-tests: a server that is not part of a working quorum
+  /// keeps its client connections, accepts new ones and answers their pings (as before issue
+  /// 18), so a partitioned server's clients stay connected while the majority expires their
+  /// sessions.
+  bool test_serve_without_quorum = false;
 };
 
 class Node final : public RuntimeHandler, public SnapshotSource, private replica::ReplicaHost {
@@ -109,6 +114,9 @@ class Node final : public RuntimeHandler, public SnapshotSource, private replica
   const NodeStats& stats() const { return stats_; }
   StorageStats storage_stats() const { return storage_->stats(); }
   std::size_t connection_count() const { return connections_.size(); }
+  /// ZooKeeper's read-only mode: outside a quorum with the read_only_mode setting on, this
+  /// server serves read-only sessions (`isro` answers "ro").
+  bool read_only() const;
   /// Watches of this node's connections (wchs, mntr zk_watch_count). Walks the registry.
   sm::WatchSummary watch_summary() const { return watches_.summary(); }
   /// True when nothing waits for storage, the broadcast plugin or a leader.
@@ -129,9 +137,23 @@ class Node final : public RuntimeHandler, public SnapshotSource, private replica
   void recover();
 
   // Client protocol (clients.cpp).
+  /// True while this server is part of a working quorum (it leads, or follows/observes a
+  /// known leader); otherwise it has no client connections, as a ZooKeeper server that left
+  /// FOLLOWING/LEADING (see on_status_change).
+  bool serves_clients() const;
+  /// Why serves_clients() is false, for the client and the log.
+  std::string not_serving_reason() const;
   void handle_connect(Connection& c, const std::uint8_t* data, std::size_t size);
   void handle_request(Connection& c, const std::uint8_t* data, std::size_t size);
   void finish_connect(Connection& c, sm::Err err, const std::string& message);
+  /// A read-only session for a client that allows one, on a server outside a quorum.
+  void connect_read_only(Connection& c, SessionId id, bool password_ok);
+  /// Moves the (valid) session `id` to `c` and answers the connect.
+  void resume_session(Connection& c, SessionId id);
+  /// Leader: whether a session a client reconnects with is alive (touches it if so).
+  bool session_alive(SessionId id);
+  /// Learner: the leader's answers to its revalidation requests.
+  void on_revalidated(SessionId id, bool valid);
   void flush_connection(Connection& c);
   bool try_complete_read(Connection& c, Pending& p);
   /// Queues a write or closeSession of `c` and submits its txn, or holds the txn while an

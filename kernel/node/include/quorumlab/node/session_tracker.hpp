@@ -22,6 +22,9 @@ class SessionTracker {
   void add(SessionId id, std::int32_t timeout_ms, std::int64_t now_ms);
   /// Pushes the deadline of a known session to now + timeout. Unknown ids are ignored.
   void touch(SessionId id, std::int64_t now_ms);
+  /// touch() for a known session whose deadline has not passed and that is not closing; false
+  /// (and no touch) otherwise: the session is expired or about to be.
+  bool touch_if_alive(SessionId id, std::int64_t now_ms);
   void remove(SessionId id);
   /// Sessions whose deadline is <= now, oldest deadline first (ties by id). Each is returned
   /// once: it is marked closing until `remove` or `add`.

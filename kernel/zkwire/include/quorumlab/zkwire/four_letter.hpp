@@ -43,6 +43,8 @@ struct ServerInfo {
   /// True when the node serves requests (a leader is known); false -> ZooKeeper's "not
   /// currently serving requests" for srvr, stat, mntr, cons, wchs.
   bool serving = true;
+  /// ZooKeeper's read-only mode: `isro` answers "ro".
+  bool read_only = false;
 };
 
 /// One ZooKeeper connection as `cons` and `stat` list it.
