@@ -50,6 +50,14 @@ struct Node::Connection {
   std::deque<Pending> queue;
 };
 
+/// The tree's settings from the node's.
+inline sm::TreeConfig tree_config(const NodeConfig& c) {
+  sm::TreeConfig t;
+  t.max_data_bytes = static_cast<std::size_t>(c.settings.get_int("max_data_bytes"));
+  t.super_digest = c.settings.get_string("super_digest");
+  return t;
+}
+
 /// 16-byte session password, computable by every server from the session id.
 Bytes session_password(SessionId id);
 

@@ -25,6 +25,7 @@
 #include "quorumlab/node/runtime_handler.hpp"
 #include "quorumlab/node/session_tracker.hpp"
 #include "quorumlab/plugin/loader.hpp"
+#include "quorumlab/proto/peer.capnp.h"
 #include "quorumlab/replica/ready_executor.hpp"
 #include "quorumlab/sm/data_tree.hpp"
 #include "quorumlab/sm/watch_registry.hpp"
@@ -130,13 +131,68 @@ class Node final : public RuntimeHandler, public SnapshotSource, private replica
   struct Pending;
   struct Connection;
 
-  // Startup.
+  // ---- composition (node.cpp): startup, inputs, status changes dispatched to the parts ----
   void load_plugins(const PluginLoader& loader);
+  void on_status_change(const BroadcastStatus& s);
+
+  // ---- the replica core (replica.cpp): recovery, Ready execution, apply, snapshots, and the
+  // txn pipeline to the leader ----
   /// /zookeeper/config from the configured peers (after construction and every restore).
   void set_ensemble_config();
   void recover();
+  void drain_ready();
+  // replica::ReplicaHost: the effects of a Ready (the executor does the rest).
+  void send(const PeerMessage& message) override;
+  void restore_snapshot(const Snapshot& snapshot) override;
+  void apply(const CommittedTxn& committed) override;
+  void barrier_resolved(const BarrierResult& result) override { resolve_barrier(result); }
+  void status_changed(const BroadcastStatus& status) override { on_status_change(status); }
+  void contract_violation(const std::string& what) override;
+  void report_applied(const Bytes* data);
+  void maybe_snapshot(LogIndex index);
+  /// A txn of `session` stamped with this server's wall clock (and the request's xid). The
+  /// one place a txn header is filled: the leader stamps time, nothing at apply reads a clock.
+  sm::Txn make_txn(SessionId session, sm::TxnOp op, std::int32_t cxid = 0) const;
+  /// Queues a txn for the leader (propose_pending sends it).
+  void submit_txn(sm::Txn txn);
+  /// submit_txn for a txn of a client: false (nothing queued) when max_waiting_txns wait.
+  [[nodiscard]] bool submit_client_txn(sm::Txn txn);
+  /// Why a client txn was refused (for the client and the log).
+  std::string waiting_txns_full() const;
+  void propose_pending();
+  void send_envelope_forward(const std::vector<Bytes>& txns, NodeId to);
 
-  // Client protocol (clients.cpp).
+  // ---- sessions (sessions.cpp): liveness tracking on the leader, touches from the others,
+  // expiry, TTL and container deletion, revalidation ----
+  void leader_duties();
+  void report_session_touches();
+  void on_touch(capnp::List<proto::SessionTouch>::Reader touches);
+  void on_revalidate(NodeId from, capnp::List<proto::SessionTouch>::Reader asks);
+  /// A new leader that can propose restarts every session's clock.
+  void restart_session_clocks();
+  /// The leader's tracker follows createSession and closeSession txns as they apply.
+  void track_session_txn(const sm::Txn& txn);
+  /// Leader: whether a session a client reconnects with is alive (touches it if so).
+  bool session_alive(SessionId id);
+
+  // ---- the read path (read_path.cpp): each read mechanism as a barrier, per-session order
+  // of barriers, reads and the writes behind them ----
+  /// A read of `c`: local, or behind a barrier of the kind its read policy's mechanism needs.
+  void start_read(Connection& c, Pending p);
+  /// Queues `p` behind a new barrier of `kind` (sync_op, or a barrier read).
+  void start_barrier(Connection& c, Pending p, BarrierKind kind);
+  void resolve_barrier(const BarrierResult& b);
+  bool try_complete_read(Connection& c, Pending& p);
+  /// Queues a write or closeSession of `c` and submits its txn, or holds the txn while an
+  /// earlier barrier of `c` is unresolved (see release_held_txns).
+  /// Closes `c` if its txn does not fit (see NodeOptions::max_waiting_txns): `c` is then gone.
+  void enqueue_txn(Connection& c, Pending p, sm::Txn txn);
+  /// Submits the held txns of `c` that no unresolved barrier precedes, in request order.
+  /// Returns false if one did not fit and `c` was closed (and is gone).
+  bool release_held_txns(Connection& c);
+
+  // ---- the client front-end (client_protocol.cpp): the native protocol, which the ZooKeeper
+  // wire front-end (kernel/zkwire) translates into, so both share one request type ----
   /// True while this server is part of a working quorum (it leads, or follows/observes a
   /// known leader); otherwise it has no client connections, as a ZooKeeper server that left
   /// FOLLOWING/LEADING (see on_status_change).
@@ -150,52 +206,18 @@ class Node final : public RuntimeHandler, public SnapshotSource, private replica
   void connect_read_only(Connection& c, SessionId id, bool password_ok);
   /// Moves the (valid) session `id` to `c` and answers the connect.
   void resume_session(Connection& c, SessionId id);
-  /// Leader: whether a session a client reconnects with is alive (touches it if so).
-  bool session_alive(SessionId id);
   /// Learner: the leader's answers to its revalidation requests.
   void on_revalidated(SessionId id, bool valid);
   void flush_connection(Connection& c);
-  bool try_complete_read(Connection& c, Pending& p);
-  /// Queues a write or closeSession of `c` and submits its txn, or holds the txn while an
-  /// earlier barrier of `c` is unresolved (see release_held_txns).
-  /// Closes `c` if its txn does not fit (see NodeOptions::max_waiting_txns): `c` is then gone.
-  void enqueue_txn(Connection& c, Pending p, sm::Txn txn);
-  /// Submits the held txns of `c` that no unresolved barrier precedes, in request order.
-  /// Returns false if one did not fit and `c` was closed (and is gone).
-  bool release_held_txns(Connection& c);
+  /// Answers the request a txn applied for, on this server's connection of its session.
+  void after_apply(const sm::Txn& txn, const sm::TxnResult& result, Zxid zxid);
+  void deliver_notifications(const std::vector<sm::WatchTrigger>& triggers);
+  /// Connections lost with a leader change or with the quorum (see on_status_change).
+  void on_serving_change(const BroadcastStatus& old, bool was_serving);
   void drop_connection(ConnId conn, const std::string& reason);
   void forget_connection(std::unordered_map<ConnId, std::unique_ptr<Connection>>::iterator it);
   void protocol_error(Connection& c, const std::string& reason);
   void send_to(Connection& c, Bytes bytes);
-
-  // Txns (node.cpp).
-  /// Queues a txn for the leader (propose_pending sends it).
-  void submit_txn(sm::Txn txn);
-  /// submit_txn for a txn of a client: false (nothing queued) when max_waiting_txns wait.
-  [[nodiscard]] bool submit_client_txn(sm::Txn txn);
-  /// Why a client txn was refused (for the client and the log).
-  std::string waiting_txns_full() const;
-  void propose_pending();
-  void drain_ready();
-
-  // replica::ReplicaHost: the effects of a Ready (the executor does the rest).
-  void send(const PeerMessage& message) override;
-  void restore_snapshot(const Snapshot& snapshot) override;
-  void apply(const CommittedTxn& committed) override;
-  void barrier_resolved(const BarrierResult& result) override { resolve_barrier(result); }
-  void status_changed(const BroadcastStatus& status) override { on_status_change(status); }
-  void contract_violation(const std::string& what) override;
-
-  void after_apply(const sm::Txn& txn, const sm::TxnResult& result, Zxid zxid);
-  void deliver_notifications(const std::vector<sm::WatchTrigger>& triggers);
-  void maybe_snapshot(LogIndex index);
-  void leader_duties();
-  void on_status_change(const BroadcastStatus& s);
-  void resolve_barrier(const BarrierResult& b);
-  void send_envelope_forward(const std::vector<Bytes>& txns, NodeId to);
-  void report_session_touches();
-
-  void report_applied(const Bytes* data);
 
   NodeConfig config_;
   NodeOptions options_;

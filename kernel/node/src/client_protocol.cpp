@@ -1,5 +1,8 @@
-// The native client protocol: connect/reconnect, per-session request queues, replies in
-// request order, reads at the head of the queue, and the session txns.
+// The client front-end: the native protocol (Cap'n Proto over ZeroMQ), into which the ZooKeeper
+// wire front-end (kernel/zkwire) translates, so both share one request type. Connect and
+// reconnect (with revalidation and read-only sessions), per-session request queues with replies
+// in request order, the serving rule (only within a quorum), replies to applied txns and watch
+// notifications. Reads and barriers go to read_path.cpp, txns to replica.cpp.
 #include <algorithm>
 
 #include "internal.hpp"
@@ -29,32 +32,6 @@ Bytes session_password(SessionId id) {
       out[half * 8 + i] = static_cast<std::uint8_t>(v >> (8 * i));
   }
   return out;
-}
-
-Bytes Node::status_message() const {
-  capnp::MallocMessageBuilder msg;
-  auto s = msg.initRoot<proto::ServerMessage>().initStatus();
-  BroadcastStatus b = broadcast_->status();
-  s.setServerId(config_.id());
-  s.setRole(to_string(b.role));
-  s.setLeader(b.leader);
-  s.setEpoch(b.epoch);
-  s.setAppliedZxid(static_cast<std::int64_t>(applied_zxid_));
-  s.setCommittedZxid(static_cast<std::int64_t>(b.last_committed_zxid));
-  s.setDigest(tree_.digest());
-  s.setZnodeCount(tree_.node_count());
-  s.setSessionCount(tree_.sessions().size());
-  s.setConnectionCount(connections_.size());
-  s.setRequests(stats_.requests);
-  s.setTxnsApplied(stats_.txns_applied);
-  s.setFsyncs(storage_->stats().fsyncs);
-  s.setBroadcast(config_.broadcast.name);
-  s.setStorage(config_.storage.name);
-  s.setReadPolicy(config_.read_policy.name);
-  s.setCanPropose(b.can_propose);
-  s.setSubState(b.sub_state);
-  s.setTicks(static_cast<std::uint64_t>(ticks_));
-  return to_bytes(msg);
 }
 
 bool Node::serves_clients() const {
@@ -183,11 +160,7 @@ void Node::handle_connect(Connection& c, const std::uint8_t* data, std::size_t s
     c.session = next_session_id_++;
     c.connecting = true;
     conn_by_session_[c.session] = c.id;
-    sm::Txn txn;
-    txn.header.session_id = c.session;
-    txn.header.time_ms = env_.wall_ms();
-    txn.op = sm::CreateSessionOp{c.session, c.timeout_ms};
-    if (!submit_client_txn(std::move(txn))) {
+    if (!submit_client_txn(make_txn(c.session, sm::CreateSessionOp{c.session, c.timeout_ms}))) {
       conn_by_session_.erase(c.session);
       c.session = 0;
       return finish_connect(c, sm::Err::CONNECTIONLOSS, waiting_txns_full());
@@ -258,17 +231,6 @@ void Node::connect_read_only(Connection& c, SessionId id, bool password_ok) {
   conn_by_session_[c.session] = c.id;
   watches_.set_auth(c.id, c.auth);
   finish_connect(c, sm::Err::OK, "");
-}
-
-bool Node::session_alive(SessionId id) {
-  if (!tree_.has_session(id)) return false;
-  if (!sessions_.contains(id)) {
-    // Not tracked yet (as for a TOUCH, see on_peer_message): it starts a fresh timeout.
-    for (const auto& s : tree_.sessions()) {
-      if (s.session_id == id) sessions_.add(id, s.timeout_ms, env_.now_ms());
-    }
-  }
-  return sessions_.touch_if_alive(id, env_.now_ms());
 }
 
 void Node::on_revalidated(SessionId id, bool valid) {
@@ -386,12 +348,8 @@ void Node::handle_request(Connection& c, const std::uint8_t* data, std::size_t s
   }
   if (is_write && err == sm::Err::OK) {
     p.kind = PendingKind::write;
-    sm::Txn txn;
-    txn.header.session_id = c.session;
-    txn.header.cxid = p.xid;
-    txn.header.time_ms = env_.wall_ms();
-    txn.header.auth = c.auth;
-    txn.op = std::move(op);
+    sm::Txn txn = make_txn(c.session, std::move(op), p.xid);
+    txn.header.auth = c.auth;  // the tree checks ACLs against the request's identities
     return enqueue_txn(c, std::move(p), std::move(txn));
   }
   if (err != sm::Err::OK) {  // a write that cannot become a txn (e.g. mixed multi)
@@ -403,22 +361,13 @@ void Node::handle_request(Connection& c, const std::uint8_t* data, std::size_t s
   switch (req.getOp().which()) {
     case proto::Request::Op::CLOSE_SESSION: {
       p.kind = PendingKind::close;
-      sm::Txn txn;
-      txn.header.session_id = c.session;
-      txn.header.cxid = p.xid;
-      txn.header.time_ms = env_.wall_ms();
-      txn.op = sm::CloseSessionOp{c.session};
-      return enqueue_txn(c, std::move(p), std::move(txn));
+      return enqueue_txn(c, std::move(p),
+                         make_txn(c.session, sm::CloseSessionOp{c.session}, p.xid));
     }
     case proto::Request::Op::SYNC:
       p.kind = PendingKind::sync_op;
-      p.barrier_resolved = false;
-      p.barrier_id = next_barrier_id_++;
       p.request = std::move(reader);
-      conn_by_barrier_[p.barrier_id] = c.id;
-      broadcast_->request_barrier(p.barrier_id, BarrierKind::sync_op);
-      c.queue.push_back(std::move(p));
-      return;
+      return start_barrier(c, std::move(p), BarrierKind::sync_op);
     case proto::Request::Op::ADD_AUTH:
     case proto::Request::Op::SET_WATCHES:
     case proto::Request::Op::WHO_AM_I:
@@ -438,106 +387,8 @@ void Node::handle_request(Connection& c, const std::uint8_t* data, std::size_t s
     c.queue.push_back(std::move(p));
     return flush_connection(c);
   }
-  ++stats_.reads;
-  p.kind = PendingKind::read;
   p.request = std::move(reader);
-  ReadInfo info{last_status_, 0, applied_zxid_};
-  // Every mechanism but local is a barrier of one kind, then a read here (read_policy.hpp). A
-  // read-only session reads this replica's state: there is no leader for a barrier.
-  const ReadMechanism mechanism = c.read_only ? ReadMechanism::local : read_policy_->choose(info);
-  if (auto kind = barrier_for(mechanism)) {
-    p.kind = PendingKind::barrier_read;
-    p.barrier_resolved = false;
-    p.barrier_id = next_barrier_id_++;
-    conn_by_barrier_[p.barrier_id] = c.id;
-    broadcast_->request_barrier(p.barrier_id, *kind);
-  }
-  c.queue.push_back(std::move(p));
-  if (options_.test_reads_skip_session_order && c.queue.back().kind == PendingKind::read) {
-    try_complete_read(c, c.queue.back());  // test-only fault: see NodeOptions
-  }
-  flush_connection(c);
-}
-
-// FIFO client order across the two paths to the leader: a barrier (sync_op, read-index) travels
-// in the broadcast plugin's messages, a write in the kernel's forward envelopes, and either may
-// reach the leader first (zab holds a learner's packets behind its fsync; the simulator delays
-// them independently). A write sent after a sync must not be proposed before the leader has
-// fixed that sync's point, or the sync and the reads behind it see the later write (found by
-// the simulator: zab seeds 1, 21, 46 with --faults all). So a session's writes behind an
-// unresolved barrier wait here; ZooKeeper gets the same order from its one TCP channel.
-void Node::enqueue_txn(Connection& c, Pending p, sm::Txn txn) {
-  const bool behind_barrier = std::any_of(c.queue.begin(), c.queue.end(), [](const Pending& q) {
-    return q.awaits_barrier() || q.held_txn.has_value();
-  });
-  if (behind_barrier && !options_.test_writes_skip_barrier_order) {
-    p.held_txn = std::move(txn);
-  } else if (!submit_client_txn(std::move(txn))) {
-    return drop_connection(c.id, waiting_txns_full());
-  }
-  c.queue.push_back(std::move(p));
-}
-
-bool Node::release_held_txns(Connection& c) {
-  for (auto& p : c.queue) {
-    if (p.awaits_barrier()) return true;
-    if (p.held_txn) {
-      std::optional<sm::Txn> txn = std::move(p.held_txn);
-      p.held_txn.reset();
-      if (!submit_client_txn(std::move(*txn))) {
-        drop_connection(c.id, waiting_txns_full());
-        return false;
-      }
-    }
-  }
-  return true;
-}
-
-void Node::resolve_barrier(const BarrierResult& b) {
-  auto it = conn_by_barrier_.find(b.id);
-  if (it == conn_by_barrier_.end()) return;
-  ConnId conn = it->second;
-  conn_by_barrier_.erase(it);
-  auto c = connections_.find(conn);
-  if (c == connections_.end()) return;
-  if (!b.ok) {
-    return drop_connection(conn, std::string("a read barrier failed (") + to_string(b.failure) +
-                                     "); reconnect and retry");
-  }
-  // Barriers of one connection need not resolve in request order: a sync_op on the leader
-  // resolves at once while an earlier read_index waits for its quorum round.
-  for (auto& p : c->second->queue) {
-    if (p.barrier_id == b.id) {
-      p.barrier_resolved = true;
-      p.wait_zxid = b.zxid;
-      break;
-    }
-  }
-  if (release_held_txns(*c->second)) flush_connection(*c->second);
-}
-
-bool Node::try_complete_read(Connection& c, Pending& p) {
-  if (!p.barrier_resolved || applied_zxid_ < p.wait_zxid) return false;
-  auto req = p.request->root<proto::ClientMessage>().getRequest();
-  if (p.kind == PendingKind::sync_op) {
-    capnp::MallocMessageBuilder msg;
-    auto r = msg.initRoot<proto::ServerMessage>().initResponse();
-    r.setXid(p.xid);
-    r.setZxid(static_cast<std::int64_t>(applied_zxid_));
-    r.getBody().setPath(req.getOp().getSync());
-    p.response = to_bytes(msg);
-  } else if (p.kind == PendingKind::local) {
-    LocalOpResult lr = execute_local_op(tree_, watches_, c.id, c.auth, req, applied_zxid_);
-    p.response = std::move(lr.response);
-    for (auto& n : lr.notifications)
-      send_to(c, std::move(n));
-    if (lr.close_connection) c.closing = true;
-  } else {
-    p.response = execute_read(tree_, watches_, c.id, c.session, c.auth, req, applied_zxid_);
-  }
-  p.request.reset();
-  p.done = true;
-  return true;
+  start_read(c, std::move(p));
 }
 
 void Node::flush_connection(Connection& c) {
@@ -568,10 +419,9 @@ void Node::deliver_notifications(const std::vector<sm::WatchTrigger>& triggers) 
 }
 
 void Node::after_apply(const sm::Txn& txn, const sm::TxnResult& result, Zxid zxid) {
+  track_session_txn(txn);
   const SessionId sid = txn.header.session_id;
   if (auto* cs = std::get_if<sm::CreateSessionOp>(&txn.op)) {
-    if (last_status_.role == Role::leader)
-      sessions_.add(cs->session_id, cs->timeout_ms, env_.now_ms());
     auto it = conn_by_session_.find(cs->session_id);
     if (it == conn_by_session_.end()) return;
     auto c = connections_.find(it->second);
@@ -582,7 +432,6 @@ void Node::after_apply(const sm::Txn& txn, const sm::TxnResult& result, Zxid zxi
     return;
   }
   const bool is_close = std::holds_alternative<sm::CloseSessionOp>(txn.op);
-  if (is_close) sessions_.remove(std::get<sm::CloseSessionOp>(txn.op).session_id);
   auto it = conn_by_session_.find(sid);
   if (it == conn_by_session_.end()) return;
   auto cit = connections_.find(it->second);
@@ -604,6 +453,56 @@ void Node::after_apply(const sm::Txn& txn, const sm::TxnResult& result, Zxid zxi
   }
   if (is_close && !c.closing) return drop_connection(c.id, "session expired");
   flush_connection(c);
+}
+
+void Node::on_serving_change(const BroadcastStatus& old, bool was_serving) {
+  const BroadcastStatus& s = last_status_;
+  if (old.leader != 0 && s.leader != old.leader) {
+    // Requests forwarded to the old leader may be lost: fail them as ZooKeeper does, by
+    // closing the connections that wait on the write path (a createSession included: its
+    // client would otherwise wait out its connect timeout); clients reconnect and retry.
+    std::vector<ConnId> drop;
+    for (auto& [id, c] : connections_) {
+      if (c->connecting) {
+        drop.push_back(id);
+        continue;
+      }
+      for (auto& p : c->queue) {
+        if (!p.done && p.kind != PendingKind::read && p.kind != PendingKind::local) {
+          drop.push_back(id);
+          break;
+        }
+      }
+    }
+    for (ConnId id : drop)
+      drop_connection(id, "leader changed while requests were pending");
+  }
+  if (was_serving && !serves_clients()) {
+    // As ZooKeeper, whose server closes every client connection when it leaves FOLLOWING or
+    // LEADING: the clients see Disconnected at once (well before the majority can expire
+    // their sessions) and reconnect to a server of the quorum, keeping their sessions.
+    // Connects are refused and nothing is answered until this server rejoins a quorum. (The
+    // connections waiting on the write path were closed above, with that reason.)
+    std::vector<ConnId> all;
+    for (const auto& [id, c] : connections_)
+      all.push_back(id);
+    std::sort(all.begin(), all.end());
+    const std::string reason = not_serving_reason();
+    for (ConnId id : all)
+      drop_connection(id, reason);
+  }
+  if (!was_serving && serves_clients()) {
+    // Back in a quorum: its read-only sessions end, as ZooKeeper shuts its read-only server
+    // down; their clients reconnect for read-write sessions.
+    std::vector<ConnId> ro;
+    for (const auto& [id, c] : connections_) {
+      if (c->read_only) ro.push_back(id);
+    }
+    std::sort(ro.begin(), ro.end());
+    for (ConnId id : ro)
+      drop_connection(
+          id, fmt::format("server {} rejoined a quorum: its read-only sessions end", config_.id()));
+  }
 }
 
 }  // namespace quorumlab::node
