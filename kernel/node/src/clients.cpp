@@ -510,6 +510,7 @@ void Node::resolve_barrier(const BarrierResult& b) {
     if (p.barrier_id == b.id) {
       p.barrier_resolved = true;
       p.wait_zxid = b.zxid;
+      if (b.zxid > applied_zxid_) conns_awaiting_apply_.insert(conn);
       break;
     }
   }

@@ -16,6 +16,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -182,6 +183,7 @@ class Node final : public RuntimeHandler, public SnapshotSource, private replica
   void send(const PeerMessage& message) override;
   void restore_snapshot(const Snapshot& snapshot) override;
   void apply(const CommittedTxn& committed) override;
+  void serve_reads_at_applied();
   void barrier_resolved(const BarrierResult& result) override { resolve_barrier(result); }
   void status_changed(const BroadcastStatus& status) override { on_status_change(status); }
   void contract_violation(const std::string& what) override;
@@ -222,6 +224,9 @@ class Node final : public RuntimeHandler, public SnapshotSource, private replica
   std::unordered_map<ConnId, std::unique_ptr<Connection>> connections_;
   std::unordered_map<SessionId, ConnId> conn_by_session_;
   std::unordered_map<std::uint64_t, ConnId> conn_by_barrier_;
+  /// Connections with a resolved barrier whose point is not applied yet: served as soon as it
+  /// is, before the next txn applies (serve_reads_at_applied).
+  std::set<ConnId> conns_awaiting_apply_;
   std::uint64_t next_barrier_id_ = 1;
   SessionId next_session_id_ = 0;
   SessionTracker sessions_;                              ///< expiry, used while this node leads
