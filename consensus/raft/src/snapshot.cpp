@@ -12,14 +12,18 @@ namespace quorumlab::raft {
 void RaftBroadcast::send_snapshot(NodeId to, Progress& p) {
   if (!snapshot_source_) {
     logger_->warn("raft {}: peer {} needs a snapshot but there is no snapshot source", self_, to);
+    p.mode = Progress::Mode::probe;
     p.probe_sent = true;  // retried on the next heartbeat response
+    p.inflight.clear();
     return;
   }
   auto snap = std::make_shared<Snapshot>(snapshot_source_->take_snapshot());
   if (snap->last_index < log_.base_index() || snap->last_index > commit_index_) {
     logger_->warn("raft {}: snapshot source gave index {} outside [{}, {}]", self_,
                   snap->last_index, log_.base_index(), commit_index_);
+    p.mode = Progress::Mode::probe;
     p.probe_sent = true;
+    p.inflight.clear();
     return;
   }
   if (snap->last_epoch == 0 && snap->last_index > 0) {
