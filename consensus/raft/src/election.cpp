@@ -264,6 +264,14 @@ void RaftBroadcast::on_vote_response(NodeId from, const wire::Message& m) {
   }
 }
 
+void RaftBroadcast::peer_disconnected(NodeId peer) {
+  if (!restored_ || state_ != State::follower || peer == 0 || peer != leader_id_) return;
+  trace(TraceKind::custom, peer, 0, "leader disconnected");
+  become_follower(term_, 0);
+  ticks_since_leader_ = 1 << 30;
+  if (!learner_) election_elapsed_ = cfg_.election_timeout_min_ticks;
+}
+
 void RaftBroadcast::election_tick() {
   election_elapsed_++;
   if (election_elapsed_ < randomized_timeout_) return;

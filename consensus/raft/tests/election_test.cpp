@@ -182,3 +182,24 @@ TEST(Election_3_4, FixedTimeoutWithoutRandomnessStillElects) {
   net->tick(2);
   EXPECT_NE(elect(*net, 2000), 0u);
 }
+
+TEST(PeerDisconnected, FollowersCampaignSoonAfterTheirLeaderDies) {
+  auto net = make_network(3, 0,
+                          {{"election_timeout_min_ticks", std::int64_t{50}},
+                           {"election_timeout_max_ticks", std::int64_t{60}}});
+  net->start();
+  NodeId leader = elect(*net, 1000);
+  ASSERT_NE(leader, 0u);
+  net->crash(leader);
+  for (NodeId id : net->ids()) {
+    if (id != leader) net->peer_disconnected(id, leader);
+  }
+  // Within the spread (10 ticks) plus an election, not a whole 50-tick timeout.
+  std::size_t rounds = 0;
+  while (!net->leader() && rounds < 40) {
+    net->round();
+    rounds++;
+  }
+  EXPECT_TRUE(net->leader().has_value());
+  EXPECT_LT(rounds, 40u);
+}

@@ -124,6 +124,9 @@ class RaftBroadcast final : public Broadcast {
   void persisted(LogIndex index) override;
   void compacted(const Snapshot& meta) override;
   void request_barrier(std::uint64_t id, BarrierKind kind) override;
+  /// The transport lost the leader: forget it and campaign after a random part of the
+  /// election timeout's spread (0 .. max - min ticks) instead of a whole timeout.
+  void peer_disconnected(NodeId peer) override;
   bool has_ready() const override;
   Ready ready() override;
   BroadcastStatus status() const override;
