@@ -66,10 +66,22 @@ bool RaftBroadcast::ignore_for_term(NodeId from, const wire::Message& m) {
 
 void RaftBroadcast::reset_election_timer() {
   election_elapsed_ = 0;
-  auto span = static_cast<std::uint64_t>(cfg_.election_timeout_max_ticks -
-                                         cfg_.election_timeout_min_ticks + 1);
-  randomized_timeout_ =
-      cfg_.election_timeout_min_ticks + static_cast<std::int64_t>(ctx_.rng->uniform(span));
+  std::int64_t lo = cfg_.election_timeout_min_ticks;
+  std::int64_t hi = cfg_.election_timeout_max_ticks;
+  if (state_ == State::candidate || state_ == State::pre_candidate) {
+    if (cfg_.candidate_timeout_min_ticks > 0) {
+      lo = cfg_.candidate_timeout_min_ticks;
+      hi = cfg_.candidate_timeout_max_ticks;
+    }
+    if (cfg_.candidate_backoff && failed_elections_ > 1) {
+      // Refloated's back-off: the range doubles with each further failed election.
+      const std::uint32_t shift = std::min<std::uint32_t>(failed_elections_ - 1, 5);
+      lo <<= shift;
+      hi <<= shift;
+    }
+  }
+  auto span = static_cast<std::uint64_t>(hi - lo + 1);
+  randomized_timeout_ = lo + static_cast<std::int64_t>(ctx_.rng->uniform(span));
 }
 
 void RaftBroadcast::become_follower(std::uint64_t term, NodeId leader) {
@@ -110,6 +122,7 @@ void RaftBroadcast::campaign() {
 void RaftBroadcast::become_pre_candidate() {
   if (state_ == State::leader) return;
   state_ = State::pre_candidate;
+  failed_elections_++;
   if (leader_id_ != 0) fail_forwarded_barriers(BarrierFailure::no_leader);
   leader_id_ = 0;
   leader_matched_ = false;
@@ -140,6 +153,7 @@ void RaftBroadcast::become_candidate() {
     return;
   }
   state_ = State::candidate;
+  if (!cfg_.prevote) failed_elections_++;  // with PreVote, counted at the pre-vote
   term_++;
   vote_ = self_;
   save_hard_state();
@@ -168,6 +182,7 @@ void RaftBroadcast::become_candidate() {
 
 void RaftBroadcast::become_leader() {
   state_ = State::leader;
+  failed_elections_ = 0;
   leader_id_ = self_;
   leader_matched_ = true;
   votes_.clear();
@@ -259,8 +274,10 @@ void RaftBroadcast::on_vote_response(NodeId from, const wire::Message& m) {
     } else {
       become_leader();
     }
-  } else if (refused > ctx_.membership.voters.size() - quorum) {
-    become_follower(term_, 0);  // this election cannot be won
+  } else if (state_ == State::pre_candidate && refused > ctx_.membership.voters.size() - quorum) {
+    // This pre-vote cannot succeed: back to follower in the same term. A candidate instead
+    // stays one until its (candidate) timeout, as in Figure 2.
+    become_follower(term_, 0);
   }
 }
 

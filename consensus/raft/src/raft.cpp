@@ -53,6 +53,15 @@ std::vector<ParamSpec> param_schema(const RaftConfig& d) {
                  "CheckQuorum (6.2, 4.2.3): a leader that has not heard from a quorum within an "
                  "election timeout steps down, and followers that heard from a leader within "
                  "the minimum election timeout ignore RequestVote."),
+      int_param("candidate_timeout_min_ticks", d.candidate_timeout_min_ticks, 0, 1e6,
+                "Raft Refloated: a pre-candidate or candidate times out after a random number of "
+                "ticks in [min, max] of this range instead of the election timeout's (0: the "
+                "election timeout; a shorter range retries split votes sooner)."),
+      int_param("candidate_timeout_max_ticks", d.candidate_timeout_max_ticks, 0, 1e6,
+                "Upper bound of the candidate timeout (raised to its minimum)."),
+      bool_param("candidate_backoff", d.candidate_backoff,
+                 "Raft Refloated: each election a server starts without having heard from a "
+                 "leader doubles its candidate timeout range (at most 32 times)."),
       int_param("max_inflight_msgs", d.max_inflight_msgs, 1, 1e6,
                 "Replicate state: at most this many AppendEntries in flight to one follower."),
       int_param("max_entries_per_msg", d.max_entries_per_msg, 1, 1e6,
@@ -75,6 +84,9 @@ RaftConfig RaftConfig::from(const Params& params, const RaftConfig& defaults) {
   get("heartbeat_interval_ticks", c.heartbeat_interval_ticks);
   get_bool("prevote", c.prevote);
   get_bool("check_quorum", c.check_quorum);
+  get("candidate_timeout_min_ticks", c.candidate_timeout_min_ticks);
+  get("candidate_timeout_max_ticks", c.candidate_timeout_max_ticks);
+  get_bool("candidate_backoff", c.candidate_backoff);
   get("max_inflight_msgs", c.max_inflight_msgs);
   get("max_entries_per_msg", c.max_entries_per_msg);
   get("max_snapshot_chunk_bytes", c.max_snapshot_chunk_bytes);
@@ -82,6 +94,9 @@ RaftConfig RaftConfig::from(const Params& params, const RaftConfig& defaults) {
   c.election_timeout_max_ticks =
       std::max(c.election_timeout_min_ticks, c.election_timeout_max_ticks);
   c.heartbeat_interval_ticks = std::max<std::int64_t>(1, c.heartbeat_interval_ticks);
+  c.candidate_timeout_min_ticks = std::max<std::int64_t>(0, c.candidate_timeout_min_ticks);
+  c.candidate_timeout_max_ticks =
+      std::max(c.candidate_timeout_min_ticks, c.candidate_timeout_max_ticks);
   c.max_inflight_msgs = std::max<std::int64_t>(1, c.max_inflight_msgs);
   c.max_entries_per_msg = std::max<std::int64_t>(1, c.max_entries_per_msg);
   c.max_snapshot_chunk_bytes = std::max<std::int64_t>(1, c.max_snapshot_chunk_bytes);

@@ -207,6 +207,7 @@ void RaftBroadcast::heard_from_leader(NodeId from) {
   if (state_ != State::follower || leader_id_ != from) become_follower(term_, from);
   election_elapsed_ = 0;
   ticks_since_leader_ = 0;
+  failed_elections_ = 0;
 }
 
 void RaftBroadcast::on_append_entries(NodeId from, const wire::Message& m) {

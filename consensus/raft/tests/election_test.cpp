@@ -203,3 +203,38 @@ TEST(PeerDisconnected, FollowersCampaignSoonAfterTheirLeaderDies) {
   EXPECT_TRUE(net->leader().has_value());
   EXPECT_LT(rounds, 40u);
 }
+
+TEST(Refloated, AShorterCandidateTimeoutAndBackOffStillElectWithoutRandomness) {
+  // Follower timeout fixed at 15 ticks; a candidate retries after 5..8 ticks, doubling.
+  auto net = make_network(5, 0,
+                          {{"election_timeout_min_ticks", std::int64_t{15}},
+                           {"election_timeout_max_ticks", std::int64_t{15}},
+                           {"candidate_timeout_min_ticks", std::int64_t{5}},
+                           {"candidate_timeout_max_ticks", std::int64_t{8}},
+                           {"candidate_backoff", true}});
+  net->start();
+  EXPECT_NE(elect(*net, 2000), 0u);
+}
+
+TEST(Refloated, BackOffDoublesTheCandidateTimeout) {
+  auto net = make_network(3, 0,
+                          {{"candidate_timeout_min_ticks", std::int64_t{10}},
+                           {"candidate_timeout_max_ticks", std::int64_t{10}},
+                           {"candidate_backoff", true}});
+  net->start();
+  net->isolate(1);
+  // Elections 2, 3 and 4 of an isolated server come 10, 20, 40 ticks after the one before.
+  auto elections = [&] { return net->tracer(1).count(TraceKind::election_started); };
+  while (elections() == 0)
+    net->tick(1);
+  std::vector<std::size_t> gaps;
+  for (int e = 0; e < 3; ++e) {
+    std::size_t before = elections(), ticks = 0;
+    while (elections() == before && ticks < 1000) {
+      net->tick(1);
+      ticks++;
+    }
+    gaps.push_back(ticks);
+  }
+  EXPECT_EQ(gaps, (std::vector<std::size_t>{10, 20, 40}));
+}

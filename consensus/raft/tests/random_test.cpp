@@ -2,7 +2,8 @@
 // reordering, drops, duplicates, partitions, crashes that lose unpersisted writes, restarts,
 // compactions, proposals and barriers, with every invariant of the network and of each node
 // checked after every step; then every fault heals and a new proposal must be applied on every
-// node. Each seed runs one preset (raft, raft-prevote, raft-cq, raft-prevote-cq by seed % 4).
+// node. Each seed runs one preset (raft, raft-prevote, raft-cq, raft-prevote-cq by seed % 4),
+// every third one with Raft Refloated's candidate timeout and back-off.
 // Rerun one seed with QL_RAFT_SEED=<seed>; QL_RAFT_SEEDS / QL_RAFT_STEPS widen the sweep.
 #include <gtest/gtest.h>
 
@@ -21,9 +22,15 @@ using consensus::testing::InvariantViolation;
 namespace {
 
 std::map<std::string, ParamValue> preset(std::uint64_t seed) {
-  return {{"prevote", (seed & 1) != 0},
-          {"check_quorum", (seed & 2) != 0},
-          {"max_snapshot_chunk_bytes", std::int64_t{256}}};
+  std::map<std::string, ParamValue> p{{"prevote", (seed & 1) != 0},
+                                      {"check_quorum", (seed & 2) != 0},
+                                      {"max_snapshot_chunk_bytes", std::int64_t{256}}};
+  if (seed % 3 == 0) {  // Raft Refloated's candidate timeout with back-off
+    p["candidate_timeout_min_ticks"] = std::int64_t{5};
+    p["candidate_timeout_max_ticks"] = std::int64_t{10};
+    p["candidate_backoff"] = true;
+  }
+  return p;
 }
 
 std::string run_seed(std::uint64_t seed, std::size_t voters, std::size_t observers,

@@ -76,6 +76,11 @@ struct RaftConfig {
   std::int64_t heartbeat_interval_ticks = 3;
   bool prevote = false;
   bool check_quorum = false;
+  /// "Raft Refloated" (Howard et al. 2015): a (pre-)candidate's timeout range, 0 = the
+  /// election timeout's; and exponential back-off of a candidate that keeps failing.
+  std::int64_t candidate_timeout_min_ticks = 0;
+  std::int64_t candidate_timeout_max_ticks = 0;
+  bool candidate_backoff = false;
   std::int64_t max_inflight_msgs = 64;
   std::int64_t max_entries_per_msg = 256;
   std::int64_t max_snapshot_chunk_bytes = 1 << 20;
@@ -248,6 +253,7 @@ class RaftBroadcast final : public Broadcast {
   bool leader_matched_ = false;  ///< follower: accepted an AppendEntries of leader_id_
   std::int64_t election_elapsed_ = 0;
   std::int64_t randomized_timeout_ = 0;
+  std::uint32_t failed_elections_ = 0;  ///< elections started since we last saw a leader
   std::int64_t heartbeat_elapsed_ = 0;
   std::int64_t ticks_since_leader_ = 1 << 30;  ///< since a message of a current leader
   std::map<NodeId, bool> votes_;               ///< (pre-)candidate: responses by voter
