@@ -92,6 +92,7 @@ void Node::resolve_barrier(const BarrierResult& b) {
     if (p.barrier_id == b.id) {
       p.barrier_resolved = true;
       p.wait_zxid = b.zxid;
+      if (b.zxid > applied_zxid_) conns_awaiting_apply_.insert(conn);
       break;
     }
   }
@@ -120,6 +121,30 @@ bool Node::try_complete_read(Connection& c, Pending& p) {
   p.request.reset();
   p.done = true;
   return true;
+}
+
+// A barrier read (or sync) waits until its point is applied, and must then be served at that
+// state, before a later write of its own session applies: a plugin may commit the barrier's
+// point and that write in one Ready (raft commits a run of entries at once), and the session's
+// own flush after the write would serve the read too late (found by the simulator: raft seed
+// 10, fifo_execution_order). So before every apply, and after every drain of Readies (when no
+// further apply may come soon), the connections whose point is now applied are flushed.
+void Node::serve_reads_at_applied() {
+  if (conns_awaiting_apply_.empty()) return;
+  const std::vector<ConnId> waiting(conns_awaiting_apply_.begin(), conns_awaiting_apply_.end());
+  for (ConnId id : waiting) {
+    auto it = connections_.find(id);
+    if (it == connections_.end()) {
+      conns_awaiting_apply_.erase(id);
+      continue;
+    }
+    Connection& c = *it->second;
+    const bool still_waiting = std::any_of(c.queue.begin(), c.queue.end(), [&](const Pending& p) {
+      return !p.done && p.barrier_resolved && p.wait_zxid > applied_zxid_;
+    });
+    if (!still_waiting) conns_awaiting_apply_.erase(id);
+    flush_connection(c);  // may drop the connection; `c` is not used after this
+  }
 }
 
 }  // namespace quorumlab::node

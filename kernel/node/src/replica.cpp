@@ -102,6 +102,7 @@ void Node::drain_ready() {
   if (!executor_->drain(kReadyLoopMax)) {
     log_->warn("broadcast plugin produced more than {} Ready batches in one turn", kReadyLoopMax);
   }
+  serve_reads_at_applied();  // reads whose point the last apply reached
 }
 
 void Node::send(const PeerMessage& m) {
@@ -140,6 +141,7 @@ void Node::contract_violation(const std::string& what) {
 }
 
 void Node::apply(const CommittedTxn& committed) {
+  serve_reads_at_applied();  // at the state their barrier named, before this txn
   applied_zxid_ = committed.zxid;
   if (committed.data.empty()) {  // a no-op entry (e.g. a new leader's first proposal)
     report_applied(&committed.data);

@@ -16,6 +16,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -182,6 +183,9 @@ class Node final : public RuntimeHandler, public SnapshotSource, private replica
   /// Queues `p` behind a new barrier of `kind` (sync_op, or a barrier read).
   void start_barrier(Connection& c, Pending p, BarrierKind kind);
   void resolve_barrier(const BarrierResult& b);
+  /// Serves the reads whose barrier point this replica has now applied, before the next txn
+  /// applies (called before every apply and after every drain of Readies).
+  void serve_reads_at_applied();
   bool try_complete_read(Connection& c, Pending& p);
   /// Queues a write or closeSession of `c` and submits its txn, or holds the txn while an
   /// earlier barrier of `c` is unresolved (see release_held_txns).
@@ -244,6 +248,8 @@ class Node final : public RuntimeHandler, public SnapshotSource, private replica
   std::unordered_map<ConnId, std::unique_ptr<Connection>> connections_;
   std::unordered_map<SessionId, ConnId> conn_by_session_;
   std::unordered_map<std::uint64_t, ConnId> conn_by_barrier_;
+  /// Connections with a resolved barrier whose point is not applied yet (read_path.cpp).
+  std::set<ConnId> conns_awaiting_apply_;
   std::uint64_t next_barrier_id_ = 1;
   SessionId next_session_id_ = 0;
   SessionTracker sessions_;                              ///< expiry, used while this node leads
