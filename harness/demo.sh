@@ -1,84 +1,95 @@
 #!/usr/bin/env bash
-# `make demo`: a 3-node ZAB cluster on loopback, a short benchmark, the leader killed under
-# load (failover time measured), a results table, the cluster stopped, then the read policies
-# compared: throughput on a real cluster against stale reads in the simulator. About 1.5 min.
+# `make demo`: the comparisons quorumlab exists for, in about a minute.
+#   1. the installed plugins;
+#   2. zab against raft: the same 3-node cluster (wal, fsync on) under the same benchmark, then
+#      the leader killed under load (failover time measured, replicas checked to converge);
+#   3. consistency against throughput: each read policy's throughput on a real cluster beside
+#      the stale reads the simulator counts for it under every fault.
 set -euo pipefail
 BUILD=${1:-build}
 QLAB="$(cd "$BUILD/bin" && pwd)/qlab"
 DIR=$(mktemp -d /tmp/qlab-demo.XXXXXX)
 RESULTS="$DIR/results.jsonl"
+FAILOVERS="$DIR/failovers.jsonl"
 PY=/usr/bin/python3
-cleanup() { "$QLAB" cluster stop --dir "$DIR" >/dev/null 2>&1 || true; }
+CLUSTER=""
+cleanup() { [ -n "$CLUSTER" ] && "$QLAB" cluster stop --dir "$CLUSTER" >/dev/null 2>&1 || true; }
 trap cleanup EXIT
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+have() { "$QLAB" plugins --json | grep -q "\"name\": \"$1\""; }
 
 say "1. Installed plugins (qlab plugins)"
 "$QLAB" plugins | grep -E '^[a-z_]+:|^  [a-z]' || true
 
-BROADCAST=zab NODES=3
-if ! "$QLAB" plugins --json | grep -q '"name": "zab"'; then
-  echo "(the zab plugin is not built here: running the one-node solo baseline instead)"
-  BROADCAST=solo NODES=1
+PROTOCOLS="" NODES=3
+for p in zab raft; do have "$p" && PROTOCOLS+="$p "; done
+if [ -z "$PROTOCOLS" ]; then
+  echo "(no replicated broadcast plugin is built here: running the one-node solo baseline)"
+  PROTOCOLS="solo" NODES=1
 fi
 
-say "2. Start a $NODES-node '$BROADCAST' cluster with the wal storage (fsync on) in $DIR"
-CONNECT=$("$QLAB" cluster start --nodes "$NODES" --broadcast "$BROADCAST" --storage wal --dir "$DIR" \
-          | sed -n 's/^connect: //p')
-echo "connect string: $CONNECT"
-"$QLAB" cluster status --dir "$DIR"
-
-say "3. Benchmark: 12 sessions x 100 outstanding, 1 KiB values, 3 s per read mix"
-for READ_PCT in 0 50 90; do
-  echo "-- read percentage $READ_PCT"
-  if ! "$QLAB" bench --connect "$CONNECT" --sessions 12 --outstanding 100 --value-bytes 1024 \
-      --read-pct "$READ_PCT" --duration 3 --warmup 1 --json 2>"$DIR/bench.err" >"$DIR/bench.json"; then
-    echo "(bench failed; its last words:)"; tail -3 "$DIR/bench.err"
+say "2. Protocols side by side: $NODES nodes, wal (fsync on), 12 sessions x 100 outstanding, 1 KiB"
+for P in $PROTOCOLS; do
+  CLUSTER="$DIR/$P"
+  echo "-- $P: starting the cluster"
+  CONNECT=$("$QLAB" cluster start --nodes "$NODES" --broadcast "$P" --storage wal --dir "$CLUSTER" \
+            | sed -n 's/^connect: //p')
+  "$QLAB" cluster status --dir "$CLUSTER"
+  for READ_PCT in 0 50 90; do
+    if "$QLAB" bench --connect "$CONNECT" --sessions 12 --outstanding 100 --value-bytes 1024 \
+        --read-pct "$READ_PCT" --duration 2 --warmup 1 --json 2>"$DIR/bench.err" >"$DIR/bench.json"; then
+      sed "s/^{/{\"broadcast\":\"$P\",/" "$DIR/bench.json" >> "$RESULTS"
+      echo "   $READ_PCT% reads: $(sed -n 's/.*"ops_per_s":\([0-9.]*\).*/\1/p' "$DIR/bench.json") ops/s"
+    else
+      echo "(bench failed; its last words:)"; tail -3 "$DIR/bench.err"
+    fi
+  done
+  if [ "$NODES" -gt 1 ]; then
+    echo "-- $P: kill -9 the leader under a write load (twice), restart it, check convergence"
+    if "$QLAB" cluster failover --dir "$CLUSTER" --rounds 2 --json > "$DIR/failover.json"; then
+      "$PY" -c 'import json,sys
+for f in json.load(open(sys.argv[1])): print(json.dumps(dict(f, protocol=sys.argv[2])))' \
+        "$DIR/failover.json" "$P" >> "$FAILOVERS"
+    else
+      echo "(failover measurement failed)"
+    fi
   fi
-  cat "$DIR/bench.json" | tee -a "$RESULTS"
+  "$QLAB" cluster stop --dir "$CLUSTER" >/dev/null
+  CLUSTER=""
 done
 
-if [ "$NODES" -gt 1 ]; then
-  say "4. Kill -9 the leader under a write load (twice), restart it, check the replicas converge"
-  "$QLAB" cluster failover --dir "$DIR" --rounds 2 --json > "$DIR/failover.json" \
-    || echo "(failover measurement failed)"
-  cat "$DIR/failover.json"
-  say "5. Cluster after the failovers"
-  "$QLAB" cluster status --dir "$DIR"
-fi
-
-say "Results"
-"$PY" - "$RESULTS" "$DIR/failover.json" <<'PYEOF'
+say "Results: protocols"
+"$PY" - "$RESULTS" "$FAILOVERS" <<'PYEOF'
 import json, os, sys
-rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-print(f"{'read %':>7} {'ops/s':>10} {'reads/s':>10} {'writes/s':>10} {'p50 us':>8} {'p99 us':>8} {'p999 us':>8} {'errors':>7}")
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()] if os.path.exists(sys.argv[1]) else []
+print(f"{'protocol':>9} {'read %':>7} {'ops/s':>10} {'p50 us':>8} {'p99 us':>8} {'errors':>7}")
 for r in rows:
     lat = r["latency_us"]
-    print(f"{r['read_pct']:>7} {r['ops_per_s']:>10.0f} {r['reads_per_s']:>10.0f} {r['writes_per_s']:>10.0f} "
-          f"{lat['p50']:>8.0f} {lat['p99']:>8.0f} {lat['p999']:>8.0f} {sum(r['errors'].values()):>7}")
+    print(f"{r['broadcast']:>9} {r['read_pct']:>7} {r['ops_per_s']:>10.0f} {lat['p50']:>8.0f} "
+          f"{lat['p99']:>8.0f} {sum(r['errors'].values()):>7}")
 if os.path.exists(sys.argv[2]):
-    for i, f in enumerate(json.load(open(sys.argv[2])), 1):
-        print(f"failover {i}: leader {f['old_leader']} -> {f['new_leader']}: first new write "
-              f"{f['failover_ms']:.0f} ms after kill -9; replicas converged: {f['converged']}")
+    for f in (json.loads(l) for l in open(sys.argv[2]) if l.strip()):
+        print(f"{f['protocol']:>9} failover: leader {f['old_leader']} -> {f['new_leader']}, first new "
+              f"write {f['failover_ms']:.0f} ms after kill -9; replicas converged: {f['converged']}")
 PYEOF
 
-say "6. Stop the cluster"
-"$QLAB" cluster stop --dir "$DIR"
-
+BROADCAST="${PROTOCOLS%% *}"
 if [ "$NODES" -gt 1 ]; then
-  say "7. Consistency against throughput: the read policies on $BROADCAST"
-  echo "Each policy on a fresh $NODES-node cluster (wal, 90% reads, 12 x 100 outstanding, 3 s), and"
-  echo "the same policy in the simulator: 100 seeds with partitions, crashes, pauses, clock faults."
+  say "3. Consistency against throughput: the read policies on $BROADCAST"
+  echo "Each policy on a fresh $NODES-node cluster (wal, 90% reads, 2 s), and the same policy in the"
+  echo "simulator: 100 seeds with partitions, crashes, pauses and clock faults."
   POLICIES="$DIR/policies.jsonl"
   for POLICY in local sync leader read-index; do
-    PDIR="$DIR/policy-$POLICY"
+    CLUSTER="$DIR/policy-$POLICY"
     if ! PCONNECT=$("$QLAB" cluster start --nodes "$NODES" --broadcast "$BROADCAST" --storage wal \
-                     --read-policy "$POLICY" --dir "$PDIR" 2>"$DIR/policy.err" | sed -n 's/^connect: //p'); then
+                     --read-policy "$POLICY" --dir "$CLUSTER" 2>"$DIR/policy.err" | sed -n 's/^connect: //p'); then
       echo "($POLICY: the cluster did not start: $(tail -1 "$DIR/policy.err"))"; continue
     fi
     "$QLAB" bench --connect "$PCONNECT" --sessions 12 --outstanding 100 --value-bytes 1024 \
-      --read-pct 90 --duration 3 --warmup 1 --json 2>/dev/null > "$DIR/policy-bench.json" || true
-    "$QLAB" cluster stop --dir "$PDIR" >/dev/null 2>&1 || true
+      --read-pct 90 --duration 2 --warmup 1 --json 2>/dev/null > "$DIR/policy-bench.json" || true
+    "$QLAB" cluster stop --dir "$CLUSTER" >/dev/null 2>&1 || true
+    CLUSTER=""
     "$QLAB" sim --broadcast "$BROADCAST" --read-policy "$POLICY" --faults all --seed 1 --seeds 100 \
       --keep-going > "$DIR/policy-sim.txt" 2>&1 || true
     "$PY" - "$POLICY" "$DIR/policy-bench.json" "$DIR/policy-sim.txt" >> "$POLICIES" <<'PYEOF'
@@ -100,6 +111,7 @@ if m:
 print(json.dumps(row))
 PYEOF
   done
+  say "Results: read policies on $BROADCAST"
   "$PY" - "$POLICIES" <("$QLAB" plugins --json) <<'PYEOF'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
