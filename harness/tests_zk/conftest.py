@@ -127,13 +127,19 @@ def zk2(server):
     c.close()
 
 
+# The broadcast plugin of the `cluster` fixture: zab unless QL_BROADCAST names another (CTest
+# runs the client suites against raft too).
+BROADCAST = os.environ.get("QL_BROADCAST", "zab")
+
+
 class Cluster:
-    """`qlab cluster start --nodes 3 --broadcast zab --storage wal` in a temporary directory."""
+    """`qlab cluster start --nodes 3 --broadcast BROADCAST --storage wal` in a temporary
+    directory."""
 
     def __init__(self, nodes=3, extra=()):
         self.dir = tempfile.mkdtemp(prefix="ql_zk_cluster_")
         args = [QLAB, "--log-level", "warn", "cluster", "start", "--dir", self.dir, "--nodes",
-                str(nodes), "--broadcast", "zab", "--storage", "wal", "--timeout", "60"] + list(extra)
+                str(nodes), "--broadcast", BROADCAST, "--storage", "wal", "--timeout", "60"] + list(extra)
         out = subprocess.run(args, capture_output=True, text=True, timeout=120)
         if out.returncode != 0:
             self.stop()  # the nodes that did start
@@ -187,7 +193,7 @@ class Cluster:
 
 @pytest.fixture(scope="module")
 def cluster():
-    """One 3-node zab cluster per test module (tests of the module share it; CMakeLists.txt
+    """One 3-node cluster (zab, or QL_BROADCAST) per test module (tests of the module share it; CMakeLists.txt
     labels the modules that use it `cluster`)."""
     c = Cluster(nodes=3)
     yield c
