@@ -103,13 +103,15 @@ int status(const ClusterOptions& o) {
     std::cout << arr.dump() << "\n";
     return 0;
   }
-  std::printf("%-4s %-8s %-9s %-22s %-8s %-7s %-6s %-7s %-18s %s\n", "id", "pid", "role",
-              "plugin state", "process", "client", "peer", "leader", "applied zxid", "digest");
+  std::printf("%-4s %-8s %-9s %-22s %-6s %-8s %-7s %-6s %-7s %-18s %s\n", "id", "pid", "role",
+              "plugin state", "term", "process", "client", "peer", "leader", "applied zxid",
+              "digest");
   for (const auto& j : arr) {
     std::printf(
-        "%-4u %-8d %-9s %-22s %-8s %-7d %-6d %-7s %-18s %s\n", j["id"].get<unsigned>(),
+        "%-4u %-8d %-9s %-22s %-6s %-8s %-7d %-6d %-7s %-18s %s\n", j["id"].get<unsigned>(),
         j["pid"].get<int>(), j["role"].get<std::string>().c_str(),
         j.contains("sub_state") ? j["sub_state"].get<std::string>().c_str() : "-",
+        j.contains("epoch") ? std::to_string(j["epoch"].get<std::uint64_t>()).c_str() : "-",
         j["process"].get<std::string>().c_str(), j["client_port"].get<int>(),
         j["peer_port"].get<int>(),
         j.contains("leader") ? std::to_string(j["leader"].get<unsigned>()).c_str() : "-",
