@@ -30,8 +30,8 @@ from conftest import QLAB, ZKCLI, Server, die_with_parent, kazoo_client
 from zkraw import (ADD_WATCH, CHECK, CHECK_WATCHES, CLOSE_SESSION, CREATE, CREATE2,
                    CREATE_CONTAINER, DELETE, EXISTS, GET_ALL_CHILDREN_NUMBER, GET_CHILDREN,
                    GET_CHILDREN2, GET_DATA, GET_EPHEMERALS, MULTI, MULTI_READ, OPEN_ACL,
-                   REMOVE_WATCHES, SET_DATA, SYNC, Closed, RawClient, jacl, jbool, jbuf, jint,
-                   jstr)
+                   NOTIFICATION_XID, REMOVE_WATCHES, SET_DATA, SYNC, Closed, RawClient, jacl,
+                   jbool, jbuf, jint, jstr)
 
 ZK_JAR = "/usr/share/java/zookeeper.jar"
 GET_ACL, SET_ACL = 6, 7
@@ -367,12 +367,24 @@ def test_empty_path_is_the_root_and_chroot(targets):
 # ------------------------------------------------------------------ containers
 
 def wait_gone(c, path, timeout_s=20):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if c.exists(path)[0] == -101:
-            return True
-        time.sleep(0.05)
-    return False
+    """True once `path` is deleted: an exists watch, then its NodeDeleted notification (the
+    read waits at most timeout_s)."""
+    node_deleted = 2
+    err, _, events = c.exists(path, watch=True)
+    if err == -101 or (node_deleted, path) in [(e[0], e[2]) for e in events]:
+        return True
+    saved, c.timeout = c.timeout, timeout_s
+    try:
+        while True:
+            xid, _, _, r = c.read_reply()
+            if xid == NOTIFICATION_XID:
+                event_type, _state, event_path = r.int(), r.int(), r.str()
+                if (event_type, event_path) == (node_deleted, path):
+                    return True
+    except socket.timeout:
+        return False
+    finally:
+        c.timeout = saved
 
 
 def test_container_flags(targets):
