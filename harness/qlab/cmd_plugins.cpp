@@ -14,16 +14,6 @@ nlohmann::json value_json(const ParamValue& v) {
   return std::visit([](const auto& x) { return nlohmann::json(x); }, v);
 }
 
-std::vector<std::string> kind_names(std::uint32_t mask) {
-  std::vector<std::string> out;
-  for (std::size_t k = 0; k < kBarrierKindCount; ++k) {
-    if (mask & barrier_bit(static_cast<BarrierKind>(k))) {
-      out.emplace_back(to_string(static_cast<BarrierKind>(k)));
-    }
-  }
-  return out;
-}
-
 int run_plugins(const std::string& dir, bool json) {
   PluginLoader loader(dir.empty() ? PluginLoader::default_dir() : std::filesystem::path(dir));
   auto all = loader.list();
@@ -44,9 +34,9 @@ int run_plugins(const std::string& dir, bool json) {
       nlohmann::json j = {{"kind", to_string(p.kind)}, {"name", p.name},
                           {"version", p.version},      {"summary", p.summary},
                           {"file", p.file.string()},   {"params", params}};
-      if (p.kind == PluginKind::broadcast) j["barrier_kinds"] = kind_names(p.barrier_kinds);
+      if (p.kind == PluginKind::broadcast) j["barrier_kinds"] = barrier_kind_names(p.barrier_kinds);
       if (p.kind == PluginKind::read_policy) {
-        j["needs_barrier_kinds"] = kind_names(p.barrier_kinds);
+        j["needs_barrier_kinds"] = barrier_kind_names(p.barrier_kinds);
         j["guarantee"] = to_string(p.read_guarantee);
       }
       arr.push_back(std::move(j));

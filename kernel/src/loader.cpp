@@ -68,28 +68,32 @@ PluginInfo info_of(const fs::path& file, const PluginDescriptor& d) {
   return info;
 }
 
-std::string kinds_text(std::uint32_t mask) {
-  std::string out;
+}  // namespace
+
+std::vector<std::string> barrier_kind_names(std::uint32_t mask) {
+  std::vector<std::string> out;
   for (std::size_t k = 0; k < kBarrierKindCount; ++k) {
-    if ((mask & barrier_bit(static_cast<BarrierKind>(k))) == 0) continue;
-    if (!out.empty()) out += ", ";
-    out += to_string(static_cast<BarrierKind>(k));
+    if (mask & barrier_bit(static_cast<BarrierKind>(k))) {
+      out.emplace_back(to_string(static_cast<BarrierKind>(k)));
+    }
   }
   return out;
 }
 
-}  // namespace
-
 std::string barrier_kinds_text(std::uint32_t mask) {
-  return kinds_text(mask);
+  std::string out;
+  for (const auto& name : barrier_kind_names(mask))
+    out += (out.empty() ? "" : ", ") + name;
+  return out;
 }
 
 std::string unsupported_pair(const PluginInfo& broadcast, const PluginInfo& read_policy) {
   const std::uint32_t missing = read_policy.barrier_kinds & ~broadcast.barrier_kinds;
   if (missing == 0) return {};
-  return "read policy '" + read_policy.name + "' needs the " + kinds_text(missing) +
+  return "read policy '" + read_policy.name + "' needs the " + barrier_kinds_text(missing) +
          " barrier, which broadcast plugin '" + broadcast.name + "' does not support (it has: " +
-         (broadcast.barrier_kinds ? kinds_text(broadcast.barrier_kinds) : std::string("none")) +
+         (broadcast.barrier_kinds ? barrier_kinds_text(broadcast.barrier_kinds)
+                                  : std::string("none")) +
          ")";
 }
 

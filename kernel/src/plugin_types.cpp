@@ -11,6 +11,16 @@ bool Membership::is_observer(NodeId id) const {
   return std::binary_search(observers.begin(), observers.end(), id);
 }
 
+std::vector<NodeId> Membership::peers_of(NodeId self) const {
+  std::vector<NodeId> out;
+  for (const auto* group : {&voters, &observers}) {
+    for (NodeId id : *group) {
+      if (id != self) out.push_back(id);
+    }
+  }
+  return out;
+}
+
 const char* to_string(Role r) {
   switch (r) {
     case Role::looking:

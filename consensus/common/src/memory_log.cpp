@@ -64,6 +64,20 @@ std::vector<LogEntry> MemoryLog::entries_from(LogIndex from, std::size_t max_cou
   return out;
 }
 
+std::string MemoryLog::compaction_refused(const Snapshot& meta, LogIndex commit_index) const {
+  if (meta.last_index <= base_index_) return {};
+  if (meta.last_index > commit_index || meta.last_index > last_index()) {
+    return "compaction to " + std::to_string(meta.last_index) + " beyond the commit point " +
+           std::to_string(commit_index);
+  }
+  auto z = zxid_at(meta.last_index);
+  if (!z || *z != meta.last_zxid) {
+    return "compaction to " + std::to_string(meta.last_index) + " with zxid " +
+           std::to_string(meta.last_zxid) + " that is not in the log";
+  }
+  return {};
+}
+
 void MemoryLog::compact(LogIndex upto) {
   if (upto < base_index_ || upto > last_index()) {
     fail("compaction to " + std::to_string(upto) + " outside [" + std::to_string(base_index_) +

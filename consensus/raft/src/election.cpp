@@ -190,7 +190,7 @@ void RaftBroadcast::become_leader() {
   election_elapsed_ = 0;
   progress_.clear();
   round_acks_.clear();
-  for (NodeId id : peers()) {
+  for (NodeId id : ctx_.membership.peers_of(self_)) {
     Progress p;
     p.next = log_.last_index() + 1;
     p.recent_active = true;

@@ -195,7 +195,7 @@ void RaftBroadcast::restore(const RecoveredLog& rec) {
 void RaftBroadcast::step(const PeerMessage& message) {
   if (!restored_) return;
   NodeId from = message.from;
-  if (from == self_ || !is_member(from)) {
+  if (from == self_ || !ctx_.membership.is_member(from)) {
     logger_->warn("raft {}: dropped a message from {}, not a peer", self_, from);
     return;
   }
@@ -285,36 +285,14 @@ void RaftBroadcast::persisted(LogIndex index) {
 
 void RaftBroadcast::compacted(const Snapshot& meta) {
   if (meta.last_index <= log_.base_index()) return;
-  if (meta.last_index > commit_index_ || meta.last_index > log_.last_index()) {
-    logger_->warn("raft {}: compaction to {} beyond the commit point {}; ignored", self_,
-                  meta.last_index, commit_index_);
-    return;
-  }
-  auto z = log_.zxid_at(meta.last_index);
-  if (!z || *z != meta.last_zxid) {
-    logger_->warn("raft {}: compaction to {} with zxid {:#x} not in the log; ignored", self_,
-                  meta.last_index, meta.last_zxid);
+  if (std::string why = log_.compaction_refused(meta, commit_index_); !why.empty()) {
+    logger_->warn("raft {}: {}; ignored", self_, why);
     return;
   }
   log_.compact(meta.last_index);
 }
 
 // ---- helpers -----------------------------------------------------------------------------
-
-bool RaftBroadcast::is_member(NodeId id) const {
-  return ctx_.membership.is_voter(id) || ctx_.membership.is_observer(id);
-}
-
-std::vector<NodeId> RaftBroadcast::peers() const {
-  std::vector<NodeId> out;
-  for (NodeId id : ctx_.membership.voters) {
-    if (id != self_) out.push_back(id);
-  }
-  for (NodeId id : ctx_.membership.observers) {
-    if (id != self_) out.push_back(id);
-  }
-  return out;
-}
 
 void RaftBroadcast::send(NodeId to, wire::Message m, bool after_persist) {
   if (m.term == 0) m.term = term_;

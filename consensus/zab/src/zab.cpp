@@ -173,7 +173,7 @@ void ZabBroadcast::step(const PeerMessage& message) {
     return;
   }
   NodeId from = message.from;
-  if (from == self_ || !is_member(from)) {
+  if (from == self_ || !ctx_.membership.is_member(from)) {
     logger_->warn("zab {}: dropped a message from {}, not a peer", self_, from);
     return;
   }
@@ -239,36 +239,14 @@ void ZabBroadcast::persisted(LogIndex index) {
 
 void ZabBroadcast::compacted(const Snapshot& meta) {
   if (meta.last_index <= log_.base_index()) return;
-  if (meta.last_index > commit_index_ || meta.last_index > log_.last_index()) {
-    logger_->warn("zab {}: compaction to {} beyond the commit point {}; ignored", self_,
-                  meta.last_index, commit_index_);
-    return;
-  }
-  auto z = log_.zxid_at(meta.last_index);
-  if (!z || *z != meta.last_zxid) {
-    logger_->warn("zab {}: compaction to {} with zxid {:#x} that is not in the log; ignored", self_,
-                  meta.last_index, meta.last_zxid);
+  if (std::string why = log_.compaction_refused(meta, commit_index_); !why.empty()) {
+    logger_->warn("zab {}: {}; ignored", self_, why);
     return;
   }
   log_.compact(meta.last_index);
 }
 
 // ---- output helpers ----------------------------------------------------------------------
-
-bool ZabBroadcast::is_member(NodeId id) const {
-  return ctx_.membership.is_voter(id) || ctx_.membership.is_observer(id);
-}
-
-std::vector<NodeId> ZabBroadcast::peers() const {
-  std::vector<NodeId> out;
-  for (NodeId id : ctx_.membership.voters) {
-    if (id != self_) out.push_back(id);
-  }
-  for (NodeId id : ctx_.membership.observers) {
-    if (id != self_) out.push_back(id);
-  }
-  return out;
-}
 
 void ZabBroadcast::send(NodeId to, wire::Packet packet, bool after_persist) {
   PeerMessage m{self_, to, wire::encode(packet)};

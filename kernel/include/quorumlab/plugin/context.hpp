@@ -25,6 +25,9 @@ struct Membership {
 
   bool is_voter(NodeId id) const;
   bool is_observer(NodeId id) const;
+  bool is_member(NodeId id) const { return is_voter(id) || is_observer(id); }
+  /// Every member but `self`: the voters, then the observers, each ascending.
+  std::vector<NodeId> peers_of(NodeId self) const;
   /// Number of votes that make a majority of voters.
   std::size_t quorum_size() const { return voters.size() / 2 + 1; }
 };

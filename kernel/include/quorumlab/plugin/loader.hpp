@@ -38,6 +38,8 @@ struct PluginInfo {
   ReadGuarantee read_guarantee = ReadGuarantee::none;
 };
 
+/// The names of the barrier kinds in a mask, in kind order ("sync_op", "read_index").
+std::vector<std::string> barrier_kind_names(std::uint32_t mask);
 /// "sync_op, read_index" for a barrier-kind mask.
 std::string barrier_kinds_text(std::uint32_t mask);
 

@@ -14,6 +14,7 @@
 #include <deque>
 #include <limits>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "quorumlab/plugin/broadcast.hpp"
@@ -63,6 +64,10 @@ class MemoryLog {
 
   /// Drops entries up to `upto`, which becomes the base. Precondition: base <= upto <= last.
   void compact(LogIndex upto);
+  /// Why the kernel's snapshot `meta` (Broadcast::compacted) may not compact this log, whose
+  /// entries up to `commit_index` are committed: beyond the commit point or the log, or a zxid
+  /// that is not the log's at that index. Empty when it may (or when it is already covered).
+  std::string compaction_refused(const Snapshot& meta, LogIndex commit_index) const;
   /// Replaces the whole log by a snapshot point: no entries, base = (index, epoch, zxid).
   void reset(LogIndex base_index, std::uint64_t base_epoch, Zxid base_zxid);
 

@@ -158,8 +158,6 @@ class RaftBroadcast final : public Broadcast {
   void save_hard_state();
   void commit_to(LogIndex index);
   bool is_voter(NodeId id) const { return ctx_.membership.is_voter(id); }
-  bool is_member(NodeId id) const;
-  std::vector<NodeId> peers() const;  ///< every member but self (voters and learners)
   LogIndex stable_index() const;
   bool committed_in_term() const;  ///< an entry of the current term is committed
   void trace(TraceKind kind, NodeId peer, Zxid zxid, std::string detail = {}) const;

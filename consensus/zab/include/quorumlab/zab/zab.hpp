@@ -192,8 +192,6 @@ class ZabBroadcast final : public Broadcast {
   std::uint64_t save_hard_state();
   void commit_upto(LogIndex index);
   bool is_voter(NodeId id) const { return ctx_.membership.is_voter(id); }
-  bool is_member(NodeId id) const;
-  std::vector<NodeId> peers() const;
   LogIndex stable_index() const;
   void trace(TraceKind kind, NodeId peer, Zxid zxid, std::string detail = {}) const;
   bool status_changed() const;

@@ -239,7 +239,9 @@ class Node final : public RuntimeHandler, public SnapshotSource, private replica
 
   sm::DataTree tree_;
   sm::WatchRegistry watches_;
-  Zxid applied_zxid_ = 0;  ///< the executor's applied position, kept here for the read path
+  /// The zxid the tree has applied. Not the executor's applied position: that one already
+  /// names a txn while apply() runs for it, and reads must not be served at it before then.
+  Zxid applied_zxid_ = 0;
   LogIndex last_snapshot_index_ = 0;
 
   BroadcastStatus last_status_;
