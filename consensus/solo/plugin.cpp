@@ -29,5 +29,6 @@ extern "C" BOOST_SYMBOL_EXPORT const quorumlab::PluginDescriptor ql_solo_descrip
     nullptr,
     nullptr,
     quorumlab::solo::kBarrierKinds,
-    quorumlab::ReadGuarantee::none};
+    quorumlab::ReadGuarantee::none,
+    nullptr};
 QL_EXPORT_PLUGIN(ql_solo_descriptor)

@@ -8,6 +8,7 @@
 #include "../cluster/cluster.hpp"
 #include "../cluster/failover.hpp"
 #include "commands.hpp"
+#include "quorumlab/config.hpp"
 #include "quorumlab/plugin/loader.hpp"
 
 namespace quorumlab::cli {
@@ -37,7 +38,15 @@ const char* state_name(cl::ProcState s) {
 
 int start(const ClusterOptions& o) {
   // Refused pairs fail here, with the server's own line, before any process starts.
-  require_supported_pair(PluginLoader(PluginLoader::default_dir()), o.broadcast, o.read_policy);
+  PluginChoice broadcast{o.broadcast, {}, {}};
+  for (const auto& s : o.sets) {
+    const std::string prefix = "broadcast.";
+    const auto eq = s.find('=');
+    if (s.compare(0, prefix.size(), prefix) == 0 && eq != std::string::npos) {
+      broadcast.texts[s.substr(prefix.size(), eq - prefix.size())] = s.substr(eq + 1);
+    }
+  }
+  require_supported_pair(PluginLoader(PluginLoader::default_dir()), broadcast, o.read_policy);
   std::vector<std::string> args = {"--broadcast", o.broadcast,     "--storage",
                                    o.storage,     "--read-policy", o.read_policy};
   for (const auto& s : o.sets) {

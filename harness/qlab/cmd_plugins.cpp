@@ -34,7 +34,10 @@ int run_plugins(const std::string& dir, bool json) {
       nlohmann::json j = {{"kind", to_string(p.kind)}, {"name", p.name},
                           {"version", p.version},      {"summary", p.summary},
                           {"file", p.file.string()},   {"params", params}};
-      if (p.kind == PluginKind::broadcast) j["barrier_kinds"] = barrier_kind_names(p.barrier_kinds);
+      if (p.kind == PluginKind::broadcast) {
+        j["barrier_kinds"] = barrier_kind_names(p.barrier_kinds);
+        j["barrier_kinds_unavailable_by_default"] = p.unavailable_by_default;
+      }
       if (p.kind == PluginKind::read_policy) {
         j["needs_barrier_kinds"] = barrier_kind_names(p.barrier_kinds);
         j["guarantee"] = to_string(p.read_guarantee);
@@ -54,6 +57,8 @@ int run_plugins(const std::string& dir, bool json) {
     std::cout << "  " << p.name << " " << p.version << "  " << p.summary << "\n";
     if (p.kind == PluginKind::broadcast) {
       std::cout << "      barriers: " << barrier_kinds_text(p.barrier_kinds) << "\n";
+      for (const auto& [kind, why] : p.unavailable_by_default)
+        std::cout << "      " << kind << " barrier: " << why << "\n";
     } else if (p.kind == PluginKind::read_policy) {
       std::cout << "      needs: "
                 << (p.barrier_kinds ? barrier_kinds_text(p.barrier_kinds) + " barrier"

@@ -39,7 +39,7 @@ int run_server(const ServerOptions& o) {
     return 0;
   }
   PluginLoader loader(PluginLoader::default_dir());
-  require_supported_pair(loader, config.broadcast.name, config.read_policy.name);
+  require_supported_pair(loader, config.broadcast, config.read_policy.name);
   node::ZmqRuntime runtime(config);
   NullTracer null_tracer;
   std::unique_ptr<FileTracer> file_tracer;

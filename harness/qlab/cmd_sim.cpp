@@ -6,6 +6,7 @@
 
 #include "commands.hpp"
 #include "quorumlab/log.hpp"
+#include "quorumlab/config.hpp"
 #include "quorumlab/plugin/loader.hpp"
 #include "quorumlab/sim/simulator.hpp"
 
@@ -43,7 +44,7 @@ int run(SimOptions& o) {
   require_supported_pair(
       PluginLoader(base.plugin_dir.empty() ? PluginLoader::default_dir()
                                            : std::filesystem::path(base.plugin_dir)),
-      base.broadcast, base.read_policy);
+      PluginChoice{base.broadcast, {}, base.broadcast_params}, base.read_policy);
 
   const auto start = std::chrono::steady_clock::now();
   auto elapsed_s = [&] {

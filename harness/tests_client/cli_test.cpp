@@ -19,7 +19,9 @@ namespace {
 
 constexpr const char* kRefusal =
     "qlab: configuration error: read policy 'lease' needs the lease barrier, which broadcast "
-    "plugin 'zab' does not support (it has: sync_op, read_index, leader_commit)\n";
+    "plugin 'raft' provides only with check_quorum=true (thesis 6.4.1: the lease rests on "
+    "followers refusing votes while they hear from a leader); set broadcast.check_quorum=true "
+    "or use raft-cq or raft-prevote-cq\n";
 
 fs::path temp_dir(const std::string& tag) {
   auto d = fs::temp_directory_path() / ("ql_cli_" + tag + "_" + std::to_string(::getpid()));
@@ -30,7 +32,7 @@ fs::path temp_dir(const std::string& tag) {
 TEST(RefusedPair, QlabServerExitsWithStatus2AndOneLineNamingBothPlugins) {
   const fs::path dir = temp_dir("server");
   auto r = run_qlab({"server", "--id", "1", "--client-port", "0", "--data-dir", dir.string(),
-                     "--broadcast", "zab", "--storage", "memory", "--read-policy", "lease"});
+                     "--broadcast", "raft", "--storage", "memory", "--read-policy", "lease"});
   EXPECT_EQ(r.exit_code, 2) << r.err;
   EXPECT_EQ(r.err, kRefusal);
   EXPECT_EQ(r.out, "");
@@ -39,7 +41,7 @@ TEST(RefusedPair, QlabServerExitsWithStatus2AndOneLineNamingBothPlugins) {
 
 TEST(RefusedPair, QlabClusterStartExitsWithStatus2BeforeStartingAnything) {
   const fs::path dir = temp_dir("cluster");
-  auto r = run_qlab({"cluster", "start", "--nodes", "3", "--broadcast", "zab", "--storage",
+  auto r = run_qlab({"cluster", "start", "--nodes", "3", "--broadcast", "raft", "--storage",
                      "memory", "--read-policy", "lease", "--dir", dir.string()});
   EXPECT_EQ(r.exit_code, 2) << r.err;
   EXPECT_EQ(r.err, kRefusal);
@@ -48,7 +50,7 @@ TEST(RefusedPair, QlabClusterStartExitsWithStatus2BeforeStartingAnything) {
 }
 
 TEST(RefusedPair, QlabSimExitsWithStatus2BeforeAnySeedRuns) {
-  auto r = run_qlab({"sim", "--broadcast", "zab", "--read-policy", "lease", "--seed", "1"});
+  auto r = run_qlab({"sim", "--broadcast", "raft", "--read-policy", "lease", "--seed", "1"});
   EXPECT_EQ(r.exit_code, 2) << r.err;
   EXPECT_EQ(r.err, kRefusal);
   EXPECT_EQ(r.out, "");
@@ -62,6 +64,13 @@ TEST(RefusedPair, ASupportedPairIsNotRefused) {
   r = run_qlab({"sim", "--broadcast", "zab", "--read-policy", "leader", "--seed", "1", "--faults",
                 "none", "--duration-ms", "300"});
   EXPECT_EQ(r.exit_code, 0) << r.err << r.out;
+  // The lease barrier with the parameters that provide it.
+  r = run_qlab({"sim", "--broadcast", "zab", "--broadcast-param", "lease=true", "--read-policy",
+                "lease", "--seed", "1", "--faults", "none", "--duration-ms", "300"});
+  EXPECT_EQ(r.exit_code, 0) << r.err << r.out;
+  r = run_qlab({"sim", "--broadcast", "raft", "--broadcast-param", "check_quorum=true",
+                "--read-policy", "lease", "--seed", "1", "--faults", "none", "--duration-ms", "300"});
+  EXPECT_EQ(r.exit_code, 0) << r.err << r.out;
 }
 
 TEST(Plugins, JsonShowsBarrierKindsAndReadGuarantees) {
@@ -72,7 +81,15 @@ TEST(Plugins, JsonShowsBarrierKindsAndReadGuarantees) {
   for (const auto& p : all)
     by_name[p.at("kind").get<std::string>() + "/" + p.at("name").get<std::string>()] = p;
   EXPECT_EQ(by_name.at("broadcast/zab").at("barrier_kinds"),
-            nlohmann::json({"sync_op", "read_index", "leader_commit"}));
+            nlohmann::json({"sync_op", "read_index", "leader_commit", "lease"}));
+  EXPECT_THAT(by_name.at("broadcast/zab")
+                  .at("barrier_kinds_unavailable_by_default")
+                  .at("lease")
+                  .get<std::string>(),
+              HasSubstr("provides only with lease=true"));
+  EXPECT_EQ(by_name.at("broadcast/raft-cq").at("barrier_kinds_unavailable_by_default"),
+            nlohmann::json::object());
+  EXPECT_EQ(by_name.at("read_policy/bounded").at("guarantee"), "bounded-staleness");
   EXPECT_EQ(by_name.at("broadcast/solo").at("barrier_kinds"),
             nlohmann::json({"sync_op", "read_index", "leader_commit", "lease"}));
   EXPECT_EQ(by_name.at("read_policy/local").at("needs_barrier_kinds"), nlohmann::json::array());
@@ -84,7 +101,8 @@ TEST(Plugins, JsonShowsBarrierKindsAndReadGuarantees) {
             nlohmann::json({"leader_commit"}));
   EXPECT_EQ(by_name.at("read_policy/lease").at("guarantee"), "linearizable-if-clocks-bounded");
   r = run_qlab({"plugins"});
-  EXPECT_THAT(r.out, HasSubstr("barriers: sync_op, read_index, leader_commit\n"));
+  EXPECT_THAT(r.out, HasSubstr("barriers: sync_op, read_index, leader_commit, lease\n      lease "
+                               "barrier: provides only with lease=true"));
   EXPECT_THAT(r.out, HasSubstr("needs: lease barrier; guarantee: linearizable-if-clocks-bounded"));
 }
 

@@ -243,6 +243,12 @@ struct ServerStatus {
   canPropose @16 :Bool;
   subState @17 :Text;            # the broadcast plugin's own state ("LEADING/broadcast")
   ticks @18 :UInt64;             # ticks delivered since the process started (stalls included)
+  counters @19 :List(Counter);   # the read path's counters (node::read_counters), in order
+}
+
+struct Counter {
+  name @0 :Text;
+  value @1 :UInt64;
 }
 
 struct ServerMessage {

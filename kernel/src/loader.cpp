@@ -1,5 +1,7 @@
 #include "quorumlab/plugin/loader.hpp"
 
+#include "quorumlab/config.hpp"
+
 #include <algorithm>
 #include <cstdlib>
 
@@ -65,6 +67,16 @@ PluginInfo info_of(const fs::path& file, const PluginDescriptor& d) {
   info.params = d.params();
   info.barrier_kinds = d.barrier_kinds;
   info.read_guarantee = d.read_guarantee;
+  if (d.barrier_unavailable) {
+    const Params defaults = resolve_params(info.name, info.params, {});
+    for (std::size_t k = 0; k < kBarrierKindCount; ++k) {
+      const auto kind = static_cast<BarrierKind>(k);
+      if ((d.barrier_kinds & barrier_bit(kind)) == 0) continue;
+      if (std::string why = d.barrier_unavailable(defaults, kind); !why.empty()) {
+        info.unavailable_by_default[to_string(kind)] = why;
+      }
+    }
+  }
   return info;
 }
 
@@ -97,10 +109,37 @@ std::string unsupported_pair(const PluginInfo& broadcast, const PluginInfo& read
          ")";
 }
 
-void require_supported_pair(const PluginLoader& loader, const std::string& broadcast,
+std::string PluginLoader::barrier_unavailable(const std::string& broadcast, const Params& params,
+                                              BarrierKind kind) const {
+  auto l = find(PluginKind::broadcast, broadcast);
+  if (!l->descriptor->barrier_unavailable) return {};
+  return l->descriptor->barrier_unavailable(params, kind);
+}
+
+std::string PluginLoader::unsupported_pair(const PluginInfo& broadcast,
+                                           const Params& broadcast_params,
+                                           const PluginInfo& read_policy) const {
+  if (std::string why = quorumlab::unsupported_pair(broadcast, read_policy); !why.empty()) {
+    return why;
+  }
+  for (std::size_t k = 0; k < kBarrierKindCount; ++k) {
+    const auto kind = static_cast<BarrierKind>(k);
+    if ((read_policy.barrier_kinds & barrier_bit(kind)) == 0) continue;
+    if (std::string why = barrier_unavailable(broadcast.name, broadcast_params, kind);
+        !why.empty()) {
+      return "read policy '" + read_policy.name + "' needs the " + to_string(kind) +
+             " barrier, which broadcast plugin '" + broadcast.name + "' " + why;
+    }
+  }
+  return {};
+}
+
+void require_supported_pair(const PluginLoader& loader, const PluginChoice& broadcast,
                             const std::string& read_policy) {
-  const std::string why = unsupported_pair(loader.describe(PluginKind::broadcast, broadcast),
-                                           loader.describe(PluginKind::read_policy, read_policy));
+  const PluginInfo b = loader.describe(PluginKind::broadcast, broadcast.name);
+  const PluginInfo p = loader.describe(PluginKind::read_policy, read_policy);
+  const Params params = broadcast.resolve("broadcast plugin '" + b.name + "'", b.params);
+  const std::string why = loader.unsupported_pair(b, params, p);
   if (!why.empty()) throw ConfigError(why);
 }
 

@@ -93,6 +93,8 @@ const char* to_string(ReadGuarantee g) {
       return "linearizable";
     case ReadGuarantee::linearizable_if_clocks_bounded:
       return "linearizable-if-clocks-bounded";
+    case ReadGuarantee::bounded_staleness:
+      return "bounded-staleness";
   }
   return "?";
 }

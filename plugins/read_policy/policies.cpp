@@ -1,8 +1,10 @@
-// The read-policy plugins. Each is tiny: the kernel implements the mechanisms (local read
-// after the session's last zxid is applied, or a barrier of one kind: sync_op, leader_commit,
-// read_index, lease; see quorumlab/plugin/read_policy.hpp) and a policy only chooses one per
-// read. Each declares the barrier kinds it needs and the guarantee it gives. One source file, built
-// once per policy with QL_POLICY selecting which descriptor the library exports.
+// The five fixed read policies: each serves every read with one mechanism. The kernel implements
+// the mechanisms (a local read after the session's last zxid is applied, or a barrier of one
+// kind: sync_op, leader_commit, read_index, lease; see quorumlab/plugin/read_policy.hpp), so a
+// fixed policy is only its choice and its declaration: the barrier kind it needs and the
+// guarantee it gives, which the simulator checks. One source, one library per policy
+// (QL_POLICY selects the descriptor a library exports). A policy that decides per read lives
+// in its own file: bounded.cpp.
 #include "quorumlab/plugin/descriptor.hpp"
 
 namespace {
@@ -44,7 +46,8 @@ std::unique_ptr<quorumlab::ReadPolicy> make(quorumlab::PluginContext&) {
       nullptr,                                                                        \
       &make<ReadMechanism::MECH>,                                                     \
       quorumlab::barrier_bit_for(ReadMechanism::MECH),                                \
-      quorumlab::ReadGuarantee::GUARANTEE};                                           \
+      quorumlab::ReadGuarantee::GUARANTEE,                                            \
+      nullptr};                                                                       \
   QL_EXPORT_PLUGIN(ql_read_policy)
 
 #if QL_POLICY == 1

@@ -12,7 +12,14 @@ namespace quorumlab::raft {
 // pre-vote.
 bool RaftBroadcast::in_lease() const {
   if (state_ == State::leader) return true;
-  return leader_id_ != 0 && ticks_since_leader_ < cfg_.election_timeout_min_ticks;
+  return vote_guarded();
+}
+
+// 6.4.1: the guard the leader's lease rests on (lease_period_ticks). Counted from the last
+// message of any leader (not only the one we follow now: a disconnect notice or a restart does
+// not end a lease another server holds with our acknowledgement).
+bool RaftBroadcast::vote_guarded() const {
+  return cfg_.check_quorum && !learner_ && ticks_since_leader_ < cfg_.election_timeout_min_ticks;
 }
 
 // Figure 2, all servers: a higher term converts to follower; a lower-term request is answered
@@ -190,6 +197,8 @@ void RaftBroadcast::become_leader() {
   election_elapsed_ = 0;
   progress_.clear();
   round_acks_.clear();
+  round_sent_tick_.clear();
+  lease_until_tick_ = 0;  // a lease of an earlier term says nothing about this one
   for (NodeId id : ctx_.membership.peers_of(self_)) {
     Progress p;
     p.next = log_.last_index() + 1;
@@ -285,13 +294,15 @@ void RaftBroadcast::peer_disconnected(NodeId peer) {
   if (!restored_ || state_ != State::follower || peer == 0 || peer != leader_id_) return;
   trace(TraceKind::custom, peer, 0, "leader disconnected");
   become_follower(term_, 0);
-  ticks_since_leader_ = 1 << 30;
+  // check_quorum keeps the vote guard: the leader may be alive and hold a lease on our ack.
+  if (!cfg_.check_quorum) ticks_since_leader_ = 1 << 30;
   if (!learner_) election_elapsed_ = cfg_.election_timeout_min_ticks;
 }
 
 void RaftBroadcast::election_tick() {
   election_elapsed_++;
   if (election_elapsed_ < randomized_timeout_) return;
+  if (vote_guarded()) return;  // not even for ourselves while a lease may rest on our ack
   if (learner_) {
     // A learner that hears from no leader stops claiming one (and so stops serving).
     if (leader_id_ != 0) become_follower(term_, 0);

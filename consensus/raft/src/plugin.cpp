@@ -48,5 +48,6 @@ extern "C" BOOST_SYMBOL_EXPORT const quorumlab::PluginDescriptor ql_raft_descrip
     nullptr,
     nullptr,
     quorumlab::raft::kBarrierKinds,
-    quorumlab::ReadGuarantee::none};
+    quorumlab::ReadGuarantee::none,
+    &quorumlab::raft::barrier_unavailable};
 QL_EXPORT_PLUGIN(ql_raft_descriptor)

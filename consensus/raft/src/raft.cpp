@@ -71,6 +71,14 @@ std::vector<ParamSpec> param_schema(const RaftConfig& d) {
   };
 }
 
+std::string barrier_unavailable(const Params& params, BarrierKind kind) {
+  if (kind != BarrierKind::lease) return {};
+  if (params.contains("check_quorum") && params.get_bool("check_quorum")) return {};
+  return "provides only with check_quorum=true (thesis 6.4.1: the lease rests on followers "
+         "refusing votes while they hear from a leader); set broadcast.check_quorum=true or use "
+         "raft-cq or raft-prevote-cq";
+}
+
 RaftConfig RaftConfig::from(const Params& params, const RaftConfig& defaults) {
   RaftConfig c = defaults;
   auto get = [&](const char* key, std::int64_t& field) {
@@ -149,6 +157,9 @@ RaftBroadcast::RaftBroadcast(PluginContext& ctx, const RaftConfig& defaults)
   if (!ctx.rng || !ctx.tracer) {
     throw ConfigError("broadcast plugin 'raft': the context has no rng or no tracer");
   }
+  lease_ticks_ = cfg_.check_quorum
+                     ? consensus::lease_period_ticks(cfg_.election_timeout_min_ticks, ctx.clock_drift_ppm)
+                     : 0;
 }
 
 RaftBroadcast::~RaftBroadcast() = default;
@@ -186,6 +197,9 @@ void RaftBroadcast::restore(const RecoveredLog& rec) {
   logger_->info("raft {}: restored term={} vote={} log ({}, {}]", self_, term_, vote_,
                 log_.base_index(), log_.last_index());
   state_ = State::follower;
+  // check_quorum: we may have acknowledged a leader's lease just before a crash; as if we had
+  // just heard from it, refuse votes for a minimum election timeout (lease_period_ticks).
+  if (cfg_.check_quorum) ticks_since_leader_ = 0;
   reset_election_timer();
   remember_for_delta();
 }
@@ -244,6 +258,7 @@ void RaftBroadcast::dispatch(NodeId from, const wire::Message& m) {
 
 void RaftBroadcast::tick() {
   if (!restored_) return;
+  ticks_++;
   if (ticks_since_leader_ < (1 << 30)) ticks_since_leader_++;
   barrier_tick();
   if (state_ == State::leader) {
@@ -430,6 +445,9 @@ BroadcastStatus RaftBroadcast::status() const {
   s.commit_index = commit_index_;
   s.last_index = log_.last_index();
   s.sub_state = learner_ ? "learner" : to_string(state_);
+  s.read_rounds = read_rounds_;
+  s.lease_hits = lease_hits_;
+  s.lease_misses = lease_misses_;
   return s;
 }
 

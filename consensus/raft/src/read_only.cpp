@@ -6,9 +6,14 @@
 //                  started after the request, and resolves at the read index;
 //   leader_commit  the leader's commit index now, without a round (after an entry of its term
 //                  committed, so the commit index is at least every earlier leader's).
+//   lease          6.4.1, with check_quorum only: like leader_commit while the leader's lease
+//                  holds (a quorum acknowledged a heartbeat sent less than lease_period_ticks
+//                  ago: every heartbeat is a round then), no message on the leader (a hit);
+//                  otherwise like read_index (a miss).
 // A follower forwards a barrier to its leader and fails it when the leader changes or after
 // two maximum election timeouts without an answer.
 #include <algorithm>
+#include <iterator>
 
 #include <spdlog/spdlog.h>
 
@@ -28,7 +33,7 @@ void RaftBroadcast::request_barrier(std::uint64_t id, BarrierKind kind) {
     finish_barrier(id, self_, false, 0, 0, BarrierFailure::no_leader);
     return;
   }
-  if (!supported(kind)) {
+  if (!supported(kind) || (kind == BarrierKind::lease && lease_ticks_ == 0)) {
     finish_barrier(id, self_, false, 0, 0, BarrierFailure::unsupported);
     return;
   }
@@ -72,6 +77,15 @@ void RaftBroadcast::resolve_barriers() {
       case BarrierKind::sync_op:
         b.target = log_.last_index();
         break;
+      case BarrierKind::lease:
+        b.target = commit_index_;
+        if (lease_valid()) {
+          lease_hits_++;
+          break;  // resolves below without a round
+        }
+        lease_misses_++;
+        b.kind = BarrierKind::read_index;
+        [[fallthrough]];
       case BarrierKind::read_index:
         b.target = commit_index_;
         b.round = read_round_ + 1;
@@ -84,7 +98,8 @@ void RaftBroadcast::resolve_barriers() {
     b.target_zxid = log_.zxid_at(b.target).value_or(0);
   }
   if (need_round) {
-    read_round_++;
+    read_rounds_++;
+    if (lease_ticks_ == 0) read_round_++;  // with a lease, every heartbeat starts a round
     broadcast_heartbeat();
   }
   std::uint64_t confirmed = confirmed_round();
@@ -98,6 +113,15 @@ void RaftBroadcast::resolve_barriers() {
   barriers_ = std::move(keep);
   for (const auto& b : done)
     finish_barrier(b.id, b.origin, true, b.target, b.target_zxid, BarrierFailure::none);
+}
+
+void RaftBroadcast::round_confirmed() {
+  const std::uint64_t confirmed = confirmed_round();
+  auto end = round_sent_tick_.upper_bound(confirmed);
+  if (end == round_sent_tick_.begin()) return;
+  const std::uint64_t sent = std::prev(end)->second;
+  round_sent_tick_.erase(round_sent_tick_.begin(), end);
+  lease_until_tick_ = std::max(lease_until_tick_, sent + static_cast<std::uint64_t>(lease_ticks_));
 }
 
 void RaftBroadcast::finish_barrier(std::uint64_t id, NodeId origin, bool ok, LogIndex index,
@@ -134,7 +158,8 @@ void RaftBroadcast::fail_forwarded_barriers(BarrierFailure failure) {
 
 void RaftBroadcast::on_barrier_request(NodeId from, const wire::Message& m) {
   auto kind = static_cast<BarrierKind>(m.barrier_kind);
-  if (m.barrier_kind >= kBarrierKindCount || !supported(kind)) {
+  if (m.barrier_kind >= kBarrierKindCount || !supported(kind) ||
+      (kind == BarrierKind::lease && lease_ticks_ == 0)) {
     finish_barrier(m.context, from, false, 0, 0, BarrierFailure::unsupported);
     return;
   }

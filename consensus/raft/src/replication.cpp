@@ -65,6 +65,12 @@ void RaftBroadcast::broadcast_append(bool send_if_empty) {
 
 void RaftBroadcast::broadcast_heartbeat() {
   heartbeat_elapsed_ = 0;
+  if (lease_ticks_ > 0) {
+    // Every heartbeat is a round: its quorum acknowledgement extends the lease (6.4.1).
+    read_round_++;
+    round_sent_tick_[read_round_] = ticks_;
+  }
+  round_confirmed();  // a one-voter cluster is its own quorum
   for (auto& [id, p] : progress_) {
     wire::Message m;
     m.type = wire::Type::heartbeat;
@@ -148,6 +154,7 @@ void RaftBroadcast::on_heartbeat_response(NodeId from, const wire::Message& m) {
     std::uint64_t& acked = round_acks_[from];
     if (m.context > acked) {
       acked = std::min(m.context, read_round_);
+      round_confirmed();
       resolve_barriers();
     }
   }

@@ -1,6 +1,7 @@
 // Barriers: ZooKeeper's sync (sync_op), a read-index (read_index) and the leader's commit
-// point (leader_commit). `lease` is not supported by zab: it fails at once with
-// BarrierFailure::unsupported (the kernel refuses a read policy that needs it at start).
+// point (leader_commit), and the leader's lease (lease). Asked for a lease without lease=true,
+// the barrier fails at once with BarrierFailure::unsupported (the kernel refuses a read policy
+// that needs it at start, with barrier_unavailable's reason).
 //
 // sync_op: the leader answers once everything proposed before the barrier is committed
 // (Leader.processSync / pendingSyncs), with that zxid. A learner forwards it as REQUEST and gets
@@ -14,16 +15,24 @@
 // leader_commit: the leader answers at once with its commit point, no quorum round. A learner
 // forwards it like sync_op, and the answer follows the COMMITs it names in the stream.
 //
+// lease (lease=true only, see zab.hpp): like leader_commit while the leader's lease holds (a
+// hit: no message on the leader); otherwise like read_index (a miss). With a lease every PING
+// starts a round, and a quorum's echo of round r extends the lease to r's send tick plus
+// lease_ticks_.
+//
 // Each fails (ok = false) with no_leader when there is no leader in the broadcast phase or the
 // connection to the leader is lost before it resolves, and with not_leader when the leader
 // that held it stepped down.
+#include <algorithm>
+#include <iterator>
+
 #include "quorumlab/consensus/quorum.hpp"
 #include "quorumlab/zab/zab.hpp"
 
 namespace quorumlab::zab {
 
 void ZabBroadcast::request_barrier(std::uint64_t id, BarrierKind kind) {
-  if ((kBarrierKinds & barrier_bit(kind)) == 0) {
+  if ((kBarrierKinds & barrier_bit(kind)) == 0 || (kind == BarrierKind::lease && !cfg_.lease)) {
     pending_.barriers.push_back(BarrierResult{id, false, 0, 0, BarrierFailure::unsupported});
     trace(TraceKind::barrier, 0, 0, std::string("failed: zab does not support ") + to_string(kind));
     return;
@@ -46,6 +55,15 @@ void ZabBroadcast::request_barrier(std::uint64_t id, BarrierKind kind) {
 }
 
 void ZabBroadcast::leader_barrier(PendingBarrier b) {
+  if (b.kind == BarrierKind::lease) {
+    if (tick_count_ < lease_until_tick_) {
+      lease_hits_++;
+      b.kind = BarrierKind::leader_commit;
+    } else {
+      lease_misses_++;
+      b.kind = BarrierKind::read_index;
+    }
+  }
   if (b.kind == BarrierKind::sync_op) {
     b.target = log_.last_index();
   } else if (b.kind == BarrierKind::leader_commit) {
@@ -66,9 +84,15 @@ void ZabBroadcast::leader_barrier(PendingBarrier b) {
   check_read_rounds();
 }
 
-void ZabBroadcast::start_read_round() {
+void ZabBroadcast::next_read_round() {
   read_round_++;
   read_round_wanted_ = false;
+  if (lease_ticks_ > 0) round_sent_tick_[read_round_] = tick_count_;
+}
+
+void ZabBroadcast::start_read_round() {
+  read_rounds_++;
+  next_read_round();
   for (auto& [sid, h] : handlers_) {
     if (!h.observer && h.newleader_acked) send_stream(h, wire::Ping{read_round_});
   }
@@ -84,6 +108,15 @@ void ZabBroadcast::check_read_rounds() {
       });
   if (confirmed <= read_round_confirmed_) return;
   read_round_confirmed_ = confirmed;
+  if (lease_ticks_ > 0) {
+    auto end = round_sent_tick_.upper_bound(confirmed);
+    if (end != round_sent_tick_.begin()) {
+      const std::uint64_t sent = std::prev(end)->second;
+      round_sent_tick_.erase(round_sent_tick_.begin(), end);
+      lease_until_tick_ =
+          std::max(lease_until_tick_, sent + static_cast<std::uint64_t>(lease_ticks_));
+    }
+  }
   resolve_barriers();
   if (read_round_confirmed_ == read_round_ && read_round_wanted_) start_read_round();
 }

@@ -207,9 +207,12 @@ void ZabBroadcast::try_commit() {
 }
 
 void ZabBroadcast::send_pings() {
+  const bool lease_round = lease_ticks_ > 0 && phase_ == Phase::broadcast;
+  if (lease_round) next_read_round();  // with a lease every PING is a round
   for (auto& [sid, h] : handlers_) {
     if (h.leader_info_sent) send_stream(h, wire::Ping{read_round_});
   }
+  if (lease_round) check_read_rounds();  // a one-voter ensemble is its own quorum
 }
 
 void ZabBroadcast::leader_tick() {
@@ -320,7 +323,6 @@ void ZabBroadcast::learner_commit() {
 }
 
 void ZabBroadcast::learner_tick() {
-  ticks_since_leader_++;
   // Registration and synchronization must finish within initLimit even while the leader pings:
   // a lost FOLLOWERINFO/ACKEPOCH/ACK would otherwise leave us waiting forever.
   if (!up_to_date_ && ++ticks_since_connect_ > static_cast<std::uint64_t>(cfg_.init_limit_ticks)) {

@@ -30,6 +30,8 @@ void ZabBroadcast::become_leading() {
   barriers_.clear();
   read_round_ = read_round_confirmed_ = 0;
   read_round_wanted_ = false;
+  round_sent_tick_.clear();
+  lease_until_tick_ = 0;  // a lease of an earlier epoch says nothing about this one
   trace(TraceKind::became_candidate, 0, log_.last_zxid(), "LEADING, discovery");
   try_decide_epoch();
 }

@@ -71,7 +71,27 @@ void ZabBroadcast::become_looking(const std::string& reason) {
   nonce_ = 0;
   state_ = PeerState::looking;
   phase_ = Phase::election;
-  start_election();
+  enter_election();
+}
+
+bool ZabBroadcast::election_guarded() const {
+  return cfg_.lease && !observer_ &&
+         ticks_since_leader_ < static_cast<std::uint64_t>(cfg_.sync_limit_ticks);
+}
+
+void ZabBroadcast::enter_election() {
+  if (!election_guarded()) {
+    election_deferred_ = false;
+    start_election();
+    return;
+  }
+  state_ = PeerState::looking;
+  phase_ = Phase::election;
+  election_deferred_ = true;
+  trace(TraceKind::custom, 0, 0,
+        "LOOKING, election deferred: a leader was heard " + std::to_string(ticks_since_leader_) +
+            " ticks ago (lease guard, sync_limit_ticks " + std::to_string(cfg_.sync_limit_ticks) +
+            ")");
 }
 
 void ZabBroadcast::start_election() {
@@ -108,6 +128,7 @@ void ZabBroadcast::send_notifications() {
 
 void ZabBroadcast::on_notification(NodeId from, const wire::Notification& n) {
   Vote v{n.leader, n.zxid, n.election_epoch, n.peer_epoch, n.state};
+  if (state_ == PeerState::looking && election_deferred_) return;  // the lease guard
   if (state_ != PeerState::looking) {
     // Tell a LOOKING server whom we follow (or that we lead), so it can join us.
     if (v.state == PeerState::looking && !observer_) send_notification(from, vote_, state_);
@@ -213,6 +234,10 @@ void ZabBroadcast::evaluate_finalize() {
 }
 
 void ZabBroadcast::election_tick() {
+  if (election_deferred_) {
+    if (!election_guarded()) enter_election();
+    return;
+  }
   if (finalize_countdown_ > 0 && --finalize_countdown_ == 0) {
     if (quorum_agrees(recvset_, proposal_)) {
       settle(proposal_);

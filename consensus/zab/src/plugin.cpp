@@ -27,5 +27,6 @@ extern "C" BOOST_SYMBOL_EXPORT const quorumlab::PluginDescriptor ql_zab_descript
     nullptr,
     nullptr,
     quorumlab::zab::kBarrierKinds,
-    quorumlab::ReadGuarantee::none};
+    quorumlab::ReadGuarantee::none,
+    &quorumlab::zab::barrier_unavailable};
 QL_EXPORT_PLUGIN(ql_zab_descriptor)

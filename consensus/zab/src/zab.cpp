@@ -24,7 +24,23 @@ ParamSpec int_param(const char* name, std::int64_t def, double min, double max, 
   return p;
 }
 
+ParamSpec bool_param(const char* name, bool def, const char* help) {
+  ParamSpec p;
+  p.name = name;
+  p.type = ParamType::boolean;
+  p.default_value = def;
+  p.help = help;
+  return p;
+}
 }  // namespace
+
+std::string barrier_unavailable(const Params& params, BarrierKind kind) {
+  if (kind != BarrierKind::lease) return {};
+  if (params.contains("lease") && params.get_bool("lease")) return {};
+  return "provides only with lease=true (voters then stay out of elections for "
+         "sync_limit_ticks after they last heard from a leader, which slows failover); set "
+         "broadcast.lease=true";
+}
 
 std::vector<ParamSpec> param_schema() {
   const ZabConfig d;
@@ -55,6 +71,13 @@ std::vector<ParamSpec> param_schema() {
       int_param("max_epoch_segments", d.max_epoch_segments, 1, 1e6,
                 "ACKEPOCH describes at most this many epoch runs of the learner's log (newest "
                 "first) so the leader can find the common prefix; beyond them it sends SNAP."),
+      bool_param("lease", d.lease,
+                 "Leader leases, for the read policy 'lease' (not in ZooKeeper): a voter that "
+                 "heard from its leader within sync_limit_ticks (or restarted within it) does "
+                 "not take part in an election, so the leader may serve reads at its commit "
+                 "point for floor((sync_limit_ticks - 1) * (1e6 - drift) / (1e6 + drift)) ticks "
+                 "after a PING round a quorum echoed. Costs failover time: about "
+                 "sync_limit_ticks x tick_ms after the leader's last packet."),
   };
 }
 
@@ -75,6 +98,7 @@ ZabConfig ZabConfig::from(const Params& params) {
   c.notification_min_ticks = std::max<std::int64_t>(1, c.notification_min_ticks);
   c.notification_max_ticks = std::max(c.notification_min_ticks, c.notification_max_ticks);
   c.max_epoch_segments = std::max<std::int64_t>(1, c.max_epoch_segments);
+  if (params.contains("lease")) c.lease = params.get_bool("lease");
   return c;
 }
 
@@ -115,6 +139,8 @@ ZabBroadcast::ZabBroadcast(PluginContext& ctx)
   if (!ctx.rng || !ctx.tracer) {
     throw ConfigError("broadcast plugin 'zab': the context has no rng or no tracer");
   }
+  lease_ticks_ =
+      cfg_.lease ? consensus::lease_period_ticks(cfg_.sync_limit_ticks, ctx.clock_drift_ppm) : 0;
 }
 
 ZabBroadcast::~ZabBroadcast() = default;
@@ -162,7 +188,9 @@ void ZabBroadcast::restore(const RecoveredLog& rec) {
                 self_, accepted_epoch_, current_epoch_, log_.base_index(), log_.last_index(),
                 log_.last_zxid());
   remember_for_delta();
-  start_election();
+  // lease=true: we may have echoed a leader's PING just before a crash (the lease's guard).
+  if (cfg_.lease) ticks_since_leader_ = 0;
+  enter_election();
 }
 
 // ---- inputs ------------------------------------------------------------------------------
@@ -212,6 +240,7 @@ void ZabBroadcast::step(const PeerMessage& message) {
 void ZabBroadcast::tick() {
   if (!restored_) return;
   tick_count_++;
+  ticks_since_leader_++;
   switch (state_) {
     case PeerState::looking:
       election_tick();
@@ -400,6 +429,9 @@ BroadcastStatus ZabBroadcast::status() const {
   s.last_index = log_.last_index();
   s.can_propose = state_ == PeerState::leading && phase_ == Phase::broadcast;
   s.sub_state = std::string(to_string(state_)) + "/" + phase_name();
+  s.read_rounds = read_rounds_;
+  s.lease_hits = lease_hits_;
+  s.lease_misses = lease_misses_;
   return s;
 }
 

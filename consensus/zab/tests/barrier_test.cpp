@@ -4,6 +4,7 @@
 // a quorum round started after it confirms leadership; both fail without a leader.
 #include <gtest/gtest.h>
 
+#include "quorumlab/consensus/testing/lease_check.hpp"
 #include "zab_test_util.hpp"
 
 using namespace quorumlab;
@@ -159,4 +160,76 @@ TEST(Barrier, AForwardedBarrierFailsWhenTheFollowerLosesItsLeader) {
   ASSERT_TRUE(net->run_until([&] { return result(*net, f, 4).has_value(); }, 60));
   EXPECT_FALSE(result(*net, f, 4)->ok);
   EXPECT_EQ(net->status(f).role, Role::looking);
+}
+
+// The lease (lease=true; zab.hpp and consensus/lease.hpp state the formula).
+
+TEST(Barrier_Lease, WithoutLeaseTrueItFailsAsUnsupported) {
+  auto net = make_network(3);
+  net->start();
+  NodeId leader = elect(*net);
+  net->request_barrier(leader, 9, BarrierKind::lease);
+  ASSERT_TRUE(result(*net, leader, 9));
+  EXPECT_FALSE(result(*net, leader, 9)->ok);
+  EXPECT_EQ(result(*net, leader, 9)->failure, BarrierFailure::unsupported);
+  EXPECT_NE(barrier_unavailable(Params({{"lease", false}}), BarrierKind::lease), "");
+  EXPECT_EQ(barrier_unavailable(Params({{"lease", true}}), BarrierKind::lease), "");
+}
+
+TEST(Barrier_Lease, ALeaderWithAFreshQuorumServesWithoutAMessage) {
+  auto net = make_network(3, 0, {{"lease", true}});
+  net->start();
+  NodeId leader = elect(*net, 300);
+  ASSERT_NE(leader, 0u);
+  net->propose(leader, {txn("a")});
+  ASSERT_TRUE(applied_everywhere(*net, txn("a")));
+  net->round();  // a PING round echoed by a quorum
+  const std::size_t before = net->in_flight().size();
+  net->request_barrier(leader, 1, BarrierKind::lease);
+  auto r = result(*net, leader, 1);
+  ASSERT_TRUE(r && r->ok);
+  EXPECT_EQ(r->zxid, net->status(leader).last_committed_zxid);
+  EXPECT_EQ(net->in_flight().size(), before);
+  EXPECT_EQ(net->status(leader).lease_hits, 1u);
+  NodeId f = leader == 1 ? 2 : 1;
+  net->request_barrier(f, 2, BarrierKind::lease);
+  net->deliver_all();
+  r = result(*net, f, 2);
+  ASSERT_TRUE(r && r->ok);
+  EXPECT_EQ(r->zxid, net->status(leader).last_committed_zxid);
+}
+
+TEST(Barrier_Lease, AnIsolatedLeaderStopsServingBeforeAnotherLeaderExists) {
+  auto net = make_network(3, 0, {{"lease", true}});
+  net->start();
+  NodeId leader = elect(*net, 300);
+  ASSERT_NE(leader, 0u);
+  net->round();
+  auto w = consensus::testing::isolate_leader_and_watch_lease(*net, leader);
+  ASSERT_GE(w.new_leader_round, 0) << "no new leader";
+  EXPECT_GE(w.last_hit_round, 0) << "the lease never served";
+  EXPECT_LT(w.last_hit_round, w.new_leader_round);
+  EXPECT_GT(w.lease_misses, 0u);
+}
+
+TEST(Barrier_Lease, AFollowerThatLostItsLeadersConnectionWaitsOutTheGuard) {
+  auto net = make_network(3, 0, {{"lease", true}});
+  net->start();
+  NodeId leader = elect(*net, 300);
+  ASSERT_NE(leader, 0u);
+  NodeId f = leader == 1 ? 2 : 1;
+  NodeId other = 6 - leader - f;
+  net->round();
+  net->isolate(leader);
+  net->peer_disconnected(f, leader);
+  net->peer_disconnected(other, leader);
+  // Both followers are LOOKING, but neither starts an election within sync_limit_ticks (30)
+  // of the leader's last packet.
+  for (int i = 0; i < 25; ++i)
+    net->round();
+  EXPECT_EQ(net->status(f).role, Role::looking);
+  EXPECT_EQ(net->status(other).role, Role::looking);
+  EXPECT_FALSE(net->leader().has_value() && *net->leader() != leader);
+  // Then they elect one of them.
+  ASSERT_TRUE(net->run_until([&] { return net->leader() && *net->leader() != leader; }, 300));
 }

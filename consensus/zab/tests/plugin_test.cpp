@@ -80,6 +80,8 @@ TEST(Plugin, LoadsDescribesAndRuns) {
   EXPECT_GE(host.applied, 1u);
   EXPECT_EQ(info.barrier_kinds, barrier_bit(BarrierKind::sync_op) |
                                     barrier_bit(BarrierKind::read_index) |
-                                    barrier_bit(BarrierKind::leader_commit));
+                                    barrier_bit(BarrierKind::leader_commit) |
+                                    barrier_bit(BarrierKind::lease));
+  EXPECT_EQ(info.unavailable_by_default.count("lease"), 1u);  // lease=false by default
   EXPECT_EQ(zab->check_invariants(), "");
 }

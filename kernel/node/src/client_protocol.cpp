@@ -83,7 +83,7 @@ void Node::forget_connection(std::unordered_map<ConnId, std::unique_ptr<Connecti
   auto s = conn_by_session_.find(it->second->session);
   if (s != conn_by_session_.end() && s->second == conn) conn_by_session_.erase(s);
   for (auto b = conn_by_barrier_.begin(); b != conn_by_barrier_.end();) {
-    b = b->second == conn ? conn_by_barrier_.erase(b) : std::next(b);
+    b = b->second.conn == conn ? conn_by_barrier_.erase(b) : std::next(b);
   }
   connections_.erase(it);
 }

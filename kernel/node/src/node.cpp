@@ -80,7 +80,10 @@ void Node::load_plugins(const PluginLoader& loader) {
       load(PluginKind::read_policy, config_.read_policy, read_ctx_, &read_rng_, "read_policy");
   // Refuse a pair whose read mechanism the broadcast plugin lacks, rather than serve reads
   // another way (the command line checks it before starting anything; this is the backstop).
-  if (std::string why = unsupported_pair(broadcast, policy); !why.empty()) throw ConfigError(why);
+  if (std::string why = loader.unsupported_pair(broadcast, broadcast_ctx_.params, policy);
+      !why.empty()) {
+    throw ConfigError(why);
+  }
   broadcast_ = loader.make_broadcast(config_.broadcast.name, broadcast_ctx_);
   read_policy_ = loader.make_read_policy(config_.read_policy.name, read_ctx_);
   executor_ = std::make_unique<replica::ReadyExecutor>(*broadcast_, *storage_,
@@ -194,7 +197,32 @@ Bytes Node::status_message() const {
   s.setCanPropose(b.can_propose);
   s.setSubState(b.sub_state);
   s.setTicks(static_cast<std::uint64_t>(ticks_));
+  const auto counters = read_counters(stats_, b, config_.settings.get_int("tick_ms"));
+  auto list = s.initCounters(static_cast<unsigned>(counters.size()));
+  for (unsigned i = 0; i < counters.size(); ++i) {
+    list[i].setName(counters[i].first);
+    list[i].setValue(counters[i].second);
+  }
   return to_bytes(msg);
+}
+
+std::vector<std::pair<std::string, std::uint64_t>> read_counters(const NodeStats& stats,
+                                                                 const BroadcastStatus& status,
+                                                                 std::int64_t tick_ms) {
+  const auto& m = stats.reads_by_mechanism;
+  return {
+      {"reads_local", m[static_cast<std::size_t>(ReadMechanism::local)]},
+      {"reads_sync", m[static_cast<std::size_t>(ReadMechanism::sync_barrier)]},
+      {"reads_leader", m[static_cast<std::size_t>(ReadMechanism::leader)]},
+      {"reads_read_index", m[static_cast<std::size_t>(ReadMechanism::read_index)]},
+      {"reads_lease", m[static_cast<std::size_t>(ReadMechanism::lease)]},
+      {"barriers", stats.barriers},
+      {"barriers_failed", stats.barriers_failed},
+      {"barrier_wait_ms", stats.barrier_ticks * static_cast<std::uint64_t>(std::max<std::int64_t>(tick_ms, 0))},
+      {"read_rounds", status.read_rounds},
+      {"lease_hits", status.lease_hits},
+      {"lease_misses", status.lease_misses},
+  };
 }
 
 }  // namespace quorumlab::node

@@ -15,10 +15,11 @@ namespace quorumlab::node {
 void Node::start_read(Connection& c, Pending p) {
   ++stats_.reads;
   p.kind = PendingKind::read;
-  ReadInfo info{last_status_, 0, applied_zxid_};
+  ReadInfo info{last_status_, 0, applied_zxid_, ticks_, confirmed_};
   // Every mechanism but local is a barrier of one kind, then a read here (read_policy.hpp). A
   // read-only session reads this replica's state: there is no leader for a barrier.
   const ReadMechanism mechanism = c.read_only ? ReadMechanism::local : read_policy_->choose(info);
+  ++stats_.reads_by_mechanism.at(static_cast<std::size_t>(mechanism));
   if (auto kind = barrier_for(mechanism)) {
     p.kind = PendingKind::barrier_read;
     return start_barrier(c, std::move(p), *kind);
@@ -33,7 +34,8 @@ void Node::start_read(Connection& c, Pending p) {
 void Node::start_barrier(Connection& c, Pending p, BarrierKind kind) {
   p.barrier_resolved = false;
   p.barrier_id = next_barrier_id_++;
-  conn_by_barrier_[p.barrier_id] = c.id;
+  conn_by_barrier_[p.barrier_id] = BarrierWait{c.id, ticks_, kind};
+  ++stats_.barriers;
   const std::uint64_t id = p.barrier_id;
   // Queued first: the plugin may resolve it at once, in a later Ready.
   c.queue.push_back(std::move(p));
@@ -78,8 +80,14 @@ bool Node::release_held_txns(Connection& c) {
 void Node::resolve_barrier(const BarrierResult& b) {
   auto it = conn_by_barrier_.find(b.id);
   if (it == conn_by_barrier_.end()) return;
-  ConnId conn = it->second;
+  const BarrierWait wait = it->second;
+  const ConnId conn = wait.conn;
   conn_by_barrier_.erase(it);
+  stats_.barrier_ticks += static_cast<std::uint64_t>(ticks_ - wait.asked_tick);
+  if (!b.ok) ++stats_.barriers_failed;
+  if (b.ok && wait.kind == BarrierKind::read_index && wait.asked_tick >= confirmed_.asked_at_tick) {
+    confirmed_ = ConfirmedPoint{std::max(confirmed_.zxid, b.zxid), wait.asked_tick};
+  }
   auto c = connections_.find(conn);
   if (c == connections_.end()) return;
   if (!b.ok) {

@@ -463,9 +463,15 @@ TEST(Node, ReadPolicyWhoseBarrierTheBroadcastPluginLacksIsRefusedAtStartUp) {
     FAIL() << "zab started with the lease policy";
   } catch (const ConfigError& e) {
     EXPECT_EQ(std::string(e.what()),
-              "read policy 'lease' needs the lease barrier, which broadcast plugin 'zab' does not "
-              "support (it has: sync_op, read_index, leader_commit)");
+              "read policy 'lease' needs the lease barrier, which broadcast plugin 'zab' provides "
+              "only with lease=true (voters then stay out of elections for sync_limit_ticks after "
+              "they last heard from a leader, which slows failover); set broadcast.lease=true");
   }
+  // With its lease turned on, zab starts with the policy.
+  auto zab_lease =
+      load_config(std::nullopt, {"data_dir=" + dir.string(), "storage=memory", "broadcast=zab",
+                                 "broadcast.lease=true", "read_policy=lease"});
+  EXPECT_NO_THROW(Node(zab_lease, loader, env, tracer));
   // solo has every barrier kind: the same policy starts on it.
   auto solo = load_config(std::nullopt, {"data_dir=" + dir.string(), "storage=memory",
                                          "broadcast=solo", "read_policy=lease"});

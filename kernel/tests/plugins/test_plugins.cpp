@@ -93,7 +93,8 @@ extern "C" BOOST_SYMBOL_EXPORT const quorumlab::PluginDescriptor ql_test_descrip
     nullptr,
     nullptr,
     quorumlab::barrier_bit(quorumlab::BarrierKind::sync_op),
-    quorumlab::ReadGuarantee::none};
+    quorumlab::ReadGuarantee::none,
+    nullptr};
 #endif
 QL_EXPORT_PLUGIN(ql_test_descriptor)
 

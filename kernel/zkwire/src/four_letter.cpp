@@ -127,6 +127,8 @@ std::string mntr(const ServerInfo& s, const FrontendInfo& f) {
   kv("ql_broadcast", s.broadcast);
   kv("ql_storage", s.storage);
   kv("ql_read_policy", s.read_policy);
+  for (const auto& [name, value] : s.counters)
+    kv(("ql_" + name).c_str(), value);
   return os.str();
 }
 

@@ -36,6 +36,7 @@ ServerInfo server_info_of(const node::Node& node, const NodeConfig& config, int 
   s.broadcast = config.broadcast.name;
   s.storage = config.storage.name;
   s.read_policy = config.read_policy.name;
+  s.counters = node::read_counters(node.stats(), b, config.settings.get_int("tick_ms"));
 
   // `conf`, with ZooKeeper's key names where one exists.
   const auto& st = config.settings;

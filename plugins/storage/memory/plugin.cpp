@@ -28,5 +28,6 @@ extern "C" BOOST_SYMBOL_EXPORT const quorumlab::PluginDescriptor ql_storage_memo
     &make,
     nullptr,
     0,
-    quorumlab::ReadGuarantee::none};
+    quorumlab::ReadGuarantee::none,
+    nullptr};
 QL_EXPORT_PLUGIN(ql_storage_memory_descriptor)

@@ -86,5 +86,6 @@ extern "C" BOOST_SYMBOL_EXPORT const quorumlab::PluginDescriptor ql_storage_wal_
     &make,
     nullptr,
     0,
-    quorumlab::ReadGuarantee::none};
+    quorumlab::ReadGuarantee::none,
+    nullptr};
 QL_EXPORT_PLUGIN(ql_storage_wal_descriptor)

@@ -1,5 +1,5 @@
 // Atomic broadcast plugins (ZAB, Raft, solo...): deterministic state machines without I/O.
-// Plugin ABI 3. This header is the contract between the kernel and every broadcast plugin.
+// Plugin ABI 4. This header is the contract between the kernel and every broadcast plugin.
 //
 // Modelled on etcd-io/raft's Step/Ready design. The kernel feeds inputs (`restore` once, then
 // `step`, `tick`, `propose`, `persisted`, `compacted`, `peer_disconnected`,
@@ -120,6 +120,9 @@ enum class BarrierKind : std::uint8_t {
   leader_commit = 2,  ///< the leader's current commit point, no quorum round (what "leader-only
                       ///< reads" see; stale if a partition deposed the leader unnoticed)
   lease = 3,          ///< the leader's commit point while its lease holds, without a message
+                      ///< on the leader; when the lease does not hold, a read_index round.
+                      ///< The lease rests on bounded clock drift (PluginContext::
+                      ///< clock_drift_ppm) and on elapsed ticks never under-counting (Time)
 };
 constexpr std::size_t kBarrierKindCount = 4;
 const char* to_string(BarrierKind k);
@@ -175,6 +178,12 @@ struct BroadcastStatus {
   LogIndex last_index = 0;
   bool can_propose = false;  ///< leader that finished recovery and may accept proposals
   std::string sub_state;     ///< the plugin's own state, for display ("leading/discovery")
+  /// Read-path counters since start (for `mntr`; not part of equality): quorum rounds this
+  /// leader ran to confirm its leadership for read_index barriers (and lease misses), and
+  /// lease barriers it answered from its lease (hit) or had to confirm with a round (miss).
+  std::uint64_t read_rounds = 0;
+  std::uint64_t lease_hits = 0;
+  std::uint64_t lease_misses = 0;
   bool operator==(const BroadcastStatus& o) const {
     return role == o.role && leader == o.leader && epoch == o.epoch &&
            last_committed_zxid == o.last_committed_zxid && commit_index == o.commit_index &&

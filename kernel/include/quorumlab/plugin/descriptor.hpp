@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include <boost/config.hpp>
@@ -25,8 +26,10 @@ namespace quorumlab {
 /// 2: Broadcast::peer_disconnected. 3: protocol-neutral contracts (HardState term/vote/bytes,
 /// neutral roles with a sub-state, entries' epochs in CommittedTxn, four barrier kinds with a
 /// failure reason, capabilities in the descriptor, no advance(), tick_ms and clock drift in
-/// the context).
-constexpr std::uint32_t kPluginAbiVersion = 3;
+/// the context). 4: barrier_unavailable in the descriptor (capabilities that depend on the
+/// plugin's parameters, e.g. raft's lease only with check_quorum), read-path counters in
+/// BroadcastStatus.
+constexpr std::uint32_t kPluginAbiVersion = 4;
 constexpr std::uint32_t kPluginMagic = 0x514c4142;  // "QLAB"
 
 enum class PluginKind : std::uint32_t { broadcast = 1, storage = 2, read_policy = 3 };
@@ -50,6 +53,12 @@ struct PluginDescriptor {
   std::uint32_t barrier_kinds;
   /// read_policy: the guarantee its reads give. Others: ReadGuarantee::none.
   ReadGuarantee read_guarantee;
+  /// broadcast (optional, may be null): why the plugin, with these resolved parameters, cannot
+  /// serve barriers of `kind` although `barrier_kinds` lists it; empty when it can. Null: every
+  /// listed kind is served with any parameters. The kernel asks before it starts a node, so a
+  /// read policy that needs the kind is refused with this text (e.g. raft's lease needs
+  /// check_quorum; zab's needs lease=true).
+  std::string (*barrier_unavailable)(const Params& params, BarrierKind kind);
 };
 
 }  // namespace quorumlab

@@ -36,6 +36,9 @@ struct PluginInfo {
   std::vector<ParamSpec> params;
   std::uint32_t barrier_kinds = 0;  ///< PluginDescriptor::barrier_kinds
   ReadGuarantee read_guarantee = ReadGuarantee::none;
+  /// broadcast: the listed kinds the plugin cannot serve with its default parameters, and why
+  /// (PluginDescriptor::barrier_unavailable), e.g. {"lease", "provides only with ..."}.
+  std::map<std::string, std::string> unavailable_by_default;
 };
 
 /// The names of the barrier kinds in a mask, in kind order ("sync_op", "read_index").
@@ -47,6 +50,8 @@ std::string barrier_kinds_text(std::uint32_t mask);
 /// `read_policy` needs. Otherwise one line naming both plugins and the missing kinds: the
 /// kernel refuses such a pair at start (qlab server, qlab cluster start, qlab sim).
 std::string unsupported_pair(const PluginInfo& broadcast, const PluginInfo& read_policy);
+
+struct PluginChoice;
 
 class PluginLoader {
  public:
@@ -70,6 +75,16 @@ class PluginLoader {
   /// Resolves `given` against the plugin's schema (throws PluginError naming the plugin and key).
   Params resolve(const PluginInfo& info, const std::map<std::string, ParamValue>& given) const;
 
+  /// Why broadcast plugin `broadcast`, with resolved `params`, cannot serve barriers of `kind`
+  /// (its descriptor's barrier_unavailable); empty when it can.
+  std::string barrier_unavailable(const std::string& broadcast, const Params& params,
+                                  BarrierKind kind) const;
+
+  /// unsupported_pair, then for every kind the policy needs the plugin's own answer for these
+  /// parameters: one line naming the policy, the kind, the plugin and what to change.
+  std::string unsupported_pair(const PluginInfo& broadcast, const Params& broadcast_params,
+                               const PluginInfo& read_policy) const;
+
   /// Instantiate. `ctx.params` must already be resolved (see `resolve`).
   std::shared_ptr<Broadcast> make_broadcast(const std::string& name, PluginContext& ctx) const;
   std::shared_ptr<Storage> make_storage(const std::string& name, PluginContext& ctx) const;
@@ -84,9 +99,10 @@ class PluginLoader {
   std::filesystem::path dir_;
 };
 
-/// Describes both plugins (PluginError if one is missing) and throws ConfigError with
-/// unsupported_pair's line if the pair is refused.
-void require_supported_pair(const PluginLoader& loader, const std::string& broadcast,
+/// Describes both plugins (PluginError if one is missing), resolves the broadcast plugin's
+/// parameters (ConfigError naming a bad one) and throws ConfigError with unsupported_pair's
+/// line if the pair is refused with these parameters.
+void require_supported_pair(const PluginLoader& loader, const PluginChoice& broadcast,
                             const std::string& read_policy);
 
 }  // namespace quorumlab

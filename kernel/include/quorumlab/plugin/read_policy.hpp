@@ -52,14 +52,26 @@ enum class ReadGuarantee : std::uint8_t {
                            ///< from the past of what the session saw; reads may be stale
   linearizable = 2,        ///< every read sees every write acknowledged before it began
   linearizable_if_clocks_bounded = 3,  ///< linearizable while clocks drift within the bound
+  /// ZooKeeper's guarantees, and a read sees every write acknowledged more than
+  /// ReadPolicy::staleness_bound_ms() before it began (while clocks drift within the bound)
+  bounded_staleness = 4,
 };
 const char* to_string(ReadGuarantee g);
+
+/// A commit point this replica learned from a read_index barrier it asked for: every write
+/// acknowledged before the replica asked (at its tick `asked_at_tick`) is at or below `zxid`.
+struct ConfirmedPoint {
+  Zxid zxid = 0;
+  std::int64_t asked_at_tick = -1;  ///< -1: none yet
+};
 
 /// What the policy may look at when choosing.
 struct ReadInfo {
   BroadcastStatus status;  ///< this replica's broadcast status
   Zxid session_last_zxid = 0;
   Zxid applied_zxid = 0;
+  std::int64_t now_tick = 0;  ///< the node's ticks since start (PluginContext::tick_ms each)
+  ConfirmedPoint confirmed;   ///< the newest read_index point (by asked_at_tick)
 };
 
 class BOOST_SYMBOL_VISIBLE ReadPolicy {
@@ -67,6 +79,9 @@ class BOOST_SYMBOL_VISIBLE ReadPolicy {
   virtual ~ReadPolicy() = default;
   /// Chooses the mechanism for one read. Must be cheap: it runs on every read.
   virtual ReadMechanism choose(const ReadInfo& info) = 0;
+  /// ReadGuarantee::bounded_staleness: the bound in milliseconds (from the policy's
+  /// parameters). Others: nullopt.
+  virtual std::optional<std::int64_t> staleness_bound_ms() const { return std::nullopt; }
 };
 
 }  // namespace quorumlab

@@ -13,7 +13,8 @@
 //   snapshots     5.3 InstallSnapshot from the kernel's SnapshotSource, in chunks
 //                                                                          src/snapshot.cpp
 //   read_only     6.4 barriers: sync_op, read_index (a heartbeat round after the leader
-//                 committed an entry of its term), leader_commit           src/read_only.cpp
+//                 committed an entry of its term), leader_commit; 6.4.1 lease (with
+//                 check_quorum only, see lease_period_ticks)                src/read_only.cpp
 //   invariants    election safety, log matching, leader append-only, commit monotonic
 //                                                                          src/invariants.cpp
 // See consensus/raft/design.md for the state diagram.
@@ -45,6 +46,7 @@
 #include <string>
 #include <vector>
 
+#include "quorumlab/consensus/lease.hpp"
 #include "quorumlab/consensus/memory_log.hpp"
 #include "quorumlab/consensus/persist_tracker.hpp"
 #include "quorumlab/params.hpp"
@@ -64,10 +66,11 @@ constexpr std::uint64_t zxid_term(Zxid z) {
   return z >> kZxidIndexBits;
 }
 
-/// The barrier kinds raft implements (its descriptor's capabilities); no lease (6.4.1).
-constexpr std::uint32_t kBarrierKinds = barrier_bit(BarrierKind::sync_op) |
-                                        barrier_bit(BarrierKind::read_index) |
-                                        barrier_bit(BarrierKind::leader_commit);
+/// The barrier kinds raft implements (its descriptor's capabilities). `lease` only with
+/// check_quorum (barrier_unavailable says so; asked without it, the barrier fails unsupported).
+constexpr std::uint32_t kBarrierKinds =
+    barrier_bit(BarrierKind::sync_op) | barrier_bit(BarrierKind::read_index) |
+    barrier_bit(BarrierKind::leader_commit) | barrier_bit(BarrierKind::lease);
 
 /// Resolved parameters. Times are in kernel ticks (PluginContext::tick_ms, 10 ms by default).
 struct RaftConfig {
@@ -89,6 +92,18 @@ struct RaftConfig {
   static RaftConfig from(const Params& params, const RaftConfig& defaults);
   static RaftConfig from(const Params& params) { return from(params, RaftConfig{}); }
 };
+
+/// The descriptor's barrier_unavailable: lease needs check_quorum.
+std::string barrier_unavailable(const Params& params, BarrierKind kind);
+
+/// The leader's lease (thesis 6.4.1) is consensus::lease_period_ticks (consensus/lease.hpp)
+/// with election_timeout_min_ticks as the guard: with check_quorum a voter that heard from a
+/// leader refuses votes, for others and itself, for that long (vote_guarded), also after a
+/// restart and after the transport reported the leader disconnected. With check_quorum every
+/// heartbeat is a round; a quorum's acknowledgement of round r extends the lease to the tick r
+/// was sent plus the period. Leadership transfer (TimeoutNow) bypasses the vote refusal, so a
+/// leader gives up its lease before it starts one.
+
 
 /// Parameter schema with `defaults` as the defaults (the presets differ only there).
 std::vector<ParamSpec> param_schema(const RaftConfig& defaults = {});
@@ -166,6 +181,9 @@ class RaftBroadcast final : public Broadcast {
 
   // ---- election (election.cpp) -------------------------------------------------------------
   bool in_lease() const;
+  /// check_quorum: we may belong to a leader's lease quorum (heard from a leader, or restarted,
+  /// within election_timeout_min_ticks): no vote for anyone, ourselves included.
+  bool vote_guarded() const;
   bool ignore_for_term(NodeId from, const wire::Message& m);
   void become_follower(std::uint64_t term, NodeId leader);
   void become_pre_candidate();
@@ -222,6 +240,9 @@ class RaftBroadcast final : public Broadcast {
   void on_barrier_response(NodeId from, const wire::Message& m);
   void barrier_tick();
   std::uint64_t confirmed_round() const;
+  /// A quorum acknowledged more rounds: extend the lease from the round's send tick.
+  void round_confirmed();
+  bool lease_valid() const { return state_ == State::leader && ticks_ < lease_until_tick_; }
 
   // ---- invariants (invariants.cpp) ---------------------------------------------------------
   std::string check_basic() const;
@@ -272,6 +293,11 @@ class RaftBroadcast final : public Broadcast {
   std::map<NodeId, std::uint64_t> round_acks_;  ///< highest read round each voter echoed
   std::uint64_t read_round_ = 0;
   std::map<std::uint64_t, ForwardedBarrier> forwarded_;
+  std::uint64_t ticks_ = 0;  ///< ticks since start (the leader's lease clock)
+  std::int64_t lease_ticks_ = 0;  ///< lease_period_ticks for our config and drift bound
+  std::map<std::uint64_t, std::uint64_t> round_sent_tick_;  ///< unconfirmed round -> ticks_
+  std::uint64_t lease_until_tick_ = 0;  ///< the lease holds while ticks_ < this
+  std::uint64_t read_rounds_ = 0, lease_hits_ = 0, lease_misses_ = 0;  ///< status() counters
 
   // ---- output ------------------------------------------------------------------------------
   Ready pending_;

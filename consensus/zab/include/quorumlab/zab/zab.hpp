@@ -9,7 +9,22 @@
 //                                                                          src/synchronization.cpp
 //   broadcast        PROPOSAL, ACK, COMMIT in zxid order, INFORM to observers, PING
 //                                                                          src/broadcast.cpp
-//   barriers         sync_op (ZooKeeper's sync) and read_index          src/barriers.cpp
+//   barriers         sync_op (ZooKeeper's sync), read_index, leader_commit, and lease
+//                    (with lease=true)                                    src/barriers.cpp
+//
+// Lease (lease=true, for the read policy `lease`; not in ZooKeeper). The guard: a voter that
+// received a packet of its leader neither starts nor joins an election (it sends and answers
+// no LOOKING notification) until sync_limit_ticks passed since that packet, also after the
+// transport reported the leader disconnected and after a restart (it waits sync_limit_ticks
+// first). The leader's lease: every PING starts a round; once a quorum of voters echoed round
+// r, sent at tick T_r, the leader serves lease barriers at its commit point without a message
+// while its tick count is below T_r + lease, where
+//   lease = floor((sync_limit_ticks - 1) * (1e6 - clock_drift_ppm) / (1e6 + clock_drift_ppm))
+// (consensus/lease.hpp states the formula and why it is safe; 28 ticks with the defaults).
+// The price: a follower that loses its leader through a disconnect notice waits out
+// sync_limit_ticks since its last packet before it elects another (failover takes about
+// sync_limit_ticks x tick_ms instead of a few ticks), and a restarted server joins elections
+// sync_limit_ticks late.
 // See consensus/zab/design.md for the state diagram and the deviations from ZooKeeper.
 //
 // Roles reported in status(): LOOKING -> looking; LEADING before a quorum acknowledged the new
@@ -39,6 +54,7 @@
 #include <vector>
 
 #include "quorumlab/consensus/epoch_zxid.hpp"
+#include "quorumlab/consensus/lease.hpp"
 #include "quorumlab/consensus/memory_log.hpp"
 #include "quorumlab/consensus/persist_tracker.hpp"
 #include "quorumlab/params.hpp"
@@ -52,10 +68,14 @@ using consensus::make_zxid;
 using consensus::zxid_counter;
 using consensus::zxid_epoch;
 
-/// The barrier kinds zab implements (its descriptor's capabilities): no lease yet.
-constexpr std::uint32_t kBarrierKinds = barrier_bit(BarrierKind::sync_op) |
-                                        barrier_bit(BarrierKind::read_index) |
-                                        barrier_bit(BarrierKind::leader_commit);
+/// The barrier kinds zab implements (its descriptor's capabilities); lease only with lease=true
+/// (barrier_unavailable).
+constexpr std::uint32_t kBarrierKinds =
+    barrier_bit(BarrierKind::sync_op) | barrier_bit(BarrierKind::read_index) |
+    barrier_bit(BarrierKind::leader_commit) | barrier_bit(BarrierKind::lease);
+
+/// The descriptor's barrier_unavailable: lease needs lease=true.
+std::string barrier_unavailable(const Params& params, BarrierKind kind);
 
 /// zab's hard state in the neutral shape: currentEpoch as `term`, acceptedEpoch in
 /// `plugin_data` (8 bytes, little-endian).
@@ -77,6 +97,7 @@ struct ZabConfig {
   std::int64_t notification_max_ticks = 32;
   std::int64_t snap_threshold_entries = 0;
   std::int64_t max_epoch_segments = 64;
+  bool lease = false;
 
   /// Reads every key of param_schema() from `params`; missing keys keep the defaults above.
   static ZabConfig from(const Params& params);
@@ -201,6 +222,10 @@ class ZabBroadcast final : public Broadcast {
   // ---- election (election.cpp) -------------------------------------------------------------
   void become_looking(const std::string& reason);
   void start_election();
+  /// start_election, or with lease=true while the guard holds, LOOKING without an election
+  /// until it ends (election_tick starts it).
+  void enter_election();
+  bool election_guarded() const;
   Vote init_vote() const;
   void send_notifications();
   void send_notification(NodeId to, const Vote& vote, PeerState state);
@@ -251,7 +276,8 @@ class ZabBroadcast final : public Broadcast {
 
   // ---- barriers (barriers.cpp) -------------------------------------------------------------
   void leader_barrier(PendingBarrier b);
-  void start_read_round();
+  void start_read_round();  ///< a round for reads: next_read_round, PING to the voters
+  void next_read_round();
   void check_read_rounds();
   void resolve_barriers();
   void finish_barrier(const PendingBarrier& b, bool ok, LogIndex index,
@@ -332,6 +358,11 @@ class ZabBroadcast final : public Broadcast {
   std::uint64_t read_round_ = 0;            ///< last round started
   std::uint64_t read_round_confirmed_ = 0;  ///< last round a quorum echoed
   bool read_round_wanted_ = false;          ///< a barrier waits for a round not yet started
+  std::int64_t lease_ticks_ = 0;            ///< consensus::lease_period_ticks; 0: no lease
+  std::map<std::uint64_t, std::uint64_t> round_sent_tick_;  ///< unconfirmed round -> tick
+  std::uint64_t lease_until_tick_ = 0;  ///< the lease holds while tick_count_ < this
+  std::uint64_t read_rounds_ = 0, lease_hits_ = 0, lease_misses_ = 0;  ///< status() counters
+  bool election_deferred_ = false;  ///< LOOKING but still guarded (lease): no election yet
 
   // ---- output ------------------------------------------------------------------------------
   Ready pending_;

@@ -43,7 +43,22 @@ struct NodeStats {
   std::uint64_t protocol_errors = 0;
   std::uint64_t txns_refused = 0;  ///< client txns refused: max_waiting_txns waited for a leader
   std::uint64_t snapshots = 0;
+  /// The read path: reads by the mechanism the policy chose (ReadMechanism order), barriers
+  /// asked of the broadcast plugin (read barriers and syncs), those that failed, and the ticks
+  /// they took in all (asked -> resolved).
+  std::array<std::uint64_t, 5> reads_by_mechanism{};
+  std::uint64_t barriers = 0;
+  std::uint64_t barriers_failed = 0;
+  std::uint64_t barrier_ticks = 0;
 };
+
+/// The read-path counters `mntr` (as ql_NAME) and the native status show, in a fixed order:
+/// reads_local, reads_sync, reads_leader, reads_read_index, reads_lease, barriers,
+/// barriers_failed, barrier_wait_ms (barrier_ticks x tick_ms), and the broadcast plugin's
+/// read_rounds, lease_hits, lease_misses.
+std::vector<std::pair<std::string, std::uint64_t>> read_counters(const NodeStats& stats,
+                                                                 const BroadcastStatus& status,
+                                                                 std::int64_t tick_ms);
 
 /// The state a replica reached, reported to NodeOptions::on_applied.
 struct AppliedInfo {
@@ -249,7 +264,13 @@ class Node final : public RuntimeHandler, public SnapshotSource, private replica
 
   std::unordered_map<ConnId, std::unique_ptr<Connection>> connections_;
   std::unordered_map<SessionId, ConnId> conn_by_session_;
-  std::unordered_map<std::uint64_t, ConnId> conn_by_barrier_;
+  struct BarrierWait {
+    ConnId conn = 0;
+    std::int64_t asked_tick = 0;
+    BarrierKind kind = BarrierKind::sync_op;
+  };
+  std::unordered_map<std::uint64_t, BarrierWait> conn_by_barrier_;
+  ConfirmedPoint confirmed_;  ///< the newest read_index point (ReadInfo::confirmed)
   /// Connections with a resolved barrier whose point is not applied yet (read_path.cpp).
   std::set<ConnId> conns_awaiting_apply_;
   std::uint64_t next_barrier_id_ = 1;

@@ -35,6 +35,8 @@ struct ServerInfo {
   std::uint64_t digest = 0;
   std::size_t voters = 1;  ///< ensemble members with a vote
   std::string broadcast, storage, read_policy;
+  /// quorumlab's read-path counters, shown by mntr as ql_NAME (node::read_counters).
+  std::vector<std::pair<std::string, std::uint64_t>> counters;
   /// Watches registered on this node, when the node exposes them.
   std::optional<std::uint64_t> watch_count;
   std::optional<std::uint64_t> watched_paths;
