@@ -4,6 +4,12 @@
 #include <cstdio>
 #include <iostream>
 
+#include <filesystem>
+#include <map>
+#include <optional>
+
+#include <nlohmann/json.hpp>
+
 #include "commands.hpp"
 #include "quorumlab/log.hpp"
 #include "quorumlab/config.hpp"
@@ -21,7 +27,9 @@ struct SimOptions {
   std::string faults = "all";
   int nodes = 0;  // 0: 1 for solo, 3 otherwise
   std::vector<std::string> broadcast_params;
+  std::vector<std::string> read_policy_params;
   bool keep_going = false;
+  bool json = false;
   bool verbose = false;
   std::vector<std::string> skip_checks;
 };
@@ -33,13 +41,18 @@ int run(SimOptions& o) {
   sim::apply_fault_mix(base, o.faults);
   for (const auto& p : o.skip_checks)
     base.disabled_checks.insert(p);
-  for (const auto& kv : o.broadcast_params) {
-    auto eq = kv.find('=');
-    if (eq == std::string::npos || eq == 0) {
-      throw std::invalid_argument("--broadcast-param wants KEY=VALUE, got '" + kv + "'");
+  auto key_values = [](const std::vector<std::string>& kvs, const char* flag,
+                       std::map<std::string, std::string>& out) {
+    for (const auto& kv : kvs) {
+      auto eq = kv.find('=');
+      if (eq == std::string::npos || eq == 0) {
+        throw std::invalid_argument(std::string(flag) + " wants KEY=VALUE, got '" + kv + "'");
+      }
+      out[kv.substr(0, eq)] = kv.substr(eq + 1);
     }
-    base.broadcast_params[kv.substr(0, eq)] = kv.substr(eq + 1);
-  }
+  };
+  key_values(o.broadcast_params, "--broadcast-param", base.broadcast_params);
+  key_values(o.read_policy_params, "--read-policy-param", base.read_policy_params);
   // A refused plugin pair fails here with one line, before any seed runs.
   require_supported_pair(
       PluginLoader(base.plugin_dir.empty() ? PluginLoader::default_dir()
@@ -50,9 +63,18 @@ int run(SimOptions& o) {
   auto elapsed_s = [&] {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   };
+  // The read policy's declaration, and its parameters checked before any seed runs.
+  const PluginLoader loader(base.plugin_dir.empty() ? PluginLoader::default_dir()
+                                                    : std::filesystem::path(base.plugin_dir));
+  const PluginInfo policy = loader.describe(PluginKind::read_policy, base.read_policy);
+  PluginChoice{base.read_policy, {}, base.read_policy_params}.resolve(
+      "read policy '" + policy.name + "'", policy.params);
   sim::StaleReadStats stale;
   std::uint64_t passed = 0, failed = 0, ops = 0, faults = 0, events = 0, lin_unknown = 0;
-  std::uint64_t order_anomalies = 0;
+  std::uint64_t order_anomalies = 0, peer_messages = 0, peer_bytes = 0;
+  std::map<std::string, std::uint64_t> counters, violations;
+  std::optional<std::int64_t> bound_ms;
+  std::vector<std::uint64_t> failed_seeds;
   const std::uint64_t report_every = std::max<std::uint64_t>(1, o.seeds / 20);
   int exit_code = 0;
   for (std::uint64_t i = 0; i < o.seeds; ++i) {
@@ -65,7 +87,16 @@ int run(SimOptions& o) {
     lin_unknown += r.linearizability.keys_unknown;
     order_anomalies += r.session_order_anomalies;
     stale.merge(r.stale);
-    const bool detail = o.seeds == 1 || o.verbose;
+    peer_messages += r.peer_messages;
+    peer_bytes += r.peer_bytes;
+    for (const auto& [k, v] : r.read_counters)
+      counters[k] += v;
+    if (r.staleness_bound_ms) bound_ms = r.staleness_bound_ms;
+    if (!r.ok) {
+      ++violations[r.property];
+      if (failed_seeds.size() < 20) failed_seeds.push_back(r.seed);
+    }
+    const bool detail = (o.seeds == 1 || o.verbose) && !o.json;
     if (detail) {
       std::printf("seed %" PRIu64 ": %s, trace digest %016" PRIx64 ", %" PRIu64
                   " events, %.3f s simulated, %" PRIu64 " ops (%" PRIu64 " ok, %" PRIu64
@@ -85,7 +116,7 @@ int run(SimOptions& o) {
       ++failed;
       exit_code = 1;
       std::fflush(stdout);
-      std::cerr << sim::format_failure(cfg, r) << std::flush;
+      if (!o.json || !o.keep_going) std::cerr << sim::format_failure(cfg, r) << std::flush;
       if (!o.keep_going) break;
     }
     if (o.seeds > 1 && ((i + 1) % report_every == 0 || i + 1 == o.seeds)) {
@@ -95,6 +126,67 @@ int run(SimOptions& o) {
   }
   const double secs = elapsed_s();
   const std::uint64_t ran = passed + failed;
+  const auto per = [](std::uint64_t n, std::uint64_t d) {
+    return d ? static_cast<double>(n) / static_cast<double>(d) : 0.0;
+  };
+  // Per read the policy served (started, whether or not the client saw the answer); barriers
+  // without the clients' own syncs.
+  const std::uint64_t reads_started = counters["reads_local"] + counters["reads_sync"] +
+                                      counters["reads_leader"] + counters["reads_read_index"] +
+                                      counters["reads_lease"];
+  const std::uint64_t barriers = counters["barriers"] - counters["syncs"];
+  if (o.json) {
+    nlohmann::json j;
+    j["broadcast"] = base.broadcast;
+    j["broadcast_params"] = base.broadcast_params;
+    j["read_policy"] = base.read_policy;
+    j["read_policy_params"] = base.read_policy_params;
+    j["guarantee"] = to_string(policy.read_guarantee);
+    if (bound_ms) j["staleness_bound_ms"] = *bound_ms;
+    j["nodes"] = base.nodes;
+    j["observers"] = base.observers;
+    j["faults"] = o.faults;
+    j["first_seed"] = o.seed;
+    j["seeds"] = ran;
+    j["passed"] = passed;
+    j["failed"] = failed;
+    j["violations"] = violations;
+    j["failed_seeds"] = failed_seeds;
+    j["linearizability_violations"] = violations.count("linearizable") ? violations["linearizable"] : 0;
+    j["ops"] = ops;
+    j["reads"] = stale.reads;
+    j["stale_reads"] = stale.stale;
+    j["stale_rate"] = per(stale.stale, stale.reads);
+    j["staleness_versions"] = {{"mean", per(stale.versions_sum, stale.stale)},
+                               {"p99", sim::percentile(stale.versions_samples, 99)},
+                               {"max", stale.versions_max}};
+    j["staleness_ms"] = {{"mean", stale.stale ? static_cast<double>(stale.ms_sum) /
+                                                    static_cast<double>(stale.stale)
+                                              : 0.0},
+                         {"p99", sim::percentile(stale.ms_samples, 99)},
+                         {"max", stale.ms_max}};
+    double lat_sum = 0;
+    for (auto v : stale.latency_us)
+      lat_sum += static_cast<double>(v);
+    j["read_latency_ms"] = {
+        {"mean", stale.latency_us.empty() ? 0.0 : lat_sum / static_cast<double>(stale.latency_us.size()) / 1000.0},
+        {"p99", static_cast<double>(sim::percentile(stale.latency_us, 99)) / 1000.0}};
+    j["reads_over_bound"] = stale.over_bound;
+    j["read_counters"] = counters;
+    j["barriers_per_read"] = per(barriers, reads_started);
+    j["read_rounds_per_read"] = per(counters["read_rounds"], reads_started);
+    j["barrier_wait_ms_mean"] = per(counters["barrier_wait_ms"], counters["barriers"]);
+    j["peer_messages"] = peer_messages;
+    j["peer_bytes"] = peer_bytes;
+    j["peer_messages_per_op"] = per(peer_messages, ops);
+    j["peer_bytes_per_op"] = per(peer_bytes, ops);
+    j["fifo_execution_order_anomalies"] = order_anomalies;
+    j["linearizability_keys_undecided"] = lin_unknown;
+    j["seconds"] = secs;
+    j["git_revision"] = sim::git_revision();
+    std::cout << j.dump() << std::endl;
+    return exit_code;
+  }
   std::printf("%s %s, %d node(s) + %d observer(s), read policy %s, faults %s: %" PRIu64
               " of %" PRIu64 " seeds passed (%" PRIu64 "..%" PRIu64 ") in %.1f s, %.2f seeds/s\n",
               failed ? "FAILED" : "ok", base.broadcast.c_str(), base.nodes, base.observers,
@@ -104,6 +196,16 @@ int run(SimOptions& o) {
               " keys undecided (search budget)\n",
               ops, faults, events, lin_unknown);
   std::printf("  stale reads: %s\n", stale.to_string().c_str());
+  if (bound_ms) {
+    std::printf("  reads staler than the policy's bound (%" PRId64 " ms): %" PRIu64 "\n", *bound_ms,
+                stale.over_bound);
+  }
+  std::printf("  read path: %.3f barriers per read (%.1f ms mean wait), %.3f quorum rounds per "
+              "read, lease hits %" PRIu64 " misses %" PRIu64 "; %.1f peer messages, %.0f bytes "
+              "per op\n",
+              per(barriers, reads_started), per(counters["barrier_wait_ms"], counters["barriers"]),
+              per(counters["read_rounds"], reads_started), counters["lease_hits"],
+              counters["lease_misses"], per(peer_messages, ops), per(peer_bytes, ops));
   std::printf(
       "  reads executed after a later write of their session (FIFO execution order): %" PRIu64 "\n",
       order_anomalies);
@@ -149,6 +251,11 @@ void add_sim(CLI::App& app, Action& action) {
       ->capture_default_str();
   cmd->add_option("--broadcast-param", o->broadcast_params,
                   "broadcast plugin parameter KEY=VALUE (repeatable)");
+  cmd->add_option("--read-policy-param", o->read_policy_params,
+                  "read policy parameter KEY=VALUE (repeatable), e.g. max_staleness_ms=50");
+  cmd->add_flag("--json", o->json,
+                "print the report as one JSON object (stale reads, staleness, violations by "
+                "property, read costs); with --keep-going failures are only counted");
   cmd->add_option("--plugin-dir", o->config.plugin_dir, "plugin directory (default: next to qlab)");
   cmd->add_option("--trace", o->config.trace_file,
                   "write the whole trace of the run to FILE (with --seeds: the last seed run)");

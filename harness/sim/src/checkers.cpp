@@ -97,6 +97,16 @@ std::optional<Violation> ReplicaChecker::on_status(NodeId node, const BroadcastS
 
 // ------------------------------------------------------------------ stale reads
 
+namespace {
+double mean_ms(const std::vector<std::int64_t>& us) {
+  if (us.empty()) return 0;
+  double sum = 0;
+  for (auto v : us)
+    sum += static_cast<double>(v);
+  return sum / static_cast<double>(us.size()) / 1000.0;
+}
+}  // namespace
+
 void StaleReadStats::merge(const StaleReadStats& o) {
   reads += o.reads;
   stale += o.stale;
@@ -104,6 +114,12 @@ void StaleReadStats::merge(const StaleReadStats& o) {
   versions_max = std::max(versions_max, o.versions_max);
   ms_sum += o.ms_sum;
   ms_max = std::max(ms_max, o.ms_max);
+  versions_samples.insert(versions_samples.end(), o.versions_samples.begin(),
+                          o.versions_samples.end());
+  ms_samples.insert(ms_samples.end(), o.ms_samples.begin(), o.ms_samples.end());
+  latency_us.insert(latency_us.end(), o.latency_us.begin(), o.latency_us.end());
+  if (over_bound == 0) over_bound_example = o.over_bound_example;
+  over_bound += o.over_bound;
 }
 
 std::string StaleReadStats::to_string() const {
@@ -113,9 +129,12 @@ std::string StaleReadStats::to_string() const {
   const double ms = stale ? static_cast<double>(ms_sum) / static_cast<double>(stale) : 0;
   std::snprintf(buf, sizeof buf,
                 "%" PRIu64 " of %" PRIu64
-                " reads stale (%.2f%%); staleness versions mean %.2f "
-                "max %" PRIu64 ", ms mean %.1f max %" PRId64,
-                stale, reads, rate, v, versions_max, ms, ms_max);
+                " reads stale (%.2f%%); staleness versions mean %.2f p99 %u max %" PRIu64
+                ", ms mean %.1f p99 %" PRId64 " max %" PRId64
+                "; read latency ms mean %.1f p99 %.1f",
+                stale, reads, rate, v, percentile(versions_samples, 99), versions_max, ms,
+                percentile(ms_samples, 99), ms_max, mean_ms(latency_us),
+                static_cast<double>(percentile(latency_us, 99)) / 1000.0);
   return buf;
 }
 
@@ -281,7 +300,8 @@ std::optional<Violation> check_read_your_writes(const History& h, const Timeline
   return std::nullopt;
 }
 
-StaleReadStats count_stale_reads(const History& h, const Timeline& tl) {
+StaleReadStats count_stale_reads(const History& h, const Timeline& tl,
+                                 std::optional<std::int64_t> bound_ms) {
   // Per key: successful writes by completion time.
   std::map<std::string, std::vector<const HistoryOp*>> writes;
   for (const auto& op : h.ops) {
@@ -297,6 +317,7 @@ StaleReadStats count_stale_reads(const History& h, const Timeline& tl) {
     if (!is_read(r.kind) || !r.completed()) continue;
     if (r.err != zerr::ok && r.err != zerr::no_node) continue;
     ++st.reads;
+    st.latency_us.push_back(r.complete_us - r.invoke_us);
     auto it = writes.find(r.key);
     if (it == writes.end()) continue;
     Zxid required = 0;
@@ -315,6 +336,15 @@ StaleReadStats count_stale_reads(const History& h, const Timeline& tl) {
     const std::int64_t ms = (r.invoke_us - first_missed_us) / 1000;
     st.ms_sum += ms;
     st.ms_max = std::max(st.ms_max, ms);
+    st.versions_samples.push_back(static_cast<std::uint32_t>(std::min<std::uint64_t>(versions, UINT32_MAX)));
+    st.ms_samples.push_back(ms);
+    if (bound_ms && r.invoke_us - first_missed_us > *bound_ms * 1000) {
+      if (st.over_bound++ == 0) {
+        st.over_bound_example = "read " + r.to_string() + " missed a write completed " +
+                                std::to_string((r.invoke_us - first_missed_us) / 1000) +
+                                " ms before it began (bound " + std::to_string(*bound_ms) + " ms)";
+      }
+    }
   }
   return st;
 }
@@ -390,7 +420,7 @@ HistoryCheckResult check_history(const History& history, const ReplicaChecker& r
   HistoryCheckResult out;
   Timeline tl = build_timeline(history, replicas);
   out.reference_complete = tl.complete;
-  out.stale = count_stale_reads(history, tl);
+  out.stale = count_stale_reads(history, tl, options.staleness_bound_ms);
   out.session_order_anomalies = count_session_order_anomalies(history, &out.session_order_example);
   auto on = [&](const char* p) { return options.disabled.count(p) == 0; };
   if (tl.violation && on(tl.violation->property.c_str())) {
@@ -416,6 +446,13 @@ HistoryCheckResult check_history(const History& history, const ReplicaChecker& r
       out.violation = v;
       return out;
     }
+  }
+  if (out.stale.over_bound != 0 && on("bounded_staleness")) {
+    out.violation = Violation{"bounded_staleness", std::to_string(out.stale.over_bound) +
+                                                       " read(s) staler than the policy's bound; "
+                                                       "the first: " +
+                                                       out.stale.over_bound_example};
+    return out;
   }
   if (!on("linearizable")) return out;
   LinearizabilityOptions lo = options.linearizability;

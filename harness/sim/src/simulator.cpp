@@ -59,7 +59,9 @@ NodeConfig make_node_config(const SimConfig& c, NodeId id) {
       "max_session_timeout_ms=60000",
       "snapshot_every_txns=" + std::to_string(c.snapshot_every_txns),
       // The plugins' drift bound is what the simulated clocks may drift (at least the default).
-      "clock_drift_ppm=" + std::to_string(std::max<std::int64_t>(1000, c.clock.drift_ppm_max)),
+      "clock_drift_ppm=" + std::to_string(c.test.plugins_drift_bound_ppm > 0
+                                              ? c.test.plugins_drift_bound_ppm
+                                              : std::max<std::int64_t>(1000, c.clock.drift_ppm_max)),
   };
   if (c.replicas() > 1) {
     std::string peers;
@@ -72,6 +74,8 @@ NodeConfig make_node_config(const SimConfig& c, NodeId id) {
   }
   for (const auto& [k, v] : c.broadcast_params)
     o.push_back("broadcast." + k + "=" + v);
+  for (const auto& [k, v] : c.read_policy_params)
+    o.push_back("read_policy." + k + "=" + v);
   return load_config(std::nullopt, o);
 }
 
@@ -190,9 +194,17 @@ void Simulator::start_node(SimNode& n) {
   schedule_tick(n, n.first_tick_us);
 }
 
+void Simulator::absorb_read_counters(const SimNode& n) {
+  if (!n.node) return;
+  for (const auto& [name, value] :
+       node::read_counters(n.node->stats(), n.node->status(), config_.tick_ms))
+    result_.read_counters[name] += value;
+}
+
 void Simulator::crash_node(SimNode& n) {
   const std::size_t lost = n.storage ? n.storage->volatile_ops() : 0;
   if (n.storage) n.storage->crash(disk_rng_, config_.crash.unsynced_prefix_survives_chance);
+  absorb_read_counters(n);
   n.node.reset();
   n.storage.reset();
   n.up = false;
@@ -548,6 +560,8 @@ bool Simulator::blocked(std::uint32_t from, std::uint32_t to) const {
 
 void Simulator::node_send_peer(SimNode& from, NodeId to, Bytes bytes) {
   if (to == 0 || to > nodes_.size() || to == from.id) return;
+  ++result_.peer_messages;
+  result_.peer_bytes += bytes.size();
   if (blocked(from.id, to)) return;
   const auto& k = config_.network;
   if (network_faults_on_ && net_rng_.chance(k.peer_loss_chance)) {
@@ -750,10 +764,19 @@ RunResult Simulator::finish() {
   if (!failure_ && phase_ != Phase::done) {
     failure_ = Violation{"liveness", "the event queue ran dry before the run finished"};
   }
+  for (const auto& n : nodes_)
+    absorb_read_counters(*n);
+  for (const auto& n : nodes_) {
+    if (n->node) {
+      r.staleness_bound_ms = n->node->read_policy().staleness_bound_ms();
+      break;
+    }
+  }
   if (!failure_) {
     HistoryCheckOptions options;
     options.linearizable_reads = reads_are_linearizable(
         config_, loader_->describe(PluginKind::read_policy, config_.read_policy).read_guarantee);
+    options.staleness_bound_ms = r.staleness_bound_ms;
     options.disabled = config_.disabled_checks;
     HistoryCheckResult h = check_history(history_, replicas_, options);
     r.stale = h.stale;
@@ -798,6 +821,10 @@ std::string format_failure(const SimConfig& config, const RunResult& r) {
          (config.workload.session_timeout_ms != WorkloadKnobs{}.session_timeout_ms
               ? " --session-timeout-ms " + std::to_string(config.workload.session_timeout_ms)
               : std::string());
+  for (const auto& [k, v] : config.broadcast_params)
+    out += " --broadcast-param " + k + "=" + v;
+  for (const auto& [k, v] : config.read_policy_params)
+    out += " --read-policy-param " + k + "=" + v;
   for (const auto& p : config.disabled_checks)
     out += " --skip-check " + p;
   out += "\n";

@@ -118,6 +118,8 @@ class Simulator final : public ClientHost {
   // Setup and the loop (simulator.cpp).
   void start_node(SimNode& n);
   void crash_node(SimNode& n);
+  /// Adds the node's read counters to the result (before a crash loses them, and at the end).
+  void absorb_read_counters(const SimNode& n);
   void schedule_tick(SimNode& n, std::int64_t at_us);
   /// Simulated time between two ticks of `n` (its clock drifts).
   std::int64_t tick_period_us(const SimNode& n) const;

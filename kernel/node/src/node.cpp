@@ -217,6 +217,7 @@ std::vector<std::pair<std::string, std::uint64_t>> read_counters(const NodeStats
       {"reads_read_index", m[static_cast<std::size_t>(ReadMechanism::read_index)]},
       {"reads_lease", m[static_cast<std::size_t>(ReadMechanism::lease)]},
       {"barriers", stats.barriers},
+      {"syncs", stats.syncs},
       {"barriers_failed", stats.barriers_failed},
       {"barrier_wait_ms", stats.barrier_ticks * static_cast<std::uint64_t>(std::max<std::int64_t>(tick_ms, 0))},
       {"read_rounds", status.read_rounds},

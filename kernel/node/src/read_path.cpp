@@ -36,6 +36,7 @@ void Node::start_barrier(Connection& c, Pending p, BarrierKind kind) {
   p.barrier_id = next_barrier_id_++;
   conn_by_barrier_[p.barrier_id] = BarrierWait{c.id, ticks_, kind};
   ++stats_.barriers;
+  if (p.kind == PendingKind::sync_op) ++stats_.syncs;
   const std::uint64_t id = p.barrier_id;
   // Queued first: the plugin may resolve it at once, in a later Ready.
   c.queue.push_back(std::move(p));

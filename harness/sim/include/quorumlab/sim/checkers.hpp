@@ -26,6 +26,7 @@
 // watch_before_data) run online in the simulated clients.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -81,19 +82,41 @@ class ReplicaChecker {
 
 /// Stale-read accounting: a read is stale when a write of its key completed before the read
 /// was invoked and the read does not show it.
+/// Per stale read: versions missed and how long before the read the first missed write
+/// completed (ms); per read: its latency (invoke -> complete). Samples are kept for
+/// percentiles.
 struct StaleReadStats {
   std::uint64_t reads = 0;
   std::uint64_t stale = 0;
   std::uint64_t versions_sum = 0;
   std::uint64_t versions_max = 0;
-  std::int64_t ms_sum = 0;  ///< how long before the read the first missed write completed
+  std::int64_t ms_sum = 0;
   std::int64_t ms_max = 0;
+  std::vector<std::uint32_t> versions_samples;  ///< one per stale read
+  std::vector<std::int64_t> ms_samples;         ///< one per stale read
+  std::vector<std::int64_t> latency_us;         ///< one per read
+  /// Reads that missed a write completed more than the policy's staleness bound before them
+  /// (only counted when the policy declares a bound).
+  std::uint64_t over_bound = 0;
+  std::string over_bound_example;  ///< the first such read
   void merge(const StaleReadStats& o);
   std::string to_string() const;
 };
 
+/// The p-th percentile (0..100, nearest rank) of `v`; 0 when empty. Sorts a copy.
+template <typename T>
+T percentile(std::vector<T> v, double p) {
+  if (v.empty()) return T{};
+  std::sort(v.begin(), v.end());
+  const auto rank = static_cast<std::size_t>(p / 100.0 * static_cast<double>(v.size() - 1) + 0.5);
+  return v[std::min(rank, v.size() - 1)];
+}
+
 struct HistoryCheckOptions {
   bool linearizable_reads = false;
+  /// The read policy's declared bound (ReadGuarantee::bounded_staleness): a read that missed a
+  /// write completed more than this before it began violates `bounded_staleness`.
+  std::optional<std::int64_t> staleness_bound_ms;
   std::set<std::string> disabled;  ///< property names not to check
   LinearizabilityOptions linearizability;
 };

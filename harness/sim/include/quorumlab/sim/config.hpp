@@ -135,11 +135,15 @@ struct TestFaults {
   /// NodeOptions::test_serve_without_quorum on every replica: a replica without a leader keeps
   /// its clients connected and answers their pings.
   bool node_serves_without_quorum = false;
+  /// > 0: the plugins are told the clocks drift at most this many ppm (PluginContext::
+  /// clock_drift_ppm) while clock.drift_ppm_max lets them drift more: a lease's assumption
+  /// broken on purpose.
+  std::int64_t plugins_drift_bound_ppm = 0;
   bool any() const {
     return storage_ack_before_durable || node_reads_skip_session_order ||
            node_writes_skip_barrier_order || net_notifications_late || net_replies_reordered ||
            client_forgets_zxid_on_reconnect || drop_ticks_while_paused ||
-           node_serves_without_quorum;
+           node_serves_without_quorum || plugins_drift_bound_ppm > 0;
   }
 };
 
@@ -150,6 +154,7 @@ struct SimConfig {
   int observers = 0;  ///< non-voting replicas (ZAB observers)
   std::string read_policy = "local";
   std::map<std::string, std::string> broadcast_params;  ///< passed as broadcast.KEY=VALUE
+  std::map<std::string, std::string> read_policy_params;  ///< passed as read_policy.KEY=VALUE
   std::string plugin_dir;                               ///< empty: PluginLoader::default_dir()
 
   std::int64_t tick_ms = 10;
@@ -198,10 +203,10 @@ const std::vector<std::string>& fault_categories();
 /// crash, disk, pause, clock. Throws std::invalid_argument naming the unknown word.
 void apply_fault_mix(SimConfig& config, const std::string& mix);
 
-/// Read policies whose reads the linearizability checker holds to linearizability. Writes are
-/// checked under every policy.
-/// True when every read must be linearizable: the read policy declares it (its descriptor's
-/// guarantee), or there is one replica.
+/// True when every read must be linearizable (writes are checked under every policy): the read
+/// policy declares it (its descriptor's guarantee; a lease's clocks stay within the drift bound
+/// in the simulator unless TestFaults::plugins_drift_bound_ppm breaks it on purpose), or there
+/// is one replica.
 bool reads_are_linearizable(const SimConfig& config, ReadGuarantee guarantee);
 
 }  // namespace quorumlab::sim

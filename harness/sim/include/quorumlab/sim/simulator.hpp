@@ -17,6 +17,8 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -47,6 +49,14 @@ struct RunResult {
   std::uint64_t session_order_anomalies = 0;  ///< see HistoryCheckResult
   std::string session_order_example;
   LinearizabilityResult linearizability;
+
+  // What reads cost.
+  std::uint64_t peer_messages = 0;  ///< every message a replica sent to another (lost too)
+  std::uint64_t peer_bytes = 0;
+  /// node::read_counters summed over the replicas and their incarnations (reads by mechanism,
+  /// barriers, barrier_wait_ms, read_rounds, lease_hits, lease_misses).
+  std::map<std::string, std::uint64_t> read_counters;
+  std::optional<std::int64_t> staleness_bound_ms;  ///< the policy's, when it declares one
 };
 
 /// Runs one seed (config.seed). Throws only for setup errors (plugins, bad config).

@@ -48,12 +48,13 @@ struct NodeStats {
   /// they took in all (asked -> resolved).
   std::array<std::uint64_t, 5> reads_by_mechanism{};
   std::uint64_t barriers = 0;
+  std::uint64_t syncs = 0;  ///< of the barriers, clients' sync requests (not reads)
   std::uint64_t barriers_failed = 0;
   std::uint64_t barrier_ticks = 0;
 };
 
 /// The read-path counters `mntr` (as ql_NAME) and the native status show, in a fixed order:
-/// reads_local, reads_sync, reads_leader, reads_read_index, reads_lease, barriers,
+/// reads_local, reads_sync, reads_leader, reads_read_index, reads_lease, barriers, syncs,
 /// barriers_failed, barrier_wait_ms (barrier_ticks x tick_ms), and the broadcast plugin's
 /// read_rounds, lease_hits, lease_misses.
 std::vector<std::pair<std::string, std::uint64_t>> read_counters(const NodeStats& stats,
@@ -129,6 +130,7 @@ class Node final : public RuntimeHandler, public SnapshotSource, private replica
   std::uint64_t digest() const { return tree_.digest(); }
   const sm::DataTree& tree() const { return tree_; }
   const NodeStats& stats() const { return stats_; }
+  const ReadPolicy& read_policy() const { return *read_policy_; }
   StorageStats storage_stats() const { return storage_->stats(); }
   std::size_t connection_count() const { return connections_.size(); }
   /// ZooKeeper's read-only mode: outside a quorum with the read_only_mode setting on, this
