@@ -11,8 +11,8 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
-#include "quorumlab/log.hpp"
 #include "quorumlab/config.hpp"
+#include "quorumlab/log.hpp"
 #include "quorumlab/plugin/loader.hpp"
 #include "quorumlab/sim/simulator.hpp"
 
@@ -152,7 +152,8 @@ int run(SimOptions& o) {
     j["failed"] = failed;
     j["violations"] = violations;
     j["failed_seeds"] = failed_seeds;
-    j["linearizability_violations"] = violations.count("linearizable") ? violations["linearizable"] : 0;
+    j["linearizability_violations"] =
+        violations.count("linearizable") ? violations["linearizable"] : 0;
     j["ops"] = ops;
     j["reads"] = stale.reads;
     j["stale_reads"] = stale.stale;
@@ -160,16 +161,18 @@ int run(SimOptions& o) {
     j["staleness_versions"] = {{"mean", per(stale.versions_sum, stale.stale)},
                                {"p99", sim::percentile(stale.versions_samples, 99)},
                                {"max", stale.versions_max}};
-    j["staleness_ms"] = {{"mean", stale.stale ? static_cast<double>(stale.ms_sum) /
-                                                    static_cast<double>(stale.stale)
-                                              : 0.0},
-                         {"p99", sim::percentile(stale.ms_samples, 99)},
-                         {"max", stale.ms_max}};
+    j["staleness_ms"] = {
+        {"mean",
+         stale.stale ? static_cast<double>(stale.ms_sum) / static_cast<double>(stale.stale) : 0.0},
+        {"p99", sim::percentile(stale.ms_samples, 99)},
+        {"max", stale.ms_max}};
     double lat_sum = 0;
     for (auto v : stale.latency_us)
       lat_sum += static_cast<double>(v);
     j["read_latency_ms"] = {
-        {"mean", stale.latency_us.empty() ? 0.0 : lat_sum / static_cast<double>(stale.latency_us.size()) / 1000.0},
+        {"mean", stale.latency_us.empty()
+                     ? 0.0
+                     : lat_sum / static_cast<double>(stale.latency_us.size()) / 1000.0},
         {"p99", static_cast<double>(sim::percentile(stale.latency_us, 99)) / 1000.0}};
     j["reads_over_bound"] = stale.over_bound;
     j["read_counters"] = counters;
@@ -200,12 +203,14 @@ int run(SimOptions& o) {
     std::printf("  reads staler than the policy's bound (%" PRId64 " ms): %" PRIu64 "\n", *bound_ms,
                 stale.over_bound);
   }
-  std::printf("  read path: %.3f barriers per read (%.1f ms mean wait), %.3f quorum rounds per "
-              "read, lease hits %" PRIu64 " misses %" PRIu64 "; %.1f peer messages, %.0f bytes "
-              "per op\n",
-              per(barriers, reads_started), per(counters["barrier_wait_ms"], counters["barriers"]),
-              per(counters["read_rounds"], reads_started), counters["lease_hits"],
-              counters["lease_misses"], per(peer_messages, ops), per(peer_bytes, ops));
+  std::printf(
+      "  read path: %.3f barriers per read (%.1f ms mean wait), %.3f quorum rounds per "
+      "read, lease hits %" PRIu64 " misses %" PRIu64
+      "; %.1f peer messages, %.0f bytes "
+      "per op\n",
+      per(barriers, reads_started), per(counters["barrier_wait_ms"], counters["barriers"]),
+      per(counters["read_rounds"], reads_started), counters["lease_hits"], counters["lease_misses"],
+      per(peer_messages, ops), per(peer_bytes, ops));
   std::printf(
       "  reads executed after a later write of their session (FIFO execution order): %" PRIu64 "\n",
       order_anomalies);
@@ -256,6 +261,11 @@ void add_sim(CLI::App& app, Action& action) {
   cmd->add_flag("--json", o->json,
                 "print the report as one JSON object (stale reads, staleness, violations by "
                 "property, read costs); with --keep-going failures are only counted");
+  cmd->add_flag("--check-linearizable-reads", o->config.check_reads_linearizable,
+                "hold every read to linearizability whatever the policy declares (finds the "
+                "anomalies a weaker policy allows)");
+  cmd->add_option("--check-staleness-bound-ms", o->config.check_staleness_bound_ms,
+                  "hold every read to this staleness bound whatever the policy declares");
   cmd->add_option("--plugin-dir", o->config.plugin_dir, "plugin directory (default: next to qlab)");
   cmd->add_option("--trace", o->config.trace_file,
                   "write the whole trace of the run to FILE (with --seeds: the last seed run)");

@@ -69,7 +69,8 @@ TEST(RefusedPair, ASupportedPairIsNotRefused) {
                 "lease", "--seed", "1", "--faults", "none", "--duration-ms", "300"});
   EXPECT_EQ(r.exit_code, 0) << r.err << r.out;
   r = run_qlab({"sim", "--broadcast", "raft", "--broadcast-param", "check_quorum=true",
-                "--read-policy", "lease", "--seed", "1", "--faults", "none", "--duration-ms", "300"});
+                "--read-policy", "lease", "--seed", "1", "--faults", "none", "--duration-ms",
+                "300"});
   EXPECT_EQ(r.exit_code, 0) << r.err << r.out;
 }
 

@@ -34,7 +34,8 @@ class BoundedPolicy final : public quorumlab::ReadPolicy {
 
   ReadMechanism choose(const ReadInfo& info) override {
     const auto& c = info.confirmed;
-    if (c.asked_at_tick >= 0 && info.applied_zxid >= c.zxid && within_bound(info.now_tick - c.asked_at_tick)) {
+    if (c.asked_at_tick >= 0 && info.applied_zxid >= c.zxid &&
+        within_bound(info.now_tick - c.asked_at_tick)) {
       return ReadMechanism::local;
     }
     return ReadMechanism::read_index;

@@ -157,9 +157,9 @@ RaftBroadcast::RaftBroadcast(PluginContext& ctx, const RaftConfig& defaults)
   if (!ctx.rng || !ctx.tracer) {
     throw ConfigError("broadcast plugin 'raft': the context has no rng or no tracer");
   }
-  lease_ticks_ = cfg_.check_quorum
-                     ? consensus::lease_period_ticks(cfg_.election_timeout_min_ticks, ctx.clock_drift_ppm)
-                     : 0;
+  lease_ticks_ = cfg_.check_quorum ? consensus::lease_period_ticks(cfg_.election_timeout_min_ticks,
+                                                                   ctx.clock_drift_ppm)
+                                   : 0;
 }
 
 RaftBroadcast::~RaftBroadcast() = default;

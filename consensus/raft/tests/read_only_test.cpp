@@ -119,6 +119,21 @@ TEST(Lease_6_4_1, AnIsolatedLeaderStopsServingBeforeAnotherLeaderExists) {
   }
 }
 
+TEST(Lease_6_4_1, SelfTestALeaderClockSlowerThanTheBoundServesAfterANewLeaderIsElected) {
+  // The lease's assumption broken on purpose: the followers' clocks run 4 times as fast as
+  // the leader's (the bound is 0.1%). The same watch that passes above must see the old leader
+  // serve a lease read after a new leader exists.
+  auto net = make_network(3, 0, {{"check_quorum", true}});
+  net->start();
+  NodeId leader = elect(*net);
+  for (int i = 0; i < 3; ++i)
+    net->round();
+  net->deliver_all();
+  auto w = consensus::testing::isolate_leader_and_watch_lease(*net, leader, 1000, 500, 1, 4);
+  ASSERT_GE(w.new_leader_round, 0);
+  EXPECT_GE(w.last_hit_round, w.new_leader_round) << "no overlap: the self-test shows nothing";
+}
+
 TEST(Lease_6_4_1, ALeaderTransportDisconnectDoesNotEndTheVoteGuard) {
   // The leader is alive (only its connection to one follower broke): that follower must not
   // campaign or vote while the leader may hold a lease on its acknowledgement.

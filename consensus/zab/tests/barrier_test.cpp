@@ -212,6 +212,19 @@ TEST(Barrier_Lease, AnIsolatedLeaderStopsServingBeforeAnotherLeaderExists) {
   EXPECT_GT(w.lease_misses, 0u);
 }
 
+TEST(Barrier_Lease, SelfTestALeaderClockSlowerThanTheBoundServesAfterANewLeaderIsElected) {
+  // Followers' clocks 4 times as fast as the leader's, far beyond the 0.1% bound: the old
+  // leader's lease outlasts their guard.
+  auto net = make_network(3, 0, {{"lease", true}});
+  net->start();
+  NodeId leader = elect(*net, 300);
+  ASSERT_NE(leader, 0u);
+  net->round();
+  auto w = consensus::testing::isolate_leader_and_watch_lease(*net, leader, 1000, 500, 1, 4);
+  ASSERT_GE(w.new_leader_round, 0);
+  EXPECT_GE(w.last_hit_round, w.new_leader_round) << "no overlap: the self-test shows nothing";
+}
+
 TEST(Barrier_Lease, AFollowerThatLostItsLeadersConnectionWaitsOutTheGuard) {
   auto net = make_network(3, 0, {{"lease", true}});
   net->start();

@@ -78,10 +78,9 @@ TEST(Plugin, LoadsDescribesAndRuns) {
   drive();
   EXPECT_EQ(zab->status().last_committed_zxid, r.first_zxid);
   EXPECT_GE(host.applied, 1u);
-  EXPECT_EQ(info.barrier_kinds, barrier_bit(BarrierKind::sync_op) |
-                                    barrier_bit(BarrierKind::read_index) |
-                                    barrier_bit(BarrierKind::leader_commit) |
-                                    barrier_bit(BarrierKind::lease));
+  EXPECT_EQ(info.barrier_kinds,
+            barrier_bit(BarrierKind::sync_op) | barrier_bit(BarrierKind::read_index) |
+                barrier_bit(BarrierKind::leader_commit) | barrier_bit(BarrierKind::lease));
   EXPECT_EQ(info.unavailable_by_default.count("lease"), 1u);  // lease=false by default
   EXPECT_EQ(zab->check_invariants(), "");
 }

@@ -336,7 +336,8 @@ StaleReadStats count_stale_reads(const History& h, const Timeline& tl,
     const std::int64_t ms = (r.invoke_us - first_missed_us) / 1000;
     st.ms_sum += ms;
     st.ms_max = std::max(st.ms_max, ms);
-    st.versions_samples.push_back(static_cast<std::uint32_t>(std::min<std::uint64_t>(versions, UINT32_MAX)));
+    st.versions_samples.push_back(
+        static_cast<std::uint32_t>(std::min<std::uint64_t>(versions, UINT32_MAX)));
     st.ms_samples.push_back(ms);
     if (bound_ms && r.invoke_us - first_missed_us > *bound_ms * 1000) {
       if (st.over_bound++ == 0) {

@@ -130,8 +130,16 @@ std::string SimConfig::to_text() const {
     o << "broadcast." << k << " = " << v << "\n";
   o << "nodes = " << nodes << "\n"
     << "observers = " << observers << "\n"
-    << "read_policy = " << read_policy << "\n"
-    << "tick_ms = " << tick_ms << "\n"
+    << "read_policy = " << read_policy << "\n";
+  for (const auto& [k, v] : read_policy_params)
+    o << "read_policy." << k << " = " << v << "\n";
+  if (check_reads_linearizable) o << "check_reads_linearizable = true\n";
+  if (check_staleness_bound_ms)
+    o << "check_staleness_bound_ms = " << *check_staleness_bound_ms << "\n";
+  if (test.plugins_drift_bound_ppm > 0) {
+    o << "test.plugins_drift_bound_ppm = " << test.plugins_drift_bound_ppm << "\n";
+  }
+  o << "tick_ms = " << tick_ms << "\n"
     << "snapshot_every_txns = " << snapshot_every_txns << "\n"
     << "duration_ms = " << duration_ms << "\n"
     << "max_steps = " << max_steps << "\n"

@@ -59,9 +59,10 @@ NodeConfig make_node_config(const SimConfig& c, NodeId id) {
       "max_session_timeout_ms=60000",
       "snapshot_every_txns=" + std::to_string(c.snapshot_every_txns),
       // The plugins' drift bound is what the simulated clocks may drift (at least the default).
-      "clock_drift_ppm=" + std::to_string(c.test.plugins_drift_bound_ppm > 0
-                                              ? c.test.plugins_drift_bound_ppm
-                                              : std::max<std::int64_t>(1000, c.clock.drift_ppm_max)),
+      "clock_drift_ppm=" +
+          std::to_string(c.test.plugins_drift_bound_ppm > 0
+                             ? c.test.plugins_drift_bound_ppm
+                             : std::max<std::int64_t>(1000, c.clock.drift_ppm_max)),
   };
   if (c.replicas() > 1) {
     std::string peers;
@@ -777,6 +778,9 @@ RunResult Simulator::finish() {
     options.linearizable_reads = reads_are_linearizable(
         config_, loader_->describe(PluginKind::read_policy, config_.read_policy).read_guarantee);
     options.staleness_bound_ms = r.staleness_bound_ms;
+    if (config_.check_reads_linearizable) options.linearizable_reads = true;
+    if (config_.check_staleness_bound_ms)
+      options.staleness_bound_ms = config_.check_staleness_bound_ms;
     options.disabled = config_.disabled_checks;
     HistoryCheckResult h = check_history(history_, replicas_, options);
     r.stale = h.stale;
@@ -827,6 +831,10 @@ std::string format_failure(const SimConfig& config, const RunResult& r) {
     out += " --read-policy-param " + k + "=" + v;
   for (const auto& p : config.disabled_checks)
     out += " --skip-check " + p;
+  if (config.check_reads_linearizable) out += " --check-linearizable-reads";
+  if (config.check_staleness_bound_ms) {
+    out += " --check-staleness-bound-ms " + std::to_string(*config.check_staleness_bound_ms);
+  }
   out += "\n";
   out += "\n" + r.message + "\n";
   out += "\nresolved config:\n" + config.to_text();

@@ -104,7 +104,6 @@ std::string barrier_unavailable(const Params& params, BarrierKind kind);
 /// was sent plus the period. Leadership transfer (TimeoutNow) bypasses the vote refusal, so a
 /// leader gives up its lease before it starts one.
 
-
 /// Parameter schema with `defaults` as the defaults (the presets differ only there).
 std::vector<ParamSpec> param_schema(const RaftConfig& defaults = {});
 
@@ -293,10 +292,10 @@ class RaftBroadcast final : public Broadcast {
   std::map<NodeId, std::uint64_t> round_acks_;  ///< highest read round each voter echoed
   std::uint64_t read_round_ = 0;
   std::map<std::uint64_t, ForwardedBarrier> forwarded_;
-  std::uint64_t ticks_ = 0;  ///< ticks since start (the leader's lease clock)
+  std::uint64_t ticks_ = 0;       ///< ticks since start (the leader's lease clock)
   std::int64_t lease_ticks_ = 0;  ///< lease_period_ticks for our config and drift bound
   std::map<std::uint64_t, std::uint64_t> round_sent_tick_;  ///< unconfirmed round -> ticks_
-  std::uint64_t lease_until_tick_ = 0;  ///< the lease holds while ticks_ < this
+  std::uint64_t lease_until_tick_ = 0;                      ///< the lease holds while ticks_ < this
   std::uint64_t read_rounds_ = 0, lease_hits_ = 0, lease_misses_ = 0;  ///< status() counters
 
   // ---- output ------------------------------------------------------------------------------

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -153,9 +154,9 @@ struct SimConfig {
   int nodes = 1;      ///< voters
   int observers = 0;  ///< non-voting replicas (ZAB observers)
   std::string read_policy = "local";
-  std::map<std::string, std::string> broadcast_params;  ///< passed as broadcast.KEY=VALUE
+  std::map<std::string, std::string> broadcast_params;    ///< passed as broadcast.KEY=VALUE
   std::map<std::string, std::string> read_policy_params;  ///< passed as read_policy.KEY=VALUE
-  std::string plugin_dir;                               ///< empty: PluginLoader::default_dir()
+  std::string plugin_dir;                                 ///< empty: PluginLoader::default_dir()
 
   std::int64_t tick_ms = 10;
   std::int64_t snapshot_every_txns = 100;  ///< low, so snapshots and SNAP sync happen
@@ -183,6 +184,10 @@ struct SimConfig {
   /// Properties not to check (self-tests use it to reach a later checker behind an earlier
   /// one that the same fault trips first). Empty outside tests.
   std::set<std::string> disabled_checks;
+  /// Hold the reads to more than the read policy declares, to find the anomalies it allows:
+  /// every read to linearizability, and/or every read to a staleness bound (ms).
+  bool check_reads_linearizable = false;
+  std::optional<std::int64_t> check_staleness_bound_ms;
 
   /// Events kept for the failure report (the last N).
   std::size_t trace_tail = 50;
