@@ -89,6 +89,8 @@ std::optional<ServerStatus> probe(const std::string& host, int port,
     out_status.can_propose = st.getCanPropose();
     out_status.sub_state = st.getSubState();
     out_status.ticks = st.getTicks();
+    for (auto c : st.getCounters())
+      out_status.counters.emplace_back(c.getName(), c.getValue());
     return out_status;
   } catch (const kj::Exception&) {
     return std::nullopt;

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <sys/types.h>
@@ -34,6 +35,8 @@ struct ServerStatus {
   bool can_propose = false;
   std::string sub_state;    ///< the broadcast plugin's own state
   std::uint64_t ticks = 0;  ///< ticks the node received since it started
+  /// The read path's counters (node::read_counters), in the server's order.
+  std::vector<std::pair<std::string, std::uint64_t>> counters;
 };
 
 /// Asks the server at host:port for its status. nullopt if it does not answer in time.

@@ -105,6 +105,10 @@ int status(const ClusterOptions& o) {
       j["digest"] = st->digest;
       j["znodes"] = st->znode_count;
       j["sessions"] = st->session_count;
+      nlohmann::json counters = nlohmann::json::object();
+      for (const auto& [name, value] : st->counters)
+        counters[name] = value;
+      j["read_counters"] = counters;
     }
     arr.push_back(j);
   }

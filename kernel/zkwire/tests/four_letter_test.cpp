@@ -24,6 +24,7 @@ ServerInfo leader() {
   s.ephemerals_count = 1;
   s.voters = 3;
   s.broadcast = "zab";
+  s.counters = {{"reads_local", 7}, {"lease_hits", 3}};
   s.config = {{"clientPort", "2181"}, {"server.1", "127.0.0.1:7101:participant"}};
   return s;
 }
@@ -89,6 +90,7 @@ TEST(FourLetterWords, MntrIsKeyTabValue) {
   EXPECT_THAT(m, HasSubstr("zk_num_alive_connections\t2\n"));
   EXPECT_THAT(m, HasSubstr("zk_followers\t2\n"));
   EXPECT_THAT(m, HasSubstr("ql_broadcast\tzab\n"));
+  EXPECT_THAT(m, HasSubstr("ql_reads_local\t7\nql_lease_hits\t3\n"));
   for (std::size_t pos = 0, next; pos < m.size(); pos = next + 1) {
     next = m.find('\n', pos);
     ASSERT_NE(next, std::string::npos);
