@@ -237,6 +237,8 @@ void RaftBroadcast::dispatch(NodeId from, const wire::Message& m) {
       return on_install_snapshot(from, m);
     case wire::Type::install_snapshot_response:
       return on_install_snapshot_response(from, m);
+    case wire::Type::timeout_now:
+      return on_timeout_now(from, m);
     default:
       return;
   }
@@ -247,6 +249,7 @@ void RaftBroadcast::tick() {
   if (ticks_since_leader_ < (1 << 30)) ticks_since_leader_++;
   barrier_tick();
   if (state_ == State::leader) {
+    transfer_tick();
     leader_tick();
   } else {
     election_tick();
@@ -257,6 +260,11 @@ ProposeResult RaftBroadcast::propose(const std::vector<Bytes>& txns) {
   ProposeResult r;
   if (!restored_ || state_ != State::leader) {
     r.leader_hint = leader_id_ == self_ ? 0 : leader_id_;
+    return r;
+  }
+  if (transfer_target_ != 0) {
+    // 3.10: no new entries while the leadership moves (the target must catch up with a log
+    // that stops growing). Leader unknown: the kernel keeps the txns for the next leader.
     return r;
   }
   if (log_.last_index() + txns.size() > kMaxIndex) {
@@ -430,6 +438,7 @@ BroadcastStatus RaftBroadcast::status() const {
   s.commit_index = commit_index_;
   s.last_index = log_.last_index();
   s.sub_state = learner_ ? "learner" : to_string(state_);
+  if (transfer_target_ != 0) s.sub_state += "/transfer to " + std::to_string(transfer_target_);
   return s;
 }
 

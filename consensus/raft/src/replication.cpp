@@ -133,6 +133,7 @@ void RaftBroadcast::on_append_response(NodeId from, const wire::Message& m) {
   }
   trace(TraceKind::ack, from, log_.zxid_at(m.index).value_or(0));
   maybe_commit();
+  if (from == transfer_target_) maybe_send_timeout_now();
   bool sent = send_append(from, false);
   while (sent && p.mode == Progress::Mode::replicate && p.next <= log_.last_index())
     sent = send_append(from, false);

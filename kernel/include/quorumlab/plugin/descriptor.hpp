@@ -25,8 +25,8 @@ namespace quorumlab {
 /// 2: Broadcast::peer_disconnected. 3: protocol-neutral contracts (HardState term/vote/bytes,
 /// neutral roles with a sub-state, entries' epochs in CommittedTxn, four barrier kinds with a
 /// failure reason, capabilities in the descriptor, no advance(), tick_ms and clock drift in
-/// the context).
-constexpr std::uint32_t kPluginAbiVersion = 3;
+/// the context). 4: Broadcast::transfer_leadership (a virtual, so the vtable changed).
+constexpr std::uint32_t kPluginAbiVersion = 4;
 constexpr std::uint32_t kPluginMagic = 0x514c4142;  // "QLAB"
 
 enum class PluginKind : std::uint32_t { broadcast = 1, storage = 2, read_policy = 3 };

@@ -14,6 +14,10 @@
 //                                                                          src/snapshot.cpp
 //   read_only     6.4 barriers: sync_op, read_index (a heartbeat round after the leader
 //                 committed an entry of its term), leader_commit           src/read_only.cpp
+//   transfer      3.10 leadership transfer: the leader stops taking proposals, brings the
+//                 target up to date, sends TimeoutNow; the target campaigns at once (no
+//                 PreVote, its RequestVote carries the transfer flag that check_quorum's
+//                 refusal lets through); given up after an election timeout src/transfer.cpp
 //   invariants    election safety, log matching, leader append-only, commit monotonic
 //                                                                          src/invariants.cpp
 // See consensus/raft/design.md for the state diagram.
@@ -132,6 +136,8 @@ class RaftBroadcast final : public Broadcast {
   /// The transport lost the leader: forget it and campaign after a random part of the
   /// election timeout's spread (0 .. max - min ticks) instead of a whole timeout.
   void peer_disconnected(NodeId peer) override;
+  /// 3.10: see src/transfer.cpp. `started` only on a leader, for another voter.
+  TransferResult transfer_leadership(NodeId target) override;
   bool has_ready() const override;
   Ready ready() override;
   BroadcastStatus status() const override;
@@ -145,6 +151,8 @@ class RaftBroadcast final : public Broadcast {
   LogIndex commit_index() const { return commit_index_; }
   const consensus::MemoryLog& log() const { return log_; }
   const RaftConfig& config() const { return cfg_; }
+  /// Leader: the voter it is handing its leadership to (3.10), 0 when none.
+  NodeId transfer_target() const { return transfer_target_; }
   /// The leader's progress for `peer` (nullptr when not leader or not a peer).
   const Progress* progress(NodeId peer) const;
   static const char* to_string(State s);
@@ -169,7 +177,8 @@ class RaftBroadcast final : public Broadcast {
   bool ignore_for_term(NodeId from, const wire::Message& m);
   void become_follower(std::uint64_t term, NodeId leader);
   void become_pre_candidate();
-  void become_candidate();
+  /// `transfer`: started by the leader's TimeoutNow (3.10): the RequestVotes carry the flag.
+  void become_candidate(bool transfer = false);
   void become_leader();
   void campaign();
   void reset_election_timer();
@@ -177,6 +186,13 @@ class RaftBroadcast final : public Broadcast {
   void on_request_vote(NodeId from, const wire::Message& m);
   void on_vote_response(NodeId from, const wire::Message& m);
   void election_tick();
+
+  // ---- leadership transfer (transfer.cpp) ---------------------------------------------------
+  /// Leader: sends TimeoutNow once the target's match index reached our last index.
+  void maybe_send_timeout_now();
+  void abort_transfer(const std::string& why);
+  void transfer_tick();
+  void on_timeout_now(NodeId from, const wire::Message& m);
 
   // ---- replication (replication.cpp) -------------------------------------------------------
   bool send_append(NodeId to, bool send_if_empty);
@@ -258,6 +274,9 @@ class RaftBroadcast final : public Broadcast {
 
   // ---- leader ------------------------------------------------------------------------------
   std::map<NodeId, Progress> progress_;
+  NodeId transfer_target_ = 0;         ///< 3.10: handing leadership to it, 0 when not
+  std::int64_t transfer_elapsed_ = 0;  ///< ticks since the transfer started
+  bool timeout_now_sent_ = false;      ///< TimeoutNow went to transfer_target_
 
   // ---- follower: a snapshot being received in chunks ---------------------------------------
   struct IncomingSnapshot {
