@@ -169,6 +169,31 @@ void Node::on_status_change(const BroadcastStatus& s) {
   on_serving_change(old, was_serving);
 }
 
+// ------------------------------------------------------------------ admin
+
+TransferResult Node::transfer_leadership(NodeId target) {
+  TransferResult r = broadcast_->transfer_leadership(target);
+  if (r.status == TransferStatus::unsupported) {
+    r.detail = fmt::format("broadcast plugin '{}' does not support leadership transfer",
+                           config_.broadcast.name);
+  }
+  log_->info("node {}: leadership transfer to {}: {} ({})", config_.id(), target,
+             to_string(r.status), r.detail);
+  return r;
+}
+
+Bytes Node::transfer_message(NodeId target) {
+  TransferResult r = transfer_leadership(target);
+  const std::string& message = r.detail;
+  capnp::MallocMessageBuilder msg;
+  auto t = msg.initRoot<proto::ServerMessage>().initTransfer();
+  t.setServerId(config_.id());
+  t.setStatus(to_string(r.status));
+  t.setLeader(r.status == TransferStatus::not_leader ? r.leader_hint : last_status_.leader);
+  t.setMessage(message);
+  return to_bytes(msg);
+}
+
 // ------------------------------------------------------------------ status
 
 Bytes Node::status_message() const {

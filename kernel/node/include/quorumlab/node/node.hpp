@@ -127,6 +127,12 @@ class Node final : public RuntimeHandler, public SnapshotSource, private replica
   }
   /// A ServerMessage carrying this node's ServerStatus.
   Bytes status_message() const;
+  /// Admin: asks the broadcast plugin to hand the leadership to `target`
+  /// (Broadcast::transfer_leadership); `detail` names the plugin when it has no transfer.
+  /// The runtime's next process() sends what the plugin produced.
+  TransferResult transfer_leadership(NodeId target);
+  /// transfer_leadership() answered as a ServerMessage (the admin request on the client port).
+  Bytes transfer_message(NodeId target);
 
  private:
   struct Pending;
