@@ -52,6 +52,9 @@ bool RaftBroadcast::ignore_for_term(NodeId from, const wire::Message& m) {
         return true;
       }
       case wire::Type::request_vote: {
+        trace(TraceKind::vote_sent, from, 0,
+              std::string(m.pre_vote ? "pre-vote " : "vote ") + "refused: stale term " +
+                  std::to_string(m.term) + " below ours " + std::to_string(term_));
         wire::Message r;
         r.type = wire::Type::request_vote_response;
         r.pre_vote = m.pre_vote;

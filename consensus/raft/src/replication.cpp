@@ -236,6 +236,10 @@ void RaftBroadcast::on_append_entries(NodeId from, const wire::Message& m) {
       r.conflict_term = *our_term;
       r.conflict_index = std::max(log_.run_containing(m.index).first, commit_index_ + 1);
     }
+    trace(TraceKind::custom, from, 0,
+          "AppendEntries rejected: no entry of term " + std::to_string(m.log_term) + " at index " +
+              std::to_string(m.index) + " (conflict term " + std::to_string(r.conflict_term) +
+              " from index " + std::to_string(r.conflict_index) + ")");
     send(from, r, /*after_persist=*/true);
     return;
   }
@@ -257,7 +261,11 @@ void RaftBroadcast::on_append_entries(NodeId from, const wire::Message& m) {
   commit_to(std::min(m.commit, last_new));
   r.granted = true;
   r.index = last_new;
-  if (!m.entries.empty()) trace(TraceKind::ack, from, log_.zxid_at(last_new).value_or(0));
+  if (!m.entries.empty() && ctx_.tracer->enabled()) {  // hot path: build the detail only if traced
+    trace(TraceKind::ack, from, log_.zxid_at(last_new).value_or(0),
+          "AppendEntries appended " + std::to_string(m.entries.size()) + " entries after index " +
+              std::to_string(m.index) + ", last " + std::to_string(last_new));
+  }
   // The acknowledgement claims the entries are durable.
   send(from, r, /*after_persist=*/true);
 }
