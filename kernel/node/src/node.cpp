@@ -166,6 +166,9 @@ void Node::on_status_change(const BroadcastStatus& s) {
   if (s.role == Role::leader && s.can_propose && !(old.role == Role::leader && old.can_propose)) {
     restart_session_clocks();
   }
+  if (!held_revalidations_.empty() && !(s.role == Role::leader && !s.can_propose)) {
+    answer_held_revalidations();  // it serves now (answered), or stopped leading (dropped)
+  }
   on_serving_change(old, was_serving);
 }
 
