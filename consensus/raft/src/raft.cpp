@@ -254,6 +254,7 @@ void RaftBroadcast::tick() {
   } else {
     election_tick();
   }
+  maybe_compact();
 }
 
 ProposeResult RaftBroadcast::propose(const std::vector<Bytes>& txns) {
@@ -297,7 +298,27 @@ void RaftBroadcast::compacted(const Snapshot& meta) {
     logger_->warn("raft {}: {}; ignored", self_, why);
     return;
   }
-  log_.compact(meta.last_index);
+  compact_pending_ = std::max(compact_pending_, meta.last_index);
+  maybe_compact();
+}
+
+// 5.3: the leader keeps the entries a live peer still needs (one heard from within an election
+// timeout, not being sent a snapshot), as etcd keeps catch-up entries: a follower that is only
+// behind (its AppendEntries window was full when the kernel snapshotted) then catches up with
+// AppendEntries instead of a whole InstallSnapshot (which also restarts its state machine and
+// closes its clients' connections). A peer that is down or cut off does not hold compaction
+// back: it gets a snapshot. The rest is compacted on a later tick, once peers have moved on.
+void RaftBroadcast::maybe_compact() {
+  if (compact_pending_ <= log_.base_index()) return;
+  LogIndex upto = std::min(compact_pending_, commit_index_);
+  if (state_ == State::leader) {
+    for (const auto& [id, p] : progress_) {
+      if (p.mode == Progress::Mode::snapshot) continue;
+      if (p.ticks_since_heard >= cfg_.election_timeout_max_ticks) continue;
+      upto = std::min(upto, p.match);
+    }
+  }
+  if (upto > log_.base_index()) log_.compact(upto);
 }
 
 // ---- helpers -----------------------------------------------------------------------------

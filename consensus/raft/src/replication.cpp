@@ -100,6 +100,7 @@ void RaftBroadcast::on_append_response(NodeId from, const wire::Message& m) {
   if (it == progress_.end()) return;
   Progress& p = it->second;
   p.recent_active = true;
+  p.ticks_since_heard = 0;
   if (!m.granted) {
     // Stale rejections (of an index already matched, or not the probe we sent) are ignored.
     if (m.index <= p.match) return;
@@ -145,6 +146,7 @@ void RaftBroadcast::on_heartbeat_response(NodeId from, const wire::Message& m) {
   if (it == progress_.end()) return;
   Progress& p = it->second;
   p.recent_active = true;
+  p.ticks_since_heard = 0;
   if (is_voter(from)) {
     std::uint64_t& acked = round_acks_[from];
     if (m.context > acked) {
@@ -186,6 +188,8 @@ bool RaftBroadcast::quorum_active() const {
 void RaftBroadcast::leader_tick() {
   heartbeat_elapsed_++;
   election_elapsed_++;
+  for (auto& [id, p] : progress_)
+    p.ticks_since_heard++;
   if (election_elapsed_ >= cfg_.election_timeout_max_ticks) {
     election_elapsed_ = 0;
     if (cfg_.check_quorum) {

@@ -103,6 +103,8 @@ TEST(Trace, SnapshotSentAndInstalled) {
   for (int i = 0; i < 10; ++i)
     ASSERT_TRUE(net->propose(leader, {txn("v" + std::to_string(i))}).accepted);
   ASSERT_TRUE(applied_everywhere(*net, txn("v9")));
+  for (int i = 0; i < 40; ++i)  // down for longer than an election timeout
+    net->round();
   for (NodeId id : net->ids()) {
     if (net->is_up(id)) net->compact(id);
   }

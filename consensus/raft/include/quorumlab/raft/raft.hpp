@@ -104,12 +104,13 @@ std::unique_ptr<Broadcast> make_raft(PluginContext& ctx, const RaftConfig& defau
 struct Progress {
   enum class Mode : std::uint8_t { probe, replicate, snapshot };
   Mode mode = Mode::probe;
-  LogIndex match = 0;               ///< highest index known durable and matching on the peer
-  LogIndex next = 1;                ///< next index to send
-  bool probe_sent = false;          ///< probe: an AppendEntries is outstanding, wait
-  std::deque<LogIndex> inflight;    ///< replicate: last index of each unacknowledged message
-  bool recent_active = false;       ///< heard from it in this check-quorum window
-  LogIndex match_at_heartbeat = 0;  ///< match at the previous heartbeat response
+  LogIndex match = 0;                  ///< highest index known durable and matching on the peer
+  LogIndex next = 1;                   ///< next index to send
+  bool probe_sent = false;             ///< probe: an AppendEntries is outstanding, wait
+  std::deque<LogIndex> inflight;       ///< replicate: last index of each unacknowledged message
+  bool recent_active = false;          ///< heard from it in this check-quorum window
+  std::int64_t ticks_since_heard = 0;  ///< ticks since its last response (compaction)
+  LogIndex match_at_heartbeat = 0;     ///< match at the previous heartbeat response
   // snapshot mode: the snapshot being sent and the offset the peer expects next
   std::shared_ptr<const Snapshot> snapshot;
   std::uint64_t snapshot_offset = 0;
@@ -167,6 +168,8 @@ class RaftBroadcast final : public Broadcast {
   void commit_to(LogIndex index);
   bool is_voter(NodeId id) const { return ctx_.membership.is_voter(id); }
   LogIndex stable_index() const;
+  /// Compacts the in-memory log towards compact_pending_, keeping what a live peer still needs.
+  void maybe_compact();
   bool committed_in_term() const;  ///< an entry of the current term is committed
   void trace(TraceKind kind, NodeId peer, Zxid zxid, std::string detail = {}) const;
   bool status_changed() const;
@@ -259,6 +262,7 @@ class RaftBroadcast final : public Broadcast {
   consensus::MemoryLog log_;
   consensus::PersistTracker persist_;
   LogIndex storage_last_index_ = 0;
+  LogIndex compact_pending_ = 0;  ///< the kernel's last snapshot point (compacted())
 
   // ---- volatile state ----------------------------------------------------------------------
   LogIndex commit_index_ = 0;  ///< committed and handed to the kernel (or in a snapshot)
