@@ -3,7 +3,8 @@
 # on the same machine so the figures are ratios measured together.
 #   1. the znode tree's hot paths (Google Benchmark, ql_tree_bench), quick settings;
 #   2. standalone: ZooKeeper vs one quorumlab node (solo + wal, fsync on), 0% and 100% reads;
-#   3. 3 nodes: a ZooKeeper ensemble vs a quorumlab zab cluster (wal, fsync on), 0/50/90/100%.
+#   3. 3 nodes: a ZooKeeper ensemble (JVM warmed 30 s with the same load) vs a quorumlab zab
+#      cluster vs a quorumlab raft cluster (wal, fsync on), 0/50/90/100% reads, in one run.
 # Usage: harness/bench.sh [BUILD] (default: build). Environment: DURATION (seconds per point,
 # default 5), PARTS (default "tree standalone cluster").
 set -euo pipefail
@@ -29,8 +30,9 @@ for part in $PARTS; do
       "$HERE/../experiments/standalone_side_by_side.sh" "$BUILD" "$DURATION"
       ;;
     cluster)
-      echo "== 3 nodes: Apache ZooKeeper ensemble vs quorumlab zab + wal (12 sessions x 100, 1 KiB)"
-      DURATION="$DURATION" WARMUP=1 "$HERE/tests_zk/side_by_side.sh" "$BUILD/bin/qlab"
+      echo "== 3 nodes: Apache ZooKeeper ensemble vs quorumlab zab and raft + wal (12 sessions x 100, 1 KiB)"
+      DURATION="$DURATION" WARMUP=1 ZK_WARMUP="${ZK_WARMUP:-30}" \
+        "$HERE/tests_zk/side_by_side.sh" "$BUILD/bin/qlab"
       ;;
     *)
       echo "bench: unknown part '$part' (known: tree standalone cluster)" >&2

@@ -18,6 +18,7 @@ enum MessageType {
   installSnapshotResponse @7;
   barrierRequest @8;        # a follower forwards a read barrier to its leader (6.4)
   barrierResponse @9;
+  timeoutNow @10;           # 3.10 leadership transfer: the leader tells its target to campaign now
 }
 
 struct Entry {
@@ -56,4 +57,7 @@ struct Message {
   barrierKind @17 :UInt8;
   barrierFailure @18 :UInt8;
   zxid @19 :UInt64;
+  # RequestVote of a candidate that a leader's TimeoutNow started (3.10): voters do not refuse
+  # it for having heard from that leader recently (check_quorum), and it skips PreVote.
+  transfer @20 :Bool;
 }

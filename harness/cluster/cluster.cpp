@@ -97,6 +97,31 @@ std::optional<ServerStatus> probe(const std::string& host, int port,
   }
 }
 
+std::optional<TransferReply> request_transfer(const std::string& host, int port, NodeId target,
+                                              std::chrono::milliseconds timeout) {
+  zmq::context_t ctx(1);
+  zmq::socket_t s(ctx, zmq::socket_type::dealer);
+  s.set(zmq::sockopt::linger, 0);
+  s.connect("tcp://" + host + ":" + std::to_string(port));
+  capnp::MallocMessageBuilder msg;
+  msg.initRoot<proto::ClientMessage>().setTransfer(target);
+  Bytes out = to_bytes(msg);
+  s.send(zmq::buffer(out), zmq::send_flags::dontwait);
+  zmq::pollitem_t item{s.handle(), 0, ZMQ_POLLIN, 0};
+  if (zmq::poll(&item, 1, timeout) <= 0) return std::nullopt;
+  zmq::message_t reply;
+  if (!s.recv(reply, zmq::recv_flags::dontwait)) return std::nullopt;
+  try {
+    CapnpReader r(static_cast<const std::uint8_t*>(reply.data()), reply.size(), 1 << 20);
+    auto m = r.root<proto::ServerMessage>();
+    if (!m.isTransfer()) return std::nullopt;
+    auto t = m.getTransfer();
+    return TransferReply{t.getServerId(), t.getStatus(), t.getLeader(), t.getMessage()};
+  } catch (const kj::Exception&) {
+    return std::nullopt;
+  }
+}
+
 ProcState proc_state(pid_t pid) {
   if (pid <= 0) return ProcState::down;
   int status = 0;
@@ -296,6 +321,79 @@ NodeId wait_for_leader(const ClusterSpec& spec, std::chrono::milliseconds timeou
     if (Clock::now() >= deadline) {
       throw std::runtime_error("no leader elected within " + std::to_string(timeout.count()) +
                                " ms:\n" + last);
+    }
+    std::this_thread::sleep_for(kPollInterval);
+  }
+}
+
+TransferOutcome transfer_leadership(const ClusterSpec& spec, NodeId target,
+                                    std::chrono::milliseconds timeout) {
+  const auto t0 = Clock::now();
+  const auto deadline = t0 + timeout;
+  const NodeSpec* tn = nullptr;
+  for (const auto& n : spec.nodes)
+    if (n.id == target) tn = &n;
+  if (!tn) throw std::runtime_error("node " + std::to_string(target) + " is not in the cluster");
+  // A paused node is tried like a slow one: the leader gives the transfer up.
+  if (proc_state(tn->pid) == ProcState::down) {
+    throw std::runtime_error("node " + std::to_string(target) + " is down");
+  }
+  auto port_of = [&](NodeId id) {
+    for (const auto& n : spec.nodes)
+      if (n.id == id) return n.client_port;
+    return 0;
+  };
+  auto left = [&] {
+    return std::max(std::chrono::milliseconds(1),
+                    std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()));
+  };
+  TransferOutcome out;
+  out.old_leader = wait_for_leader(spec, left());
+  std::optional<TransferReply> reply;
+  NodeId asked = out.old_leader;
+  for (int attempt = 0; attempt < 3 && asked != 0; ++attempt) {
+    reply = request_transfer("127.0.0.1", port_of(asked), target,
+                             std::min(left(), std::chrono::milliseconds(2000)));
+    if (!reply) {
+      throw std::runtime_error("transfer to node " + std::to_string(target) + ": node " +
+                               std::to_string(asked) + " did not answer");
+    }
+    if (reply->status != "not leader" || reply->leader == 0 || reply->leader == asked) break;
+    asked = reply->leader;  // the leader changed meanwhile: ask the one it names
+  }
+  out.old_leader = asked;
+  if (reply->status == "already leader") {
+    out.new_leader = target;
+    out.already = true;
+    if (auto st = probe("127.0.0.1", port_of(target), std::chrono::milliseconds(500)))
+      out.term = st->epoch;
+    return out;
+  }
+  if (reply->status != "started") {
+    throw std::runtime_error("transfer to node " + std::to_string(target) + " refused by node " +
+                             std::to_string(asked) + ": " + reply->message);
+  }
+  while (true) {
+    auto st = probe("127.0.0.1", port_of(target), std::chrono::milliseconds(200));
+    if (st && st->role == "leader" && st->can_propose && st->server_id == target) {
+      out.new_leader = target;
+      out.term = st->epoch;
+      out.ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+      return out;
+    }
+    auto old = probe("127.0.0.1", port_of(asked), std::chrono::milliseconds(200));
+    if (old && old->role == "leader" && old->sub_state.find("transfer") == std::string::npos) {
+      throw std::runtime_error("transfer to node " + std::to_string(target) + " timed out: node " +
+                               std::to_string(asked) +
+                               " gave it up after an election timeout and still leads (is node " +
+                               std::to_string(target) + " slow, partitioned or paused?)");
+    }
+    if (Clock::now() >= deadline) {
+      throw std::runtime_error(
+          "transfer to node " + std::to_string(target) + " timed out after " +
+          std::to_string(timeout.count()) + " ms (node " + std::to_string(target) + ": " +
+          (st ? st->role + ", leader " + std::to_string(st->leader) : std::string("no answer")) +
+          ")");
     }
     std::this_thread::sleep_for(kPollInterval);
   }

@@ -43,6 +43,19 @@ struct ServerStatus {
 std::optional<ServerStatus> probe(const std::string& host, int port,
                                   std::chrono::milliseconds timeout);
 
+/// A server's answer to a leadership transfer request (see TransferReply in client.capnp).
+struct TransferReply {
+  NodeId server_id = 0;
+  std::string status;  ///< started, unsupported, not leader, not a voter, already leader
+  NodeId leader = 0;
+  std::string message;
+};
+
+/// Asks the server at host:port to hand its leadership to `target`. nullopt if it does not
+/// answer in time.
+std::optional<TransferReply> request_transfer(const std::string& host, int port, NodeId target,
+                                              std::chrono::milliseconds timeout);
+
 struct NodeSpec {
   NodeId id = 0;
   bool observer = false;
@@ -82,6 +95,22 @@ void start_node(ClusterSpec& spec, NodeId id, std::chrono::milliseconds timeout)
 /// Waits until a leader that can propose is known to every running voter. Returns its id.
 /// Throws std::runtime_error (with every node's status) on timeout.
 NodeId wait_for_leader(const ClusterSpec& spec, std::chrono::milliseconds timeout);
+
+/// What transfer_leadership observed.
+struct TransferOutcome {
+  NodeId old_leader = 0;
+  NodeId new_leader = 0;
+  std::uint64_t term = 0;  ///< the new leader's term/epoch
+  double ms = 0;           ///< from the request to the target leading and able to propose
+  bool already = false;    ///< the target already led: nothing was done
+};
+
+/// Hands the leadership of the running cluster to voter `target` (Raft thesis 3.10) and waits
+/// until the target leads and can propose. Throws std::runtime_error with one line when the
+/// protocol does not support it, the target is not a voter, or the transfer did not complete
+/// (the leader gave it up, or `timeout` passed).
+TransferOutcome transfer_leadership(const ClusterSpec& spec, NodeId target,
+                                    std::chrono::milliseconds timeout);
 
 /// Sends `signal` to node `id`. For SIGKILL/SIGTERM waits until the process is gone.
 void signal_node(ClusterSpec& spec, NodeId id, int signal);

@@ -165,6 +165,25 @@ int one(const ClusterOptions& o, const std::string& what) {
   return 0;
 }
 
+int transfer(const ClusterOptions& o) {
+  auto spec = cl::load(o.dir);
+  try {
+    auto r =
+        cl::transfer_leadership(spec, o.node, milliseconds(static_cast<long>(o.timeout_s * 1000)));
+    if (r.already) {
+      std::printf("leader: node %u (term %llu; it already led)\n", r.new_leader,
+                  static_cast<unsigned long long>(r.term));
+    } else {
+      std::printf("leader: node %u (term %llu; was node %u; %.1f ms)\n", r.new_leader,
+                  static_cast<unsigned long long>(r.term), r.old_leader, r.ms);
+    }
+    return 0;
+  } catch (const std::runtime_error& e) {
+    std::cerr << "qlab cluster transfer: " << e.what() << "\n";
+    return 1;
+  }
+}
+
 int failover(const ClusterOptions& o, int rounds, bool json) {
   auto spec = cl::load(o.dir);
   cl::FailoverOptions fo;
@@ -239,6 +258,14 @@ void add_cluster(CLI::App& app, Action& action) {
   fo->callback([&action, o, rounds, fo_json] {
     action = [o, rounds, fo_json] { return failover(*o, *rounds, *fo_json); };
   });
+
+  auto* tr = cmd->add_subcommand(
+      "transfer", "hand the leadership to voter NODE (Raft 3.10 TimeoutNow), print the new leader");
+  add_dir(tr);
+  tr->add_option("node", o->node, "node id of the new leader")->required();
+  tr->add_option("--timeout", o->timeout_s, "seconds to wait for the new leader")
+      ->capture_default_str();
+  tr->callback([&action, o] { action = [o] { return transfer(*o); }; });
 
   for (const char* what : {"kill", "restart", "pause", "resume"}) {
     const char* help = std::string(what) == "kill"      ? "SIGKILL one node"

@@ -138,9 +138,10 @@ class Cluster:
 
     def __init__(self, nodes=3, extra=(), broadcast=None):
         self.dir = tempfile.mkdtemp(prefix="ql_zk_cluster_")
+        self.broadcast = broadcast or BROADCAST
         args = [QLAB, "--log-level", "warn", "cluster", "start", "--dir", self.dir, "--nodes",
-                str(nodes), "--broadcast", broadcast or BROADCAST, "--storage", "wal",
-                "--timeout", "60"] + list(extra)
+                str(nodes), "--broadcast", self.broadcast, "--storage", "wal", "--timeout",
+                "60"] + list(extra)
         out = subprocess.run(args, capture_output=True, text=True, timeout=120)
         if out.returncode != 0:
             self.stop()  # the nodes that did start

@@ -1,4 +1,5 @@
-"""`qlab cluster` pause, resume and failover on a 3-node zab cluster (wal), checked through
+"""`qlab cluster` pause, resume and failover on a 3-node zab cluster (wal; raft too, see
+CMakeLists.txt: QL_BROADCAST), checked through
 `qlab cluster status --json` and a kazoo client, and the command's errors for a node or a
 cluster that does not exist. Waiting is done by ZooKeeper clients (a write blocks until a
 leader commits it; kazoo's retry helper resubmits across an election), never by sleeping."""
@@ -61,6 +62,21 @@ def test_paused_leader_is_replaced_and_rejoins_as_a_follower_after_resume(cluste
     assert nodes[old]["process"] == "running"
     assert nodes[old]["role"] == "follower"
     assert nodes[old]["leader"] == cluster.leader() != old
+    # The replicas converge: a client on every server (sessions first), one more write, a sync
+    # through each server; then every replica applied the same txns.
+    clients = [kazoo_client(cluster.zk_address(i), connection_retry=FAST_RETRY)
+               for i in sorted(by_id(cluster))]
+    try:
+        clients[0].retry(clients[0].create, "/converged-after-resume", b"z")
+        for c in clients:
+            c.retry(c.sync, "/")
+        nodes = cluster.status()
+        assert len({n["digest"] for n in nodes}) == 1, nodes
+        assert len({n["applied_zxid"] for n in nodes}) == 1, nodes
+    finally:
+        for c in clients:
+            c.stop()
+            c.close()
 
 
 def test_failover_rounds_report_a_new_leader_and_converged_replicas(cluster):

@@ -219,7 +219,19 @@ struct ClientMessage {
     connect @0 :ConnectRequest;
     request @1 :Request;
     status @2 :Void;             # monitoring: answered with `status`, no session needed
+    transfer @3 :UInt32;         # admin: hand the leadership to this voter (Raft 3.10); answered
+                                 # with `transfer` at once, no session needed
   }
+}
+
+# Answer to a `transfer` request: whether the broadcast plugin started the transfer. The
+# outcome shows in later `status` answers (the target leads, or this server leads again with
+# its plain sub-state when the plugin gave the transfer up).
+struct TransferReply {
+  serverId @0 :UInt32;
+  status @1 :Text;               # started, unsupported, not leader, not a voter, already leader
+  leader @2 :UInt32;             # who leads as far as this server knows, 0 when unknown
+  message @3 :Text;              # one line for the operator
 }
 
 # What a server reports about itself (for `qlab cluster status`, monitoring and tests).
@@ -258,5 +270,6 @@ struct ServerMessage {
     notification @2 :Notification;
     closing @3 :Text;            # the server closes this session's connection (reason)
     status @4 :ServerStatus;
+    transfer @5 :TransferReply;
   }
 }

@@ -83,6 +83,22 @@ const char* to_string(BarrierFailure f) {
   return "?";
 }
 
+const char* to_string(TransferStatus s) {
+  switch (s) {
+    case TransferStatus::started:
+      return "started";
+    case TransferStatus::unsupported:
+      return "unsupported";
+    case TransferStatus::not_leader:
+      return "not leader";
+    case TransferStatus::not_voter:
+      return "not a voter";
+    case TransferStatus::already_leader:
+      return "already leader";
+  }
+  return "?";
+}
+
 const char* to_string(ReadGuarantee g) {
   switch (g) {
     case ReadGuarantee::none:

@@ -28,7 +28,9 @@ bool RaftBroadcast::vote_guarded() const {
 bool RaftBroadcast::ignore_for_term(NodeId from, const wire::Message& m) {
   bool vote_request = m.type == wire::Type::request_vote;
   if (m.term > term_) {
-    if (vote_request && cfg_.check_quorum && !m.pre_vote && in_lease()) {
+    // A candidate that the leader's TimeoutNow started (3.10) is let through: the leader
+    // itself asked for this election.
+    if (vote_request && cfg_.check_quorum && !m.pre_vote && !m.transfer && in_lease()) {
       trace(TraceKind::vote_sent, from, 0,
             "RequestVote term " + std::to_string(m.term) + " ignored: leader " +
                 std::to_string(leader_id_) + " heard " + std::to_string(ticks_since_leader_) +
@@ -57,6 +59,9 @@ bool RaftBroadcast::ignore_for_term(NodeId from, const wire::Message& m) {
         return true;
       }
       case wire::Type::request_vote: {
+        trace(TraceKind::vote_sent, from, 0,
+              std::string(m.pre_vote ? "pre-vote " : "vote ") + "refused: stale term " +
+                  std::to_string(m.term) + " below ours " + std::to_string(term_));
         wire::Message r;
         r.type = wire::Type::request_vote_response;
         r.pre_vote = m.pre_vote;
@@ -105,6 +110,14 @@ void RaftBroadcast::become_follower(std::uint64_t term, NodeId leader) {
   if (was_leader) {
     fail_leader_barriers(BarrierFailure::not_leader);
     progress_.clear();
+    if (transfer_target_ != 0) {
+      trace(TraceKind::custom, transfer_target_, 0,
+            "transfer to " + std::to_string(transfer_target_) + " done: stepped down in term " +
+                std::to_string(term_) + (leader ? ", leader " + std::to_string(leader) : ""));
+      transfer_target_ = 0;
+      transfer_elapsed_ = 0;
+      timeout_now_sent_ = false;
+    }
   }
   bool changed = state_ != State::follower || leader != leader_id_;
   state_ = State::follower;
@@ -153,7 +166,7 @@ void RaftBroadcast::become_pre_candidate() {
   }
 }
 
-void RaftBroadcast::become_candidate() {
+void RaftBroadcast::become_candidate(bool transfer) {
   if (state_ == State::leader) return;
   if (term_ >= kMaxTerm) {
     logger_->error("raft {}: term would pass 2^{}; no election", self_, 64 - kZxidIndexBits);
@@ -170,7 +183,9 @@ void RaftBroadcast::become_candidate() {
   votes_.clear();
   votes_[self_] = true;
   reset_election_timer();
-  trace(TraceKind::became_candidate, 0, 0, "candidate");
+  trace(TraceKind::became_candidate, 0, 0,
+        std::string("candidate for term ") + std::to_string(term_) +
+            (transfer ? " (leadership transfer)" : ""));
   trace(TraceKind::election_started, 0, 0);
   if (consensus::QuorumCounter q(ctx_.membership); q.add(self_) && q.has_quorum()) {
     become_leader();
@@ -182,6 +197,7 @@ void RaftBroadcast::become_candidate() {
     m.type = wire::Type::request_vote;
     m.index = log_.last_index();
     m.log_term = log_.last_epoch();
+    m.transfer = transfer;
     // Depends on our term and self-vote being durable.
     send(id, m, /*after_persist=*/true);
   }
@@ -199,6 +215,7 @@ void RaftBroadcast::become_leader() {
   round_acks_.clear();
   round_sent_tick_.clear();
   lease_until_tick_ = 0;  // a lease of an earlier term says nothing about this one
+  lease_given_up_ = false;
   for (NodeId id : ctx_.membership.peers_of(self_)) {
     Progress p;
     p.next = log_.last_index() + 1;

@@ -251,6 +251,8 @@ void RaftBroadcast::dispatch(NodeId from, const wire::Message& m) {
       return on_install_snapshot(from, m);
     case wire::Type::install_snapshot_response:
       return on_install_snapshot_response(from, m);
+    case wire::Type::timeout_now:
+      return on_timeout_now(from, m);
     default:
       return;
   }
@@ -262,16 +264,23 @@ void RaftBroadcast::tick() {
   if (ticks_since_leader_ < (1 << 30)) ticks_since_leader_++;
   barrier_tick();
   if (state_ == State::leader) {
+    transfer_tick();
     leader_tick();
   } else {
     election_tick();
   }
+  maybe_compact();
 }
 
 ProposeResult RaftBroadcast::propose(const std::vector<Bytes>& txns) {
   ProposeResult r;
   if (!restored_ || state_ != State::leader) {
     r.leader_hint = leader_id_ == self_ ? 0 : leader_id_;
+    return r;
+  }
+  if (transfer_target_ != 0) {
+    // 3.10: no new entries while the leadership moves (the target must catch up with a log
+    // that stops growing). Leader unknown: the kernel keeps the txns for the next leader.
     return r;
   }
   if (log_.last_index() + txns.size() > kMaxIndex) {
@@ -304,7 +313,27 @@ void RaftBroadcast::compacted(const Snapshot& meta) {
     logger_->warn("raft {}: {}; ignored", self_, why);
     return;
   }
-  log_.compact(meta.last_index);
+  compact_pending_ = std::max(compact_pending_, meta.last_index);
+  maybe_compact();
+}
+
+// 5.3: the leader keeps the entries a live peer still needs (one heard from within an election
+// timeout, not being sent a snapshot), as etcd keeps catch-up entries: a follower that is only
+// behind (its AppendEntries window was full when the kernel snapshotted) then catches up with
+// AppendEntries instead of a whole InstallSnapshot (which also restarts its state machine and
+// closes its clients' connections). A peer that is down or cut off does not hold compaction
+// back: it gets a snapshot. The rest is compacted on a later tick, once peers have moved on.
+void RaftBroadcast::maybe_compact() {
+  if (compact_pending_ <= log_.base_index()) return;
+  LogIndex upto = std::min(compact_pending_, commit_index_);
+  if (state_ == State::leader) {
+    for (const auto& [id, p] : progress_) {
+      if (p.mode == Progress::Mode::snapshot) continue;
+      if (p.ticks_since_heard >= cfg_.election_timeout_max_ticks) continue;
+      upto = std::min(upto, p.match);
+    }
+  }
+  if (upto > log_.base_index()) log_.compact(upto);
 }
 
 // ---- helpers -----------------------------------------------------------------------------
@@ -448,6 +477,7 @@ BroadcastStatus RaftBroadcast::status() const {
   s.read_rounds = read_rounds_;
   s.lease_hits = lease_hits_;
   s.lease_misses = lease_misses_;
+  if (transfer_target_ != 0) s.sub_state += "/transfer to " + std::to_string(transfer_target_);
   return s;
 }
 

@@ -106,6 +106,7 @@ void RaftBroadcast::on_append_response(NodeId from, const wire::Message& m) {
   if (it == progress_.end()) return;
   Progress& p = it->second;
   p.recent_active = true;
+  p.ticks_since_heard = 0;
   if (!m.granted) {
     // Stale rejections (of an index already matched, or not the probe we sent) are ignored.
     if (m.index <= p.match) return;
@@ -139,6 +140,7 @@ void RaftBroadcast::on_append_response(NodeId from, const wire::Message& m) {
   }
   trace(TraceKind::ack, from, log_.zxid_at(m.index).value_or(0));
   maybe_commit();
+  if (from == transfer_target_) maybe_send_timeout_now();
   bool sent = send_append(from, false);
   while (sent && p.mode == Progress::Mode::replicate && p.next <= log_.last_index())
     sent = send_append(from, false);
@@ -150,6 +152,7 @@ void RaftBroadcast::on_heartbeat_response(NodeId from, const wire::Message& m) {
   if (it == progress_.end()) return;
   Progress& p = it->second;
   p.recent_active = true;
+  p.ticks_since_heard = 0;
   if (is_voter(from)) {
     std::uint64_t& acked = round_acks_[from];
     if (m.context > acked) {
@@ -192,6 +195,8 @@ bool RaftBroadcast::quorum_active() const {
 void RaftBroadcast::leader_tick() {
   heartbeat_elapsed_++;
   election_elapsed_++;
+  for (auto& [id, p] : progress_)
+    p.ticks_since_heard++;
   if (election_elapsed_ >= cfg_.election_timeout_max_ticks) {
     election_elapsed_ = 0;
     if (cfg_.check_quorum) {
@@ -242,6 +247,10 @@ void RaftBroadcast::on_append_entries(NodeId from, const wire::Message& m) {
       r.conflict_term = *our_term;
       r.conflict_index = std::max(log_.run_containing(m.index).first, commit_index_ + 1);
     }
+    trace(TraceKind::custom, from, 0,
+          "AppendEntries rejected: no entry of term " + std::to_string(m.log_term) + " at index " +
+              std::to_string(m.index) + " (conflict term " + std::to_string(r.conflict_term) +
+              " from index " + std::to_string(r.conflict_index) + ")");
     send(from, r, /*after_persist=*/true);
     return;
   }
@@ -263,7 +272,11 @@ void RaftBroadcast::on_append_entries(NodeId from, const wire::Message& m) {
   commit_to(std::min(m.commit, last_new));
   r.granted = true;
   r.index = last_new;
-  if (!m.entries.empty()) trace(TraceKind::ack, from, log_.zxid_at(last_new).value_or(0));
+  if (!m.entries.empty() && ctx_.tracer->enabled()) {  // hot path: build the detail only if traced
+    trace(TraceKind::ack, from, log_.zxid_at(last_new).value_or(0),
+          "AppendEntries appended " + std::to_string(m.entries.size()) + " entries after index " +
+              std::to_string(m.index) + ", last " + std::to_string(last_new));
+  }
   // The acknowledgement claims the entries are durable.
   send(from, r, /*after_persist=*/true);
 }

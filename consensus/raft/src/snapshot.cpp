@@ -115,6 +115,7 @@ void RaftBroadcast::on_install_snapshot_response(NodeId from, const wire::Messag
   if (it == progress_.end()) return;
   Progress& p = it->second;
   p.recent_active = true;
+  p.ticks_since_heard = 0;
   if (p.mode != Progress::Mode::snapshot || !p.snapshot ||
       p.snapshot->last_index != m.snapshot_index)
     return;

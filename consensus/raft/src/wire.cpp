@@ -44,6 +44,8 @@ const char* to_string(Type t) {
       return "BarrierRequest";
     case Type::barrier_response:
       return "BarrierResponse";
+    case Type::timeout_now:
+      return "TimeoutNow";
   }
   return "?";
 }
@@ -80,6 +82,7 @@ Bytes encode(const Message& m) {
   p.setBarrierKind(m.barrier_kind);
   p.setBarrierFailure(m.barrier_failure);
   p.setZxid(m.zxid);
+  p.setTransfer(m.transfer);
   return to_bytes(builder);
 }
 
@@ -124,6 +127,7 @@ std::optional<Message> decode(const Bytes& payload, std::string* error) {
     m.barrier_kind = p.getBarrierKind();
     m.barrier_failure = p.getBarrierFailure();
     m.zxid = p.getZxid();
+    m.transfer = p.getTransfer();
     return m;
   } catch (const kj::Exception& e) {
     return fail(std::string("malformed message: ") + e.getDescription().cStr());

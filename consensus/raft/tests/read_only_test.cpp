@@ -178,3 +178,32 @@ TEST(SyncOp, ResolvesOnceEverythingProposedBeforeItCommitted) {
   ASSERT_TRUE(b && b->ok);
   EXPECT_EQ(b->index, raft_of(*net, leader).log().last_index());
 }
+
+TEST(Lease_6_4_1, ALeaderThatStartsATransferGivesUpItsLeaseForTheTerm) {
+  // 3.10's TimeoutNow lets the target's RequestVotes through the vote guard the lease rests on.
+  auto net = make_network(3, 0, {{"check_quorum", true}});
+  net->start();
+  NodeId leader = elect(*net);
+  for (int i = 0; i < 3; ++i)
+    net->round();
+  net->deliver_all();
+  net->request_barrier(leader, 1, BarrierKind::lease);
+  ASSERT_TRUE(net->barrier(leader, 1) && net->barrier(leader, 1)->ok);  // a hit
+  NodeId target = leader == 1 ? 2 : 1;
+  net->isolate(target);  // the transfer cannot complete
+  ASSERT_EQ(raft_of(*net, leader).transfer_leadership(target).status, TransferStatus::started);
+  net->request_barrier(leader, 2, BarrierKind::lease);
+  EXPECT_FALSE(net->barrier(leader, 2).has_value()) << "served from the lease during a transfer";
+  // Given up after an election timeout, the lease stays off for the rest of the term.
+  for (int i = 0; i < 40; ++i)
+    net->round();
+  net->heal();
+  for (int i = 0; i < 6; ++i)
+    net->round();
+  net->deliver_all();
+  if (raft_of(*net, leader).state() == RaftBroadcast::State::leader) {
+    const auto hits = net->status(leader).lease_hits;
+    net->request_barrier(leader, 3, BarrierKind::lease);
+    EXPECT_EQ(net->status(leader).lease_hits, hits);
+  }
+}

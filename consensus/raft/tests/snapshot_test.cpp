@@ -17,6 +17,9 @@ TEST(InstallSnapshot_5_3, AFollowerFarBehindIsBroughtUpBySnapshotInChunks) {
   for (int i = 0; i < 30; ++i)
     ASSERT_TRUE(net->propose(leader, {txn("v" + std::to_string(i))}).accepted);
   ASSERT_TRUE(applied_everywhere(*net, txn("v29")));
+  // Down for longer than an election timeout: the leader no longer keeps entries for it.
+  for (int i = 0; i < 40; ++i)
+    net->round();
   for (NodeId id : net->ids()) {
     if (net->is_up(id)) net->compact(id);
   }
@@ -39,6 +42,8 @@ TEST(InstallSnapshot_5_3, LostChunksAreResent) {
   for (int i = 0; i < 20; ++i)
     ASSERT_TRUE(net->propose(leader, {txn("w" + std::to_string(i))}).accepted);
   ASSERT_TRUE(applied_everywhere(*net, txn("w19")));
+  for (int i = 0; i < 40; ++i)
+    net->round();
   for (NodeId id : net->ids()) {
     if (net->is_up(id)) net->compact(id);
   }
@@ -52,4 +57,34 @@ TEST(InstallSnapshot_5_3, LostChunksAreResent) {
   }
   ASSERT_TRUE(net->propose(leader, {txn("end")}).accepted);
   ASSERT_TRUE(applied_everywhere(*net, txn("end"), 300));
+}
+
+// A follower that is only behind (alive, its AppendEntries still on the way) when the kernel
+// snapshots is not sent a snapshot: the leader keeps the entries it needs and compacts them once
+// the follower has them.
+TEST(InstallSnapshot_5_3, ALiveFollowerThatIsOnlyBehindCatchesUpWithoutASnapshot) {
+  auto net = make_network(3);
+  net->start();
+  NodeId leader = elect(*net);
+  ASSERT_NE(leader, 0u);
+  NodeId slow = leader == 3 ? 2 : 3;
+  NodeId other = 6 - leader - slow;
+  for (int i = 0; i < 20; ++i)
+    ASSERT_TRUE(net->propose(leader, {txn("v" + std::to_string(i))}).accepted);
+  // Only the leader and the other follower exchange messages: everything is committed, the
+  // slow follower's AppendEntries wait in flight.
+  while (net->deliver_next(leader, other) || net->deliver_next(other, leader)) {
+  }
+  ASSERT_TRUE(has_applied(*net, leader, txn("v19")));
+  ASSERT_FALSE(has_applied(*net, slow, txn("v19")));
+  const LogIndex last = raft_of(*net, leader).log().last_index();
+  net->compact(leader);
+  EXPECT_LT(raft_of(*net, leader).log().base_index(), last);
+  EXPECT_LE(raft_of(*net, leader).log().base_index(), raft_of(*net, leader).progress(slow)->match);
+  ASSERT_TRUE(applied_everywhere(*net, txn("v19")));
+  EXPECT_EQ(net->tracer(leader).count(TraceKind::catch_up, "InstallSnapshot"), 0u);
+  EXPECT_EQ(net->snapshots_installed(slow), 0u);
+  // Once the follower has the entries, the leader compacts up to the kernel's snapshot.
+  net->round();
+  EXPECT_GE(raft_of(*net, leader).log().base_index(), last - 1);
 }

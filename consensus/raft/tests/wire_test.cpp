@@ -61,6 +61,22 @@ TEST(Wire, SnapshotChunkAndBarrierFieldsRoundTrip) {
   EXPECT_EQ(d->zxid, 999u);
 }
 
+TEST(Wire, TimeoutNowAndTheTransferFlagRoundTrip) {
+  wire::Message m;
+  m.type = wire::Type::timeout_now;
+  m.term = 4;
+  auto d = wire::decode(wire::encode(m));
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->type, wire::Type::timeout_now);
+  EXPECT_FALSE(d->transfer);
+  m.type = wire::Type::request_vote;
+  m.transfer = true;
+  d = wire::decode(wire::encode(m));
+  ASSERT_TRUE(d);
+  EXPECT_TRUE(d->transfer);
+  EXPECT_STREQ(wire::to_string(wire::Type::timeout_now), "TimeoutNow");
+}
+
 TEST(Wire, MalformedPayloadsAreRefused) {
   std::string error;
   EXPECT_FALSE(wire::decode(Bytes{}, &error));

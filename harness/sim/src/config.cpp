@@ -69,10 +69,13 @@ void enable(SimConfig& c, const std::string& category) {
   } else if (category == "clock") {
     c.clock.drift_ppm_max = 2000;
     c.clock.jumps_enabled = true;
+  } else if (category == "transfer") {
+    c.transfer.enabled = true;
   } else {
     std::string known;
     for (const auto& k : fault_categories())
       known += ", " + k;
+    known += ", transfer";
     throw std::invalid_argument("unknown fault '" + category +
                                 "'; use none, network, crash, all or a comma list of" +
                                 known.substr(1));
@@ -89,6 +92,7 @@ void apply_fault_mix(SimConfig& c, const std::string& mix) {
   c.crash.unsynced_prefix_survives_chance = 0;
   c.disk.slow_enabled = false;
   c.pause.enabled = false;
+  c.transfer.enabled = false;
   c.clock.drift_ppm_max = 0;
   c.clock.jumps_enabled = false;
   std::stringstream ss(mix);
@@ -170,6 +174,7 @@ std::string SimConfig::to_text() const {
     << "disk.slow_duration_max_ms = " << disk.slow_duration_max_ms << "\n"
     << "pause.enabled = " << pause.enabled << "\n"
     << "pause.duration_ms = [" << pause.duration_min_ms << ", " << pause.duration_max_ms << "]\n"
+    << "transfer.enabled = " << transfer.enabled << "\n"
     << "clock.drift_ppm_max = " << clock.drift_ppm_max << "\n"
     << "clock.jumps_enabled = " << clock.jumps_enabled << "\n"
     << "clock.jump_max_ms = " << clock.jump_max_ms << "\n"

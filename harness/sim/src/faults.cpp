@@ -15,6 +15,7 @@ void Simulator::nemesis() {
   if (config_.pause.enabled) choices.push_back(&Simulator::inject_pause);
   if (config_.clock.jumps_enabled) choices.push_back(&Simulator::inject_clock_jump);
   if (config_.disk.slow_enabled) choices.push_back(&Simulator::inject_slow_disk);
+  if (config_.transfer.enabled) choices.push_back(&Simulator::inject_transfer);
   if (choices.empty()) return;
   (this->*choices[nemesis_rng_.uniform(choices.size())])();
   const auto wait = static_cast<std::int64_t>(
@@ -204,6 +205,25 @@ void Simulator::inject_slow_disk() {
   n.slow_disk_until_us = now_us_ + ms * 1000;
   ++result_.faults;
   trace({now_us_, "slow_disk", n.id, static_cast<std::uint64_t>(ms), 0, 0, {}});
+}
+
+void Simulator::inject_transfer() {
+  const NodeId leader = current_leader();
+  if (leader == 0) return;
+  SimNode& l = node(leader);
+  if (l.paused) return;
+  std::vector<NodeId> candidates;
+  for (NodeId id : up_nodes()) {
+    if (id != leader && static_cast<int>(id) <= config_.nodes) candidates.push_back(id);
+  }
+  if (candidates.empty()) return;
+  const NodeId target = candidates[nemesis_rng_.uniform(candidates.size())];
+  const TransferResult r = l.node->transfer_leadership(target);
+  l.node->process();
+  ++result_.faults;
+  if (r.status == TransferStatus::started) ++result_.transfers;
+  trace({now_us_, "transfer", leader, target, static_cast<std::uint64_t>(r.status), 0,
+         to_string(r.status)});
 }
 
 void Simulator::heal_everything() {

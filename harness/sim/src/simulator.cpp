@@ -265,7 +265,7 @@ RunResult Simulator::run() {
     c->start();
   const bool any_nemesis = config_.partition.enabled || config_.crash.enabled ||
                            config_.pause.enabled || config_.clock.jumps_enabled ||
-                           config_.disk.slow_enabled;
+                           config_.disk.slow_enabled || config_.transfer.enabled;
   if (any_nemesis) {
     push(Event{static_cast<std::int64_t>(nemesis_rng_.exponential(
                    static_cast<double>(config_.nemesis.interval_mean_ms) * 1000)),

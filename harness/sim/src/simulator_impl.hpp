@@ -155,6 +155,7 @@ class Simulator final : public ClientHost {
   void inject_pause();
   void inject_clock_jump();
   void inject_slow_disk();
+  void inject_transfer();
   void end_fault(std::uint64_t id);
   void heal_everything();
   NodeId current_leader() const;

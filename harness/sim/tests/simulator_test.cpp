@@ -160,6 +160,48 @@ SimConfig lying_disk() {
   return c;
 }
 
+// Leadership transfer (Raft 3.10) as a nemesis fault: alone, it moves the leadership (nothing
+// else changes leaders) and every checker holds; under the full fault mix every checker holds
+// too, and transfers do start.
+TEST_F(Sim, RaftLeadershipTransfersUnderEveryFaultKeepEveryProperty) {
+  if (!have_plugin("raft")) GTEST_SKIP() << "raft plugin not built";
+  for (const char* broadcast : {"raft", "raft-prevote-cq"}) {
+    SimConfig c = zab(3, "transfer");
+    c.broadcast = broadcast;
+    c.nemesis.interval_mean_ms = 100;
+    for (std::uint64_t s = 1; s <= 5; ++s) {
+      c.seed = s;
+      RunResult r = run_simulation(c);
+      ASSERT_TRUE(r.ok) << format_failure(c, r);
+      EXPECT_GT(r.ops_ok, 0u) << "seed " << s;
+      EXPECT_GT(r.transfers, 0u) << broadcast << " seed " << s;
+      EXPECT_GT(r.leaders, 1u) << broadcast << " seed " << s << ": the leadership never moved";
+    }
+    apply_fault_mix(c, "all,transfer");
+    std::uint64_t transfers = 0;
+    for (std::uint64_t s = 1; s <= 10; ++s) {
+      c.seed = s;
+      RunResult r = run_simulation(c);
+      ASSERT_TRUE(r.ok) << format_failure(c, r);
+      EXPECT_GT(r.ops_ok, 0u) << "seed " << s;
+      transfers += r.transfers;
+    }
+    EXPECT_GE(transfers, 5u) << broadcast;
+  }
+}
+
+TEST_F(Sim, ZabRefusesLeadershipTransfersAndRunsOn) {
+  SimConfig c = zab(3, "transfer");
+  c.nemesis.interval_mean_ms = 100;
+  for (std::uint64_t s = 1; s <= 3; ++s) {
+    c.seed = s;
+    RunResult r = run_simulation(c);
+    ASSERT_TRUE(r.ok) << format_failure(c, r);
+    EXPECT_EQ(r.transfers, 0u);
+    EXPECT_GT(r.faults, 0u);
+  }
+}
+
 TEST_F(Sim, SelfTestLyingDiskBreaksCommittedTxnsNeverChange) {
   expect_violation(lying_disk(), "committed_txns_never_change");
 }

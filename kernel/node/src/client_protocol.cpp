@@ -118,6 +118,13 @@ void Node::on_client_message(ConnId conn, const std::uint8_t* data, std::size_t 
           connections_.erase(conn);
         }
         return;
+      case proto::ClientMessage::TRANSFER:
+        send_to(c, transfer_message(msg.getTransfer()));
+        if (c.session == 0) {  // an admin request, not a session
+          env_.close_client(c.id);
+          connections_.erase(conn);
+        }
+        return;
       case proto::ClientMessage::REQUEST:
         if (c.session == 0 || c.connecting) {
           return protocol_error(c, "request before the session was established");

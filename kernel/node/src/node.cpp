@@ -169,7 +169,35 @@ void Node::on_status_change(const BroadcastStatus& s) {
   if (s.role == Role::leader && s.can_propose && !(old.role == Role::leader && old.can_propose)) {
     restart_session_clocks();
   }
+  if (!held_revalidations_.empty() && !(s.role == Role::leader && !s.can_propose)) {
+    answer_held_revalidations();  // it serves now (answered), or stopped leading (dropped)
+  }
   on_serving_change(old, was_serving);
+}
+
+// ------------------------------------------------------------------ admin
+
+TransferResult Node::transfer_leadership(NodeId target) {
+  TransferResult r = broadcast_->transfer_leadership(target);
+  if (r.status == TransferStatus::unsupported) {
+    r.detail = fmt::format("broadcast plugin '{}' does not support leadership transfer",
+                           config_.broadcast.name);
+  }
+  log_->info("node {}: leadership transfer to {}: {} ({})", config_.id(), target,
+             to_string(r.status), r.detail);
+  return r;
+}
+
+Bytes Node::transfer_message(NodeId target) {
+  TransferResult r = transfer_leadership(target);
+  const std::string& message = r.detail;
+  capnp::MallocMessageBuilder msg;
+  auto t = msg.initRoot<proto::ServerMessage>().initTransfer();
+  t.setServerId(config_.id());
+  t.setStatus(to_string(r.status));
+  t.setLeader(r.status == TransferStatus::not_leader ? r.leader_hint : last_status_.leader);
+  t.setMessage(message);
+  return to_bytes(msg);
 }
 
 // ------------------------------------------------------------------ status

@@ -57,16 +57,39 @@ void Node::on_touch(capnp::List<proto::SessionTouch>::Reader touches) {
 }
 
 void Node::on_revalidate(NodeId from, capnp::List<proto::SessionTouch>::Reader asks) {
-  if (last_status_.role != Role::leader || !last_status_.can_propose) return;
+  if (last_status_.role != Role::leader) return;  // the asker closes on the leader change
+  std::vector<SessionId> ids;
+  for (auto a : asks)
+    ids.push_back(a.getSessionId());
+  if (!last_status_.can_propose) {
+    // A leader that cannot propose yet (raft: its no-op entry is not committed) may already be
+    // known to followers, which then ask. Answer once it serves (answer_held_revalidations):
+    // dropped, the client waited for its whole connect timeout (a third of the session
+    // timeout with three servers: the 3.4 s failover outlier on raft).
+    held_revalidations_.emplace_back(from, std::move(ids));
+    return;
+  }
+  answer_revalidation(from, ids);
+}
+
+void Node::answer_revalidation(NodeId to, const std::vector<SessionId>& ids) {
   capnp::MallocMessageBuilder msg;
   auto reply = msg.initRoot<proto::PeerEnvelope>();
   reply.setFrom(config_.id());
-  auto list = reply.initRevalidated(asks.size());
-  for (unsigned i = 0; i < asks.size(); ++i) {
-    list[i].setSessionId(asks[i].getSessionId());
-    list[i].setValid(session_alive(asks[i].getSessionId()));
+  auto list = reply.initRevalidated(static_cast<unsigned>(ids.size()));
+  for (unsigned i = 0; i < ids.size(); ++i) {
+    list[i].setSessionId(ids[i]);
+    list[i].setValid(session_alive(ids[i]));
   }
-  env_.send_peer(from, to_bytes(msg));
+  env_.send_peer(to, to_bytes(msg));
+}
+
+void Node::answer_held_revalidations() {
+  auto held = std::move(held_revalidations_);
+  held_revalidations_.clear();
+  if (last_status_.role != Role::leader || !last_status_.can_propose) return;
+  for (const auto& [to, ids] : held)
+    answer_revalidation(to, ids);
 }
 
 void Node::restart_session_clocks() {

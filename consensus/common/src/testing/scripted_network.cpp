@@ -756,6 +756,18 @@ ProposeResult ScriptedNetwork::propose(NodeId id, const std::vector<Bytes>& txns
   return r;
 }
 
+TransferResult ScriptedNetwork::transfer_leadership(NodeId id, NodeId target) {
+  Node& n = node(id);
+  TransferResult r;
+  r.detail = "node is down";
+  if (n.up) {
+    r = n.plugin->transfer_leadership(target);
+    pump(n);
+  }
+  after_step("transfer_leadership", id);
+  return r;
+}
+
 void ScriptedNetwork::request_barrier(NodeId id, std::uint64_t barrier_id, BarrierKind kind) {
   Node& n = node(id);
   if (n.up) {

@@ -3,9 +3,9 @@
 //
 // Modelled on etcd-io/raft's Step/Ready design. The kernel feeds inputs (`restore` once, then
 // `step`, `tick`, `propose`, `persisted`, `compacted`, `peer_disconnected`,
-// `request_barrier`), then takes the pending batch with `ready()` and executes it. `ready()`
-// hands the batch over: the plugin records it as emitted (e.g. the writes it must see
-// `persisted` for) and starts a new one. There is no separate acknowledgement call.
+// `request_barrier`, `transfer_leadership`), then takes the pending batch with `ready()` and
+// executes it. `ready()` hands the batch over: the plugin records it as emitted (e.g. the writes it
+// must see `persisted` for) and starts a new one. There is no separate acknowledgement call.
 //
 // Executing a Ready, in this order (the ordering contract; quorumlab/ready_executor.hpp is the
 // one implementation, used by the node, the simulator and the scripted test network):
@@ -225,6 +225,22 @@ struct ProposeResult {
   Zxid first_zxid = 0;     ///< when accepted: zxid of the first txn
 };
 
+/// Answer to `transfer_leadership`.
+enum class TransferStatus : std::uint8_t {
+  started = 0,         ///< this leader transfers its leadership to the target
+  unsupported = 1,     ///< the protocol has no leadership transfer (the default)
+  not_leader = 2,      ///< this server does not lead (see `leader_hint`)
+  not_voter = 3,       ///< the target is not a voting member (an observer/learner, or unknown)
+  already_leader = 4,  ///< the target is this leader: nothing to do
+};
+const char* to_string(TransferStatus s);
+
+struct TransferResult {
+  TransferStatus status = TransferStatus::unsupported;
+  NodeId leader_hint = 0;  ///< not_leader: who is leader, 0 if unknown
+  std::string detail;      ///< one line for the operator, in the plugin's words
+};
+
 /// Source of state-machine snapshots for a leader that must send SNAP / InstallSnapshot.
 /// Implemented by the kernel; it serializes the tree as of the last applied txn.
 class BOOST_SYMBOL_VISIBLE SnapshotSource {
@@ -276,6 +292,21 @@ class BOOST_SYMBOL_VISIBLE Broadcast {
   /// Asks for a barrier. The result appears in a later Ready's `barriers` with the same id,
   /// exactly once (ok, or failed with the reason).
   virtual void request_barrier(std::uint64_t id, BarrierKind kind) = 0;
+
+  /// Operator input (ABI 4): hand the leadership to the voter `target` (Raft thesis 3.10).
+  /// Only a leader starts a transfer; it answers at once (`started` or the reason it did not)
+  /// and the outcome shows in later status: the target leads (done), or this server still
+  /// leads with its own sub-state again (the transfer was given up, e.g. after an election
+  /// timeout). While a transfer is under way the plugin may refuse `propose` (accepted =
+  /// false, leader_hint 0: the kernel keeps the txns until a leader takes them) but keeps
+  /// `can_propose` so the kernel keeps serving its clients; a plugin shows the transfer in
+  /// `sub_state`. A second call while one is under way restarts it towards the new target.
+  /// Deterministic like every input. The default refuses: the protocol has no transfer.
+  virtual TransferResult transfer_leadership(NodeId target) {
+    (void)target;
+    return TransferResult{TransferStatus::unsupported, 0,
+                          "this broadcast protocol does not support leadership transfer"};
+  }
 
   /// True if a call to ready() would return a non-empty batch.
   virtual bool has_ready() const = 0;

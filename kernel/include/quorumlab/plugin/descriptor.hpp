@@ -26,9 +26,9 @@ namespace quorumlab {
 /// 2: Broadcast::peer_disconnected. 3: protocol-neutral contracts (HardState term/vote/bytes,
 /// neutral roles with a sub-state, entries' epochs in CommittedTxn, four barrier kinds with a
 /// failure reason, capabilities in the descriptor, no advance(), tick_ms and clock drift in
-/// the context). 4: barrier_unavailable in the descriptor (capabilities that depend on the
-/// plugin's parameters, e.g. raft's lease only with check_quorum), read-path counters in
-/// BroadcastStatus.
+/// the context). 4: Broadcast::transfer_leadership (a virtual, so the vtable changed);
+/// barrier_unavailable in the descriptor (capabilities that depend on the plugin's parameters,
+/// e.g. raft's lease only with check_quorum); read-path counters in BroadcastStatus.
 constexpr std::uint32_t kPluginAbiVersion = 4;
 constexpr std::uint32_t kPluginMagic = 0x514c4142;  // "QLAB"
 

@@ -15,6 +15,12 @@
 //   read_only     6.4 barriers: sync_op, read_index (a heartbeat round after the leader
 //                 committed an entry of its term), leader_commit; 6.4.1 lease (with
 //                 check_quorum only, see lease_period_ticks)                src/read_only.cpp
+//   transfer      3.10 leadership transfer: the leader stops taking proposals, brings the
+//                 target up to date, sends TimeoutNow; the target campaigns at once (no
+//                 PreVote, its RequestVote carries the transfer flag that check_quorum's
+//                 refusal lets through); given up after an election timeout. The leader
+//                 gives up its lease first: the flag bypasses the guard the lease rests on
+//                                                                          src/transfer.cpp
 //   invariants    election safety, log matching, leader append-only, commit monotonic
 //                                                                          src/invariants.cpp
 // See consensus/raft/design.md for the state diagram.
@@ -114,12 +120,13 @@ std::unique_ptr<Broadcast> make_raft(PluginContext& ctx, const RaftConfig& defau
 struct Progress {
   enum class Mode : std::uint8_t { probe, replicate, snapshot };
   Mode mode = Mode::probe;
-  LogIndex match = 0;               ///< highest index known durable and matching on the peer
-  LogIndex next = 1;                ///< next index to send
-  bool probe_sent = false;          ///< probe: an AppendEntries is outstanding, wait
-  std::deque<LogIndex> inflight;    ///< replicate: last index of each unacknowledged message
-  bool recent_active = false;       ///< heard from it in this check-quorum window
-  LogIndex match_at_heartbeat = 0;  ///< match at the previous heartbeat response
+  LogIndex match = 0;                  ///< highest index known durable and matching on the peer
+  LogIndex next = 1;                   ///< next index to send
+  bool probe_sent = false;             ///< probe: an AppendEntries is outstanding, wait
+  std::deque<LogIndex> inflight;       ///< replicate: last index of each unacknowledged message
+  bool recent_active = false;          ///< heard from it in this check-quorum window
+  std::int64_t ticks_since_heard = 0;  ///< ticks since its last response (compaction)
+  LogIndex match_at_heartbeat = 0;     ///< match at the previous heartbeat response
   // snapshot mode: the snapshot being sent and the offset the peer expects next
   std::shared_ptr<const Snapshot> snapshot;
   std::uint64_t snapshot_offset = 0;
@@ -146,6 +153,8 @@ class RaftBroadcast final : public Broadcast {
   /// The transport lost the leader: forget it and campaign after a random part of the
   /// election timeout's spread (0 .. max - min ticks) instead of a whole timeout.
   void peer_disconnected(NodeId peer) override;
+  /// 3.10: see src/transfer.cpp. `started` only on a leader, for another voter.
+  TransferResult transfer_leadership(NodeId target) override;
   bool has_ready() const override;
   Ready ready() override;
   BroadcastStatus status() const override;
@@ -159,6 +168,8 @@ class RaftBroadcast final : public Broadcast {
   LogIndex commit_index() const { return commit_index_; }
   const consensus::MemoryLog& log() const { return log_; }
   const RaftConfig& config() const { return cfg_; }
+  /// Leader: the voter it is handing its leadership to (3.10), 0 when none.
+  NodeId transfer_target() const { return transfer_target_; }
   /// The leader's progress for `peer` (nullptr when not leader or not a peer).
   const Progress* progress(NodeId peer) const;
   static const char* to_string(State s);
@@ -173,6 +184,8 @@ class RaftBroadcast final : public Broadcast {
   void commit_to(LogIndex index);
   bool is_voter(NodeId id) const { return ctx_.membership.is_voter(id); }
   LogIndex stable_index() const;
+  /// Compacts the in-memory log towards compact_pending_, keeping what a live peer still needs.
+  void maybe_compact();
   bool committed_in_term() const;  ///< an entry of the current term is committed
   void trace(TraceKind kind, NodeId peer, Zxid zxid, std::string detail = {}) const;
   bool status_changed() const;
@@ -186,7 +199,8 @@ class RaftBroadcast final : public Broadcast {
   bool ignore_for_term(NodeId from, const wire::Message& m);
   void become_follower(std::uint64_t term, NodeId leader);
   void become_pre_candidate();
-  void become_candidate();
+  /// `transfer`: started by the leader's TimeoutNow (3.10): the RequestVotes carry the flag.
+  void become_candidate(bool transfer = false);
   void become_leader();
   void campaign();
   void reset_election_timer();
@@ -194,6 +208,13 @@ class RaftBroadcast final : public Broadcast {
   void on_request_vote(NodeId from, const wire::Message& m);
   void on_vote_response(NodeId from, const wire::Message& m);
   void election_tick();
+
+  // ---- leadership transfer (transfer.cpp) ---------------------------------------------------
+  /// Leader: sends TimeoutNow once the target's match index reached our last index.
+  void maybe_send_timeout_now();
+  void abort_transfer(const std::string& why);
+  void transfer_tick();
+  void on_timeout_now(NodeId from, const wire::Message& m);
 
   // ---- replication (replication.cpp) -------------------------------------------------------
   bool send_append(NodeId to, bool send_if_empty);
@@ -241,7 +262,9 @@ class RaftBroadcast final : public Broadcast {
   std::uint64_t confirmed_round() const;
   /// A quorum acknowledged more rounds: extend the lease from the round's send tick.
   void round_confirmed();
-  bool lease_valid() const { return state_ == State::leader && ticks_ < lease_until_tick_; }
+  bool lease_valid() const {
+    return state_ == State::leader && !lease_given_up_ && ticks_ < lease_until_tick_;
+  }
 
   // ---- invariants (invariants.cpp) ---------------------------------------------------------
   std::string check_basic() const;
@@ -263,6 +286,7 @@ class RaftBroadcast final : public Broadcast {
   consensus::MemoryLog log_;
   consensus::PersistTracker persist_;
   LogIndex storage_last_index_ = 0;
+  LogIndex compact_pending_ = 0;  ///< the kernel's last snapshot point (compacted())
 
   // ---- volatile state ----------------------------------------------------------------------
   LogIndex commit_index_ = 0;  ///< committed and handed to the kernel (or in a snapshot)
@@ -278,6 +302,9 @@ class RaftBroadcast final : public Broadcast {
 
   // ---- leader ------------------------------------------------------------------------------
   std::map<NodeId, Progress> progress_;
+  NodeId transfer_target_ = 0;         ///< 3.10: handing leadership to it, 0 when not
+  std::int64_t transfer_elapsed_ = 0;  ///< ticks since the transfer started
+  bool timeout_now_sent_ = false;      ///< TimeoutNow went to transfer_target_
 
   // ---- follower: a snapshot being received in chunks ---------------------------------------
   struct IncomingSnapshot {
@@ -296,6 +323,7 @@ class RaftBroadcast final : public Broadcast {
   std::int64_t lease_ticks_ = 0;  ///< lease_period_ticks for our config and drift bound
   std::map<std::uint64_t, std::uint64_t> round_sent_tick_;  ///< unconfirmed round -> ticks_
   std::uint64_t lease_until_tick_ = 0;                      ///< the lease holds while ticks_ < this
+  bool lease_given_up_ = false;  ///< a transfer started in this term: no lease
   std::uint64_t read_rounds_ = 0, lease_hits_ = 0, lease_misses_ = 0;  ///< status() counters
 
   // ---- output ------------------------------------------------------------------------------

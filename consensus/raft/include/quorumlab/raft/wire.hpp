@@ -21,8 +21,9 @@ enum class Type : std::uint8_t {
   install_snapshot_response = 7,
   barrier_request = 8,
   barrier_response = 9,
+  timeout_now = 10,
 };
-constexpr unsigned kTypeCount = 10;
+constexpr unsigned kTypeCount = 11;
 const char* to_string(Type t);
 
 /// One message. See raft.capnp for what each field means for each type.
@@ -47,6 +48,7 @@ struct Message {
   std::uint8_t barrier_kind = 0;
   std::uint8_t barrier_failure = 0;
   Zxid zxid = 0;
+  bool transfer = false;
 };
 
 Bytes encode(const Message& m);

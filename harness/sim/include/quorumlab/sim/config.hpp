@@ -81,6 +81,14 @@ struct PauseKnobs {
   std::int64_t duration_max_ms = 1000;
 };
 
+/// The operator's leadership transfer (`qlab cluster transfer`, Raft thesis 3.10): the nemesis
+/// asks the leader to hand its leadership to a random other voter that is up. A protocol
+/// without transfer refuses and nothing changes. Not part of the `all` mix (its recorded
+/// sweeps keep their runs); name it: `--faults all,transfer`.
+struct TransferKnobs {
+  bool enabled = false;
+};
+
 struct ClockKnobs {
   std::int64_t drift_ppm_max = 0;  ///< each replica's clock rate is off by up to this (fixed)
   bool jumps_enabled = false;      ///< wall clock jumps either way, monotonic clock forward
@@ -177,6 +185,7 @@ struct SimConfig {
   CrashKnobs crash;
   DiskKnobs disk;
   PauseKnobs pause;
+  TransferKnobs transfer;
   ClockKnobs clock;
   NemesisKnobs nemesis;
   WorkloadKnobs workload;
@@ -205,7 +214,8 @@ const std::vector<std::string>& fault_categories();
 
 /// Sets the fault knobs of `config` for `mix`: "none", "network" (loss, partition, client),
 /// "crash" (crash, disk), "all", or a comma list of categories: loss, partition, client,
-/// crash, disk, pause, clock. Throws std::invalid_argument naming the unknown word.
+/// crash, disk, pause, clock, and transfer (not in "all"). Throws std::invalid_argument naming the
+/// unknown word.
 void apply_fault_mix(SimConfig& config, const std::string& mix);
 
 /// True when every read must be linearizable (writes are checked under every policy): the read

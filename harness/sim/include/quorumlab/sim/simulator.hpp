@@ -43,7 +43,8 @@ struct RunResult {
   std::uint64_t ops_no_reply = 0;
   std::uint64_t faults = 0;
   std::uint64_t crashes = 0;
-  std::uint64_t leaders = 0;  ///< distinct (epoch, leader) pairs seen
+  std::uint64_t transfers = 0;  ///< leadership transfers a leader started (fault `transfer`)
+  std::uint64_t leaders = 0;    ///< distinct (epoch, leader) pairs seen
   Zxid final_zxid = 0;
   StaleReadStats stale;
   std::uint64_t session_order_anomalies = 0;  ///< see HistoryCheckResult

@@ -144,6 +144,12 @@ class Node final : public RuntimeHandler, public SnapshotSource, private replica
   }
   /// A ServerMessage carrying this node's ServerStatus.
   Bytes status_message() const;
+  /// Admin: asks the broadcast plugin to hand the leadership to `target`
+  /// (Broadcast::transfer_leadership); `detail` names the plugin when it has no transfer.
+  /// The runtime's next process() sends what the plugin produced.
+  TransferResult transfer_leadership(NodeId target);
+  /// transfer_leadership() answered as a ServerMessage (the admin request on the client port).
+  Bytes transfer_message(NodeId target);
 
  private:
   struct Pending;
@@ -186,6 +192,10 @@ class Node final : public RuntimeHandler, public SnapshotSource, private replica
   void report_session_touches();
   void on_touch(capnp::List<proto::SessionTouch>::Reader touches);
   void on_revalidate(NodeId from, capnp::List<proto::SessionTouch>::Reader asks);
+  void answer_revalidation(NodeId to, const std::vector<SessionId>& ids);
+  /// Leader: answers the revalidations that arrived before it could propose (once it can; a
+  /// node that stopped leading drops them: their askers close on the leader change).
+  void answer_held_revalidations();
   /// A new leader that can propose restarts every session's clock.
   void restart_session_clocks();
   /// The leader's tracker follows createSession and closeSession txns as they apply.
@@ -279,6 +289,8 @@ class Node final : public RuntimeHandler, public SnapshotSource, private replica
   SessionId next_session_id_ = 0;
   SessionTracker sessions_;                              ///< expiry, used while this node leads
   std::unordered_map<SessionId, std::int32_t> touched_;  ///< follower: touches to report
+  /// Leader not yet able to propose: revalidations to answer once it can (sessions.cpp).
+  std::vector<std::pair<NodeId, std::vector<SessionId>>> held_revalidations_;
   std::int64_t ticks_ = 0;
   NodeStats stats_;
 };

@@ -188,6 +188,8 @@ class ScriptedNetwork {
   // ---- client operations -------------------------------------------------------------------
   ProposeResult propose(NodeId id, const std::vector<Bytes>& txns);
   void request_barrier(NodeId id, std::uint64_t barrier_id, BarrierKind kind);
+  /// The operator's leadership transfer (Broadcast::transfer_leadership) on node `id`.
+  TransferResult transfer_leadership(NodeId id, NodeId target);
   /// The kernel's own snapshot of the applied state (see the file comment).
   void compact(NodeId id);
 
