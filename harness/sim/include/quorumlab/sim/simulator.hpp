@@ -47,6 +47,9 @@ struct RunResult {
   std::uint64_t session_order_anomalies = 0;  ///< see HistoryCheckResult
   std::string session_order_example;
   LinearizabilityResult linearizability;
+  /// Every client operation of the run, in invocation order (the checkers' input; the Python
+  /// package shows it as a data frame).
+  History history;
 };
 
 /// Runs one seed (config.seed). Throws only for setup errors (plugins, bad config).
