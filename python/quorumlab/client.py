@@ -31,8 +31,8 @@ from typing import (Any, Callable, Dict, Iterator, List, NamedTuple, Optional, S
                     Union)
 
 from . import _native
-from .exceptions import (ConnectionClosedError, ConnectionLossError, RolledBackError,
-                         ZooKeeperError, from_code)
+from .exceptions import (AuthFailedError, ConnectionClosedError, ConnectionLossError,
+                         RolledBackError, SessionExpiredError, ZooKeeperError, from_code)
 
 log = logging.getLogger("quorumlab.client")
 
@@ -436,11 +436,10 @@ class Client:
         self.hosts = hosts
         self._tokens = itertools.count(1)
         self._lock = threading.Lock()
-        self._futures: Dict[int, Tuple[Future, Callable[[Any], Any], Optional[str], bool]] = {}
+        self._futures: Dict[int, Tuple[Future, Tuple]] = {}  # token -> (future, op spec)
         self._watchers: Dict[int, Tuple[Callable[[WatchedEvent], Any], bool, str]] = {}
         self._listeners: List[Callable[[SessionState], Any]] = []
-        self._state = SessionState.LOST
-        self._connected = threading.Condition(self._lock)
+        self._state: Optional[SessionState] = None  # before the first session event
         self._native = _native.NativeClient(hosts, float(timeout), 0.0, int(session_id),
                                             bytes(session_passwd), bool(read_only))
         self._threads = [
@@ -455,6 +454,10 @@ class Client:
         if wait and not self._native.wait_connected(float(wait)):
             state = self._native.state()
             self.close()
+            if state == "EXPIRED":
+                raise SessionExpiredError(f"session {session_id:#x} has expired")
+            if state == "AUTH_FAILED":
+                raise AuthFailedError("the servers rejected the session's credentials")
             raise ConnectionLossError(f"could not connect to {hosts} within {wait} s "
                                       f"(client state {state})")
         if wait:
@@ -769,6 +772,22 @@ class Client:
             raise from_code(err, prefix)
         return value
 
+    def retry(self, fn: Callable[..., Any], *args: Any, timeout: Optional[float] = None,
+              **kwargs: Any) -> Any:
+        """Calls ``fn(*args, **kwargs)`` again after each ConnectionLossError, once the client
+        has reconnected (its session lives on), until `timeout` seconds pass. Only for calls
+        that are safe to repeat: a write that failed with a connection loss may have
+        applied."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            try:
+                return fn(*args, **kwargs)
+            except ConnectionLossError:
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    raise
+                self.wait_connected(1.0 if left is None else min(1.0, left))
+
     # ---- internals ----------------------------------------------------------------------
 
     def _native_call(self, name: str, *args: Any) -> Any:
@@ -955,8 +974,9 @@ class Client:
 
     @property
     def session_state(self) -> SessionState:
-        """CONNECTED, SUSPENDED (reconnecting), LOST or AUTH_FAILED, as listeners saw it."""
-        return self._state
+        """CONNECTED, SUSPENDED (reconnecting), LOST or AUTH_FAILED, as listeners saw it (LOST
+        before the first connection)."""
+        return self._state or SessionState.LOST
 
 
 class Op:

@@ -52,8 +52,10 @@ class Events:
 
 @pytest.fixture(scope="session")
 def cluster():
-    """One 3-node zab cluster (memory storage) shared by the client tests."""
-    with quorumlab.Cluster(nodes=3, broadcast="zab", storage="memory") as c:
+    """One 3-node zab cluster (memory storage) shared by the client tests; its servers accept
+    1 s sessions, so a session expiry takes a second."""
+    with quorumlab.Cluster(nodes=3, broadcast="zab", storage="memory",
+                           params={"min_session_timeout_ms": 1000}) as c:
         yield c
 
 

@@ -13,7 +13,8 @@ from quorumlab import (ACL, Client, EventType, Id, Op, Permissions, SessionState
                        make_digest_acl)
 from quorumlab.exceptions import (BadArgumentsError, BadVersionError, ConnectionClosedError,
                                   ConnectionLossError, NoAuthError, NodeExistsError,
-                                  NoNodeError, NotEmptyError, RolledBackError, ZooKeeperError)
+                                  NoNodeError, NotEmptyError, RolledBackError,
+                                  SessionExpiredError, ZooKeeperError)
 
 from conftest import Events, wait_until
 
@@ -289,6 +290,30 @@ def test_session_listener(cluster):
     assert c.session_state is SessionState.CONNECTED
     c.close()
     assert states.wait(1)[-1] is SessionState.LOST
+
+
+def test_resumed_and_expired_sessions(cluster):
+    first = cluster.client(timeout=1.0)
+    eph = first.create("/resume-" + str(first.session_id), ephemeral=True)
+    sid, passwd = first.client_id
+    first.detach()  # the session lives on without a client
+    resumed = Client(cluster.connect_string, timeout=1.0, session_id=sid,
+                     session_passwd=passwd)
+    assert resumed.session_id == sid and resumed.exists(eph).ephemeral_owner == sid
+    resumed.detach()
+    watcher = cluster.client()
+    wait_until(lambda: watcher.exists(eph) is None, what="the session to expire")
+    late = Client(cluster.connect_string, timeout=1.0, connect_timeout=0, session_id=sid,
+                  session_passwd=passwd)
+    wait_until(lambda: late.state == "EXPIRED", what="the client to learn of the expiry")
+    wait_until(lambda: late.session_state is SessionState.LOST, what="the listeners' LOST")
+    with pytest.raises(SessionExpiredError):
+        late.get("/")
+    with pytest.raises(SessionExpiredError):
+        late.create_async("/x").result(10)
+    late.close()
+    with pytest.raises(SessionExpiredError, match="expired"):
+        Client(cluster.connect_string, timeout=1.0, session_id=sid, session_passwd=passwd)
 
 
 def test_gil_released_while_cpp_waits(cluster):

@@ -43,9 +43,21 @@ def test_lifecycle_status_faults_and_cli_interop(tmp_path):
         one = c.client(node=follower)
         wait_until(lambda: one.sync("/k") and one.get("/k")[0] == b"w",
                    what="the restarted node to catch up")
+        rounds = c.failover(rounds=1)
+        assert len(rounds) == 1 and rounds[0]["old_leader"] != rounds[0]["new_leader"]
+        assert rounds[0]["failover_ms"] > 0 and rounds[0]["converged"]
         pids = [n["pid"] for n in c.status()]
     assert all(_native.proc_state(p) == "down" for p in pids)
     assert not c.running
+
+
+def test_observers_and_raft():
+    with Cluster(nodes=3, observers=1, broadcast="raft", storage="memory",
+                 read_policy="read-index") as c:
+        assert len(c.status()) == 4
+        zk = c.client(node=4)  # through the observer
+        zk.create("/via-observer", b"o")
+        assert c.client(node=1).get("/via-observer")[0] == b"o"
 
 
 def test_failing_body_still_stops_every_process():
@@ -72,6 +84,7 @@ def test_client_survives_its_server_and_keeps_session_and_watches():
         server = zk.current_server
         node = next(n for n in c.node_ids if c.node_connect_string(n) == server)
         c.kill(node)
+        assert zk.retry(zk.get, "/w", timeout=30)[0] == b"0"  # across the reconnect
         wait_until(lambda: zk.connected and zk.current_server != server,
                    what="the client to reconnect elsewhere")
         assert zk.session_id == session
