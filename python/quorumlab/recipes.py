@@ -138,7 +138,8 @@ class _SequentialWaiter:
         names = _retry(self.client, self.client.get_children, self.path)
         return sorted((n for n in names if "-" in n and n[-_SEQ_DIGITS:].isdigit()), key=_seq)
 
-    def _wait_turn(self, blocking: bool, timeout: Optional[float]) -> bool:
+    def _wait_turn(self, blocking: bool, timeout: Optional[float],
+                   withdraw: bool = True) -> bool:
         deadline = _Deadline(timeout)
         self._lost.clear()
         if self.node is None:
@@ -158,7 +159,8 @@ class _SequentialWaiter:
             if not blockers:
                 return True
             if not blocking or deadline.passed():
-                self._cancel()
+                if withdraw:
+                    self._cancel()
                 return False
             wake = _Wakeup()
             if _retry(self.client, self.client.exists, f"{self.path}/{blockers[-1]}",
@@ -286,16 +288,7 @@ class Election(_SequentialWaiter):
         candidate)."""
         self.volunteer()
         with self._mutex:
-            node = self.node
-            try:
-                ok = self._wait_turn(True, timeout)
-            except LockLostError:
-                raise
-            if not ok:  # _wait_turn withdrew on timeout: volunteer again to stay in line
-                self.node = None
-                if node is not None:
-                    self.volunteer()
-            return ok
+            return self._wait_turn(True, timeout, withdraw=False)  # stays in line on timeout
 
     @property
     def is_leader(self) -> bool:

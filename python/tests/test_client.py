@@ -365,6 +365,9 @@ def test_bad_input_raises_clear_errors(cluster, zk):
 
 
 def test_help_is_useful():
+    import pydoc
+    text = pydoc.render_doc(quorumlab.Client, renderer=pydoc.plaintext)
+    assert "get_children" in text and "Future" in text and "watch" in text
     doc = Client.__doc__ + Client.create.__doc__
     assert "kazoo" in doc and "sequence" in doc
     assert quorumlab.Client.get.__annotations__

@@ -101,6 +101,8 @@ def test_election_with_the_leader_server_killed(rc):
         e.volunteer()
     assert elections[0].wait_for_leadership(10)
     assert elections[0].leader() == "cand-0"
+    assert not elections[2].wait_for_leadership(0.1)  # times out, keeps its place
+    assert elections[0].contenders() == ["cand-0", "cand-1", "cand-2"]
     with LeaderKilled(rc) as fault:
         fault.kill()
         # the sessions live on through the server's death: leadership does not move
@@ -111,8 +113,9 @@ def test_election_with_the_leader_server_killed(rc):
             elections[0].resign()
             assert f.result(30) is True
     assert elections[1].leader() == "cand-1"
-    out = elections[2].run(lambda: "ran") if elections[1].resign() is None else None
-    assert out == "ran"
+    elections[1].resign()
+    assert elections[2].run(lambda: "ran") == "ran"
+    assert elections[2].leader() is None
 
 
 def test_barrier_with_the_leader_server_killed(rc):
