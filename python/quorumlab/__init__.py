@@ -33,6 +33,18 @@ from .exceptions import *  # noqa: F401,F403 - the exception names belong to the
 __version__ = "0.1.0"
 
 
+def bench(connect: str, read_pct: int = 50, sessions: int = 12, outstanding: int = 100,
+          value_bytes: int = 1024, duration: float = 10.0, warmup: float = 2.0,
+          keys: int = 1000, seed: int = 1, protocol: str = "native", timeout_ms: int = 30000,
+          root: str = "/bench") -> Dict[str, Any]:
+    """``qlab bench`` against any servers: `connect` is a connect string of quorumlab's native
+    ports, or with protocol="zookeeper" of ZooKeeper wire ports (Apache ZooKeeper too).
+    Returns the fields of ``qlab bench --json`` (see :meth:`Cluster.bench`)."""
+    return _native.run_bench(connect, protocol, int(sessions), int(outstanding), int(read_pct),
+                             int(value_bytes), int(keys), float(duration), float(warmup),
+                             int(seed), int(timeout_ms), root)
+
+
 def plugins() -> List[Dict[str, Any]]:
     """The installed plugins, as ``qlab plugins --json`` lists them: kind, name, version,
     summary, file, params (name, type, default, help, min/max/choices), and barrier_kinds
@@ -40,7 +52,7 @@ def plugins() -> List[Dict[str, Any]]:
     return _native.plugins("")
 
 
-__all__ = ["Client", "Cluster", "plugins", "exceptions", "ACL", "Id", "Permissions",
+__all__ = ["Client", "Cluster", "plugins", "bench", "exceptions", "ACL", "Id", "Permissions",
            "OPEN_ACL_UNSAFE", "READ_ACL_UNSAFE", "CREATOR_ALL_ACL", "make_acl",
            "make_digest_acl", "EventType", "KeeperState", "SessionState", "WatchedEvent",
            "ZnodeStat", "CreateMode", "Op"] + exceptions.__all__

@@ -545,6 +545,44 @@ class Client:
     # kazoo's names
     stop = close
 
+    def start(self, timeout: float = 15.0) -> None:
+        """Waits until connected (the constructor already connects); kazoo's ``start``.
+        Raises ConnectionLossError after `timeout` seconds."""
+        if not self.wait_connected(timeout):
+            raise ConnectionLossError(f"could not connect to {self.hosts} within {timeout} s")
+
+    # recipes bound to this client, as kazoo offers them (zk.Lock("/path", "me"))
+    def Lock(self, path: str, identifier: str = "") -> Any:
+        """A :class:`quorumlab.recipes.Lock` on this client."""
+        from .recipes import Lock
+        return Lock(self, path, identifier)
+
+    def ReadWriteLock(self, path: str, identifier: str = "") -> Any:
+        """A :class:`quorumlab.recipes.ReadWriteLock` (``.read_lock``, ``.write_lock``)."""
+        from .recipes import ReadWriteLock
+        return ReadWriteLock(self, path, identifier)
+
+    def Election(self, path: str, identifier: str = "") -> Any:
+        """A :class:`quorumlab.recipes.Election` on this client."""
+        from .recipes import Election
+        return Election(self, path, identifier)
+
+    def Barrier(self, path: str) -> Any:
+        from .recipes import Barrier
+        return Barrier(self, path)
+
+    def DoubleBarrier(self, path: str, num_clients: int, identifier: Optional[str] = None) -> Any:
+        from .recipes import DoubleBarrier
+        return DoubleBarrier(self, path, num_clients, identifier)
+
+    def Queue(self, path: str) -> Any:
+        from .recipes import Queue
+        return Queue(self, path)
+
+    def Counter(self, path: str, default: int = 0) -> Any:
+        from .recipes import Counter
+        return Counter(self, path, default)
+
     def _join(self) -> None:
         me = threading.current_thread()
         for t in self._threads:

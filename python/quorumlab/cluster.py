@@ -285,10 +285,11 @@ class Cluster:
         """The ZooKeeper paper's benchmark, the one ``qlab bench`` runs (in C++; Python only
         waits): returns the fields of ``qlab bench --json``: ops_per_s, reads_per_s,
         writes_per_s, latency_us{p50,p90,p99,p999,max,mean}, errors, ..."""
+        from . import bench
         connect = self.zk_connect_string if protocol == "zookeeper" else self.connect_string
-        return _native.run_bench(connect, protocol, int(sessions), int(outstanding),
-                                 int(read_pct), int(value_bytes), int(keys), float(duration),
-                                 float(warmup), int(seed), int(timeout_ms), root)
+        return bench(connect, read_pct=read_pct, sessions=sessions, outstanding=outstanding,
+                     value_bytes=value_bytes, duration=duration, warmup=warmup, keys=keys,
+                     seed=seed, protocol=protocol, timeout_ms=timeout_ms, root=root)
 
     # ---- internals ----------------------------------------------------------------------
 

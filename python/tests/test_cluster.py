@@ -109,6 +109,11 @@ def test_bench_has_the_fields_of_qlab_bench():
         assert r["errors"] == {}
         with pytest.raises(ValueError, match="read_pct"):
             c.bench(read_pct=101, duration=0.1)
+        zk = quorumlab.bench(c.zk_connect_string, protocol="zookeeper", sessions=1,
+                             outstanding=5, keys=10, duration=0.3, warmup=0)
+        assert zk["protocol"] == "zookeeper" and zk["ops"] > 0
+        with pytest.raises(RuntimeError):
+            quorumlab.bench("127.0.0.1:1", duration=0.1, timeout_ms=300)
 
 
 def test_plugins_lists_what_qlab_lists():

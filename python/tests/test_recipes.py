@@ -68,7 +68,7 @@ def test_lock_passes_on_when_the_holder_session_expires(rc):
     assert b.is_acquired and b.contenders() == ["waiter"]
     b.release()
     assert b.contenders() == []
-    with recipes.Lock(waiter, "/locks/one") as again:
+    with waiter.Lock("/locks/one") as again:  # kazoo's spelling
         assert again.is_acquired
 
 
