@@ -202,6 +202,9 @@ def _acl_tuples(acl: Optional[Sequence[ACL]]) -> List[Tuple[int, str, str]]:
         if not isinstance(a, tuple) or len(a) != 2:
             raise TypeError(f"an ACL entry must be ACL(perms, Id(scheme, id)), got {a!r}")
         perms, ident = a
+        if (not isinstance(ident, tuple) or len(ident) != 2
+                or not all(isinstance(x, str) for x in ident)):
+            raise TypeError(f"an ACL's id must be Id(scheme, id) with two str, got {ident!r}")
         out.append((int(perms), ident[0], ident[1]))
     if not out:
         raise ValueError("an ACL list must not be empty")

@@ -94,6 +94,12 @@ def _kwargs(broadcast: str, nodes: int, observers: int, read_policy: str, faults
             trace_file: Optional[str], log_level: str) -> Dict[str, Any]:
     if not isinstance(broadcast, str) or not isinstance(read_policy, str):
         raise TypeError("broadcast and read_policy are plugin names (str)")
+    for name, value in (("nodes", nodes), ("observers", observers), ("duration_ms", duration_ms),
+                        ("steps", steps), ("liveness_timeout_ms", liveness_timeout_ms),
+                        ("clients", clients), ("keys", keys),
+                        ("session_timeout_ms", session_timeout_ms)):
+        if not isinstance(value, int) or value < 0:
+            raise ValueError(f"{name} must be a non-negative int (0: the default), got {value!r}")
     p = {str(k): ("true" if v is True else "false" if v is False else str(v))
          for k, v in (params or {}).items()}
     return dict(broadcast=broadcast, nodes=int(nodes), observers=int(observers),
@@ -101,6 +107,11 @@ def _kwargs(broadcast: str, nodes: int, observers: int, read_policy: str, faults
                 max_steps=int(steps), liveness_timeout_ms=int(liveness_timeout_ms),
                 clients=int(clients), keys=int(keys), session_timeout_ms=int(session_timeout_ms),
                 params=p, trace_file=trace_file or "", log_level=log_level)
+
+
+def _check_seed(seed: Any) -> None:
+    if not isinstance(seed, int) or not 0 <= seed < 2**64:
+        raise ValueError(f"a seed is an int in 0..2**64-1, got {seed!r}")
 
 
 def _result(d: Dict[str, Any]) -> SimResult:
@@ -139,6 +150,7 @@ def run(broadcast: str = "zab", nodes: int = 0, read_policy: str = "local",
     kw = _kwargs(broadcast, nodes, observers, read_policy, faults, duration_ms, steps,
                  liveness_timeout_ms, clients, keys, session_timeout_ms, params, trace_file,
                  log_level)
+    _check_seed(seed)
     try:
         d = _native.sim_run(seed=int(seed), with_history=history, **kw)
     except RuntimeError as e:
@@ -190,7 +202,9 @@ def sweep(seeds: Iterable[int], workers: Optional[int] = None, progress: bool = 
     workers: processes (default: the CPU count; 1 runs in this process). progress: a tqdm
     bar. The rows do not depend on `workers` (each seed is its own deterministic run)."""
     import pandas as pd
-    seeds = [int(s) for s in seeds]
+    seeds = list(seeds)
+    for s in seeds:
+        _check_seed(s)
     kw = _kwargs(broadcast, nodes, observers, read_policy, faults, duration_ms, steps,
                  liveness_timeout_ms, clients, keys, session_timeout_ms, params, None, "off")
     # Setup errors surface here, once, instead of in every worker.

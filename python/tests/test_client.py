@@ -353,6 +353,10 @@ def test_bad_input_raises_clear_errors(cluster, zk):
         zk.get(42)
     with pytest.raises(ValueError):
         zk.set(zk.root, b"", version=-5)
+    with pytest.raises(TypeError, match="ACL"):
+        zk.create(zk.root + "/acl", acl=[(31, ("world",))])
+    with pytest.raises(BadArgumentsError):
+        zk.create(zk.root + "/nul\0byte")
     with pytest.raises(ConnectionLossError):
         Client("127.0.0.1:1", timeout=1, connect_timeout=0.2)
     c = cluster.client()

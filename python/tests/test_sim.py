@@ -60,5 +60,13 @@ def test_bad_input():
         sim.run(broadcast="zab", faults="earthquake")
     with pytest.raises(ValueError, match="nonsense"):
         sim.run(broadcast="zab", params={"nonsense": 1}, duration_ms=100)
+    with pytest.raises(ValueError, match="seed"):
+        sim.run(broadcast="zab", seed=-1)
+    with pytest.raises(ValueError, match="nodes"):
+        sim.run(broadcast="zab", nodes=-3)
+    with pytest.raises(ValueError, match="solo"):
+        sim.run(broadcast="solo", nodes=2)
+    with pytest.raises(ValueError, match="paxos"):
+        sim.sweep([1, 2], workers=2, broadcast="paxos", progress=False)
     with pytest.raises(Exception, match="lease|supports|barrier"):
         sim.run(broadcast="zab", read_policy="lease")
