@@ -382,10 +382,11 @@ class WatchIterator:
         self._queue: "queue.Queue[Optional[WatchedEvent]]" = queue.Queue()
         self._token = client._add_watch(path, self._queue.put, recursive)
         self._closed = False
+        client._iterators.add(self)
 
     def get(self, timeout: Optional[float] = None) -> WatchedEvent:
         """The next event; raises queue.Empty after `timeout` seconds, StopIteration once the
-        watch is closed and drained."""
+        watch (or the client) is closed and the events before are taken."""
         event = self._queue.get(timeout=timeout)
         if event is None:
             raise StopIteration
@@ -442,6 +443,7 @@ class Client:
         self._futures: Dict[int, Tuple[Future, Tuple]] = {}  # token -> (future, op spec)
         self._watchers: Dict[int, Tuple[Callable[[WatchedEvent], Any], bool, str]] = {}
         self._listeners: List[Callable[[SessionState], Any]] = []
+        self._iterators: "weakref.WeakSet[WatchIterator]" = weakref.WeakSet()
         self._state: Optional[SessionState] = None  # before the first session event
         self._native = _native.NativeClient(hosts, float(timeout), 0.0, int(session_id),
                                             bytes(session_passwd), bool(read_only))
@@ -990,6 +992,8 @@ class Client:
                     log.exception("watch callback for %s raised", event.path)
         if self._state is not SessionState.LOST:
             self._set_state(SessionState.LOST)
+        for it in list(self._iterators):  # no more events: iterators end
+            it._queue.put(None)
 
     def _session_event(self, event: WatchedEvent) -> None:
         state = {KeeperState.CONNECTED: SessionState.CONNECTED,

@@ -2,6 +2,7 @@
 kind, async calls, re-entrant callbacks, session listeners and bad input."""
 from __future__ import annotations
 
+import queue
 import threading
 import time
 from concurrent.futures import Future
@@ -212,6 +213,11 @@ def test_watch_iterator(zk):
     with zk.watch(p) as events:
         zk.set(p, b"y")
         assert events.get(timeout=20).type is EventType.CHANGED
+        with pytest.raises(queue.Empty):
+            events.get(timeout=0.01)
+        zk.set(p, b"z")
+        zk.close()  # the iteration ends with the client, after the events it got
+        assert [e.type for e in events] == [EventType.CHANGED]
 
 
 def test_async_variants(zk):
