@@ -13,12 +13,14 @@ The same seed gives the same run and the same trace digest as ``qlab sim --seed 
 """
 from __future__ import annotations
 
-import multiprocessing
+import json
 import os
+import selectors
+import subprocess
+import sys
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterable, List, Mapping, Optional
+from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional
 
 from . import _native
 
@@ -188,6 +190,69 @@ def _run_chunk(seeds: List[int], kw: Dict[str, Any]) -> List[Dict[str, Any]]:
     return rows
 
 
+def _parallel(seeds: List[int], kw: Dict[str, Any], workers: int,
+              chunk: int) -> Iterator[List[Dict[str, Any]]]:
+    """Runs chunks of seeds in `workers` processes (python -m quorumlab._sweep_worker); yields
+    each chunk's rows as it completes."""
+    chunks = [seeds[i:i + chunk] for i in range(0, len(seeds), chunk)]
+    package_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (package_root, env.get("PYTHONPATH", "")) if p)
+    procs = [subprocess.Popen([sys.executable, "-m", "quorumlab._sweep_worker"],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+             for _ in range(min(workers, len(chunks)))]
+    sel = selectors.DefaultSelector()
+    try:
+        todo = iter(chunks)
+
+        def feed(proc: subprocess.Popen) -> bool:
+            part = next(todo, None)
+            if part is None:
+                proc.stdin.close()
+                return False
+            proc.stdin.write(json.dumps({"seeds": part, "kw": kw}) + "\n")
+            proc.stdin.flush()
+            return True
+
+        busy = 0
+        for proc in procs:
+            if feed(proc):
+                sel.register(proc.stdout, selectors.EVENT_READ, proc)
+                busy += 1
+        while busy:
+            for key, _ in sel.select():
+                proc = key.data
+                line = proc.stdout.readline()
+                if not line:
+                    raise RuntimeError(f"a sweep worker (pid {proc.pid}) exited with status "
+                                       f"{proc.wait()}")
+                reply = json.loads(line)
+                if "error" in reply:
+                    raise RuntimeError(f"a sweep worker failed: {reply['error']}\n"
+                                       f"{reply['traceback']}")
+                yield reply["rows"]
+                if not feed(proc):
+                    sel.unregister(proc.stdout)
+                    busy -= 1
+    finally:
+        sel.close()
+        for proc in procs:
+            if proc.stdin and not proc.stdin.closed:
+                try:
+                    proc.stdin.close()
+                except OSError:
+                    pass
+        for proc in procs:
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            if proc.stdout:
+                proc.stdout.close()
+
+
 def sweep(seeds: Iterable[int], workers: Optional[int] = None, progress: bool = True,
           broadcast: str = "zab", nodes: int = 0, read_policy: str = "local",
           faults: str = "all", duration_ms: int = 0,
@@ -199,8 +264,10 @@ def sweep(seeds: Iterable[int], workers: Optional[int] = None, progress: bool = 
     ops, ops_ok, ops_no_reply, faults, crashes, leaders, final_zxid, session_order_anomalies,
     stale_reads, reads, stale_versions_max, stale_ms_max, lin_keys_unknown, message, wall_s.
 
-    workers: processes (default: the CPU count; 1 runs in this process). progress: a tqdm
-    bar. The rows do not depend on `workers` (each seed is its own deterministic run)."""
+    workers: processes (default: the CPU count; 1 runs in this process); they are fresh
+    ``python -m quorumlab._sweep_worker`` processes, so no ``__main__`` guard is needed.
+    progress: a tqdm bar. The rows do not depend on `workers` (each seed is its own
+    deterministic run)."""
     import pandas as pd
     seeds = list(seeds)
     for s in seeds:
@@ -224,16 +291,10 @@ def sweep(seeds: Iterable[int], workers: Optional[int] = None, progress: bool = 
                 if bar is not None:
                     bar.update(1)
         else:
-            # spawn: a fork of a process with client threads running is not safe.
-            ctx = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-                futures = {pool.submit(_run_chunk, seeds[i:i + chunk], kw): i
-                           for i in range(0, len(seeds), chunk)}
-                for f in as_completed(futures):
-                    part = f.result()
-                    rows += part
-                    if bar is not None:
-                        bar.update(len(part))
+            for part in _parallel(seeds, kw, workers, chunk):
+                rows += part
+                if bar is not None:
+                    bar.update(len(part))
     finally:
         if bar is not None:
             bar.close()
