@@ -428,7 +428,8 @@ class Client:
 
     Calls raise ZooKeeper's errors as :mod:`quorumlab.exceptions` (``NoNodeError``, ...);
     a call on a closed client raises ``ConnectionClosedError``. Every call has an ``*_async``
-    variant returning a :class:`concurrent.futures.Future`.
+    variant returning a :class:`concurrent.futures.Future` (in asyncio code:
+    ``await asyncio.wrap_future(zk.get_async(path))``).
     """
 
     def __init__(self, hosts: str, timeout: float = 10.0,

@@ -246,6 +246,19 @@ def test_async_variants(zk):
     assert zk.multi_async(Op.create(p)).result(20) == [p]
 
 
+def test_async_futures_in_asyncio(zk):
+    import asyncio
+
+    async def main():
+        p = await asyncio.wrap_future(zk.create_async(zk.root + "/aio", b"a"))
+        data, _ = await asyncio.wrap_future(zk.get_async(p))
+        many = await asyncio.gather(*(asyncio.wrap_future(zk.exists_async(p))
+                                      for _ in range(50)))
+        return data, len(many)
+
+    assert asyncio.run(main()) == (b"a", 50)
+
+
 def test_callbacks_reenter_the_client(zk):
     """A watch callback and a future callback call back into the client, blocking and not."""
     p = zk.root + "/re"
