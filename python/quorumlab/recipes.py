@@ -69,6 +69,14 @@ def _retry(client: Client, fn: Callable[..., Any], *args: Any,
             client.wait_connected(min(left, 1.0) if left is not None else 1.0)
 
 
+def _catch_up(client: Client, path: str) -> None:
+    """sync_op on `path` (retried across connection losses): the server we talk to catches up
+    with the leader. Needed before reading back the outcome of a write whose reply was lost:
+    a write the old leader had proposed may commit in the new epoch, and a server that has not
+    applied it yet would say it never happened."""
+    _retry(client, client.sync, path)
+
+
 def _seq(name: str) -> int:
     return int(name[-_SEQ_DIGITS:])
 
@@ -84,6 +92,7 @@ def _create_sequential(client: Client, prefix_path: str, value: bytes, ephemeral
             return client.create(prefix_path, value, ephemeral=ephemeral, sequence=True)
         except (ConnectionLossError, OperationTimeoutError):
             client.wait_connected(1.0)
+            _catch_up(client, parent)
             for child in _retry(client, client.get_children, parent, deadline=deadline):
                 if child.startswith(prefix):
                     return parent + "/" + child
@@ -186,7 +195,7 @@ class _SequentialWaiter:
         out = []
         for c in self._contenders():
             try:
-                out.append(self.client.get(f"{self.path}/{c}")[0].decode())
+                out.append(_retry(self.client, self.client.get, f"{self.path}/{c}")[0].decode())
             except NoNodeError:
                 pass
         return out
@@ -331,11 +340,10 @@ class Barrier:
             pass  # ours after a connection loss, or someone else's: the barrier is up
 
     def remove(self) -> bool:
-        try:
-            _retry(self.client, self.client.delete, self.path)
-            return True
-        except NoNodeError:
-            return False
+        """Takes the barrier down; True once it is down (also when a delete whose reply was
+        lost with the connection had removed it, or it was not up)."""
+        _delete_quietly(self.client, self.path)
+        return _retry(self.client, self.client.exists, self.path) is None
 
     def wait(self, timeout: Optional[float] = None) -> bool:
         """Blocks until the barrier node is gone; False after `timeout`."""
@@ -467,6 +475,7 @@ class Queue:
                 return False
             except (ConnectionLossError, OperationTimeoutError):
                 self.client.wait_connected(5.0)
+                _catch_up(self.client, self.claims)
                 try:
                     owner = _retry(self.client, self.client.get, claim)[0]
                 except NoNodeError:
@@ -508,12 +517,17 @@ class Counter:
 
     @property
     def value(self) -> int:
+        """The current value (after a sync_op, so not older than any completed add)."""
+        _catch_up(self.client, self.path)
         return self._decode(_retry(self.client, self.client.get, self.path)[0])[0]
 
     def add(self, delta: int = 1) -> int:
         """Adds `delta` atomically; returns the new value."""
         self._seq += 1
+        lost_reply = False
         while True:
+            if lost_reply:
+                _catch_up(self.client, self.path)
             data, stat = _retry(self.client, self.client.get, self.path)
             value, marks = self._decode(data)
             if marks.get(self._writer, 0) >= self._seq:
@@ -527,7 +541,8 @@ class Counter:
                 continue
             except (ConnectionLossError, OperationTimeoutError):
                 self.client.wait_connected(5.0)
-                continue  # the read above tells whether it applied
+                lost_reply = True
+                continue  # the (caught-up) read tells whether it applied
 
     def __iadd__(self, delta: int) -> "Counter":
         self.add(delta)
@@ -555,7 +570,8 @@ class Group:
         try:
             _retry(self.client, self.client.create, self.node, self.data, ephemeral=True)
         except NodeExistsError:
-            stat = self.client.exists(self.node)
+            _catch_up(self.client, self.node)
+            stat = _retry(self.client, self.client.exists, self.node)
             if stat is not None and stat.ephemeral_owner != self.client.session_id:
                 raise
 

@@ -82,6 +82,7 @@ def test_create_modes(zk, cluster):
     other = cluster.client()
     other_eph = other.create(base + "/other-eph", ephemeral=True)
     other.close()
+    zk.sync(base)  # reads are served locally: catch up with the closeSession first
     assert zk.exists(other_eph) is None
     assert eph in zk.get_ephemerals(base)
 
@@ -141,6 +142,7 @@ def test_acls_and_auth(zk, cluster):
     assert acls == [acl] and stat.aversion == 0
     assert Id("digest", "alice") in zk.whoami() or any(i.scheme == "digest" for i in zk.whoami())
     other = cluster.client()
+    other.sync(p)  # another session: catch up with zk's writes before reading
     with pytest.raises(NoAuthError):
         other.get(p)
     other.add_auth("digest", "alice:pw")
@@ -148,8 +150,9 @@ def test_acls_and_auth(zk, cluster):
     other.close()
     stat = zk.set_acls(p, [ACL(Permissions.READ | Permissions.ADMIN, Id("world", "anyone"))])
     assert stat.aversion == 1
+    other = cluster.client()
+    other.sync(p)
     with pytest.raises(NoAuthError):
-        other = cluster.client()
         other.set(p, b"no write permission")
     with pytest.raises(BadVersionError):
         zk.set_acls(p, quorumlab.OPEN_ACL_UNSAFE, version=0)
@@ -296,6 +299,7 @@ def test_callback_may_close_the_client(cluster):
 
     c.exists(p, watch=on_change)
     other = cluster.client()
+    other.sync(p)
     other.set(p, b"x")
     assert closed.wait(1) == [True]
     wait_until(lambda: other.exists(p) is None, what="the closed session's ephemeral to go")
@@ -312,17 +316,17 @@ def test_session_listener(cluster):
 
 
 def test_resumed_and_expired_sessions(cluster):
-    first = cluster.client(timeout=1.0)
+    first = cluster.client(timeout=2.0)
     eph = first.create("/resume-" + str(first.session_id), ephemeral=True)
     sid, passwd = first.client_id
     first.detach()  # the session lives on without a client
-    resumed = Client(cluster.connect_string, timeout=1.0, session_id=sid,
+    resumed = Client(cluster.connect_string, timeout=2.0, session_id=sid,
                      session_passwd=passwd)
     assert resumed.session_id == sid and resumed.exists(eph).ephemeral_owner == sid
     resumed.detach()
     watcher = cluster.client()
     wait_until(lambda: watcher.exists(eph) is None, what="the session to expire")
-    late = Client(cluster.connect_string, timeout=1.0, connect_timeout=0, session_id=sid,
+    late = Client(cluster.connect_string, timeout=2.0, connect_timeout=0, session_id=sid,
                   session_passwd=passwd)
     wait_until(lambda: late.state == "EXPIRED", what="the client to learn of the expiry")
     wait_until(lambda: late.session_state is SessionState.LOST, what="the listeners' LOST")
@@ -332,7 +336,7 @@ def test_resumed_and_expired_sessions(cluster):
         late.create_async("/x").result(10)
     late.close()
     with pytest.raises(SessionExpiredError, match="expired"):
-        Client(cluster.connect_string, timeout=1.0, session_id=sid, session_passwd=passwd)
+        Client(cluster.connect_string, timeout=2.0, session_id=sid, session_passwd=passwd)
 
 
 def test_gil_released_while_cpp_waits(cluster):
