@@ -23,7 +23,7 @@ except ImportError as e:  # pragma: no cover - a helpful message instead of a ba
         "run `make` in the repository first, then use PYTHONPATH=<repo>/python and "
         f"/usr/bin/python3 ({e})") from e
 
-from . import exceptions
+from . import exceptions, recipes, sim
 from .client import (ACL, CREATOR_ALL_ACL, OPEN_ACL_UNSAFE, READ_ACL_UNSAFE, Client, CreateMode,
                      EventType, Id, KeeperState, Op, Permissions, SessionState, WatchedEvent,
                      ZnodeStat, make_acl, make_digest_acl)
@@ -52,7 +52,7 @@ def plugins() -> List[Dict[str, Any]]:
     return _native.plugins("")
 
 
-__all__ = ["Client", "Cluster", "plugins", "bench", "exceptions", "ACL", "Id", "Permissions",
-           "OPEN_ACL_UNSAFE", "READ_ACL_UNSAFE", "CREATOR_ALL_ACL", "make_acl",
+__all__ = ["Client", "Cluster", "plugins", "bench", "exceptions", "recipes", "sim", "ACL",
+           "Id", "Permissions", "OPEN_ACL_UNSAFE", "READ_ACL_UNSAFE", "CREATOR_ALL_ACL", "make_acl",
            "make_digest_acl", "EventType", "KeeperState", "SessionState", "WatchedEvent",
            "ZnodeStat", "CreateMode", "Op"] + exceptions.__all__

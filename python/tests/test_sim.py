@@ -53,6 +53,11 @@ def test_sweep_two_workers_equals_sequential():
     assert par.ok.all()
 
 
+def test_import_quorumlab_gives_the_submodules():
+    import quorumlab
+    assert quorumlab.sim.run is sim.run and quorumlab.recipes.Lock
+
+
 def test_bad_input():
     with pytest.raises(ValueError, match="paxos"):
         sim.run(broadcast="paxos")
