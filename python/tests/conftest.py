@@ -20,10 +20,15 @@ import quorumlab  # noqa: E402
 
 def wait_until(predicate: Callable[[], object], timeout: float = 20.0,
                what: str = "condition") -> object:
-    """Polls `predicate` until it returns a true value; fails the test after `timeout` s."""
+    """Polls `predicate` until it returns a true value; fails the test after `timeout` s.
+    A connection loss inside the predicate (a server stalled on a loaded machine; the client
+    reconnects with its session) counts as "not yet"."""
     deadline = time.monotonic() + timeout
     while True:
-        value = predicate()
+        try:
+            value = predicate()
+        except quorumlab.exceptions.ConnectionLossError:
+            value = None
         if value:
             return value
         if time.monotonic() > deadline:
