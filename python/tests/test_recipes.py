@@ -11,14 +11,14 @@ import pytest
 import quorumlab
 from quorumlab import recipes
 
-from conftest import Events, wait_until
+from conftest import STALL_TOLERANT, Events, wait_until
 
 
 @pytest.fixture(scope="module")
 def rc():
     """A 3-node zab cluster whose servers accept 1 s sessions (so expiry is quick)."""
     with quorumlab.Cluster(nodes=3, broadcast="zab", storage="memory",
-                           params={"min_session_timeout_ms": 1000}) as c:
+                           params=STALL_TOLERANT) as c:
         yield c
 
 
