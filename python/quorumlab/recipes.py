@@ -26,10 +26,9 @@ import time
 import uuid
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
-from .client import Client, EventType, SessionState, WatchedEvent
+from .client import Client, SessionState, WatchedEvent
 from .exceptions import (BadVersionError, ConnectionLossError, NodeExistsError, NoNodeError,
-                         NotEmptyError, OperationTimeoutError, SessionExpiredError,
-                         ZooKeeperError)
+                         OperationTimeoutError, SessionExpiredError, ZooKeeperError)
 
 _SEQ_DIGITS = 10
 

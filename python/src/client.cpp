@@ -16,7 +16,6 @@
 #include <string>
 #include <vector>
 
-#include <pybind11/functional.h>
 #include <pybind11/stl.h>
 
 #include "native.hpp"
