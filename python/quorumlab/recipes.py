@@ -609,8 +609,14 @@ class Group:
 class ReadyConfig:
     """The "ready znode" pattern of the ZooKeeper paper (§2.3): the writer deletes ``ready``,
     changes the configuration nodes, then creates ``ready``; readers read the configuration
-    only after they saw ``ready``. ZooKeeper's FIFO client order and watch-before-data make a
-    reader that saw ``ready`` see the whole new configuration, never half of it."""
+    only while ``ready`` exists, so they never act on half of a new configuration.
+
+    The reader does not depend on when its watch callback runs (this client runs callbacks on
+    their own thread, so a blocking read may return before the callback of a notification
+    that arrived earlier): it reads ``ready``, the items, then ``ready`` again, and keeps the
+    items only if the same ``ready`` (same czxid) is still there. A session's reads never go
+    back in the history, so an item read that saw any change of a later publish is followed by
+    a ``ready`` check that sees ``ready`` gone or re-created."""
 
     def __init__(self, client: Client, path: str) -> None:
         self.client, self.path = client, path.rstrip("/")
@@ -639,20 +645,24 @@ class ReadyConfig:
         """The configuration, once ready (blocks while a publish is under way)."""
         deadline = _Deadline(timeout)
         while True:
-            wake = _Wakeup()
-            if _retry(self.client, self.client.exists, self.ready, watch=wake) is not None:
-                out = {}
+            before = _retry(self.client, self.client.exists, self.ready)
+            if before is not None:
+                out: Optional[Dict[str, bytes]] = {}
                 for key in _retry(self.client, self.client.get_children, self.items):
                     try:
                         out[key] = _retry(self.client, self.client.get,
                                           f"{self.items}/{key}")[0]
                     except NoNodeError:
+                        out = None  # a publish removed it meanwhile
                         break
-                else:
-                    # The reads came after `ready` was seen; if a new publish began meanwhile,
-                    # the ready watch fired before any of its changes reached us.
-                    if not wake.event.is_set():
-                        return out
+                after = _retry(self.client, self.client.exists, self.ready)
+                if out is not None and after is not None and after.czxid == before.czxid:
+                    return out
+                continue  # a publish began meanwhile: read again once it is ready
+            # Not ready: a watch (armed only now, so readers in a loop do not pile up
+            # watchers) wakes us when it appears.
+            wake = _Wakeup()
+            if _retry(self.client, self.client.exists, self.ready, watch=wake) is not None:
                 continue
             if not wake.event.wait(deadline.left()) and deadline.passed():
                 raise RecipeTimeout(f"{self.ready} did not appear")
