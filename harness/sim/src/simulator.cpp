@@ -796,7 +796,8 @@ RunResult Simulator::finish() {
   }
   r.trace_digest = trace_.digest();
   r.trace_tail = trace_.tail();
-  return r;
+  r.history = std::move(history_);  // the run is over: the caller gets the history, no copy
+  return std::move(result_);
 }
 
 // ------------------------------------------------------------------ entry points

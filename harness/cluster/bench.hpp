@@ -1,0 +1,47 @@
+// The ZooKeeper paper's throughput benchmark (Hunt et al., ATC 2010, §5.1), the one
+// implementation behind `qlab bench` and the Python package's `Cluster.bench`. Each session keeps
+// `outstanding` requests in flight; each request is a getData (probability read_pct %) or a
+// setData of value_bytes on a key chosen uniformly from `keys` znodes under `root`. The native
+// protocol runs here (one client per session, callbacks issue the next request); the ZooKeeper
+// wire protocol runs in kernel/zkwire (run_zk_bench), with the same counters.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "quorumlab/zkwire/bench.hpp"
+
+namespace quorumlab::cluster {
+
+/// Counters of one measurement period (successful latencies, reads, writes, errors by name).
+using BenchPeriod = zkwire::ZkBenchPeriod;
+
+struct BenchOptions {
+  std::string connect;              ///< host:port[,host:port...][/chroot]
+  std::string protocol = "native";  ///< "native" or "zookeeper"
+  int sessions = 12;
+  int outstanding = 100;
+  int read_pct = 50;
+  int value_bytes = 1024;
+  int keys = 1000;
+  double duration_s = 10;
+  double warmup_s = 2;
+  std::uint64_t seed = 1;
+  int timeout_ms = 30000;
+  std::string root = "/bench";
+  /// Called about once per second with the elapsed seconds, the interval's counters, its length
+  /// in seconds and whether it was warmup. Optional.
+  std::function<void(double t, const BenchPeriod&, double seconds, bool warmup)> on_interval;
+};
+
+/// Creates the keys (or resets their value), runs warmup + duration, closes the sessions and
+/// returns the summary, the object `qlab bench --json` prints: protocol, sessions, outstanding,
+/// read_pct, value_bytes, keys, duration_s, warmup_s, ops, ops_per_s, reads_per_s,
+/// writes_per_s, latency_us{p50,p90,p99,p999,max,mean}, errors{NAME: count}.
+/// Throws std::invalid_argument for bad options and std::runtime_error when setup fails.
+nlohmann::json run_bench(const BenchOptions& options);
+
+}  // namespace quorumlab::cluster
