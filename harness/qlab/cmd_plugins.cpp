@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "../cluster/plugins_json.hpp"
 #include "commands.hpp"
 #include "quorumlab/plugin/loader.hpp"
 
@@ -10,41 +11,13 @@ namespace quorumlab::cli {
 
 namespace {
 
-nlohmann::json value_json(const ParamValue& v) {
-  return std::visit([](const auto& x) { return nlohmann::json(x); }, v);
-}
+using cluster::param_value_json;
 
 int run_plugins(const std::string& dir, bool json) {
   PluginLoader loader(dir.empty() ? PluginLoader::default_dir() : std::filesystem::path(dir));
   auto all = loader.list();
   if (json) {
-    auto arr = nlohmann::json::array();
-    for (const auto& p : all) {
-      auto params = nlohmann::json::array();
-      for (const auto& s : p.params) {
-        nlohmann::json j = {{"name", s.name},
-                            {"type", to_string(s.type)},
-                            {"default", value_json(s.default_value)},
-                            {"help", s.help}};
-        if (s.min) j["min"] = *s.min;
-        if (s.max) j["max"] = *s.max;
-        if (!s.choices.empty()) j["choices"] = s.choices;
-        params.push_back(j);
-      }
-      nlohmann::json j = {{"kind", to_string(p.kind)}, {"name", p.name},
-                          {"version", p.version},      {"summary", p.summary},
-                          {"file", p.file.string()},   {"params", params}};
-      if (p.kind == PluginKind::broadcast) {
-        j["barrier_kinds"] = barrier_kind_names(p.barrier_kinds);
-        j["barrier_kinds_unavailable_by_default"] = p.unavailable_by_default;
-      }
-      if (p.kind == PluginKind::read_policy) {
-        j["needs_barrier_kinds"] = barrier_kind_names(p.barrier_kinds);
-        j["guarantee"] = to_string(p.read_guarantee);
-      }
-      arr.push_back(std::move(j));
-    }
-    std::cout << arr.dump(2) << "\n";
+    std::cout << cluster::plugins_json(loader).dump(2) << "\n";
     return 0;
   }
   std::cout << "plugins in " << loader.dir().string() << "\n";

@@ -53,10 +53,6 @@ def _check_plugins(broadcast: str, storage: str, read_policy: str,
             names = ", ".join(sorted(by_kind.get(kind, {}))) or "none"
             raise ValueError(f"no {kind} plugin named '{name}' (installed: {names}; plugin "
                              f"directory {_native.plugin_dir()})")
-    _native.require_supported_pair(
-        broadcast, read_policy,
-        {k.partition(".")[2]: _text(v) for k, v in params.items()
-         if isinstance(k, str) and k.startswith("broadcast.")})
     for key in params:
         if not isinstance(key, str):
             raise TypeError(f"parameter names must be str, got {key!r}")
@@ -70,6 +66,14 @@ def _check_plugins(broadcast: str, storage: str, read_policy: str,
         if name not in known:
             raise ValueError(f"unknown parameter '{key}': the {kind} plugin "
                              f"'{chosen[kind]}' has {', '.join(known) or 'no parameters'}")
+    # A pair can depend on the parameters (zab's lease needs broadcast.lease=true).
+    try:
+        _native.require_supported_pair(
+            broadcast, read_policy,
+            {k.partition(".")[2]: _text(v) for k, v in params.items()
+             if k.startswith("broadcast.")})
+    except RuntimeError as e:  # the kernel's ConfigError: a bad value
+        raise ValueError(str(e)) from None
     return {k: [s["name"] for s in by_kind[k][v]["params"]] for k, v in chosen.items()}
 
 

@@ -10,6 +10,7 @@
 #include "../../harness/cluster/bench.hpp"
 #include "../../harness/cluster/cluster.hpp"
 #include "../../harness/cluster/failover.hpp"
+#include "../../harness/cluster/plugins_json.hpp"
 #include "native.hpp"
 #include "quorumlab/config.hpp"
 #include "quorumlab/plugin/loader.hpp"
@@ -30,37 +31,9 @@ pyb::object json_py(const nlohmann::json& j) {
   return pyb::module_::import("json").attr("loads")(j.dump());
 }
 
-nlohmann::json value_json(const ParamValue& v) {
-  return std::visit([](const auto& x) { return nlohmann::json(x); }, v);
-}
-
-/// What `qlab plugins --json` prints, one object per plugin.
+/// What `qlab plugins --json` prints, one object per plugin (one implementation).
 nlohmann::json plugins_json(const std::string& dir) {
-  PluginLoader loader(dir.empty() ? plugin_dir() : std::filesystem::path(dir));
-  auto arr = nlohmann::json::array();
-  for (const auto& p : loader.list()) {
-    auto params = nlohmann::json::array();
-    for (const auto& s : p.params) {
-      nlohmann::json j = {{"name", s.name},
-                          {"type", to_string(s.type)},
-                          {"default", value_json(s.default_value)},
-                          {"help", s.help}};
-      if (s.min) j["min"] = *s.min;
-      if (s.max) j["max"] = *s.max;
-      if (!s.choices.empty()) j["choices"] = s.choices;
-      params.push_back(j);
-    }
-    nlohmann::json j = {{"kind", to_string(p.kind)}, {"name", p.name},
-                        {"version", p.version},      {"summary", p.summary},
-                        {"file", p.file.string()},   {"params", params}};
-    if (p.kind == PluginKind::broadcast) j["barrier_kinds"] = barrier_kind_names(p.barrier_kinds);
-    if (p.kind == PluginKind::read_policy) {
-      j["needs_barrier_kinds"] = barrier_kind_names(p.barrier_kinds);
-      j["guarantee"] = to_string(p.read_guarantee);
-    }
-    arr.push_back(std::move(j));
-  }
-  return arr;
+  return cl::plugins_json(PluginLoader(dir.empty() ? plugin_dir() : std::filesystem::path(dir)));
 }
 
 pyb::dict status_py(const cl::ServerStatus& st) {
