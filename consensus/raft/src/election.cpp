@@ -213,6 +213,7 @@ void RaftBroadcast::become_leader() {
   election_elapsed_ = 0;
   progress_.clear();
   round_acks_.clear();
+  read_round_wanted_ = false;
   round_sent_tick_.clear();
   lease_until_tick_ = 0;  // a lease of an earlier term says nothing about this one
   lease_given_up_ = false;

@@ -97,10 +97,14 @@ void RaftBroadcast::resolve_barriers() {
     }
     b.target_zxid = log_.zxid_at(b.target).value_or(0);
   }
-  if (need_round) {
+  // One read round in flight at a time: barriers that arrive meanwhile wait for the next one,
+  // started once the current one is confirmed (a round per round trip, not per read).
+  if (need_round) read_round_wanted_ = true;
+  if (read_round_wanted_ && confirmed_round() >= read_round_) {
+    read_round_wanted_ = false;
     read_rounds_++;
     if (lease_ticks_ == 0) read_round_++;  // with a lease, every heartbeat starts a round
-    broadcast_heartbeat();
+    broadcast_heartbeat(/*periodic=*/false);
   }
   std::uint64_t confirmed = confirmed_round();
   std::vector<PendingBarrier> keep;

@@ -63,8 +63,8 @@ void RaftBroadcast::broadcast_append(bool send_if_empty) {
   }
 }
 
-void RaftBroadcast::broadcast_heartbeat() {
-  heartbeat_elapsed_ = 0;
+void RaftBroadcast::broadcast_heartbeat(bool periodic) {
+  if (periodic) heartbeat_elapsed_ = 0;
   if (lease_ticks_ > 0) {
     // Every heartbeat is a round: its quorum acknowledgement extends the lease (6.4.1).
     read_round_++;
@@ -77,6 +77,7 @@ void RaftBroadcast::broadcast_heartbeat() {
     // Only as far as the follower is known to match: its log may be shorter or differ beyond.
     m.commit = std::min(p.match, commit_index_);
     m.context = read_round_;
+    if (periodic) p.maintenance_due = true;
     send(id, std::move(m));
   }
 }
@@ -161,6 +162,11 @@ void RaftBroadcast::on_heartbeat_response(NodeId from, const wire::Message& m) {
       resolve_barriers();
     }
   }
+  // Progress upkeep once per heartbeat interval, not for every read round's answer (a round
+  // per read would reset lagging followers to probe mode, and resend probes and snapshot
+  // chunks, many times per interval).
+  if (!p.maintenance_due) return;
+  p.maintenance_due = false;
   switch (p.mode) {
     case Progress::Mode::probe:
       p.probe_sent = false;
@@ -210,7 +216,7 @@ void RaftBroadcast::leader_tick() {
         p.recent_active = false;
     }
   }
-  if (heartbeat_elapsed_ >= cfg_.heartbeat_interval_ticks) broadcast_heartbeat();
+  if (heartbeat_elapsed_ >= cfg_.heartbeat_interval_ticks) broadcast_heartbeat(/*periodic=*/true);
 }
 
 // ---- follower ----------------------------------------------------------------------------

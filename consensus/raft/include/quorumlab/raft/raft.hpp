@@ -126,6 +126,7 @@ struct Progress {
   std::deque<LogIndex> inflight;       ///< replicate: last index of each unacknowledged message
   bool recent_active = false;          ///< heard from it in this check-quorum window
   std::int64_t ticks_since_heard = 0;  ///< ticks since its last response (compaction)
+  bool maintenance_due = false;        ///< a periodic heartbeat's answer is still to come
   LogIndex match_at_heartbeat = 0;     ///< match at the previous heartbeat response
   // snapshot mode: the snapshot being sent and the offset the peer expects next
   std::shared_ptr<const Snapshot> snapshot;
@@ -219,7 +220,9 @@ class RaftBroadcast final : public Broadcast {
   // ---- replication (replication.cpp) -------------------------------------------------------
   bool send_append(NodeId to, bool send_if_empty);
   void broadcast_append(bool send_if_empty);
-  void broadcast_heartbeat();
+  /// Heartbeats to every peer; `periodic` (the heartbeat interval's, not a read round's) also
+  /// makes the answers do the progress upkeep (Progress::maintenance_due).
+  void broadcast_heartbeat(bool periodic);
   void maybe_commit();
   void on_append_entries(NodeId from, const wire::Message& m);
   void on_append_response(NodeId from, const wire::Message& m);
@@ -318,6 +321,7 @@ class RaftBroadcast final : public Broadcast {
   std::vector<PendingBarrier> barriers_;
   std::map<NodeId, std::uint64_t> round_acks_;  ///< highest read round each voter echoed
   std::uint64_t read_round_ = 0;
+  bool read_round_wanted_ = false;  ///< a barrier waits for a round not yet started
   std::map<std::uint64_t, ForwardedBarrier> forwarded_;
   std::uint64_t ticks_ = 0;       ///< ticks since start (the leader's lease clock)
   std::int64_t lease_ticks_ = 0;  ///< lease_period_ticks for our config and drift bound
