@@ -5,6 +5,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <iomanip>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <sstream>
@@ -14,6 +15,7 @@
 
 #include <zmq.hpp>
 
+#include "cluster.hpp"
 #include "quorumlab/client/client.hpp"
 #include "quorumlab/client/histogram.hpp"
 #include "quorumlab/rng.hpp"
@@ -216,6 +218,32 @@ nlohmann::json run_zk(const BenchOptions& o) {
   return summary_json(o, r.total, r.measured_s > 0 ? r.measured_s : o.duration_s);
 }
 
+/// The servers' read-path counters (node::read_counters) summed over every server of the
+/// connect string that answers a status probe.
+std::map<std::string, std::uint64_t> server_counters(const std::string& connect) {
+  std::map<std::string, std::uint64_t> sum;
+  std::string hosts = connect.substr(0, connect.find('/'));
+  std::size_t pos = 0;
+  while (pos <= hosts.size()) {
+    const std::size_t comma = std::min(hosts.find(',', pos), hosts.size());
+    const std::string hp = hosts.substr(pos, comma - pos);
+    pos = comma + 1;
+    const auto colon = hp.rfind(':');
+    if (colon == std::string::npos) continue;
+    int port = 0;
+    try {
+      port = std::stoi(hp.substr(colon + 1));
+    } catch (const std::exception&) {
+      continue;
+    }
+    if (auto st = probe(hp.substr(0, colon), port, std::chrono::milliseconds(1000))) {
+      for (const auto& [name, value] : st->counters)
+        sum[name] += value;
+    }
+  }
+  return sum;
+}
+
 nlohmann::json run_native(const BenchOptions& o) {
   auto ctx = std::make_shared<zmq::context_t>(2);
   auto shared = std::make_unique<Shared>();
@@ -259,6 +287,8 @@ nlohmann::json run_native(const BenchOptions& o) {
   BenchPeriod total;
   auto last = start;
   bool in_warmup = o.warmup_s > 0;
+  auto counters_before =
+      in_warmup ? std::map<std::string, std::uint64_t>{} : server_counters(o.connect);
   while (true) {
     auto next = std::min(last + std::chrono::seconds(1), in_warmup ? warmup_end : end);
     std::this_thread::sleep_until(next);  // the reporting clock of a load generator, not a test
@@ -272,9 +302,13 @@ nlohmann::json run_native(const BenchOptions& o) {
     if (o.on_interval) o.on_interval(t, interval, secs, in_warmup);
     if (!in_warmup) total.merge(interval);
     last = now;
-    if (in_warmup && now >= warmup_end) in_warmup = false;
+    if (in_warmup && now >= warmup_end) {
+      in_warmup = false;
+      counters_before = server_counters(o.connect);
+    }
     if (now >= end) break;
   }
+  const auto counters_after = server_counters(o.connect);
   double measured_s = std::chrono::duration<double>(last - warmup_end).count();
 
   shared->stopping = true;
@@ -284,6 +318,14 @@ nlohmann::json run_native(const BenchOptions& o) {
                              [&] { return shared->in_flight.load() == 0; });
   }
   auto j = summary_json(o, total, measured_s > 0 ? measured_s : o.duration_s);
+  // What the servers did for the measured period's reads: reads by mechanism, barriers,
+  // quorum rounds, lease hits and misses (server-side counters, all servers summed).
+  nlohmann::json counters = nlohmann::json::object();
+  for (const auto& [name, value] : counters_after) {
+    const auto b = counters_before.find(name);
+    counters[name] = value - (b == counters_before.end() ? 0 : std::min(b->second, value));
+  }
+  j["server_read_counters"] = counters;
   sessions.clear();  // closes the sessions
   return j;
 }

@@ -40,7 +40,9 @@ struct BenchOptions {
 /// Creates the keys (or resets their value), runs warmup + duration, closes the sessions and
 /// returns the summary, the object `qlab bench --json` prints: protocol, sessions, outstanding,
 /// read_pct, value_bytes, keys, duration_s, warmup_s, ops, ops_per_s, reads_per_s,
-/// writes_per_s, latency_us{p50,p90,p99,p999,max,mean}, errors{NAME: count}.
+/// writes_per_s, latency_us{p50,p90,p99,p999,max,mean}, errors{NAME: count}, and for the
+/// native protocol server_read_counters{NAME: count} (the servers' read-path counters over the
+/// measured period: reads by mechanism, barriers, quorum rounds, lease hits and misses).
 /// Throws std::invalid_argument for bad options and std::runtime_error when setup fails.
 nlohmann::json run_bench(const BenchOptions& options);
 

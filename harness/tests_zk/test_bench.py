@@ -39,3 +39,21 @@ def test_bench_zookeeper_protocol_reports_reads_and_writes(request, target):
     assert 0.3 < j["reads_per_s"] / j["ops_per_s"] < 0.7
     assert 0 < j["latency_us"]["p50"] <= j["latency_us"]["p999"] <= j["latency_us"]["max"]
     assert "ops/s" in stderr  # the per-second lines
+
+
+def test_native_bench_reports_the_servers_read_counters(cluster):
+    """The native bench also reports what the servers did for the measured period's reads
+    (server-side counters of every server in the connect string, summed)."""
+    native = ",".join("127.0.0.1:%d" % n["client_port"] for n in cluster.status())
+    args = [QLAB, "bench", "--connect", native, "--sessions", "2", "--outstanding", "4",
+            "--keys", "10", "--value-bytes", "10", "--read-pct", "80", "--duration", "1",
+            "--warmup", "0", "--root", "/bench-native", "--json"]
+    out = subprocess.run(args, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    j = json.loads(out.stdout.strip().splitlines()[-1])
+    c = j["server_read_counters"]
+    # The fixture's cluster uses the local policy: every read the servers served was local,
+    # and they served at least the reads the bench counted (a reply may be lost on close).
+    reads = j["reads_per_s"] * j["duration_s"]
+    assert c["reads_local"] >= 0.9 * reads > 0, (c, reads)
+    assert c["reads_read_index"] == 0 and c["lease_hits"] == 0
