@@ -10,6 +10,7 @@ import json
 import os
 import re
 import select
+import shlex
 import shutil
 import signal
 import subprocess
@@ -130,6 +131,9 @@ def zk2(server):
 # The broadcast plugin of the `cluster` fixture: zab unless QL_BROADCAST names another (CTest
 # runs the client suites against raft too).
 BROADCAST = os.environ.get("QL_BROADCAST", "zab")
+# More `qlab cluster start` arguments for the `cluster` fixture (CTest runs suites under other
+# read policies: "--read-policy lease --set broadcast.lease=true").
+CLUSTER_ARGS = shlex.split(os.environ.get("QL_CLUSTER_ARGS", ""))
 
 
 class Cluster:
@@ -197,6 +201,6 @@ class Cluster:
 def cluster():
     """One 3-node cluster (zab, or QL_BROADCAST) per test module (tests of the module share it; CMakeLists.txt
     labels the modules that use it `cluster`)."""
-    c = Cluster(nodes=3)
+    c = Cluster(nodes=3, extra=CLUSTER_ARGS)
     yield c
     c.stop()
