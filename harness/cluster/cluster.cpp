@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -54,14 +55,20 @@ std::string peers_arg(const ClusterSpec& spec) {
 
 }  // namespace
 
-std::optional<ServerStatus> probe(const std::string& host, int port,
-                                  std::chrono::milliseconds timeout) {
+namespace {
+
+/// One request on a server's client port and its one reply, or nullopt if none came in time
+/// or it is not a ServerMessage. `read` takes the reply (throws kj::Exception on bad data).
+template <typename T>
+std::optional<T> ask(const std::string& host, int port, std::chrono::milliseconds timeout,
+                     const std::function<void(proto::ClientMessage::Builder)>& request,
+                     const std::function<std::optional<T>(proto::ServerMessage::Reader)>& read) {
   zmq::context_t ctx(1);
   zmq::socket_t s(ctx, zmq::socket_type::dealer);
   s.set(zmq::sockopt::linger, 0);
   s.connect("tcp://" + host + ":" + std::to_string(port));
   capnp::MallocMessageBuilder msg;
-  msg.initRoot<proto::ClientMessage>().setStatus();
+  request(msg.initRoot<proto::ClientMessage>());
   Bytes out = to_bytes(msg);
   s.send(zmq::buffer(out), zmq::send_flags::dontwait);
   zmq::pollitem_t item{s.handle(), 0, ZMQ_POLLIN, 0};
@@ -70,56 +77,52 @@ std::optional<ServerStatus> probe(const std::string& host, int port,
   if (!s.recv(reply, zmq::recv_flags::dontwait)) return std::nullopt;
   try {
     CapnpReader r(static_cast<const std::uint8_t*>(reply.data()), reply.size(), 1 << 20);
-    auto m = r.root<proto::ServerMessage>();
-    if (!m.isStatus()) return std::nullopt;
-    auto st = m.getStatus();
-    ServerStatus out_status;
-    out_status.server_id = st.getServerId();
-    out_status.role = st.getRole();
-    out_status.leader = st.getLeader();
-    out_status.epoch = st.getEpoch();
-    out_status.applied_zxid = static_cast<Zxid>(st.getAppliedZxid());
-    out_status.committed_zxid = static_cast<Zxid>(st.getCommittedZxid());
-    out_status.digest = st.getDigest();
-    out_status.znode_count = st.getZnodeCount();
-    out_status.session_count = st.getSessionCount();
-    out_status.connection_count = st.getConnectionCount();
-    out_status.txns_applied = st.getTxnsApplied();
-    out_status.fsyncs = st.getFsyncs();
-    out_status.can_propose = st.getCanPropose();
-    out_status.sub_state = st.getSubState();
-    out_status.ticks = st.getTicks();
-    for (auto c : st.getCounters())
-      out_status.counters.emplace_back(c.getName(), c.getValue());
-    return out_status;
+    return read(r.root<proto::ServerMessage>());
   } catch (const kj::Exception&) {
     return std::nullopt;
   }
 }
 
+}  // namespace
+
+std::optional<ServerStatus> probe(const std::string& host, int port,
+                                  std::chrono::milliseconds timeout) {
+  return ask<ServerStatus>(
+      host, port, timeout, [](proto::ClientMessage::Builder m) { m.setStatus(); },
+      [](proto::ServerMessage::Reader m) -> std::optional<ServerStatus> {
+        if (!m.isStatus()) return std::nullopt;
+        auto st = m.getStatus();
+        ServerStatus out_status;
+        out_status.server_id = st.getServerId();
+        out_status.role = st.getRole();
+        out_status.leader = st.getLeader();
+        out_status.epoch = st.getEpoch();
+        out_status.applied_zxid = static_cast<Zxid>(st.getAppliedZxid());
+        out_status.committed_zxid = static_cast<Zxid>(st.getCommittedZxid());
+        out_status.digest = st.getDigest();
+        out_status.znode_count = st.getZnodeCount();
+        out_status.session_count = st.getSessionCount();
+        out_status.connection_count = st.getConnectionCount();
+        out_status.txns_applied = st.getTxnsApplied();
+        out_status.fsyncs = st.getFsyncs();
+        out_status.can_propose = st.getCanPropose();
+        out_status.sub_state = st.getSubState();
+        out_status.ticks = st.getTicks();
+        for (auto c : st.getCounters())
+          out_status.counters.emplace_back(c.getName(), c.getValue());
+        return out_status;
+      });
+}
+
 std::optional<TransferReply> request_transfer(const std::string& host, int port, NodeId target,
                                               std::chrono::milliseconds timeout) {
-  zmq::context_t ctx(1);
-  zmq::socket_t s(ctx, zmq::socket_type::dealer);
-  s.set(zmq::sockopt::linger, 0);
-  s.connect("tcp://" + host + ":" + std::to_string(port));
-  capnp::MallocMessageBuilder msg;
-  msg.initRoot<proto::ClientMessage>().setTransfer(target);
-  Bytes out = to_bytes(msg);
-  s.send(zmq::buffer(out), zmq::send_flags::dontwait);
-  zmq::pollitem_t item{s.handle(), 0, ZMQ_POLLIN, 0};
-  if (zmq::poll(&item, 1, timeout) <= 0) return std::nullopt;
-  zmq::message_t reply;
-  if (!s.recv(reply, zmq::recv_flags::dontwait)) return std::nullopt;
-  try {
-    CapnpReader r(static_cast<const std::uint8_t*>(reply.data()), reply.size(), 1 << 20);
-    auto m = r.root<proto::ServerMessage>();
-    if (!m.isTransfer()) return std::nullopt;
-    auto t = m.getTransfer();
-    return TransferReply{t.getServerId(), t.getStatus(), t.getLeader(), t.getMessage()};
-  } catch (const kj::Exception&) {
-    return std::nullopt;
-  }
+  return ask<TransferReply>(
+      host, port, timeout, [target](proto::ClientMessage::Builder m) { m.setTransfer(target); },
+      [](proto::ServerMessage::Reader m) -> std::optional<TransferReply> {
+        if (!m.isTransfer()) return std::nullopt;
+        auto t = m.getTransfer();
+        return TransferReply{t.getServerId(), t.getStatus(), t.getLeader(), t.getMessage()};
+      });
 }
 
 ProcState proc_state(pid_t pid) {

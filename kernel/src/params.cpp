@@ -182,4 +182,24 @@ ParamValue parse_param_text(const std::string& key, ParamType type, const std::s
   throw fail("valid");
 }
 
+ParamSpec int_param(const char* name, std::int64_t def, double min, double max, const char* help) {
+  ParamSpec p;
+  p.name = name;
+  p.type = ParamType::integer;
+  p.default_value = def;
+  p.help = help;
+  p.min = min;
+  p.max = max;
+  return p;
+}
+
+ParamSpec bool_param(const char* name, bool def, const char* help) {
+  ParamSpec p;
+  p.name = name;
+  p.type = ParamType::boolean;
+  p.default_value = def;
+  p.help = help;
+  return p;
+}
+
 }  // namespace quorumlab

@@ -11,30 +11,6 @@ namespace quorumlab::raft {
 
 // ---- parameters --------------------------------------------------------------------------
 
-namespace {
-
-ParamSpec int_param(const char* name, std::int64_t def, double min, double max, const char* help) {
-  ParamSpec p;
-  p.name = name;
-  p.type = ParamType::integer;
-  p.default_value = def;
-  p.help = help;
-  p.min = min;
-  p.max = max;
-  return p;
-}
-
-ParamSpec bool_param(const char* name, bool def, const char* help) {
-  ParamSpec p;
-  p.name = name;
-  p.type = ParamType::boolean;
-  p.default_value = def;
-  p.help = help;
-  return p;
-}
-
-}  // namespace
-
 std::vector<ParamSpec> param_schema(const RaftConfig& d) {
   return {
       int_param("election_timeout_min_ticks", d.election_timeout_min_ticks, 1, 1e6,

@@ -11,29 +11,6 @@ namespace quorumlab::zab {
 
 // ---- parameters --------------------------------------------------------------------------
 
-namespace {
-
-ParamSpec int_param(const char* name, std::int64_t def, double min, double max, const char* help) {
-  ParamSpec p;
-  p.name = name;
-  p.type = ParamType::integer;
-  p.default_value = def;
-  p.help = help;
-  p.min = min;
-  p.max = max;
-  return p;
-}
-
-ParamSpec bool_param(const char* name, bool def, const char* help) {
-  ParamSpec p;
-  p.name = name;
-  p.type = ParamType::boolean;
-  p.default_value = def;
-  p.help = help;
-  return p;
-}
-}  // namespace
-
 std::string barrier_unavailable(const Params& params, BarrierKind kind) {
   if (kind != BarrierKind::lease) return {};
   if (params.contains("lease") && params.get_bool("lease")) return {};

@@ -34,6 +34,10 @@ struct ParamSpec {
   std::vector<std::string> choices;
 };
 
+/// A schema entry for an integer parameter in [min, max], and for a boolean one.
+ParamSpec int_param(const char* name, std::int64_t def, double min, double max, const char* help);
+ParamSpec bool_param(const char* name, bool def, const char* help);
+
 /// Thrown for any invalid parameter or configuration value. The message names the key.
 class BOOST_SYMBOL_VISIBLE ConfigError : public std::runtime_error {
  public:
