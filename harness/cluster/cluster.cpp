@@ -408,6 +408,15 @@ void signal_node(ClusterSpec& spec, NodeId id, int signal) {
   if (signal == SIGTERM || signal == SIGKILL)
     ::kill(n.pid, SIGCONT);  // a paused node must run to exit
   ::kill(n.pid, signal);
+  if (signal == SIGSTOP) {
+    // Returns once the kernel has stopped the process, so a caller that pauses a node and
+    // then acts (or reads the status) sees it stopped. A stop is delivered within
+    // microseconds; the deadline only guards against a process that ignores it.
+    const auto stop_deadline = Clock::now() + std::chrono::seconds(5);
+    while (proc_state(n.pid) == ProcState::running && Clock::now() < stop_deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    return;
+  }
   if (signal != SIGTERM && signal != SIGKILL) return;
   auto deadline = Clock::now() + std::chrono::seconds(10);
   // A SIGKILLed process is gone within a few milliseconds; poll finely so callers that time

@@ -112,7 +112,8 @@ struct TransferOutcome {
 TransferOutcome transfer_leadership(const ClusterSpec& spec, NodeId target,
                                     std::chrono::milliseconds timeout);
 
-/// Sends `signal` to node `id`. For SIGKILL/SIGTERM waits until the process is gone.
+/// Sends `signal` to node `id`. For SIGKILL/SIGTERM waits until the process is gone, for
+/// SIGSTOP until it is stopped.
 void signal_node(ClusterSpec& spec, NodeId id, int signal);
 
 /// "127.0.0.1:p1,127.0.0.1:p2,..." for the native protocol (or the ZooKeeper ports).

@@ -258,7 +258,7 @@ class Cluster:
         self._signal(node, "kill")
 
     def pause(self, node: int) -> None:
-        """SIGSTOP one node."""
+        """SIGSTOP one node (returns once the process is stopped)."""
         self._signal(node, "stop")
 
     def resume(self, node: int) -> None:

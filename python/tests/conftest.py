@@ -1,7 +1,7 @@
 """Fixtures: real clusters of `qlab server` processes on loopback (ports chosen at run time).
 
-Tests wait on conditions (events, futures, or `wait_until` polling with a deadline), never
-on sleeps."""
+Tests wait on conditions (events, futures, watches, session-state listeners), never on
+sleeps or polling."""
 from __future__ import annotations
 
 import os
@@ -18,22 +18,38 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 import quorumlab  # noqa: E402
 
 
-def wait_until(predicate: Callable[[], object], timeout: float = 20.0,
-               what: str = "condition") -> object:
-    """Polls `predicate` until it returns a true value; fails the test after `timeout` s.
-    A connection loss inside the predicate (a server stalled on a loaded machine; the client
-    reconnects with its session) counts as "not yet"."""
+def wait_watched(client: "quorumlab.Client", check: Callable[[Callable[..., object]], object],
+                 timeout: float = 20.0, what: str = "condition") -> object:
+    """Waits for a condition on the tree without polling: ``check(watch)`` reads what the
+    condition is about with ``watch`` set on it (``exists(p, watch=watch)``, ...) and returns
+    a true value when it holds. It is evaluated again only when that watch fires or the
+    session state of `client` changes; fails the test after `timeout` s.
+    A connection loss inside `check` (a server stalled on a loaded machine; the client
+    reconnects with its session) counts as "not yet": the next evaluation waits until the
+    session is connected again."""
     deadline = time.monotonic() + timeout
     while True:
+        fired = threading.Event()
+        on_state = lambda _state: fired.set()  # noqa: E731
+        client.add_listener(on_state)
         try:
-            value = predicate()
-        except quorumlab.exceptions.ConnectionLossError:
-            value = None
+            value = check(lambda *_: fired.set())
+            lost = None
+        except quorumlab.exceptions.ConnectionLossError as e:
+            value, lost = None, e
+        finally:
+            client.remove_listener(on_state)
         if value:
             return value
-        if time.monotonic() > deadline:
+        left = deadline - time.monotonic()
+        if lost is not None:
+            # no watch was set: wait for the reconnection instead
+            if not client.wait_connected(max(left, 0)):
+                raise AssertionError(f"timed out after {timeout} s waiting for {what} "
+                                     f"(connection lost: {lost})")
+            continue
+        if left <= 0 or not fired.wait(left):
             raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.01)  # a polling interval, not a synchronisation
 
 
 class Events:
@@ -52,6 +68,15 @@ class Events:
         with self._cond:
             if not self._cond.wait_for(lambda: len(self.items) >= n, timeout):
                 raise AssertionError(f"got {len(self.items)} of {n} events: {self.items}")
+            return list(self.items)
+
+    def wait_for(self, predicate: Callable[[list], object], timeout: float = 20.0,
+                 what: str = "condition") -> list:
+        """Blocks until ``predicate(items)`` holds, evaluated on each arrival."""
+        with self._cond:
+            if not self._cond.wait_for(lambda: predicate(self.items), timeout):
+                raise AssertionError(f"timed out after {timeout} s waiting for {what}; "
+                                     f"got {self.items}")
             return list(self.items)
 
 

@@ -16,7 +16,7 @@ from quorumlab.exceptions import (BadArgumentsError, BadVersionError, Connection
                                   NoNodeError, NotEmptyError, RolledBackError,
                                   SessionExpiredError, ZooKeeperError)
 
-from conftest import Events, wait_until
+from conftest import Events, wait_watched
 
 
 def test_create_get_set_delete(zk):
@@ -301,7 +301,8 @@ def test_callback_may_close_the_client(cluster):
     other.sync(p)
     other.set(p, b"x")
     assert closed.wait(1) == [True]
-    wait_until(lambda: other.exists(p) is None, what="the closed session's ephemeral to go")
+    wait_watched(other, lambda w: other.exists(p, watch=w) is None,
+                 what="the closed session's ephemeral to go")
     other.close()
 
 
@@ -324,11 +325,14 @@ def test_resumed_and_expired_sessions(cluster):
     assert resumed.session_id == sid and resumed.exists(eph).ephemeral_owner == sid
     resumed.detach()
     watcher = cluster.client()
-    wait_until(lambda: watcher.exists(eph) is None, what="the session to expire")
+    wait_watched(watcher, lambda w: watcher.exists(eph, watch=w) is None,
+                 what="the session to expire")
     late = Client(cluster.connect_string, timeout=2.0, connect_timeout=0, session_id=sid,
                   session_passwd=passwd)
-    wait_until(lambda: late.state == "EXPIRED", what="the client to learn of the expiry")
-    wait_until(lambda: late.session_state is SessionState.LOST, what="the listeners' LOST")
+    states = Events()
+    late.add_listener(states)  # a change before this line is seen by the predicate
+    states.wait_for(lambda _: late.state == "EXPIRED" and late.session_state is SessionState.LOST,
+                    what="the client and its listeners to learn of the expiry")
     with pytest.raises(SessionExpiredError):
         late.get("/")
     with pytest.raises(SessionExpiredError):

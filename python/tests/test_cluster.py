@@ -12,7 +12,7 @@ import quorumlab
 from quorumlab import Cluster, EventType, _native
 from quorumlab.exceptions import ConnectionLossError
 
-from conftest import Events, wait_until
+from conftest import Events
 
 QLAB = os.path.join(_native.bin_dir(), "qlab")
 
@@ -32,17 +32,16 @@ def test_lifecycle_status_faults_and_cli_interop(tmp_path):
         zk = c.client(node=leader)
         zk.create("/k", b"v")
         follower = next(n for n in c.node_ids if n != leader)
-        c.pause(follower)
-        wait_until(lambda: next(n for n in c.status() if n["id"] == follower)["process"]
-                   == "paused", what="the follower to stop")
+        c.pause(follower)  # returns once the process is stopped
+        assert next(n for n in c.status() if n["id"] == follower)["process"] == "paused"
         zk.set("/k", b"w")  # the other two make a quorum
         c.resume(follower)
         c.kill(follower)
         assert next(n for n in c.status() if n["id"] == follower)["process"] == "down"
         c.restart(follower)
         one = c.client(node=follower)
-        wait_until(lambda: one.sync("/k") and one.get("/k")[0] == b"w",
-                   what="the restarted node to catch up")
+        one.retry(one.sync, "/k", timeout=30)  # the restarted node has caught up to here
+        assert one.get("/k")[0] == b"w"
         rounds = c.failover(rounds=1)
         assert len(rounds) == 1 and rounds[0]["old_leader"] != rounds[0]["new_leader"]
         assert rounds[0]["failover_ms"] > 0 and rounds[0]["converged"]
@@ -85,8 +84,8 @@ def test_client_survives_its_server_and_keeps_session_and_watches():
         node = next(n for n in c.node_ids if c.node_connect_string(n) == server)
         c.kill(node)
         assert zk.retry(zk.get, "/w", timeout=30)[0] == b"0"  # across the reconnect
-        wait_until(lambda: zk.connected and zk.current_server != server,
-                   what="the client to reconnect elsewhere")
+        states.wait_for(lambda _: zk.connected and zk.current_server != server,
+                        what="the client to reconnect elsewhere")
         assert zk.session_id == session
         assert zk.exists(eph) is not None  # the session (and its ephemeral) lived on
         other = c.client()

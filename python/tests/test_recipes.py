@@ -11,7 +11,7 @@ import pytest
 import quorumlab
 from quorumlab import recipes
 
-from conftest import STALL_TOLERANT, Events, wait_until
+from conftest import STALL_TOLERANT, Events, wait_watched
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +63,8 @@ def test_lock_passes_on_when_the_holder_session_expires(rc):
     assert a.contenders() == ["holder"]
     with ThreadPoolExecutor(1) as pool:
         got = pool.submit(b.acquire, True, 30)
-        wait_until(lambda: b.contenders() == ["holder", "waiter"], what="the waiter to queue")
+        wait_watched(waiter, lambda w: waiter.get_children("/locks/one", watch=w) is not None
+                     and b.contenders() == ["holder", "waiter"], what="the waiter to queue")
         assert not got.done()
         expire(holder)
         assert got.result(30) is True
@@ -83,7 +84,8 @@ def test_shared_exclusive_lock_with_an_expiring_reader(rc):
     assert not w.acquire(blocking=False)
     with ThreadPoolExecutor(1) as pool:
         got = pool.submit(w.acquire, True, 30)
-        wait_until(lambda: len(w.contenders()) == 3, what="the writer to queue")
+        wait_watched(wc, lambda watch: wc.get_children("/rw/one", watch=watch) is not None
+                     and len(w.contenders()) == 3, what="the writer to queue")
         r2.release()
         assert not got.done()
         expire(r1c)  # the last reader's session expires: the writer gets the lock
@@ -140,7 +142,8 @@ def test_double_barrier_with_the_leader_server_killed(rc):
     entered = Events()
     with ThreadPoolExecutor(3) as pool, LeaderKilled(rc) as fault:
         first = pool.submit(lambda: (barriers[0].enter(30), entered(0)))
-        wait_until(lambda: clients[1].exists("/dbarrier/d1/p0"), what="p0 to enter")
+        wait_watched(clients[1], lambda w: clients[1].exists("/dbarrier/d1/p0", watch=w),
+                     what="p0 to enter")
         assert not first.done()
         fault.kill()
         rest = [pool.submit(lambda b=b: b.enter(30)) for b in barriers[1:]]
@@ -196,7 +199,9 @@ def test_counter_is_exact_when_the_leader_dies(rc):
     with ThreadPoolExecutor(3) as pool, LeaderKilled(rc) as fault:
         futures = [pool.submit(bump, c) for c in counters]
         start.set()
-        wait_until(lambda: counters[0].value >= 30, what="some increments")
+        zk0 = counters[0].client
+        wait_watched(zk0, lambda w: zk0.exists("/counters/c1", watch=w) is not None
+                     and counters[0].value >= 30, what="some increments")
         fault.kill()
         for f in futures:
             f.result(60)
@@ -215,12 +220,12 @@ def test_group_membership_drops_an_expired_member(rc):
                recipes.Group(rc.client(), "/groups/g1", "m2")]
     for m in members:
         m.join()
-    wait_until(lambda: views.items and views.items[-1] == ["m1", "m2"], what="both members")
+    views.wait_for(lambda items: items and items[-1] == ["m1", "m2"], what="both members")
     expire(members[0].client)
-    wait_until(lambda: views.items[-1] == ["m2"], what="the expired member to go")
+    views.wait_for(lambda items: items[-1] == ["m2"], what="the expired member to go")
     assert group.members() == ["m2"]
     members[1].leave()
-    wait_until(lambda: views.items[-1] == [], what="the last member to leave")
+    views.wait_for(lambda items: items[-1] == [], what="the last member to leave")
     stop()
 
 
@@ -228,13 +233,12 @@ def test_ready_znode_config_is_never_seen_half_written(rc):
     writer = recipes.ReadyConfig(rc.client(), "/config/app")
     reader = recipes.ReadyConfig(rc.client(), "/config/app")
     writer.publish({"a": b"0", "b": b"0", "c": b"0"})
-    seen = []
+    seen = Events()
     done = threading.Event()
 
     def read_loop():
         while not done.is_set():
-            cfg = reader.read(timeout=30)
-            seen.append(cfg)
+            seen(reader.read(timeout=30))
 
     with ThreadPoolExecutor(1) as pool, LeaderKilled(rc) as fault:
         f = pool.submit(read_loop)
@@ -242,10 +246,10 @@ def test_ready_znode_config_is_never_seen_half_written(rc):
             writer.publish({k: str(version).encode() for k in "abc"})
             if version == 5:
                 fault.kill()
-        wait_until(lambda: seen and seen[-1]["a"] == b"15", what="the reader to see v15")
+        seen.wait_for(lambda items: items and items[-1]["a"] == b"15", what="the reader to see v15")
         done.set()
         f.result(30)
-    assert all(len(set(cfg.values())) == 1 and set(cfg) == {"a", "b", "c"} for cfg in seen)
+    assert all(len(set(cfg.values())) == 1 and set(cfg) == {"a", "b", "c"} for cfg in seen.items)
 
 
 def test_two_phase_commit_aborts_on_an_expired_voter_and_commits_across_a_leader_kill(rc):
