@@ -194,6 +194,7 @@ void validate(const BenchOptions& o) {
   range("outstanding", o.outstanding, 1, 10000);
   range("read_pct", o.read_pct, 0, 100);
   range("value_bytes", o.value_bytes, 0, 1024 * 1024);
+  range("interval_s", o.interval_s, 0.01, 3600);
   range("keys", o.keys, 1, 10000000);
   if (!(o.duration_s > 0)) throw std::invalid_argument("duration must be positive");
   if (!(o.warmup_s >= 0)) throw std::invalid_argument("warmup must not be negative");
@@ -212,6 +213,7 @@ nlohmann::json run_zk(const BenchOptions& o) {
   z.seed = o.seed;
   z.timeout_ms = o.timeout_ms;
   z.root = o.root;
+  z.interval_s = o.interval_s;
   z.on_interval = o.on_interval;
   auto r = zkwire::run_zk_bench(z);
   if (!r.ok) throw std::runtime_error(r.error);
@@ -290,7 +292,9 @@ nlohmann::json run_native(const BenchOptions& o) {
   auto counters_before =
       in_warmup ? std::map<std::string, std::uint64_t>{} : server_counters(o.connect);
   while (true) {
-    auto next = std::min(last + std::chrono::seconds(1), in_warmup ? warmup_end : end);
+    auto next = std::min(last + std::chrono::duration_cast<BenchClock::duration>(
+                                    std::chrono::duration<double>(o.interval_s)),
+                         in_warmup ? warmup_end : end);
     std::this_thread::sleep_until(next);  // the reporting clock of a load generator, not a test
     auto now = BenchClock::now();
     BenchPeriod interval;
@@ -334,7 +338,24 @@ nlohmann::json run_native(const BenchOptions& o) {
 
 nlohmann::json run_bench(const BenchOptions& options) {
   validate(options);
-  return options.protocol == "zookeeper" ? run_zk(options) : run_native(options);
+  if (!options.timeline)
+    return options.protocol == "zookeeper" ? run_zk(options) : run_native(options);
+  BenchOptions o = options;
+  nlohmann::json timeline = nlohmann::json::array();
+  o.on_interval = [&](double t, const BenchPeriod& p, double secs, bool warmup) {
+    std::uint64_t errors = 0;
+    for (const auto& [name, n] : p.errors)
+      errors += n;
+    timeline.push_back(
+        {{"t", t},
+         {"ops_per_s", secs > 0 ? static_cast<double>(p.reads + p.writes) / secs : 0.0},
+         {"errors", errors},
+         {"warmup", warmup}});
+    if (options.on_interval) options.on_interval(t, p, secs, warmup);
+  };
+  auto j = o.protocol == "zookeeper" ? run_zk(o) : run_native(o);
+  j["timeline"] = std::move(timeline);
+  return j;
 }
 
 }  // namespace quorumlab::cluster

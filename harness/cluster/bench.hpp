@@ -32,7 +32,12 @@ struct BenchOptions {
   std::uint64_t seed = 1;
   int timeout_ms = 30000;
   std::string root = "/bench";
-  /// Called about once per second with the elapsed seconds, the interval's counters, its length
+  double interval_s = 1.0;  ///< length of the reporting intervals (on_interval, timeline)
+  /// Adds `timeline` to the summary: one entry per interval, warmup included, {t (seconds
+  /// since the start, at the interval's end), ops_per_s, errors, warmup}: throughput over time,
+  /// for experiments that inject faults during the run.
+  bool timeline = false;
+  /// Called about once per interval with the elapsed seconds, the interval's counters, its length
   /// in seconds and whether it was warmup. Optional.
   std::function<void(double t, const BenchPeriod&, double seconds, bool warmup)> on_interval;
 };
@@ -41,9 +46,10 @@ struct BenchOptions {
 /// returns the summary, the object `qlab bench --json` prints: protocol, sessions, outstanding,
 /// read_pct, value_bytes, keys, duration_s, warmup_s, ops, ops_per_s, reads_per_s,
 /// writes_per_s, latency_us{p50,p90,p99,p999,max,mean}, errors{NAME: count}, and for the
-/// native protocol server_read_counters{NAME: count} (the servers' read-path counters over the
-/// measured period: reads by mechanism, barriers, quorum rounds, lease hits and misses).
-/// Throws std::invalid_argument for bad options and std::runtime_error when setup fails.
+/// native protocol server_read_counters{NAME: count}, and with `timeline` the per-interval series
+/// (the servers' read-path counters over the measured period: reads by mechanism, barriers, quorum
+/// rounds, lease hits and misses). Throws std::invalid_argument for bad options and
+/// std::runtime_error when setup fails.
 nlohmann::json run_bench(const BenchOptions& options);
 
 }  // namespace quorumlab::cluster

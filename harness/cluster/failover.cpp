@@ -5,6 +5,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
+#include <stdexcept>
 #include <thread>
 
 #include "quorumlab/client/client.hpp"
@@ -117,6 +118,12 @@ bool converged(const ClusterSpec& spec) {
 
 }  // namespace
 
+FailoverFault parse_failover_fault(const std::string& name) {
+  if (name == "kill") return FailoverFault::kill;
+  if (name == "pause") return FailoverFault::pause;
+  throw std::invalid_argument("failover fault must be kill or pause, got '" + name + "'");
+}
+
 std::vector<FailoverRound> measure_failover(
     ClusterSpec& spec, const FailoverOptions& options,
     const std::function<void(const std::string&)>& progress) {
@@ -128,13 +135,16 @@ std::vector<FailoverRound> measure_failover(
       WriteLoad load(connect_string(spec), options.writers);
       std::this_thread::sleep_for(options.warmup);  // let the load reach a steady state
       r.writes_before = load.ok_count();
+      const bool pause = options.fault == FailoverFault::pause;
       progress("round " + std::to_string(round) + ": " + std::to_string(r.writes_before) +
-               " writes acknowledged; kill -9 leader node " + std::to_string(r.old_leader));
+               " writes acknowledged; " + (pause ? "pause" : "kill -9") + " leader node " +
+               std::to_string(r.old_leader));
       auto errors_before = load.error_count();
       auto t_kill = Clock::now();
-      signal_node(spec, r.old_leader, SIGKILL);
-      // Only a write sent once the leader is gone proves a new leader: one sent between kill()
-      // and the process's death may still have been committed by the old leader.
+      signal_node(spec, r.old_leader, pause ? SIGSTOP : SIGKILL);
+      // Only a write sent once the leader is gone (dead or stopped) proves a new leader: one
+      // sent between the signal and its delivery may still have been committed by the old
+      // leader.
       auto t_dead = Clock::now();
       auto t_ok = load.wait_new_success(t_dead, options.timeout);
       r.failover_ms = std::chrono::duration<double, std::milli>(t_ok - t_kill).count();
@@ -145,13 +155,18 @@ std::vector<FailoverRound> measure_failover(
                std::to_string(static_cast<int>(r.failover_ms)) + " ms");
     }
     if (options.restart_old_leader) {
-      start_node(spec, r.old_leader, options.timeout);
+      if (options.fault == FailoverFault::pause) {
+        signal_node(spec, r.old_leader, SIGCONT);
+      } else {
+        start_node(spec, r.old_leader, options.timeout);
+      }
       auto deadline = Clock::now() + options.timeout;
       while (!(r.converged = converged(spec)) && Clock::now() < deadline) {
         std::this_thread::sleep_for(kPollInterval);
       }
       progress("round " + std::to_string(round) + ": node " + std::to_string(r.old_leader) +
-               " restarted; replicas " + (r.converged ? "converged (same digest)" : "DIVERGED"));
+               (options.fault == FailoverFault::pause ? " resumed" : " restarted") + "; replicas " +
+               (r.converged ? "converged (same digest)" : "DIVERGED"));
     }
     rounds.push_back(r);
   }

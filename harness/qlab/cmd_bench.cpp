@@ -116,6 +116,11 @@ void add_bench(CLI::App& app, Action& action) {
   cmd->add_option("--timeout-ms", o->timeout_ms, "requested session timeout")
       ->capture_default_str();
   cmd->add_option("--root", o->root, "parent znode of the keys")->capture_default_str();
+  cmd->add_option("--interval", o->interval_s, "seconds per reporting interval (stderr lines)")
+      ->check(CLI::Range(0.01, 3600.0))
+      ->capture_default_str();
+  cmd->add_flag("--timeline", o->timeline,
+                "add `timeline` to the JSON: per interval t, ops_per_s, errors, warmup");
   cmd->add_flag("--json", o->json, "print one JSON line on stdout");
   cmd->callback([&action, o] { action = [o] { return run_bench(*o); }; });
 }

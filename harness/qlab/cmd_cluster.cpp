@@ -184,10 +184,11 @@ int transfer(const ClusterOptions& o) {
   }
 }
 
-int failover(const ClusterOptions& o, int rounds, bool json) {
+int failover(const ClusterOptions& o, int rounds, const std::string& fault, bool json) {
   auto spec = cl::load(o.dir);
   cl::FailoverOptions fo;
   fo.rounds = rounds;
+  fo.fault = cl::parse_failover_fault(fault);
   fo.timeout = milliseconds(static_cast<long>(o.timeout_s * 1000));
   auto results =
       cl::measure_failover(spec, fo, [](const std::string& line) { std::cerr << line << "\n"; });
@@ -248,15 +249,21 @@ void add_cluster(CLI::App& app, Action& action) {
   stop_cmd->callback([&action, o] { action = [o] { return stop(*o); }; });
 
   auto* fo = cmd->add_subcommand(
-      "failover", "kill -9 the leader under a write load, time the first new write, restart it");
+      "failover",
+      "kill -9 (or pause) the leader under a write load, time the first new write, restart it");
   add_dir(fo);
   auto rounds = std::make_shared<int>(3);
+  auto fault = std::make_shared<std::string>("kill");
+  fo->add_option("--fault", *fault,
+                 "kill: kill -9 and restart; pause: SIGSTOP and SIGCONT after the round")
+      ->check(CLI::IsMember({"kill", "pause"}))
+      ->capture_default_str();
   auto fo_json = std::make_shared<bool>(false);
   fo->add_option("--rounds", *rounds, "kill/restart rounds")->capture_default_str();
   fo->add_option("--timeout", o->timeout_s, "seconds allowed per step")->capture_default_str();
   fo->add_flag("--json", *fo_json, "one JSON array");
-  fo->callback([&action, o, rounds, fo_json] {
-    action = [o, rounds, fo_json] { return failover(*o, *rounds, *fo_json); };
+  fo->callback([&action, o, rounds, fault, fo_json] {
+    action = [o, rounds, fault, fo_json] { return failover(*o, *rounds, *fault, *fo_json); };
   });
 
   auto* tr = cmd->add_subcommand(

@@ -36,13 +36,15 @@ __version__ = "0.1.0"
 def bench(connect: str, read_pct: int = 50, sessions: int = 12, outstanding: int = 100,
           value_bytes: int = 1024, duration: float = 10.0, warmup: float = 2.0,
           keys: int = 1000, seed: int = 1, protocol: str = "native", timeout_ms: int = 30000,
-          root: str = "/bench") -> Dict[str, Any]:
+          root: str = "/bench", interval: float = 1.0, timeline: bool = False
+          ) -> Dict[str, Any]:
     """``qlab bench`` against any servers: `connect` is a connect string of quorumlab's native
     ports, or with protocol="zookeeper" of ZooKeeper wire ports (Apache ZooKeeper too).
-    Returns the fields of ``qlab bench --json`` (see :meth:`Cluster.bench`)."""
+    Returns the fields of ``qlab bench --json`` (see :meth:`Cluster.bench`); with `timeline`
+    also ``timeline``, one entry per `interval` seconds (t, ops_per_s, errors, warmup)."""
     return _native.run_bench(connect, protocol, int(sessions), int(outstanding), int(read_pct),
                              int(value_bytes), int(keys), float(duration), float(warmup),
-                             int(seed), int(timeout_ms), root)
+                             int(seed), int(timeout_ms), root, float(interval), bool(timeline))
 
 
 def plugins() -> List[Dict[str, Any]]:

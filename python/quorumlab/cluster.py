@@ -274,14 +274,15 @@ class Cluster:
             self.leader()
 
     def failover(self, rounds: int = 1, timeout: Optional[float] = None,
-                 restart: bool = True) -> List[Dict[str, Any]]:
-        """``qlab cluster failover``: kill -9 the leader under a write load and time the first
-        write that succeeds after the kill; one dict per round (old_leader, new_leader,
-        failover_ms, writes_before, failed_writes, converged)."""
+                 restart: bool = True, fault: str = "kill") -> List[Dict[str, Any]]:
+        """``qlab cluster failover``: kill -9 (fault="kill") or SIGSTOP (fault="pause") the
+        leader under a write load and time the first write that succeeds after the fault; then
+        restart (or resume) it. One dict per round (old_leader, new_leader, failover_ms,
+        writes_before, failed_writes, converged)."""
         with self._lock:
             return _native.measure_failover(self._need_spec(), int(rounds),
                                             self.timeout if timeout is None else timeout,
-                                            restart)
+                                            restart, fault)
 
     # ---- clients and load ---------------------------------------------------------------
 
@@ -295,7 +296,8 @@ class Cluster:
     def bench(self, read_pct: int = 50, sessions: int = 12, outstanding: int = 100,
               value_bytes: int = 1024, duration: float = 10.0, warmup: float = 2.0,
               keys: int = 1000, seed: int = 1, protocol: str = "native",
-              timeout_ms: int = 30000, root: str = "/bench") -> Dict[str, Any]:
+              timeout_ms: int = 30000, root: str = "/bench", interval: float = 1.0,
+              timeline: bool = False) -> Dict[str, Any]:
         """The ZooKeeper paper's benchmark, the one ``qlab bench`` runs (in C++; Python only
         waits): returns the fields of ``qlab bench --json``: ops_per_s, reads_per_s,
         writes_per_s, latency_us{p50,p90,p99,p999,max,mean}, errors, ..."""
@@ -303,7 +305,8 @@ class Cluster:
         connect = self.zk_connect_string if protocol == "zookeeper" else self.connect_string
         return bench(connect, read_pct=read_pct, sessions=sessions, outstanding=outstanding,
                      value_bytes=value_bytes, duration=duration, warmup=warmup, keys=keys,
-                     seed=seed, protocol=protocol, timeout_ms=timeout_ms, root=root)
+                     seed=seed, protocol=protocol, timeout_ms=timeout_ms, root=root,
+                     interval=interval, timeline=timeline)
 
     # ---- internals ----------------------------------------------------------------------
 

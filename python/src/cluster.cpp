@@ -159,9 +159,11 @@ void bind_cluster(pyb::module_& m) {
       pyb::arg("port"), pyb::arg("timeout_s") = 0.5);
   m.def(
       "measure_failover",
-      [](cl::ClusterSpec& spec, int rounds, double timeout_s, bool restart) {
+      [](cl::ClusterSpec& spec, int rounds, double timeout_s, bool restart,
+         const std::string& fault) {
         cl::FailoverOptions fo;
         fo.rounds = rounds;
+        fo.fault = cl::parse_failover_fault(fault);
         fo.timeout = ms(timeout_s);
         fo.restart_old_leader = restart;
         std::vector<cl::FailoverRound> results;
@@ -182,12 +184,14 @@ void bind_cluster(pyb::module_& m) {
         }
         return out;
       },
-      pyb::arg("spec"), pyb::arg("rounds"), pyb::arg("timeout_s"), pyb::arg("restart"));
+      pyb::arg("spec"), pyb::arg("rounds"), pyb::arg("timeout_s"), pyb::arg("restart"),
+      pyb::arg("fault") = "kill");
   m.def(
       "run_bench",
       [](const std::string& connect, const std::string& protocol, int sessions, int outstanding,
          int read_pct, int value_bytes, int keys, double duration_s, double warmup_s,
-         std::uint64_t seed, int timeout_ms, const std::string& root) {
+         std::uint64_t seed, int timeout_ms, const std::string& root, double interval_s,
+         bool timeline) {
         cl::BenchOptions o;
         o.connect = connect;
         o.protocol = protocol;
@@ -201,6 +205,8 @@ void bind_cluster(pyb::module_& m) {
         o.seed = seed;
         o.timeout_ms = timeout_ms;
         o.root = root;
+        o.interval_s = interval_s;
+        o.timeline = timeline;
         nlohmann::json j;
         {
           gil_scoped_release release;  // the load runs in C++; Python only waits
@@ -210,7 +216,8 @@ void bind_cluster(pyb::module_& m) {
       },
       pyb::arg("connect"), pyb::arg("protocol"), pyb::arg("sessions"), pyb::arg("outstanding"),
       pyb::arg("read_pct"), pyb::arg("value_bytes"), pyb::arg("keys"), pyb::arg("duration_s"),
-      pyb::arg("warmup_s"), pyb::arg("seed"), pyb::arg("timeout_ms"), pyb::arg("root"));
+      pyb::arg("warmup_s"), pyb::arg("seed"), pyb::arg("timeout_ms"), pyb::arg("root"),
+      pyb::arg("interval_s") = 1.0, pyb::arg("timeline") = false);
 }
 
 }  // namespace quorumlab::py

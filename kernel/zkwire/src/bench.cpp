@@ -199,7 +199,9 @@ class Runner {
     auto last = start_;
     bool in_warmup = o_.warmup_s > 0;
     while (true) {
-      const auto next = std::min(last + std::chrono::seconds(1), in_warmup ? warmup_end : end);
+      const auto next = std::min(
+          last + std::chrono::duration_cast<Clock::duration>(duration<double>(o_.interval_s)),
+          in_warmup ? warmup_end : end);
       pump_until(next);
       const auto now = Clock::now();
       const double secs = duration<double>(now - last).count();

@@ -43,7 +43,8 @@ struct ZkBenchOptions {
   std::uint64_t seed = 1;
   int timeout_ms = 30000;  ///< requested session timeout; also the connect/drain deadline
   std::string root = "/bench";
-  /// Called once per second (and at the phase ends) with the interval's counters: elapsed
+  double interval_s = 1.0;  ///< length of the reporting intervals (on_interval)
+  /// Called once per interval (and at the phase ends) with the interval's counters: elapsed
   /// seconds since the start, the interval, its length in seconds, and whether it was warmup.
   std::function<void(double t, const ZkBenchPeriod&, double seconds, bool warmup)> on_interval;
 };
