@@ -96,7 +96,9 @@ struct AckEpoch {
   segmentsComplete @7 :Bool;
 }
 
-# DIFF / TRUNC / TRUNC+DIFF / SNAP followed by NEWLEADER, in one packet.
+# DIFF / TRUNC / TRUNC+DIFF / SNAP followed by NEWLEADER. A DIFF too large for one message
+# is cut into several packets: the first carries the mode, the rest continue it (mode DIFF,
+# commonIndex = the learner's last index so far); NEWLEADER takes effect with the final one.
 struct Sync {
   mode @0 :SyncMode;
   commonIndex @1 :UInt64;     # keep entries up to here (TRUNC point / DIFF start - 1)
@@ -106,6 +108,7 @@ struct Sync {
   entries @5 :List(Entry);    # proposals after the common prefix (or the snapshot)
   newLeaderIndex @6 :UInt64;  # NEWLEADER: the learner's log ends here once synced
   newLeaderZxid @7 :UInt64;
+  final @8 :Bool = true;      # false: more SYNC packets follow before NEWLEADER
 }
 
 struct Proposal {

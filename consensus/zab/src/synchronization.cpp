@@ -111,9 +111,46 @@ void ZabBroadcast::start_sync(LearnerHandler& h) {
   std::ostringstream detail;
   detail << wire::to_string(s.mode) << " to " << h.sid << " common=" << s.common_index
          << " entries=" << s.entries.size() << " learner_last=" << h.ack_epoch->last_index;
+  // Cut the entries into packets of at most sync_packet_bytes of payload (an entry larger than
+  // that goes alone): one message of a long DIFF would exceed the receiver's message limit,
+  // which drops the connection, and the learner would see a gap in the stream and start over
+  // with a longer DIFF each time.
+  std::vector<std::vector<LogEntry>> chunks(1);
+  std::size_t bytes = 0;
+  for (auto& e : s.entries) {
+    const std::size_t size = e.data.size() + 64;
+    if (!chunks.back().empty() && bytes + size > static_cast<std::size_t>(cfg_.sync_packet_bytes)) {
+      chunks.emplace_back();
+      bytes = 0;
+    }
+    bytes += size;
+    chunks.back().push_back(std::move(e));
+  }
+  if (chunks.size() > 1) detail << " packets=" << chunks.size();
   trace(TraceKind::catch_up, h.sid, s.newleader_zxid, detail.str());
   logger_->info("zab {}: sync {}", self_, detail.str());
-  send_stream(h, std::move(s));
+  LogIndex last = s.common_index;
+  Zxid last_zxid = s.common_zxid;
+  const Zxid newleader_zxid = s.newleader_zxid;
+  for (std::size_t i = 0; i < chunks.size(); ++i) {
+    wire::Sync packet;
+    if (i == 0) {
+      packet = std::move(s);
+    } else {
+      packet.mode = wire::SyncMode::diff;  // continues the log where the last packet ended
+      packet.common_index = last;
+      packet.common_zxid = last_zxid;
+      packet.newleader_index = h.newleader_index;
+      packet.newleader_zxid = newleader_zxid;
+    }
+    packet.entries = std::move(chunks[i]);
+    packet.final = i + 1 == chunks.size();
+    if (!packet.entries.empty()) {
+      last = packet.entries.back().index;
+      last_zxid = packet.entries.back().zxid;
+    }
+    send_stream(h, std::move(packet));
+  }
 }
 
 void ZabBroadcast::on_newleader_ack(LearnerHandler& h) {
@@ -175,6 +212,7 @@ void ZabBroadcast::on_sync(const wire::Sync& m) {
     }
     append_entry(e);
   }
+  if (!m.final) return;  // the DIFF continues in the next SYNC packet
   if (log_.last_index() != m.newleader_index || log_.last_zxid() != m.newleader_zxid) {
     return fail("our log does not end at NEWLEADER");
   }

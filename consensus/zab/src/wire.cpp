@@ -292,6 +292,7 @@ struct Encoder {
     put_entries(b.initEntries(static_cast<unsigned>(m.entries.size())), m.entries);
     b.setNewLeaderIndex(m.newleader_index);
     b.setNewLeaderZxid(m.newleader_zxid);
+    b.setFinal(m.final);
   }
   void operator()(const Proposal& m) {
     put_entries(p.initProposal().initEntries(static_cast<unsigned>(m.entries.size())), m.entries);
@@ -383,6 +384,7 @@ Body decode_body(proto::QuorumPacket::Reader p) {
       m.entries = get_entries(r.getEntries());
       m.newleader_index = r.getNewLeaderIndex();
       m.newleader_zxid = r.getNewLeaderZxid();
+      m.final = r.getFinal();
       return m;
     }
     case proto::QuorumPacket::PROPOSAL:

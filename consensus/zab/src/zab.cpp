@@ -45,6 +45,9 @@ std::vector<ParamSpec> param_schema() {
       int_param("snap_threshold_entries", d.snap_threshold_entries, 0, 1e12,
                 "Send SNAP instead of DIFF when a learner misses more than this many entries; 0 "
                 "sends SNAP only to a learner behind the leader's compaction point."),
+      int_param("sync_packet_bytes", d.sync_packet_bytes, 4096, 1e9,
+                "A DIFF larger than this (payload bytes) is sent as several SYNC packets, so no "
+                "peer message exceeds the transport's size limit."),
       int_param("max_epoch_segments", d.max_epoch_segments, 1, 1e6,
                 "ACKEPOCH describes at most this many epoch runs of the learner's log (newest "
                 "first) so the leader can find the common prefix; beyond them it sends SNAP."),
@@ -70,6 +73,7 @@ ZabConfig ZabConfig::from(const Params& params) {
   get("notification_min_ticks", c.notification_min_ticks);
   get("notification_max_ticks", c.notification_max_ticks);
   get("snap_threshold_entries", c.snap_threshold_entries);
+  get("sync_packet_bytes", c.sync_packet_bytes);
   get("max_epoch_segments", c.max_epoch_segments);
   c.ping_interval_ticks = std::max<std::int64_t>(1, c.ping_interval_ticks);
   c.notification_min_ticks = std::max<std::int64_t>(1, c.notification_min_ticks);

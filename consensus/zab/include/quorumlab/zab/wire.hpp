@@ -70,6 +70,7 @@ struct Sync {
   std::vector<LogEntry> entries;
   LogIndex newleader_index = 0;
   Zxid newleader_zxid = 0;
+  bool final = true;  ///< false: more SYNC packets (continuing the DIFF) follow
 };
 
 struct Proposal {

@@ -96,6 +96,7 @@ struct ZabConfig {
   std::int64_t notification_min_ticks = 2;
   std::int64_t notification_max_ticks = 32;
   std::int64_t snap_threshold_entries = 0;
+  std::int64_t sync_packet_bytes = 512 * 1024;
   std::int64_t max_epoch_segments = 64;
   bool lease = false;
 
