@@ -15,6 +15,7 @@ PACKAGES := build-essential cmake pkg-config ninja-build \
   libboost-dev libboost-filesystem-dev \
   pybind11-dev python3-dev python3-pytest python3-numpy python3-matplotlib \
   python3-pandas python3-tqdm python3-nbclient python3-nbformat python3-ipykernel \
+  python3-distributed \
   libgtest-dev libgmock-dev libbenchmark-dev \
   libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev \
   libxxhash-dev librapidcheck-dev libedit-dev clang-format \

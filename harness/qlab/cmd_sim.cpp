@@ -75,12 +75,16 @@ int run(SimOptions& o) {
   std::map<std::string, std::uint64_t> counters, violations;
   std::optional<std::int64_t> bound_ms;
   std::vector<std::uint64_t> failed_seeds;
+  std::vector<std::string> digests;  // per seed, in seed order: what a replay must reproduce
   const std::uint64_t report_every = std::max<std::uint64_t>(1, o.seeds / 20);
   int exit_code = 0;
   for (std::uint64_t i = 0; i < o.seeds; ++i) {
     sim::SimConfig cfg = base;
     cfg.seed = o.seed + i;
     sim::RunResult r = sim::run_simulation(cfg);
+    char digest[17];
+    std::snprintf(digest, sizeof digest, "%016" PRIx64, r.trace_digest);
+    digests.emplace_back(digest);
     ops += r.ops;
     faults += r.faults;
     events += r.events;
@@ -186,6 +190,7 @@ int run(SimOptions& o) {
     j["fifo_execution_order_anomalies"] = order_anomalies;
     j["linearizability_keys_undecided"] = lin_unknown;
     j["seconds"] = secs;
+    j["trace_digests"] = digests;
     j["git_revision"] = sim::git_revision();
     std::cout << j.dump() << std::endl;
     return exit_code;
@@ -258,9 +263,11 @@ void add_sim(CLI::App& app, Action& action) {
                   "broadcast plugin parameter KEY=VALUE (repeatable)");
   cmd->add_option("--read-policy-param", o->read_policy_params,
                   "read policy parameter KEY=VALUE (repeatable), e.g. max_staleness_ms=50");
-  cmd->add_flag("--json", o->json,
-                "print the report as one JSON object (stale reads, staleness, violations by "
-                "property, read costs); with --keep-going failures are only counted");
+  cmd->add_flag(
+      "--json", o->json,
+      "print the report as one JSON object (stale reads, staleness, violations by "
+      "property, read costs, the trace digest of every seed); with --keep-going failures are only "
+      "counted");
   cmd->add_flag("--check-linearizable-reads", o->config.check_reads_linearizable,
                 "hold every read to linearizability whatever the policy declares (finds the "
                 "anomalies a weaker policy allows)");

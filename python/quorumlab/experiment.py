@@ -39,47 +39,102 @@ from __future__ import annotations
 
 import concurrent.futures
 import datetime
+import hashlib
 import itertools
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
+import threading
+import time
 import tomllib
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from . import _native
 
-__all__ = ["ExperimentError", "Experiment", "load", "run"]
+__all__ = ["ExperimentError", "Experiment", "load", "run", "replay"]
 
 
 class ExperimentError(ValueError):
     """A bad experiment file: the message names the key's path and what is allowed."""
 
 
-# The simulator backend's settings: name -> (type, what is allowed).
+# ---- the settings each backend takes: name -> kind ----------------------------------------
+# Kinds: "int" (non-negative), "num" (non-negative number), "bool", "str", "dict" (of scalars),
+# a tuple of allowed strings, or "schedule" (the cluster backend's fault schedule).
 SIM_SETTINGS: Dict[str, Any] = {
-    "broadcast": str,
-    "nodes": int,
-    "observers": int,
-    "read_policy": str,
-    "faults": str,
-    "duration_ms": int,
-    "clients": int,
-    "keys": int,
-    "session_timeout_ms": int,
-    "broadcast_params": dict,
-    "read_policy_params": dict,
-    "check_linearizable_reads": bool,
+    "broadcast": "str",
+    "nodes": "int",
+    "observers": "int",
+    "read_policy": "str",
+    "faults": "str",
+    "duration_ms": "int",
+    "clients": "int",
+    "keys": "int",
+    "session_timeout_ms": "int",
+    "broadcast_params": "dict",
+    "read_policy_params": "dict",
+    "check_linearizable_reads": "bool",
+    "label": "str",
 }
+CLUSTER_SETTINGS: Dict[str, Any] = {
+    "system": ("quorumlab", "zookeeper"),
+    "broadcast": "str",
+    "storage": "str",
+    "read_policy": "str",
+    "nodes": "int",
+    "observers": "int",
+    "params": "dict",
+    "broadcast_params": "dict",
+    "read_policy_params": "dict",
+    "workload": ("bench", "failover", "timeline"),
+    "protocol": ("native", "zookeeper"),
+    "read_pct": "int",
+    "sessions": "int",
+    "outstanding": "int",
+    "value_bytes": "int",
+    "keys": "int",
+    "duration": "num",
+    "warmup": "num",
+    "system_warmup": "num",
+    "interval": "num",
+    "rounds": "int",
+    "fault": ("kill", "pause"),
+    "schedule": "schedule",
+    "label": "str",
+}
+SETTINGS = {"sim": SIM_SETTINGS, "cluster": CLUSTER_SETTINGS}
+# The cluster backend's defaults (the ZooKeeper paper's benchmark, as `qlab bench`).
+CLUSTER_DEFAULTS: Dict[str, Any] = {
+    "system": "quorumlab", "broadcast": "zab", "storage": "wal", "read_policy": "local",
+    "nodes": 3, "observers": 0, "workload": "bench", "protocol": "native", "read_pct": 50,
+    "sessions": 12, "outstanding": 100, "value_bytes": 1024, "keys": 1000, "duration": 10.0,
+    "warmup": 2.0, "system_warmup": 0.0, "interval": 1.0, "rounds": 10, "fault": "kill",
+}
+SCHEDULE_KEYS = {"at", "what", "node", "recover_at"}
+SCHEDULE_FAULTS = ("kill", "pause")
 TOP_KEYS = {"name", "question", "backend", "repetitions", "seeds", "settings", "axes", "quick",
             "plots"}
-PLOT_KINDS = ("bar", "line", "scatter")
-# What a point's row holds besides its settings (from `qlab sim --json`).
-METRICS = ("seeds", "passed", "failed", "ops", "reads", "stale_reads", "stale_rate",
-           "linearizability_violations", "barriers_per_read", "read_rounds_per_read",
-           "peer_messages_per_op", "peer_bytes_per_op", "seconds")
+PLOT_KINDS = ("bar", "line", "scatter", "cdf", "timeline")
+# What a point's row holds besides its settings.
+METRICS = {
+    "sim": ("seeds", "passed", "failed", "ops", "reads", "stale_reads", "stale_rate",
+            "linearizability_violations", "barriers_per_read", "read_rounds_per_read",
+            "peer_messages_per_op", "peer_bytes_per_op", "staleness_ms_p99",
+            "read_latency_ms_mean", "seconds"),
+    "cluster": ("ops_per_s", "reads_per_s", "writes_per_s", "latency_p50_ms",
+                "latency_p99_ms", "latency_mean_ms", "errors", "elections", "failover_ms",
+                "failover_ms_median", "failover_ms_p90", "failover_ms_max", "failed_writes",
+                "t", "seconds"),
+}
+# The axis whose values are tables of settings applied together (a system to compare: its
+# label names it in plots), e.g. variant = [{ label = "zab", broadcast = "zab" }, ...].
+VARIANT = "variant"
+# Columns that hold one value per trial (a cdf plot's x).
+LIST_COLUMNS = ("failover_ms",)
 
 
 @dataclass
@@ -102,23 +157,80 @@ class Experiment:
         out = []
         for values in itertools.product(*(self.axes[n] for n in names)):
             p = dict(self.settings)
-            p.update(zip(names, values))
+            for name, value in zip(names, values):
+                if name == VARIANT:  # a table of settings, applied together
+                    p.update(value)
+                else:
+                    p[name] = value
             out.append(p)
         return out
 
 
-def _check_setting(path: str, key: str, value: Any) -> None:
-    if key not in SIM_SETTINGS:
-        raise ExperimentError(f"{path}: unknown setting; allowed: {', '.join(SIM_SETTINGS)}")
-    want = SIM_SETTINGS[key]
-    if want is int and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+def _check_schedule(path: str, value: Any) -> None:
+    if not isinstance(value, list):
+        raise ExperimentError(f"{path}: an array of {{ at, what, node, recover_at }} tables")
+    for i, f in enumerate(value):
+        where = f"{path}[{i}]"
+        if not isinstance(f, dict) or set(f) - SCHEDULE_KEYS or not {"at", "what", "node"} <= set(f):
+            raise ExperimentError(f"{where}: a table with at (s), what ({', '.join(SCHEDULE_FAULTS)}),"
+                                  f" node (leader, follower or an id) and optionally recover_at (s)")
+        if f["what"] not in SCHEDULE_FAULTS:
+            raise ExperimentError(f"{where}.what: one of {', '.join(SCHEDULE_FAULTS)}, "
+                                  f"got {f['what']!r}")
+        node = f["node"]
+        if not (node in ("leader", "follower") or
+                (isinstance(node, int) and not isinstance(node, bool) and node >= 1)):
+            raise ExperimentError(f"{where}.node: leader, follower or a node id, got {node!r}")
+        for k in ("at", "recover_at"):
+            if k in f and (isinstance(f[k], bool) or not isinstance(f[k], (int, float))
+                           or f[k] < 0):
+                raise ExperimentError(f"{where}.{k}: seconds from the start of the load, "
+                                      f"got {f[k]!r}")
+        if "recover_at" in f and f["recover_at"] <= f["at"]:
+            raise ExperimentError(f"{where}.recover_at: must be after at ({f['at']})")
+
+
+def _check_setting(backend: str, path: str, key: str, value: Any) -> None:
+    table = SETTINGS[backend]
+    if key not in table:
+        raise ExperimentError(f"{path}: unknown setting for the {backend} backend; allowed: "
+                              f"{', '.join(table)}")
+    want = table[key]
+    if want == "int" and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
         raise ExperimentError(f"{path}: must be a non-negative integer, got {value!r}")
-    if want is not int and not isinstance(value, want):
-        raise ExperimentError(f"{path}: must be a {want.__name__}, got {value!r}")
-    if want is dict:
+    if want == "num" and (isinstance(value, bool) or not isinstance(value, (int, float))
+                          or value < 0):
+        raise ExperimentError(f"{path}: must be a non-negative number, got {value!r}")
+    if want in ("str", "bool", "dict"):
+        typ = {"str": str, "bool": bool, "dict": dict}[want]
+        if not isinstance(value, typ):
+            raise ExperimentError(f"{path}: must be a {typ.__name__}, got {value!r}")
+    if want == "dict":
         for k, v in value.items():
             if not isinstance(v, (str, int, float, bool)):
                 raise ExperimentError(f"{path}.{k}: must be a string, number or boolean")
+    if isinstance(want, tuple) and value not in want:
+        raise ExperimentError(f"{path}: one of {', '.join(want)}, got {value!r}")
+    if want == "schedule":
+        _check_schedule(path, value)
+    if key == "read_pct" and value > 100:
+        raise ExperimentError(f"{path}: a percentage, 0..100, got {value!r}")
+
+
+def _check_point(backend: str, point: Dict[str, Any], where: str) -> None:
+    """Checks that go across settings (for every point of the sweep)."""
+    if backend != "cluster":
+        return
+    p = {**CLUSTER_DEFAULTS, **point}
+    if p["system"] == "zookeeper" and p["workload"] != "bench":
+        raise ExperimentError(f"{where}: system 'zookeeper' runs the bench workload only, "
+                              f"got workload {p['workload']!r}")
+    if p["workload"] == "timeline" and not p.get("schedule"):
+        raise ExperimentError(f"{where}: the timeline workload needs a schedule of faults")
+    for f in p.get("schedule", []):
+        if isinstance(f["node"], int) and f["node"] > p["nodes"] + p["observers"]:
+            raise ExperimentError(f"{where}: schedule node {f['node']} does not exist "
+                                  f"({p['nodes']} nodes + {p['observers']} observers)")
 
 
 def _axis_values(path: str, spec: Any) -> List[Any]:
@@ -147,8 +259,9 @@ def _parse(doc: Dict[str, Any], path: str) -> Experiment:
         if not isinstance(doc.get(key), str) or not doc[key].strip():
             raise ExperimentError(f"{key}: required, a non-empty string")
     backend = doc.get("backend", "sim")
-    if backend != "sim":
-        raise ExperimentError(f"backend: '{backend}' is not available yet; allowed: sim")
+    if backend not in SETTINGS:
+        raise ExperimentError(f"backend: '{backend}' is not available; allowed: "
+                              f"{', '.join(SETTINGS)}")
     reps = doc.get("repetitions", 1)
     if isinstance(reps, bool) or not isinstance(reps, int) or reps < 1:
         raise ExperimentError(f"repetitions: a positive integer, got {reps!r}")
@@ -164,7 +277,7 @@ def _parse(doc: Dict[str, Any], path: str) -> Experiment:
     if not isinstance(settings, dict):
         raise ExperimentError("settings: a table")
     for k, v in settings.items():
-        _check_setting(f"settings.{k}", k, v)
+        _check_setting(backend, f"settings.{k}", k, v)
     axes_doc = doc.get("axes", {})
     if not isinstance(axes_doc, dict):
         raise ExperimentError("axes: a table")
@@ -172,12 +285,19 @@ def _parse(doc: Dict[str, Any], path: str) -> Experiment:
     for k, spec in axes_doc.items():
         values = _axis_values(f"axes.{k}", spec)
         for i, v in enumerate(values):
-            _check_setting(f"axes.{k}[{i}]", k, v)
+            if k != VARIANT:
+                _check_setting(backend, f"axes.{k}[{i}]", k, v)
+                continue
+            if not isinstance(v, dict) or not isinstance(v.get("label"), str):
+                raise ExperimentError(f"axes.{k}[{i}]: a table of settings with a label, e.g. "
+                                      "{ label = \"zab\", broadcast = \"zab\" }")
+            for key, value in v.items():
+                _check_setting(backend, f"axes.{k}[{i}].{key}", key, value)
         axes[k] = values
     plots = doc.get("plots", [])
     if not isinstance(plots, list):
         raise ExperimentError("plots: an array of tables ([[plots]])")
-    columns = set(SIM_SETTINGS) | set(METRICS)
+    columns = set(SETTINGS[backend]) | set(METRICS[backend]) | {"repetition"}
     for i, p in enumerate(plots):
         where = f"plots[{i}]"
         if not isinstance(p, dict) or set(p) - {"kind", "x", "y", "series", "title"}:
@@ -185,14 +305,28 @@ def _parse(doc: Dict[str, Any], path: str) -> Experiment:
         if p.get("kind") not in PLOT_KINDS:
             raise ExperimentError(f"{where}.kind: one of {', '.join(PLOT_KINDS)}")
         for k in ("x", "y", "series"):
-            if k in p and p[k] not in columns:
-                raise ExperimentError(f"{where}.{k}: '{p[k]}' is not a column; columns: "
-                                      f"{', '.join(sorted(columns))}")
-        if "x" not in p or "y" not in p:
+            names = p[k] if k == "series" and isinstance(p.get(k), list) else [p.get(k)]
+            for name in names if k in p else []:
+                if name not in columns:
+                    raise ExperimentError(f"{where}.{k}: '{name}' is not a column; columns: "
+                                          f"{', '.join(sorted(columns))}")
+        if p["kind"] == "cdf":
+            if p.get("x") not in LIST_COLUMNS:
+                raise ExperimentError(f"{where}.x: a cdf plots a column of per-trial values: "
+                                      f"{', '.join(LIST_COLUMNS)}")
+        elif p["kind"] == "timeline":
+            if p.get("x", "t") != "t" or p.get("y", "ops_per_s") != "ops_per_s":
+                raise ExperimentError(f"{where}: a timeline plots x = 't', y = 'ops_per_s'")
+            p.setdefault("x", "t")
+            p.setdefault("y", "ops_per_s")
+        elif "x" not in p or "y" not in p:
             raise ExperimentError(f"{where}: x and y are required")
-    return Experiment(path=path, name=doc["name"], question=doc["question"], backend=backend,
-                      repetitions=reps, first_seed=first, seed_count=count, settings=settings,
-                      axes=axes, plots=plots)
+    exp = Experiment(path=path, name=doc["name"], question=doc["question"], backend=backend,
+                     repetitions=reps, first_seed=first, seed_count=count, settings=settings,
+                     axes=axes, plots=plots)
+    for i, point in enumerate(exp.points()):
+        _check_point(backend, point, f"point {i + 1} ({_point_label(point, exp.axes)})")
+    return exp
 
 
 def load(path: str, quick: bool = False) -> Experiment:
@@ -203,6 +337,8 @@ def load(path: str, quick: bool = False) -> Experiment:
             doc = tomllib.load(f)
     except tomllib.TOMLDecodeError as e:
         raise ExperimentError(f"{path}: not valid TOML: {e}") from None
+    except OSError as e:
+        raise ExperimentError(f"{path}: {e.strerror}") from None
     quick_doc = doc.get("quick", {})
     if not isinstance(quick_doc, dict):
         raise ExperimentError("quick: a table of overrides")
@@ -223,9 +359,20 @@ def _point_id(point: Dict[str, Any]) -> str:
     return json.dumps(point, sort_keys=True)
 
 
+def _point_label(point: Dict[str, Any], axes: Dict[str, Any]) -> str:
+    return ", ".join(str(point.get("label")) if k == VARIANT else f"{k}={point.get(k)}"
+                     for k in axes) or "the only point"
+
+
 def _qlab() -> str:
     return os.path.join(_native.bin_dir(), "qlab")
 
+
+def _text(v: Any) -> str:
+    return ("true" if v else "false") if isinstance(v, bool) else str(v)
+
+
+# ---- the simulator backend --------------------------------------------------------------
 
 def _sim_args(point: Dict[str, Any], first: int, count: int) -> List[str]:
     args = [_qlab(), "sim", "--seed", str(first), "--seeds", str(count), "--keep-going", "--json"]
@@ -236,35 +383,217 @@ def _sim_args(point: Dict[str, Any], first: int, count: int) -> List[str]:
     for k, flag in flags.items():
         if k in point:
             args += [flag, str(point[k])]
-    text = lambda v: ("true" if v else "false") if isinstance(v, bool) else str(v)
     for k, v in point.get("broadcast_params", {}).items():
-        args += ["--broadcast-param", f"{k}={text(v)}"]
+        args += ["--broadcast-param", f"{k}={_text(v)}"]
     for k, v in point.get("read_policy_params", {}).items():
-        args += ["--read-policy-param", f"{k}={text(v)}"]
+        args += ["--read-policy-param", f"{k}={_text(v)}"]
     if point.get("check_linearizable_reads"):
         args.append("--check-linearizable-reads")
     return args
 
 
-def _run_point(point: Dict[str, Any], rep: int, first: int, count: int) -> Dict[str, Any]:
-    """One point and repetition through `qlab sim --json`: its row."""
+def _run_sim_point(point: Dict[str, Any], rep: int, first: int, count: int
+                   ) -> Tuple[Dict[str, Any], Optional[Dict[str, Any]]]:
+    """One point and repetition through `qlab sim --json`: its row and the whole report.
+    Runs in a worker thread, a process pool or on a Dask worker (picklable, no shared state)."""
     row: Dict[str, Any] = {"point": _point_id(point), "repetition": rep, **point}
-    args = _sim_args(point, first, count)
-    out = subprocess.run(args, capture_output=True, text=True, check=False)
+    started = time.monotonic()
+    out = subprocess.run(_sim_args(point, first, count), capture_output=True, text=True,
+                         check=False)
     lines = [l for l in out.stdout.splitlines() if l.strip()]
     if out.returncode not in (0, 1) or not lines:
         row.update(status="failed", error=(out.stderr.strip().splitlines() or ["no output"])[-1])
-        return row
+        return row, None
     report = json.loads(lines[-1])
     row["status"] = "ok"
-    for k in METRICS:
+    for k in METRICS["sim"]:
         if k in report:
             row[k] = report[k]
     row["violations"] = report.get("violations", {})
     row["staleness_ms_p99"] = report.get("staleness_ms", {}).get("p99")
     row["read_latency_ms_mean"] = report.get("read_latency_ms", {}).get("mean")
+    digests = report.get("trace_digests", [])
+    row["trace_digest"] = hashlib.sha256(",".join(digests).encode()).hexdigest()[:16]
+    row["seconds"] = time.monotonic() - started
+    return row, report
+
+
+# ---- the cluster backend ----------------------------------------------------------------
+
+def _percentile(values: List[float], q: float) -> Optional[float]:
+    if not values:
+        return None
+    v = sorted(values)
+    return v[min(len(v) - 1, max(0, int(round(q / 100.0 * len(v) + 0.5)) - 1))]
+
+
+def _bench_row(b: Dict[str, Any]) -> Dict[str, Any]:
+    lat = b.get("latency_us", {})
+    row = {"ops_per_s": b.get("ops_per_s"), "reads_per_s": b.get("reads_per_s"),
+           "writes_per_s": b.get("writes_per_s"),
+           "latency_p50_ms": (lat.get("p50") or 0) / 1000.0,
+           "latency_p99_ms": (lat.get("p99") or 0) / 1000.0,
+           "latency_mean_ms": (lat.get("mean") or 0) / 1000.0,
+           "errors": sum(b.get("errors", {}).values())}
+    for k, v in b.get("server_read_counters", {}).items():
+        row["server_" + k] = v
     return row
 
+
+def _highest_epoch(cluster: Any) -> int:
+    return max([n.get("epoch", 0) for n in cluster.status()] + [0])
+
+
+class _Schedule:
+    """Applies a fault schedule to a running cluster while the load runs: each fault at `at`
+    seconds after `t0` on the node it names (the leader or a follower as they are at that
+    moment, or an id), recovered (restart after a kill, resume after a pause) at `recover_at`.
+    Records what it did as {t, what, node}."""
+
+    def __init__(self, cluster: Any, schedule: List[Dict[str, Any]]) -> None:
+        self.cluster, self.applied = cluster, []  # type: ignore[var-annotated]
+        self.error: Optional[str] = None
+        events = []
+        for i, f in enumerate(schedule):
+            events.append((float(f["at"]), 0, i, f["what"], f["node"]))
+            if "recover_at" in f:
+                events.append((float(f["recover_at"]), 1, i, f["what"], None))
+        self.events = sorted(events)
+        self.targets: Dict[int, int] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="quorumlab-schedule", daemon=True)
+
+    def start(self, t0: float) -> None:
+        self.t0 = t0
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _leader(self) -> int:
+        """The node that leads now: the one node reporting itself leader (a node that just
+        restarted may not know the leader yet, so agreement of all is not waited for)."""
+        leaders = [n["id"] for n in self.cluster.status() if n["role"] == "leader"]
+        return leaders[0] if len(leaders) == 1 else self.cluster.leader()
+
+    def _pick(self, node: Any) -> int:
+        if isinstance(node, int):
+            return node
+        leader = self._leader()
+        if node == "leader":
+            return leader
+        faulted = set(self.targets.values())
+        for n in self.cluster.node_ids:
+            if n != leader and n not in faulted:
+                return n
+        raise RuntimeError("no follower left to fault")
+
+    def _run(self) -> None:
+        for at, recover, i, what, node in self.events:
+            if self._stop.wait(max(0.0, self.t0 + at - time.monotonic())):
+                return
+            try:
+                if not recover:
+                    target = self._pick(node)
+                    self.targets[i] = target
+                    (self.cluster.kill if what == "kill" else self.cluster.pause)(target)
+                    self.applied.append({"t": time.monotonic() - self.t0, "what": what,
+                                         "node": target})
+                else:
+                    target = self.targets.pop(i)
+                    if what == "kill":
+                        self.cluster.restart(target)
+                    else:
+                        self.cluster.resume(target)
+                    self.applied.append({"t": time.monotonic() - self.t0,
+                                         "what": "restart" if what == "kill" else "resume",
+                                         "node": target})
+            except Exception as e:  # recorded; the load goes on
+                self.error = f"schedule at {at} s: {e}"
+                return
+
+
+def _run_cluster_point(point: Dict[str, Any], rep: int, raw_dir: str
+                       ) -> Tuple[Dict[str, Any], Optional[Dict[str, Any]]]:
+    """One point and repetition on real processes: starts the system, warms it, runs the
+    workload, stops it. The cluster folder (logs, data) stays in raw/ when the point fails."""
+    from . import bench as run_bench
+    from .cluster import Cluster
+    from .zookeeper import Ensemble
+    p = {**CLUSTER_DEFAULTS, **point}
+    row: Dict[str, Any] = {"point": _point_id(point), "repetition": rep, **point}
+    sysdir = raw_dir + "-system"
+    started = time.monotonic()
+    load = dict(read_pct=p["read_pct"], sessions=p["sessions"], outstanding=p["outstanding"],
+                value_bytes=p["value_bytes"], keys=p["keys"], seed=rep + 1)
+    try:
+        if p["system"] == "zookeeper":
+            system: Any = Ensemble(nodes=p["nodes"], dir=sysdir)
+            protocol = "zookeeper"
+        else:
+            params = dict(p.get("params", {}))
+            params.update({f"broadcast.{k}": v for k, v in p.get("broadcast_params", {}).items()})
+            params.update({f"read_policy.{k}": v
+                           for k, v in p.get("read_policy_params", {}).items()})
+            system = Cluster(nodes=p["nodes"], observers=p["observers"],
+                             broadcast=p["broadcast"], storage=p["storage"],
+                             read_policy=p["read_policy"], params=params, dir=sysdir,
+                             start=False)
+            protocol = p["protocol"]
+        with system:
+            connect = (system.connect_string if p["system"] == "zookeeper" else
+                       system.zk_connect_string if protocol == "zookeeper" else
+                       system.connect_string)
+            if p["system_warmup"] > 0:  # the same load, not recorded (a JVM's JIT settles)
+                run_bench(connect, protocol=protocol, duration=p["system_warmup"], warmup=0,
+                          **load)
+            report: Dict[str, Any] = {}
+            if p["workload"] == "bench":
+                before = _highest_epoch(system) if p["system"] == "quorumlab" else 0
+                report = run_bench(connect, protocol=protocol, duration=p["duration"],
+                                   warmup=p["warmup"], **load)
+                row.update(_bench_row(report))
+                if p["system"] == "quorumlab":
+                    row["elections"] = _highest_epoch(system) - before
+            elif p["workload"] == "failover":
+                rounds = system.failover(rounds=p["rounds"], fault=p["fault"])
+                report = {"rounds": rounds}
+                trials = [r["failover_ms"] for r in rounds]
+                row.update(failover_ms=trials, failover_ms_median=_percentile(trials, 50),
+                           failover_ms_p90=_percentile(trials, 90),
+                           failover_ms_max=max(trials),
+                           failed_writes=sum(r["failed_writes"] for r in rounds),
+                           converged=all(r["converged"] for r in rounds))
+            else:  # timeline
+                schedule = _Schedule(system, p["schedule"])
+                t0 = time.monotonic()
+                schedule.start(t0)
+                try:
+                    report = run_bench(connect, protocol=protocol, duration=p["duration"],
+                                       warmup=0, interval=p["interval"], timeline=True, **load)
+                    end = time.monotonic() - t0
+                finally:
+                    schedule.stop()
+                # The load's clock starts once its sessions are connected: place it on the
+                # schedule's clock by the end of the run (within the drain time, ~10 ms).
+                line = report.get("timeline", [])
+                shift = max(0.0, end - line[-1]["t"]) if line else 0.0
+                row.update(_bench_row(report))
+                row["timeline"] = [{**e, "t": e["t"] + shift} for e in line]
+                row["faults_applied"] = schedule.applied
+                if schedule.error:
+                    raise RuntimeError(schedule.error)
+        row["status"] = "ok"
+        shutil.rmtree(sysdir, ignore_errors=True)
+    except Exception as e:
+        row.update(status="failed", error=f"{type(e).__name__}: {e}", system_dir=sysdir)
+        report = None
+    row["seconds"] = time.monotonic() - started
+    return row, report
+
+
+# ---- running ----------------------------------------------------------------------------
 
 def _manifest(exp: Experiment, quick: bool, started: str) -> Dict[str, Any]:
     try:
@@ -273,23 +602,50 @@ def _manifest(exp: Experiment, quick: bool, started: str) -> Dict[str, Any]:
                              check=False).stdout.strip() or "unknown"
     except OSError:
         rev = "unknown"
+    try:
+        qlab_version = subprocess.run([_qlab(), "--version"], capture_output=True, text=True,
+                                      check=False).stdout.strip()
+    except OSError:
+        qlab_version = "unknown"
+    versions = {"python": sys.version.split()[0], "qlab": qlab_version}
+    for mod in ("pandas", "numpy", "matplotlib", "distributed"):
+        try:
+            versions[mod] = __import__(mod).__version__
+        except ImportError:
+            pass
     return {"experiment": exp.name, "question": exp.question, "file": os.path.abspath(exp.path),
             "quick": quick, "backend": exp.backend, "repetitions": exp.repetitions,
             "seeds": {"first": exp.first_seed, "count": exp.seed_count},
             "points": exp.points(), "git_revision": rev, "started": started,
             "machine": {"system": platform.platform(), "cpus": os.cpu_count(),
-                        "python": sys.version.split()[0]}}
+                        "load_average": os.getloadavg()},
+            "versions": versions}
+
+
+def _raw_name(index: int, rep: int) -> str:
+    return f"point{index + 1}-rep{rep}"
+
+
+def _seeds_of(exp: Experiment, rep: int) -> Tuple[int, int]:
+    return exp.first_seed + rep * exp.seed_count, exp.seed_count
 
 
 def run(path: str, out: Optional[str] = None, quick: bool = False,
-        workers: Optional[int] = None, progress: bool = True):
+        workers: Optional[int] = None, progress: bool = True,
+        scheduler: Optional[str] = None):
     """Runs the experiment in `path` into the folder `out` (default results/NAME, or
     results/NAME-quick) and returns its rows as a pandas DataFrame. Points already in the
-    folder's results.jsonl are not run again (resume)."""
+    folder's results.jsonl are not run again (resume).
+
+    Simulator points run in `workers` parallel processes (default: the CPU count), or on the
+    Dask cluster whose scheduler is at `scheduler` ("tcp://HOST:8786"). Cluster points run
+    one at a time (each needs the machine to itself), repetitions outermost so the systems
+    alternate within the run."""
     import pandas as pd
     exp = load(path, quick)
     out = out or os.path.join("results", exp.name + ("-quick" if quick else ""))
-    os.makedirs(out, exist_ok=True)
+    raw = os.path.join(out, "raw")
+    os.makedirs(raw, exist_ok=True)
     jsonl = os.path.join(out, "results.jsonl")
     done = set()
     if os.path.exists(jsonl):
@@ -301,35 +657,116 @@ def run(path: str, out: Optional[str] = None, quick: bool = False,
                         done.add((r["point"], r["repetition"]))
     started = datetime.datetime.now(datetime.timezone.utc).isoformat()
     manifest = _manifest(exp, quick, started)
-    todo = [(p, rep) for p in exp.points() for rep in range(exp.repetitions)
+    points = exp.points()
+    todo = [(i, p, rep) for rep in range(exp.repetitions) for i, p in enumerate(points)
             if (_point_id(p), rep) not in done]
+    if exp.backend == "sim":
+        todo.sort(key=lambda t: (t[0], t[2]))
     bar = None
     if progress:
         from tqdm.auto import tqdm
         bar = tqdm(total=len(todo), desc=exp.name, unit="point")
-    workers = workers or os.cpu_count() or 1
-    with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool, \
-            open(jsonl, "a") as f:
-        futures = [pool.submit(_run_point, p, rep, exp.first_seed + rep * exp.seed_count,
-                               exp.seed_count) for p, rep in todo]
-        for fut in concurrent.futures.as_completed(futures):
-            row = fut.result()
-            f.write(json.dumps(row) + "\n")
-            f.flush()
-            if bar:
-                bar.update(1)
+
+    def record(f: Any, index: int, rep: int, row: Dict[str, Any],
+               report: Optional[Dict[str, Any]]) -> None:
+        row["point_index"] = index + 1
+        if report is not None:
+            with open(os.path.join(raw, _raw_name(index, rep) + ".json"), "w") as rf:
+                json.dump(report, rf)
+        f.write(json.dumps(row) + "\n")
+        f.flush()
+        if bar:
+            bar.set_postfix_str(f"{_point_label(row, exp.axes)}: {row['status']}")
+            bar.update(1)
+
+    with open(jsonl, "a") as f:
+        if exp.backend == "cluster":
+            for i, p, rep in todo:
+                row, report = _run_cluster_point(p, rep, os.path.join(raw, _raw_name(i, rep)))
+                record(f, i, rep, row, report)
+        elif scheduler:
+            from distributed import Client as DaskClient, as_completed
+            with DaskClient(scheduler) as dask:
+                futures = {dask.submit(_run_sim_point, p, rep, *_seeds_of(exp, rep),
+                                       pure=False): (i, rep) for i, p, rep in todo}
+                for fut in as_completed(list(futures)):
+                    record(f, *futures[fut], *fut.result())
+        else:
+            with concurrent.futures.ThreadPoolExecutor(
+                    max_workers=workers or os.cpu_count() or 1) as pool:
+                futures = {pool.submit(_run_sim_point, p, rep, *_seeds_of(exp, rep)): (i, rep)
+                           for i, p, rep in todo}
+                for fut in concurrent.futures.as_completed(futures):
+                    record(f, *futures[fut], *fut.result())
     if bar:
         bar.close()
     rows = [json.loads(l) for l in open(jsonl) if l.strip()]
     # The newest row of each (point, repetition): a failed one re-run later replaces it.
     latest = {(r["point"], r["repetition"]): r for r in rows}
-    df = pd.DataFrame(list(latest.values()))
-    df.drop(columns=["point"]).to_csv(os.path.join(out, "results.csv"), index=False)
+    df = pd.DataFrame(sorted(latest.values(),
+                             key=lambda r: (r.get("point_index", 0), r["repetition"])))
+    flat = df.drop(columns=[c for c in ("point", "timeline", "faults_applied", "violations")
+                            if c in df.columns])
+    flat.to_csv(os.path.join(out, "results.csv"), index=False)
     manifest["ended"] = datetime.datetime.now(datetime.timezone.utc).isoformat()
     with open(os.path.join(out, "manifest.json"), "w") as f:
         json.dump(manifest, f, indent=1)
     _plots_and_summary(exp, df, out)
     return df
+
+
+def replay(out: str, point: int, repetition: int = 0, seed: Optional[int] = None,
+           trace: Optional[str] = None) -> Dict[str, Any]:
+    """Reruns one simulator point of the result folder `out` (its 1-based index, as in
+    results.csv's point_index) and compares every seed's trace digest with the recorded ones.
+    With `seed`, only that seed (and `trace` gets its whole trace). Returns {"point", "seeds",
+    "mismatches": [(seed, recorded, now)]}; bit-exact when mismatches is empty."""
+    with open(os.path.join(out, "manifest.json")) as f:
+        manifest = json.load(f)
+    if manifest.get("backend") != "sim":
+        raise ExperimentError(f"{out}: replay reruns simulator points; this experiment ran on "
+                              f"the {manifest.get('backend')} backend")
+    points = manifest["points"]
+    if not 1 <= point <= len(points):
+        raise ExperimentError(f"point: 1..{len(points)} in {out}, got {point}")
+    if not 0 <= repetition < manifest["repetitions"]:
+        raise ExperimentError(f"repetition: 0..{manifest['repetitions'] - 1}, got {repetition}")
+    raw_path = os.path.join(out, "raw", _raw_name(point - 1, repetition) + ".json")
+    if not os.path.exists(raw_path):
+        raise ExperimentError(f"{raw_path}: no recorded report for point {point} (it failed "
+                              "or did not run)")
+    with open(raw_path) as f:
+        recorded = json.load(f)
+    first = manifest["seeds"]["first"] + repetition * manifest["seeds"]["count"]
+    digests = recorded.get("trace_digests", [])
+    count = len(digests)
+    if seed is not None:
+        if not first <= seed < first + count:
+            raise ExperimentError(f"seed: {first}..{first + count - 1} for this point, got {seed}")
+        digests, first, count = [digests[seed - first]], seed, 1
+    args = _sim_args(points[point - 1], first, count)
+    if trace:
+        args += ["--trace", trace]
+    run_out = subprocess.run(args, capture_output=True, text=True, check=False)
+    lines = [l for l in run_out.stdout.splitlines() if l.strip()]
+    if not lines:
+        raise RuntimeError(f"qlab sim failed: {run_out.stderr.strip()}")
+    now = json.loads(lines[-1]).get("trace_digests", [])
+    mismatches = [(first + i, a, b) for i, (a, b) in enumerate(zip(digests, now)) if a != b]
+    if len(now) != len(digests):
+        mismatches.append((first + min(len(now), len(digests)), "", ""))
+    return {"point": points[point - 1], "first_seed": first, "seeds": count,
+            "mismatches": mismatches}
+
+
+def _series(df, p: Dict[str, Any]):
+    """(label, rows) per series: `series` is a column or a list of columns."""
+    series = p.get("series")
+    if not series:
+        return [("", df)]
+    if isinstance(series, str):
+        return df.groupby(series, sort=False)
+    return [(" / ".join(map(str, key)), g) for key, g in df.groupby(series, sort=False)]
 
 
 def _plots_and_summary(exp: Experiment, df, out: str) -> None:
@@ -339,35 +776,77 @@ def _plots_and_summary(exp: Experiment, df, out: str) -> None:
     images = []
     ok = df[df["status"] == "ok"] if "status" in df else df
     for i, p in enumerate(exp.plots):
-        fig, ax = plt.subplots(figsize=(6, 4))
-        groups = ok.groupby(p["series"]) if p.get("series") else [("", ok)]
-        for label, g in groups:
-            g = g.groupby(p["x"], sort=False)[p["y"]].mean().reset_index()
-            if p["kind"] == "bar":
-                ax.bar([str(x) for x in g[p["x"]]], g[p["y"]], label=str(label) or None)
-            elif p["kind"] == "line":
-                ax.plot(g[p["x"]], g[p["y"]], marker="o", label=str(label) or None)
-            else:
-                ax.scatter(g[p["x"]], g[p["y"]], label=str(label) or None)
-        ax.set_xlabel(p["x"])
-        ax.set_ylabel(p["y"])
-        ax.set_title(p.get("title", f"{p['y']} by {p['x']}"))
-        if p.get("series"):
-            ax.legend(title=p["series"])
+        fig, ax = plt.subplots(figsize=(7, 4.5))
+        if p["kind"] == "cdf":  # every trial of every repetition, pooled per series
+            for label, g in _series(ok, p):
+                values = sorted(v for trials in g[p["x"]] if isinstance(trials, list)
+                                for v in trials)
+                if values:
+                    ax.step(values, [(k + 1) / len(values) for k in range(len(values))],
+                            where="post", label=str(label) or None)
+            ax.set_xlabel(p["x"])
+            ax.set_ylabel("fraction of trials")
+        elif p["kind"] == "timeline":  # one line per point (first repetition), faults marked
+            for _, r in ok[ok["repetition"] == 0].iterrows():
+                line = r.get("timeline")
+                if not isinstance(line, list):
+                    continue
+                label = _point_label(r, exp.axes)
+                drawn = ax.plot([e["t"] for e in line], [e["ops_per_s"] for e in line],
+                                label=label)
+                for fault in r.get("faults_applied") or []:
+                    ax.axvline(fault["t"], color=drawn[0].get_color(), linestyle=":", lw=0.8)
+                    ax.annotate(f"{fault['what']} {fault['node']}", (fault["t"], 0),
+                                rotation=90, fontsize=7, va="bottom",
+                                color=drawn[0].get_color())
+            ax.set_xlabel("seconds")
+            ax.set_ylabel("ops/s")
+        else:
+            for label, g in _series(ok, p):
+                g = g.groupby(p["x"], sort=False)[p["y"]].mean().reset_index()
+                if p["kind"] == "bar":
+                    ax.bar([str(x) for x in g[p["x"]]], g[p["y"]], label=str(label) or None)
+                elif p["kind"] == "line":
+                    ax.plot(g[p["x"]], g[p["y"]], marker="o", label=str(label) or None)
+                else:
+                    ax.scatter(g[p["x"]], g[p["y"]], label=str(label) or None)
+            ax.set_xlabel(p["x"])
+            ax.set_ylabel(p["y"])
+        ax.set_title(p.get("title", f"{p.get('y', p['x'])} by {p['x']}"))
+        if p.get("series") or p["kind"] == "timeline":
+            title = p.get("series")
+            ax.legend(title=" / ".join(title) if isinstance(title, list) else title, fontsize=8)
         fig.tight_layout()
         base = os.path.join(out, f"plot{i + 1}")
         for ext in ("png", "svg"):
             fig.savefig(f"{base}.{ext}")
         plt.close(fig)
         images.append(f"plot{i + 1}.png")
-    cols = [c for c in list(exp.axes) + ["repetition", "status", "passed", "failed", "reads",
-                                         "stale_rate", "linearizability_violations",
-                                         "barriers_per_read", "peer_messages_per_op"]
-            if c in df.columns]
-    lines = [f"# {exp.name}", "", exp.question, "", "| " + " | ".join(cols) + " |",
-             "|" + "---|" * len(cols)]
+    shown = {"sim": ["passed", "failed", "reads", "stale_rate", "linearizability_violations",
+                     "barriers_per_read", "peer_messages_per_op"],
+             "cluster": ["ops_per_s", "latency_p50_ms", "latency_p99_ms", "errors", "elections",
+                         "failover_ms_median", "failover_ms_p90", "failover_ms_max",
+                         "failed_writes"]}[exp.backend]
+    axes = ["label" if a == VARIANT else a for a in exp.axes]
+    cols = [c for c in ["point_index"] + axes + ["repetition", "status"] + shown
+            if c in df.columns and (c not in shown or df[c].notna().any())]
+
+    def cell(v: Any) -> str:
+        if isinstance(v, float):
+            return "" if v != v else f"{v:.4g}"
+        return str(v)
+
+    lines = [f"# {exp.name}", "", exp.question, "",
+             f"Backend: {exp.backend}; {len(df)} rows, "
+             f"{int((df['status'] != 'ok').sum()) if 'status' in df else 0} failed.", "",
+             "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for _, r in df.iterrows():
-        lines.append("| " + " | ".join(str(r[c]) for c in cols) + " |")
+        lines.append("| " + " | ".join(cell(r[c]) for c in cols) + " |")
+    failed = df[df["status"] != "ok"] if "status" in df else df.iloc[0:0]
+    if len(failed):
+        lines += ["", "## Failed points", ""]
+        lines += [f"- point {r.get('point_index')} repetition {r['repetition']}: {r.get('error')}"
+                  for _, r in failed.iterrows()]
     lines.append("")
     lines += [f"![plot]({img})" for img in images]
     with open(os.path.join(out, "summary.md"), "w") as f:

@@ -39,6 +39,9 @@ def write(tmp_path, text, name="e.toml"):
     return str(p)
 
 
+CL = "name = 'x'\nquestion = 'q'\nbackend = 'cluster'\n"
+
+
 @pytest.mark.parametrize("text,message", [
     ("name = 'x'\nquestion = 'q'\ncolour = 1\n", "colour: unknown key; allowed:"),
     ("question = 'q'\n", "name: required"),
@@ -46,18 +49,41 @@ def write(tmp_path, text, name="e.toml"):
     ("name = 'x'\nquestion = 'q'\nrepetitions = 0\n", "repetitions: a positive integer"),
     ("name = 'x'\nquestion = 'q'\n[seeds]\ncount = -1\n", "seeds.count: a positive integer"),
     ("name = 'x'\nquestion = 'q'\n[settings]\nnodez = 3\n",
-     "settings.nodez: unknown setting; allowed: broadcast"),
+     "settings.nodez: unknown setting for the sim backend; allowed: broadcast"),
     ("name = 'x'\nquestion = 'q'\n[settings]\nnodes = 'three'\n",
      "settings.nodes: must be a non-negative integer"),
     ("name = 'x'\nquestion = 'q'\n[axes]\nnodes = []\n", "axes.nodes: an axis needs"),
     ("name = 'x'\nquestion = 'q'\n[axes]\nnodes = [3, 'five']\n", "axes.nodes[1]: must be"),
     ("name = 'x'\nquestion = 'q'\n[axes]\nnodes = { from = 5, to = 3 }\n", "axes.nodes: from"),
     ("name = 'x'\nquestion = 'q'\n[[plots]]\nkind = 'pie'\nx = 'nodes'\ny = 'reads'\n",
-     "plots[0].kind: one of bar, line, scatter"),
+     "plots[0].kind: one of bar, line, scatter, cdf, timeline"),
     ("name = 'x'\nquestion = 'q'\n[[plots]]\nkind = 'bar'\nx = 'nodes'\ny = 'joy'\n",
      "plots[0].y: 'joy' is not a column"),
     ("name = 'x'\nquestion = 'q'\n[quick]\nplots = []\n", "quick.plots: only settings"),
     ("name = = 'x'\n", "not valid TOML"),
+    # the cluster backend
+    (CL + "[settings]\nfaults = 'all'\n",
+     "settings.faults: unknown setting for the cluster backend; allowed: system"),
+    (CL + "[settings]\nsystem = 'etcd'\n", "settings.system: one of quorumlab, zookeeper"),
+    (CL + "[settings]\nread_pct = 101\n", "settings.read_pct: a percentage"),
+    (CL + "[settings]\nduration = -1\n", "settings.duration: must be a non-negative number"),
+    (CL + "[settings]\nfault = 'nuke'\n", "settings.fault: one of kill, pause"),
+    (CL + "[settings]\nsystem = 'zookeeper'\nworkload = 'failover'\n",
+     "point 1 \\(the only point\\): system .zookeeper. runs the bench workload only"),
+    (CL + "[settings]\nworkload = 'timeline'\n", "the timeline workload needs a schedule"),
+    (CL + "[settings]\nschedule = [{ at = 1, what = 'melt', node = 'leader' }]\n",
+     "settings.schedule[0].what: one of kill, pause"),
+    (CL + "[settings]\nschedule = [{ at = 1, what = 'kill', node = 'boss' }]\n",
+     "settings.schedule[0].node: leader, follower or a node id"),
+    (CL + "[settings]\nschedule = [{ at = 3, what = 'kill', node = 1, recover_at = 2 }]\n",
+     "settings.schedule[0].recover_at: must be after at"),
+    (CL + "[settings]\nschedule = [{ at = 3, what = 'kill' }]\n",
+     "settings.schedule[0]: a table with at"),
+    (CL + "[settings]\nnodes = 3\nschedule = [{ at = 3, what = 'kill', node = 7 }]\n",
+     "schedule node 7 does not exist"),
+    (CL + "[[plots]]\nkind = 'cdf'\nx = 'ops_per_s'\n",
+     "plots[0].x: a cdf plots a column of per-trial values: failover_ms"),
+    (CL + "[[plots]]\nkind = 'timeline'\nx = 'errors'\n", "a timeline plots x = 't'"),
 ])
 def test_bad_files_are_refused_naming_the_key(tmp_path, text, message):
     with pytest.raises(ExperimentError, match=message.replace("[", r"\[").replace("]", r"\]")):
@@ -107,3 +133,46 @@ def test_the_same_file_gives_the_same_results(tmp_path):
 def test_shipped_experiments_run_quick(tmp_path, path):
     df = experiment.run(path, out=str(tmp_path / "out"), quick=True, progress=False)
     assert (df["status"] == "ok").all(), df[df["status"] != "ok"].to_dict("records")
+
+
+def test_replay_reproduces_every_seed_bit_for_bit_and_catches_a_difference(tmp_path):
+    out = str(tmp_path / "out")
+    df = experiment.run(write(tmp_path, BASE), out=out, progress=False)
+    assert df["trace_digest"].notna().all()
+    res = experiment.replay(out, 2)
+    assert res["seeds"] == 3 and res["mismatches"] == []
+    one = experiment.replay(out, 1, seed=2, trace=str(tmp_path / "seed2.trace"))
+    assert one["seeds"] == 1 and one["mismatches"] == []
+    assert os.path.getsize(tmp_path / "seed2.trace") > 0
+    # A recorded digest that the run no longer gives is reported with its seed.
+    raw = os.path.join(out, "raw", "point1-rep0.json")
+    report = json.load(open(raw))
+    report["trace_digests"][1] = "0" * 16
+    json.dump(report, open(raw, "w"))
+    bad = experiment.replay(out, 1)
+    assert [m[0] for m in bad["mismatches"]] == [2]
+    with pytest.raises(ExperimentError, match="point: 1..2"):
+        experiment.replay(out, 3)
+
+
+def test_a_dask_cluster_gives_the_same_results_as_local_processes(tmp_path, monkeypatch):
+    distributed = pytest.importorskip("distributed")
+    path = write(tmp_path, BASE)
+    local = experiment.run(path, out=str(tmp_path / "local"), progress=False)
+    # the workers are new processes: they import quorumlab from this checkout
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
+        [os.path.join(REPO, "python")] + os.environ.get("PYTHONPATH", "").split(os.pathsep)))
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None, host="127.0.0.1") as cluster:
+        remote = experiment.run(path, out=str(tmp_path / "dask"), progress=False,
+                                scheduler=cluster.scheduler_address)
+    key = lambda df: df[["broadcast", "ops", "trace_digest"]].sort_values("broadcast") \
+        .reset_index(drop=True)
+    assert key(local).equals(key(remote))
+
+
+def test_a_cluster_point_that_cannot_start_is_recorded_with_its_error(tmp_path):
+    path = write(tmp_path, CL + "[settings]\nbroadcast = 'paxos'\nduration = 1\n")
+    df = experiment.run(path, out=str(tmp_path / "out"), progress=False)
+    assert df.iloc[0]["status"] == "failed"
+    assert "no broadcast plugin named 'paxos'" in df.iloc[0]["error"]
