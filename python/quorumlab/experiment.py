@@ -117,7 +117,7 @@ CLUSTER_DEFAULTS: Dict[str, Any] = {
 SCHEDULE_KEYS = {"at", "what", "node", "recover_at"}
 SCHEDULE_FAULTS = ("kill", "pause")
 TOP_KEYS = {"name", "question", "backend", "repetitions", "seeds", "settings", "axes", "quick",
-            "plots"}
+            "plots", "baseline"}
 PLOT_KINDS = ("bar", "line", "scatter", "cdf", "timeline")
 # What a point's row holds besides its settings.
 METRICS = {
@@ -125,7 +125,7 @@ METRICS = {
             "linearizability_violations", "barriers_per_read", "read_rounds_per_read",
             "peer_messages_per_op", "peer_bytes_per_op", "staleness_ms_p99",
             "read_latency_ms_mean", "seconds"),
-    "cluster": ("ops_per_s", "reads_per_s", "writes_per_s", "latency_p50_ms",
+    "cluster": ("ops_per_s", "vs_baseline", "reads_per_s", "writes_per_s", "latency_p50_ms",
                 "latency_p99_ms", "latency_mean_ms", "errors", "elections", "failover_ms",
                 "failover_ms_median", "failover_ms_p90", "failover_ms_max", "failed_writes",
                 "t", "seconds"),
@@ -150,6 +150,7 @@ class Experiment:
     settings: Dict[str, Any]
     axes: Dict[str, List[Any]]
     plots: List[Dict[str, str]]
+    baseline: Optional[str] = None  # a variant's label: ratios against it in the same run
 
     def points(self) -> List[Dict[str, Any]]:
         """Every combination of the axes over the fixed settings, in file order."""
@@ -321,9 +322,16 @@ def _parse(doc: Dict[str, Any], path: str) -> Experiment:
             p.setdefault("y", "ops_per_s")
         elif "x" not in p or "y" not in p:
             raise ExperimentError(f"{where}: x and y are required")
+    baseline = doc.get("baseline")
+    if baseline is not None:
+        labels = [v["label"] for v in axes.get(VARIANT, [])]
+        if baseline not in labels:
+            known = ", ".join(labels) or "there is no variant axis"
+            raise ExperimentError(f"baseline: the label of a variant ({known}), "
+                                  f"got {baseline!r}")
     exp = Experiment(path=path, name=doc["name"], question=doc["question"], backend=backend,
                      repetitions=reps, first_seed=first, seed_count=count, settings=settings,
-                     axes=axes, plots=plots)
+                     axes=axes, plots=plots, baseline=baseline)
     for i, point in enumerate(exp.points()):
         _check_point(backend, point, f"point {i + 1} ({_point_label(point, exp.axes)})")
     return exp
@@ -705,6 +713,8 @@ def run(path: str, out: Optional[str] = None, quick: bool = False,
     latest = {(r["point"], r["repetition"]): r for r in rows}
     df = pd.DataFrame(sorted(latest.values(),
                              key=lambda r: (r.get("point_index", 0), r["repetition"])))
+    if exp.baseline and "ops_per_s" in df.columns:
+        _add_ratios(exp, df)
     flat = df.drop(columns=[c for c in ("point", "timeline", "faults_applied", "violations")
                             if c in df.columns])
     flat.to_csv(os.path.join(out, "results.csv"), index=False)
@@ -713,6 +723,22 @@ def run(path: str, out: Optional[str] = None, quick: bool = False,
         json.dump(manifest, f, indent=1)
     _plots_and_summary(exp, df, out)
     return df
+
+
+def _add_ratios(exp: Experiment, df) -> None:
+    """vs_baseline: each row's ops_per_s over the baseline variant's mean at the same values
+    of the other axes (measured in the same run)."""
+    others = [a for a in exp.axes if a != VARIANT]
+    ok = df[(df["status"] == "ok") & (df["label"] == exp.baseline)]
+    base = ok.groupby(others)["ops_per_s"].mean() if others else ok["ops_per_s"].mean()
+
+    def ratio(r: Any) -> Optional[float]:
+        if r.get("status") != "ok":
+            return None
+        b = (base.get(tuple(r[a] for a in others) if len(others) > 1 else r[others[0]])
+             if others else base)
+        return r["ops_per_s"] / b if b and b == b else None
+    df["vs_baseline"] = df.apply(ratio, axis=1)
 
 
 def replay(out: str, point: int, repetition: int = 0, seed: Optional[int] = None,
@@ -824,7 +850,7 @@ def _plots_and_summary(exp: Experiment, df, out: str) -> None:
         images.append(f"plot{i + 1}.png")
     shown = {"sim": ["passed", "failed", "reads", "stale_rate", "linearizability_violations",
                      "barriers_per_read", "peer_messages_per_op"],
-             "cluster": ["ops_per_s", "latency_p50_ms", "latency_p99_ms", "errors", "elections",
+             "cluster": ["ops_per_s", "vs_baseline", "latency_p50_ms", "latency_p99_ms", "errors", "elections",
                          "failover_ms_median", "failover_ms_p90", "failover_ms_max",
                          "failed_writes"]}[exp.backend]
     axes = ["label" if a == VARIANT else a for a in exp.axes]
@@ -838,7 +864,9 @@ def _plots_and_summary(exp: Experiment, df, out: str) -> None:
 
     lines = [f"# {exp.name}", "", exp.question, "",
              f"Backend: {exp.backend}; {len(df)} rows, "
-             f"{int((df['status'] != 'ok').sum()) if 'status' in df else 0} failed.", "",
+             f"{int((df['status'] != 'ok').sum()) if 'status' in df else 0} failed."
+             + (f" vs_baseline: ops/s over {exp.baseline}'s at the same point, same run."
+                if exp.baseline else ""), "",
              "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for _, r in df.iterrows():
         lines.append("| " + " | ".join(cell(r[c]) for c in cols) + " |")
