@@ -117,7 +117,10 @@ CLUSTER_DEFAULTS: Dict[str, Any] = {
 SCHEDULE_KEYS = {"at", "what", "node", "recover_at"}
 SCHEDULE_FAULTS = ("kill", "pause")
 TOP_KEYS = {"name", "question", "backend", "repetitions", "seeds", "settings", "axes", "quick",
-            "plots", "baseline"}
+            "plots", "baseline", "cluster"}
+# The settings a simulator point shares with its [cluster] companion run.
+SHARED_WITH_CLUSTER = ("broadcast", "read_policy", "nodes", "observers", "broadcast_params",
+                       "read_policy_params", "label")
 PLOT_KINDS = ("bar", "line", "scatter", "cdf", "timeline")
 # What a point's row holds besides its settings.
 METRICS = {
@@ -151,6 +154,19 @@ class Experiment:
     axes: Dict[str, List[Any]]
     plots: List[Dict[str, str]]
     baseline: Optional[str] = None  # a variant's label: ratios against it in the same run
+    # A simulator experiment's [cluster] table: each point also runs on a real cluster with
+    # these settings (and the point's shared ones); its metrics join the point's row.
+    cluster: Optional[Dict[str, Any]] = None
+
+    def cluster_point(self, point: Dict[str, Any]) -> Dict[str, Any]:
+        """The real-cluster run of a simulator point: the shared settings, then the [cluster]
+        table, then the point's axis values that the cluster backend takes."""
+        cp = {k: point[k] for k in SHARED_WITH_CLUSTER if k in point}
+        cp.update(self.cluster or {})
+        for k in self.axes:
+            if k in CLUSTER_SETTINGS:
+                cp[k] = point[k]
+        return cp
 
     def points(self) -> List[Dict[str, Any]]:
         """Every combination of the axes over the fixed settings, in file order."""
@@ -298,14 +314,25 @@ def _parse(doc: Dict[str, Any], path: str) -> Experiment:
     plots = doc.get("plots", [])
     if not isinstance(plots, list):
         raise ExperimentError("plots: an array of tables ([[plots]])")
-    columns = set(SETTINGS[backend]) | set(METRICS[backend]) | {"repetition"}
+    companion = doc.get("cluster")
+    if companion is not None:
+        if backend != "sim":
+            raise ExperimentError("cluster: a [cluster] companion run belongs to a simulator "
+                                  "experiment (backend = \"sim\")")
+        if not isinstance(companion, dict):
+            raise ExperimentError("cluster: a table of cluster-backend settings")
+        for k, v in companion.items():
+            _check_setting("cluster", f"cluster.{k}", k, v)
+    columns = set(SETTINGS[backend]) | set(METRICS[backend]) | {"repetition", "label"}
+    if companion is not None:
+        columns |= set(METRICS["cluster"])
     for i, p in enumerate(plots):
         where = f"plots[{i}]"
-        if not isinstance(p, dict) or set(p) - {"kind", "x", "y", "series", "title"}:
-            raise ExperimentError(f"{where}: keys kind, x, y, series, title")
+        if not isinstance(p, dict) or set(p) - {"kind", "x", "y", "series", "title", "annotate"}:
+            raise ExperimentError(f"{where}: keys kind, x, y, series, title, annotate")
         if p.get("kind") not in PLOT_KINDS:
             raise ExperimentError(f"{where}.kind: one of {', '.join(PLOT_KINDS)}")
-        for k in ("x", "y", "series"):
+        for k in ("x", "y", "series", "annotate"):
             names = p[k] if k == "series" and isinstance(p.get(k), list) else [p.get(k)]
             for name in names if k in p else []:
                 if name not in columns:
@@ -332,8 +359,12 @@ def _parse(doc: Dict[str, Any], path: str) -> Experiment:
     exp = Experiment(path=path, name=doc["name"], question=doc["question"], backend=backend,
                      repetitions=reps, first_seed=first, seed_count=count, settings=settings,
                      axes=axes, plots=plots, baseline=baseline)
+    exp.cluster = companion
     for i, point in enumerate(exp.points()):
-        _check_point(backend, point, f"point {i + 1} ({_point_label(point, exp.axes)})")
+        where = f"point {i + 1} ({_point_label(point, exp.axes)})"
+        _check_point(backend, point, where)
+        if companion is not None:
+            _check_point("cluster", exp.cluster_point(point), where + ", its cluster run")
     return exp
 
 
@@ -351,9 +382,9 @@ def load(path: str, quick: bool = False) -> Experiment:
     if not isinstance(quick_doc, dict):
         raise ExperimentError("quick: a table of overrides")
     for k in quick_doc:
-        if k not in ("settings", "axes", "seeds", "repetitions"):
-            raise ExperimentError(f"quick.{k}: only settings, axes, seeds and repetitions "
-                                  "can be overridden")
+        if k not in ("settings", "axes", "seeds", "repetitions", "cluster"):
+            raise ExperimentError(f"quick.{k}: only settings, axes, seeds, repetitions and "
+                                  "cluster can be overridden")
     exp = _parse(doc, path)  # the full experiment must be valid too
     if quick:
         merged = dict(doc)
@@ -687,6 +718,14 @@ def run(path: str, out: Optional[str] = None, quick: bool = False,
             bar.set_postfix_str(f"{_point_label(row, exp.axes)}: {row['status']}")
             bar.update(1)
 
+    companion: Dict[Tuple[int, int], Tuple[Dict[str, Any], Optional[Dict[str, Any]]]] = {}
+    if exp.cluster is not None:  # sim rows wait for their cluster run before they are written
+        record_sim = record
+
+        def record(f: Any, index: int, rep: int, row: Dict[str, Any],  # noqa: F811
+                   report: Optional[Dict[str, Any]]) -> None:
+            companion[(index, rep)] = (row, report)
+
     with open(jsonl, "a") as f:
         if exp.backend == "cluster":
             for i, p, rep in todo:
@@ -706,6 +745,20 @@ def run(path: str, out: Optional[str] = None, quick: bool = False,
                            for i, p, rep in todo}
                 for fut in concurrent.futures.as_completed(futures):
                     record(f, *futures[fut], *fut.result())
+        for (i, rep), (row, report) in sorted(companion.items()):
+            # one at a time: each cluster needs the machine to itself
+            crow, creport = _run_cluster_point(exp.cluster_point(points[i]), rep,
+                                               os.path.join(raw, _raw_name(i, rep) + "-cluster"))
+            for k in METRICS["cluster"]:
+                if k in crow:
+                    row[k] = crow[k]
+            if crow["status"] != "ok":
+                row["status"] = "failed"
+                row["error"] = "cluster run: " + crow.get("error", "")
+            if creport is not None:
+                with open(os.path.join(raw, _raw_name(i, rep) + "-cluster.json"), "w") as rf:
+                    json.dump(creport, rf)
+            record_sim(f, i, rep, row, report)
     if bar:
         bar.close()
     rows = [json.loads(l) for l in open(jsonl) if l.strip()]
@@ -827,15 +880,32 @@ def _plots_and_summary(exp: Experiment, df, out: str) -> None:
                                 color=drawn[0].get_color())
             ax.set_xlabel("seconds")
             ax.set_ylabel("ops/s")
+        elif p["kind"] == "scatter":  # a dot per point (repetitions averaged), named
+            for label, g in _series(ok, p):
+                by = p.get("annotate") or "point_index"
+                g = g.groupby(by, sort=False)[[p["x"], p["y"]]].mean()
+                ax.scatter(g[p["x"]], g[p["y"]], label=str(label) or None)
+                for name, r in g.iterrows() if p.get("annotate") else []:
+                    ax.annotate(str(name), (r[p["x"]], r[p["y"]]), fontsize=7,
+                                textcoords="offset points", xytext=(3, 3))
+        elif p["kind"] == "bar":  # grouped: one bar per series at each x
+            groups = list(_series(ok, p))
+            cats = [str(x) for x in dict.fromkeys(ok[p["x"]])]
+            width = 0.8 / max(1, len(groups))
+            for j, (label, g) in enumerate(groups):
+                means = g.groupby(g[p["x"]].astype(str), sort=False)[p["y"]].mean()
+                xs = [k + (j - (len(groups) - 1) / 2) * width for k, c in enumerate(cats)
+                      if c in means.index]
+                ax.bar(xs, [means[c] for c in cats if c in means.index], width,
+                       label=str(label) or None)
+            ax.set_xticks(range(len(cats)))
+            ax.set_xticklabels(cats, rotation=30 if len(cats) > 6 else 0, ha="right"
+                               if len(cats) > 6 else "center", fontsize=8)
         else:
             for label, g in _series(ok, p):
                 g = g.groupby(p["x"], sort=False)[p["y"]].mean().reset_index()
-                if p["kind"] == "bar":
-                    ax.bar([str(x) for x in g[p["x"]]], g[p["y"]], label=str(label) or None)
-                elif p["kind"] == "line":
-                    ax.plot(g[p["x"]], g[p["y"]], marker="o", label=str(label) or None)
-                else:
-                    ax.scatter(g[p["x"]], g[p["y"]], label=str(label) or None)
+                ax.plot(g[p["x"]], g[p["y"]], marker="o", label=str(label) or None)
+        if p["kind"] not in ("cdf", "timeline"):
             ax.set_xlabel(p["x"])
             ax.set_ylabel(p["y"])
         ax.set_title(p.get("title", f"{p.get('y', p['x'])} by {p['x']}"))
@@ -853,6 +923,8 @@ def _plots_and_summary(exp: Experiment, df, out: str) -> None:
              "cluster": ["ops_per_s", "vs_baseline", "latency_p50_ms", "latency_p99_ms", "errors", "elections",
                          "failover_ms_median", "failover_ms_p90", "failover_ms_max",
                          "failed_writes"]}[exp.backend]
+    if exp.cluster is not None:
+        shown += ["ops_per_s", "latency_p99_ms"]
     axes = ["label" if a == VARIANT else a for a in exp.axes]
     cols = [c for c in ["point_index"] + axes + ["repetition", "status"] + shown
             if c in df.columns and (c not in shown or df[c].notna().any())]
