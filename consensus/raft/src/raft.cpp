@@ -42,6 +42,9 @@ std::vector<ParamSpec> param_schema(const RaftConfig& d) {
                 "Replicate state: at most this many AppendEntries in flight to one follower."),
       int_param("max_entries_per_msg", d.max_entries_per_msg, 1, 1e6,
                 "At most this many entries in one AppendEntries."),
+      int_param("max_bytes_per_msg", d.max_bytes_per_msg, 4096, 1e9,
+                "At most this many payload bytes in one AppendEntries (one entry always goes), "
+                "so no peer message exceeds the transport's size limit."),
       int_param("max_snapshot_chunk_bytes", d.max_snapshot_chunk_bytes, 1, 1e9,
                 "InstallSnapshot sends the snapshot in chunks of at most this many bytes."),
   };
@@ -73,6 +76,7 @@ RaftConfig RaftConfig::from(const Params& params, const RaftConfig& defaults) {
   get_bool("candidate_backoff", c.candidate_backoff);
   get("max_inflight_msgs", c.max_inflight_msgs);
   get("max_entries_per_msg", c.max_entries_per_msg);
+  get("max_bytes_per_msg", c.max_bytes_per_msg);
   get("max_snapshot_chunk_bytes", c.max_snapshot_chunk_bytes);
   c.election_timeout_min_ticks = std::max<std::int64_t>(1, c.election_timeout_min_ticks);
   c.election_timeout_max_ticks =

@@ -39,8 +39,18 @@ bool RaftBroadcast::send_append(NodeId to, bool send_if_empty) {
   m.type = wire::Type::append_entries;
   m.index = prev;
   m.log_term = *prev_term;
-  if (p.next <= log_.last_index())
+  if (p.next <= log_.last_index()) {
     m.entries = log_.entries_from(p.next, static_cast<std::size_t>(cfg_.max_entries_per_msg));
+    // A byte budget too: 256 entries of 10 KiB would exceed the transport's message limit,
+    // which drops the connection, and the follower would never catch up.
+    std::size_t bytes = 0, keep = 0;
+    while (keep < m.entries.size()) {
+      bytes += m.entries[keep].data.size() + 32;
+      if (keep > 0 && bytes > static_cast<std::size_t>(cfg_.max_bytes_per_msg)) break;
+      ++keep;
+    }
+    m.entries.resize(keep);
+  }
   if (m.entries.empty() && !send_if_empty) return false;
   m.commit = commit_index_;
   if (p.mode == Progress::Mode::replicate && !m.entries.empty()) {

@@ -92,6 +92,7 @@ struct RaftConfig {
   bool candidate_backoff = false;
   std::int64_t max_inflight_msgs = 64;
   std::int64_t max_entries_per_msg = 256;
+  std::int64_t max_bytes_per_msg = 512 * 1024;
   std::int64_t max_snapshot_chunk_bytes = 1 << 20;
 
   /// Every key of param_schema() from `params`; missing keys keep the values of `defaults`.
