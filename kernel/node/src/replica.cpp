@@ -79,23 +79,63 @@ void Node::send_envelope_forward(const std::vector<Bytes>& txns, NodeId to) {
   env_.send_peer(to, to_bytes(msg));
 }
 
+namespace {
+
+/// Proposals and forwards go out in batches of at most this many txn bytes (one txn always
+/// goes): a batch is one peer message, and the transport drops the connection of a message
+/// beyond its limit (twice max_data_bytes), so many large writes at once must not share one.
+constexpr std::size_t kMaxBatchBytes = 512 * 1024;
+
+/// The end of the batch of `txns` that starts at `from`.
+std::size_t batch_end(const std::vector<Bytes>& txns, std::size_t from) {
+  std::size_t end = from, bytes = 0;
+  while (end < txns.size() && (end == from || bytes + txns[end].size() <= kMaxBatchBytes))
+    bytes += txns[end++].size();
+  return end;
+}
+
+}  // namespace
+
 void Node::propose_pending() {
-  if (to_propose_.empty()) return;
-  BroadcastStatus s = broadcast_->status();
-  if (s.role == Role::leader && s.can_propose) {
-    auto r = broadcast_->propose(to_propose_);
-    if (r.accepted) {
-      stats_.writes_proposed += to_propose_.size();
-      to_propose_.clear();
-      return;
+  std::size_t done = 0;
+  while (done < to_propose_.size()) {
+    const std::size_t end = batch_end(to_propose_, done);
+    std::vector<Bytes> batch;
+    if (done == 0 && end == to_propose_.size()) {
+      batch.swap(to_propose_);  // the usual case: everything fits one batch
+    } else {
+      batch.assign(std::make_move_iterator(to_propose_.begin() + static_cast<std::ptrdiff_t>(done)),
+                   std::make_move_iterator(to_propose_.begin() + static_cast<std::ptrdiff_t>(end)));
     }
-    s.leader = r.leader_hint;
+    BroadcastStatus s = broadcast_->status();
+    bool sent = false;
+    if (s.role == Role::leader && s.can_propose) {
+      auto r = broadcast_->propose(batch);
+      sent = r.accepted;
+      if (sent) stats_.writes_proposed += batch.size();
+      s.leader = r.leader_hint;
+    }
+    if (!sent && s.leader != 0 && s.leader != config_.id()) {
+      send_envelope_forward(batch, s.leader);
+      sent = true;
+    }
+    if (!sent) {
+      // No leader yet: keep this batch and the rest until there is one.
+      if (to_propose_.empty()) {
+        to_propose_.swap(batch);
+      } else {
+        std::move(batch.begin(), batch.end(),
+                  to_propose_.begin() + static_cast<std::ptrdiff_t>(done));
+      }
+      break;
+    }
+    done = end;
   }
-  if (s.leader != 0 && s.leader != config_.id()) {
-    send_envelope_forward(to_propose_, s.leader);
-    to_propose_.clear();
+  if (done > 0) {
+    to_propose_.erase(
+        to_propose_.begin(),
+        to_propose_.begin() + static_cast<std::ptrdiff_t>(std::min(done, to_propose_.size())));
   }
-  // Otherwise there is no leader yet: keep the txns until there is one.
 }
 
 void Node::drain_ready() {

@@ -78,6 +78,7 @@ class ScriptedCluster {
   }
 
   std::int64_t now() const { return now_; }
+  std::size_t largest_peer_message = 0;  ///< bytes of the largest peer message sent
   Member& member(NodeId id) { return *members_.at(id - 1); }
   Node& node(NodeId id) { return *member(id).node; }
   std::vector<NodeId> up() const {
@@ -112,6 +113,7 @@ class ScriptedCluster {
   void isolate(NodeId id, bool on) { member(id).isolated = on; }
 
   void send(NodeId from, NodeId to, Bytes bytes) {
+    largest_peer_message = std::max(largest_peer_message, bytes.size());
     if (member(from).isolated || member(to).isolated) return;
     net_.push_back({from, to, std::move(bytes)});
   }
@@ -211,12 +213,14 @@ class ScriptedCluster {
     client_send(at, conn, m);
   }
   /// Creates an ephemeral znode; returns the error code of the reply (-1: no reply).
-  int create_ephemeral(NodeId at, ConnId conn, const std::string& path) {
+  int create_ephemeral(NodeId at, ConnId conn, const std::string& path,
+                       const std::string& data = "") {
     capnp::MallocMessageBuilder m;
     auto r = m.initRoot<proto::ClientMessage>().initRequest();
     r.setXid(++xid_);
     auto c = r.initOp().initCreate();
     c.setPath(path);
+    c.setData(kj::arrayPtr(reinterpret_cast<const capnp::byte*>(data.data()), data.size()));
     c.setMode(static_cast<int>(CreateMode::kEphemeral));
     auto acl = c.initAcl(1);
     acl[0].setPerms(31);
@@ -699,4 +703,32 @@ TEST_F(SessionsAcrossServers, ReadOnlyModeServesReadOnlySessionsOnlyOutsideAQuor
   EXPECT_EQ(c.replicas_with_session(ro), 0) << "a local read-only session reached the ensemble";
   EXPECT_EQ(c.connect(f, 5, rw), rw);
   EXPECT_FALSE(c.read_only_session(f, 5));
+}
+
+// Txns kept while there was no leader go out in batches once there is one: a forward (or a
+// proposal) holding them all would be one peer message beyond the transport's limit (twice
+// max_data_bytes plus 64 KiB; ZeroMQ drops the connection of a larger one), and the writes
+// would be lost with it.
+TEST_F(SessionsAcrossServers, ManyLargeWritesAreForwardedInMessagesWithinTheTransportLimit) {
+  NodeOptions options;
+  options.test_serve_without_quorum = true;  // keep the connection while cut off
+  ScriptedCluster c(3, 0, options);
+  const NodeId leader = c.wait_for_leader();
+  ASSERT_NE(leader, 0u);
+  const NodeId f = some_follower(leader, 3);
+  ASSERT_NE(c.connect(f, 1), 0u);
+  c.isolate(f, true);
+  for (int t = 0; t < 200 && c.node(f).status().leader != 0; ++t)
+    c.run_for(kTickMs);
+  ASSERT_EQ(c.node(f).status().leader, 0u) << "the cut-off follower still follows";
+  const std::string value(700 * 1024, 'v');
+  for (int i = 0; i < 6; ++i)  // 4.2 MB kept for the next leader
+    EXPECT_EQ(c.create_ephemeral(f, 1, "/big" + std::to_string(i), value), -1) << i;
+  c.largest_peer_message = 0;
+  c.isolate(f, false);
+  ASSERT_NE(c.wait_for_leader(), 0u);
+  c.run_for(20 * kTickMs);
+  for (int i = 0; i < 6; ++i)
+    EXPECT_EQ(c.replicas_with_znode("/big" + std::to_string(i)), 3) << i;
+  EXPECT_LE(c.largest_peer_message, 2u * 1024 * 1024 + 64 * 1024);
 }
