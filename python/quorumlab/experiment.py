@@ -712,6 +712,15 @@ def run(path: str, out: Optional[str] = None, quick: bool = False,
         if report is not None:
             with open(os.path.join(raw, _raw_name(index, rep) + ".json"), "w") as rf:
                 json.dump(report, rf)
+            failed_seeds = report.get("failed_seeds") or []
+            if exp.backend == "sim" and failed_seeds:
+                # The whole trace of the first failing seed, next to the report (the replay
+                # command gives any other: python3 -m quorumlab replay DIR POINT --seed S).
+                seed = failed_seeds[0]
+                trace = os.path.join(raw, f"{_raw_name(index, rep)}-seed{seed}.trace")
+                subprocess.run(_sim_args(points[index], seed, 1) + ["--trace", trace],
+                               capture_output=True, check=False)
+                row["failed_seed_trace"] = os.path.relpath(trace, out)
         f.write(json.dumps(row) + "\n")
         f.flush()
         if bar:

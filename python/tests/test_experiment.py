@@ -176,3 +176,16 @@ def test_a_cluster_point_that_cannot_start_is_recorded_with_its_error(tmp_path):
     df = experiment.run(path, out=str(tmp_path / "out"), progress=False)
     assert df.iloc[0]["status"] == "failed"
     assert "no broadcast plugin named 'paxos'" in df.iloc[0]["error"]
+
+
+def test_a_failing_seed_leaves_its_whole_trace_in_the_folder(tmp_path):
+    # zab with local reads held to linearizability: some of these ten seeds read a stale value
+    text = ("name = 't'\nquestion = 'q'\n[seeds]\nfirst = 1\ncount = 10\n[settings]\n"
+            "broadcast = 'zab'\nread_policy = 'local'\nfaults = 'all'\n"
+            "check_linearizable_reads = true\n")
+    out = str(tmp_path / "out")
+    df = experiment.run(write(tmp_path, text), out=out, progress=False)
+    row = df.iloc[0]
+    assert row["failed"] >= 1
+    trace = os.path.join(out, row["failed_seed_trace"])
+    assert os.path.getsize(trace) > 0
