@@ -201,20 +201,7 @@ void validate(const BenchOptions& o) {
 }
 
 nlohmann::json run_zk(const BenchOptions& o) {
-  zkwire::ZkBenchOptions z;
-  z.connect = o.connect;
-  z.sessions = o.sessions;
-  z.outstanding = o.outstanding;
-  z.read_pct = o.read_pct;
-  z.value_bytes = o.value_bytes;
-  z.keys = o.keys;
-  z.duration_s = o.duration_s;
-  z.warmup_s = o.warmup_s;
-  z.seed = o.seed;
-  z.timeout_ms = o.timeout_ms;
-  z.root = o.root;
-  z.interval_s = o.interval_s;
-  z.on_interval = o.on_interval;
+  const zkwire::ZkBenchOptions& z = o;
   auto r = zkwire::run_zk_bench(z);
   if (!r.ok) throw std::runtime_error(r.error);
   return summary_json(o, r.total, r.measured_s > 0 ? r.measured_s : o.duration_s);

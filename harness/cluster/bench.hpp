@@ -19,36 +19,24 @@ namespace quorumlab::cluster {
 /// Counters of one measurement period (successful latencies, reads, writes, errors by name).
 using BenchPeriod = zkwire::ZkBenchPeriod;
 
-struct BenchOptions {
-  std::string connect;              ///< host:port[,host:port...][/chroot]
+/// The load's shape (connect, sessions, outstanding, read_pct, value_bytes, keys, duration_s,
+/// warmup_s, seed, timeout_ms, root, interval_s, on_interval) is the ZooKeeper-protocol
+/// bench's, one definition for both protocols.
+struct BenchOptions : zkwire::ZkBenchOptions {
   std::string protocol = "native";  ///< "native" or "zookeeper"
-  int sessions = 12;
-  int outstanding = 100;
-  int read_pct = 50;
-  int value_bytes = 1024;
-  int keys = 1000;
-  double duration_s = 10;
-  double warmup_s = 2;
-  std::uint64_t seed = 1;
-  int timeout_ms = 30000;
-  std::string root = "/bench";
-  double interval_s = 1.0;  ///< length of the reporting intervals (on_interval, timeline)
   /// Adds `timeline` to the summary: one entry per interval, warmup included, {t (seconds
   /// since the start, at the interval's end), ops_per_s, errors, warmup}: throughput over time,
   /// for experiments that inject faults during the run.
   bool timeline = false;
-  /// Called about once per interval with the elapsed seconds, the interval's counters, its length
-  /// in seconds and whether it was warmup. Optional.
-  std::function<void(double t, const BenchPeriod&, double seconds, bool warmup)> on_interval;
 };
 
 /// Creates the keys (or resets their value), runs warmup + duration, closes the sessions and
 /// returns the summary, the object `qlab bench --json` prints: protocol, sessions, outstanding,
 /// read_pct, value_bytes, keys, duration_s, warmup_s, ops, ops_per_s, reads_per_s,
-/// writes_per_s, latency_us{p50,p90,p99,p999,max,mean}, errors{NAME: count}, and for the
-/// native protocol server_read_counters{NAME: count}, and with `timeline` the per-interval series
-/// (the servers' read-path counters over the measured period: reads by mechanism, barriers, quorum
-/// rounds, lease hits and misses). Throws std::invalid_argument for bad options and
+/// writes_per_s, latency_us{p50,p90,p99,p999,max,mean}, errors{NAME: count}; for the native
+/// protocol server_read_counters{NAME: count} (the servers' read-path counters over the
+/// measured period: reads by mechanism, barriers, quorum rounds, lease hits and misses); with
+/// `timeline` the per-interval series. Throws std::invalid_argument for bad options and
 /// std::runtime_error when setup fails.
 nlohmann::json run_bench(const BenchOptions& options);
 
