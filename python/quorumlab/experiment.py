@@ -563,6 +563,7 @@ def _run_cluster_point(point: Dict[str, Any], rep: int, raw_dir: str
     p = {**CLUSTER_DEFAULTS, **point}
     row: Dict[str, Any] = {"point": _point_id(point), "repetition": rep, **point}
     sysdir = raw_dir + "-system"
+    shutil.rmtree(sysdir, ignore_errors=True)  # what a failed earlier attempt left
     started = time.monotonic()
     load = dict(read_pct=p["read_pct"], sessions=p["sessions"], outstanding=p["outstanding"],
                 value_bytes=p["value_bytes"], keys=p["keys"], seed=rep + 1)
