@@ -109,6 +109,10 @@ struct Sync {
   newLeaderIndex @6 :UInt64;  # NEWLEADER: the learner's log ends here once synced
   newLeaderZxid @7 :UInt64;
   final @8 :Bool = true;      # false: more SYNC packets follow before NEWLEADER
+  # A snapshot too large for one message comes in parts: snapshot.data holds the bytes from
+  # snapshotOffset of snapshotTotal (0: the whole snapshot is in this packet).
+  snapshotOffset @9 :UInt64;
+  snapshotTotal @10 :UInt64;
 }
 
 struct Proposal {

@@ -152,6 +152,7 @@ void ZabBroadcast::become_learner(NodeId leader) {
   expected_seq_ = 1;
   leader_epoch_ = 0;
   synced_ = false;
+  partial_snapshot_.reset();
   up_to_date_ = false;
   leader_commit_ = 0;
   ticks_since_leader_ = 0;

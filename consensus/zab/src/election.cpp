@@ -65,6 +65,7 @@ void ZabBroadcast::become_looking(const std::string& reason) {
   newleader_index_ = 0;
   pending_ack_.reset();
   synced_ = false;
+  partial_snapshot_.reset();
   up_to_date_ = false;
   leader_id_ = 0;
   leader_epoch_ = 0;

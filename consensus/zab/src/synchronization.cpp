@@ -126,9 +126,41 @@ void ZabBroadcast::start_sync(LearnerHandler& h) {
     bytes += size;
     chunks.back().push_back(std::move(e));
   }
+  // A snapshot beyond the budget goes in parts the same way, ahead of the entries: all but the
+  // last part in packets of their own, the last with the first entries.
+  const auto budget = static_cast<std::size_t>(cfg_.sync_packet_bytes);
+  std::vector<wire::Sync> parts;
+  if (s.snapshot && s.snapshot->data.size() > budget) {
+    const Snapshot& snap = *s.snapshot;
+    const std::size_t total = snap.data.size();
+    std::size_t offset = 0;
+    for (; total - offset > budget; offset += budget) {
+      wire::Sync part;
+      part.mode = wire::SyncMode::snap;
+      part.common_index = s.common_index;
+      part.common_zxid = s.common_zxid;
+      part.snapshot =
+          Snapshot{snap.last_index, snap.last_epoch, snap.last_zxid,
+                   Bytes(snap.data.begin() + static_cast<std::ptrdiff_t>(offset),
+                         snap.data.begin() + static_cast<std::ptrdiff_t>(offset + budget))};
+      part.snapshot_offset = offset;
+      part.snapshot_total = total;
+      part.newleader_index = s.newleader_index;
+      part.newleader_zxid = s.newleader_zxid;
+      part.final = false;
+      parts.push_back(std::move(part));
+    }
+    Bytes last_part(snap.data.begin() + static_cast<std::ptrdiff_t>(offset), snap.data.end());
+    s.snapshot->data = std::move(last_part);
+    s.snapshot_offset = offset;
+    s.snapshot_total = total;
+    detail << " snapshot_parts=" << parts.size() + 1;
+  }
   if (chunks.size() > 1) detail << " packets=" << chunks.size();
   trace(TraceKind::catch_up, h.sid, s.newleader_zxid, detail.str());
   logger_->info("zab {}: sync {}", self_, detail.str());
+  for (auto& part : parts)
+    send_stream(h, std::move(part));
   LogIndex last = s.common_index;
   Zxid last_zxid = s.common_zxid;
   const Zxid newleader_zxid = s.newleader_zxid;
@@ -188,6 +220,26 @@ void ZabBroadcast::try_finish_sync() {
 
 void ZabBroadcast::on_sync(const wire::Sync& m) {
   auto fail = [&](const std::string& why) { lose_leader("bad SYNC from the leader: " + why); };
+  if (m.mode == wire::SyncMode::snap && m.snapshot && m.snapshot_total > 0) {
+    // A snapshot in parts: collect them; it is installed with the last one.
+    auto& p = partial_snapshot_;
+    if (m.snapshot_offset == 0) {
+      p = Snapshot{*m.snapshot};
+    } else if (!p || m.snapshot_offset != p->data.size() ||
+               m.snapshot->last_index != p->last_index || m.snapshot->last_zxid != p->last_zxid) {
+      return fail("snapshot part at offset " + std::to_string(m.snapshot_offset) +
+                  " does not continue the parts received");
+    } else {
+      p->data.insert(p->data.end(), m.snapshot->data.begin(), m.snapshot->data.end());
+    }
+    if (p->data.size() > m.snapshot_total) return fail("snapshot parts exceed its size");
+    if (p->data.size() < m.snapshot_total) return;  // more parts follow
+    wire::Sync whole = m;
+    whole.snapshot = std::move(*p);
+    whole.snapshot_offset = whole.snapshot_total = 0;
+    partial_snapshot_.reset();
+    return on_sync(whole);
+  }
   if (m.mode == wire::SyncMode::snap) {
     if (!m.snapshot) return fail("SNAP without a snapshot");
     if (m.snapshot->last_index < commit_index_) return fail("snapshot behind our commit point");

@@ -293,6 +293,8 @@ struct Encoder {
     b.setNewLeaderIndex(m.newleader_index);
     b.setNewLeaderZxid(m.newleader_zxid);
     b.setFinal(m.final);
+    b.setSnapshotOffset(m.snapshot_offset);
+    b.setSnapshotTotal(m.snapshot_total);
   }
   void operator()(const Proposal& m) {
     put_entries(p.initProposal().initEntries(static_cast<unsigned>(m.entries.size())), m.entries);
@@ -385,6 +387,8 @@ Body decode_body(proto::QuorumPacket::Reader p) {
       m.newleader_index = r.getNewLeaderIndex();
       m.newleader_zxid = r.getNewLeaderZxid();
       m.final = r.getFinal();
+      m.snapshot_offset = r.getSnapshotOffset();
+      m.snapshot_total = r.getSnapshotTotal();
       return m;
     }
     case proto::QuorumPacket::PROPOSAL:

@@ -45,6 +45,9 @@ std::vector<wire::Packet> every_kind() {
   sync.entries = entries();
   sync.newleader_index = 6;
   sync.newleader_zxid = make_zxid(2, 2);
+  sync.final = false;
+  sync.snapshot_offset = 4096;
+  sync.snapshot_total = 8192;
   return {
       packet(wire::Notification{PeerState::following, 3, make_zxid(4, 5), 11, 4}),
       packet(wire::LearnerInfo{6, true, wire::kProtocolVersion}),
@@ -86,6 +89,9 @@ TEST(Wire, EveryPacketKindRoundTrips) {
   ASSERT_EQ(s.entries.size(), 2u);
   EXPECT_EQ(s.entries[0].data, txn("five"));
   EXPECT_EQ(s.mode, wire::SyncMode::snap);
+  EXPECT_FALSE(s.final);
+  EXPECT_EQ(s.snapshot_offset, 4096u);
+  EXPECT_EQ(s.snapshot_total, 8192u);
   auto ae = wire::decode(wire::encode(every_kind()[3]));
   EXPECT_EQ(std::get<wire::AckEpoch>(ae->body).segments.size(), 2u);
   EXPECT_FALSE(std::get<wire::AckEpoch>(ae->body).segments_complete);

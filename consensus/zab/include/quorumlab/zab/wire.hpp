@@ -71,6 +71,10 @@ struct Sync {
   LogIndex newleader_index = 0;
   Zxid newleader_zxid = 0;
   bool final = true;  ///< false: more SYNC packets (continuing the DIFF) follow
+  /// A snapshot in parts: `snapshot->data` holds bytes [snapshot_offset, +size) of
+  /// snapshot_total (0: the whole snapshot is in this packet).
+  std::uint64_t snapshot_offset = 0;
+  std::uint64_t snapshot_total = 0;
 };
 
 struct Proposal {

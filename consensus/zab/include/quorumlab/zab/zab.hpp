@@ -344,8 +344,9 @@ class ZabBroadcast final : public Broadcast {
   // ---- learner -----------------------------------------------------------------------------
   std::uint64_t nonce_ = 0;  ///< this connection attempt
   std::uint64_t expected_seq_ = 1;
-  std::uint64_t leader_epoch_ = 0;  ///< from LEADERINFO
-  bool synced_ = false;             ///< NEWLEADER processed in this connection
+  std::uint64_t leader_epoch_ = 0;            ///< from LEADERINFO
+  bool synced_ = false;                       ///< NEWLEADER processed in this connection
+  std::optional<Snapshot> partial_snapshot_;  ///< a SNAP's parts received so far
   bool up_to_date_ = false;
   LogIndex leader_commit_ = 0;
   std::uint64_t ticks_since_leader_ = 0;
