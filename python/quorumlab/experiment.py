@@ -875,21 +875,25 @@ def _plots_and_summary(exp: Experiment, df, out: str) -> None:
                             where="post", label=str(label) or None)
             ax.set_xlabel(p["x"])
             ax.set_ylabel("fraction of trials")
-        elif p["kind"] == "timeline":  # one line per point (first repetition), faults marked
-            for _, r in ok[ok["repetition"] == 0].iterrows():
-                line = r.get("timeline")
-                if not isinstance(line, list):
-                    continue
-                label = _point_label(r, exp.axes)
-                drawn = ax.plot([e["t"] for e in line], [e["ops_per_s"] for e in line],
-                                label=label)
+        elif p["kind"] == "timeline":  # a panel per point (first repetition), faults marked
+            lines = [r for _, r in ok[ok["repetition"] == 0].iterrows()
+                     if isinstance(r.get("timeline"), list)]
+            plt.close(fig)
+            fig, axs = plt.subplots(max(1, len(lines)), 1, sharex=True, squeeze=False,
+                                    figsize=(9, 2.4 * max(1, len(lines))))
+            for (panel,), r in zip(axs, lines):
+                line = r["timeline"]
+                panel.plot([e["t"] for e in line], [e["ops_per_s"] for e in line], lw=0.9)
+                panel.set_ylim(bottom=0)
+                panel.set_ylabel("ops/s")
+                panel.set_title(_point_label(r, exp.axes), fontsize=9, loc="left")
                 for fault in r.get("faults_applied") or []:
-                    ax.axvline(fault["t"], color=drawn[0].get_color(), linestyle=":", lw=0.8)
-                    ax.annotate(f"{fault['what']} {fault['node']}", (fault["t"], 0),
-                                rotation=90, fontsize=7, va="bottom",
-                                color=drawn[0].get_color())
-            ax.set_xlabel("seconds")
-            ax.set_ylabel("ops/s")
+                    panel.axvline(fault["t"], color="grey", linestyle=":", lw=0.8)
+                    panel.text(fault["t"], 0.98, f" {fault['what']} {fault['node']}",
+                               transform=panel.get_xaxis_transform(), rotation=90,
+                               fontsize=7, va="top", color="dimgrey")
+            axs[-1][0].set_xlabel("seconds")
+            ax = axs[0][0]
         elif p["kind"] == "scatter":  # a dot per point (repetitions averaged), named
             for label, g in _series(ok, p):
                 by = p.get("annotate") or "point_index"
@@ -918,8 +922,12 @@ def _plots_and_summary(exp: Experiment, df, out: str) -> None:
         if p["kind"] not in ("cdf", "timeline"):
             ax.set_xlabel(p["x"])
             ax.set_ylabel(p["y"])
-        ax.set_title(p.get("title", f"{p.get('y', p['x'])} by {p['x']}"))
-        if p.get("series") or p["kind"] == "timeline":
+        title = p.get("title", f"{p.get('y', p['x'])} by {p['x']}")
+        if p["kind"] == "timeline":
+            fig.suptitle(title, fontsize=10)
+        else:
+            ax.set_title(title)
+        if p.get("series") and p["kind"] != "timeline":
             title = p.get("series")
             ax.legend(title=" / ".join(title) if isinstance(title, list) else title, fontsize=8)
         fig.tight_layout()
