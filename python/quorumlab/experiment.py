@@ -949,7 +949,7 @@ def _plots_and_summary(exp: Experiment, df, out: str) -> None:
 
     def cell(v: Any) -> str:
         if isinstance(v, float):
-            return "" if v != v else f"{v:.4g}"
+            return "" if v != v else f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.4g}"
         return str(v)
 
     lines = [f"# {exp.name}", "", exp.question, "",
@@ -960,6 +960,19 @@ def _plots_and_summary(exp: Experiment, df, out: str) -> None:
              "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for _, r in df.iterrows():
         lines.append("| " + " | ".join(cell(r[c]) for c in cols) + " |")
+    if exp.repetitions > 1 and "point_index" in ok.columns:
+        # The repetitions of each point averaged (ok rows only), with their spread.
+        means = [c for c in shown if c in ok.columns and ok[c].notna().any()
+                 and ok[c].map(lambda v: isinstance(v, (int, float))).all()]
+        keys = ["point_index"] + [c for c in axes if c in ok.columns]
+        lines += ["", "Mean of the repetitions (min..max):", "",
+                  "| " + " | ".join(keys + means) + " |", "|" + "---|" * len(keys + means)]
+        for _, g in ok.groupby("point_index", sort=True):
+            first = g.iloc[0]
+            cells = [cell(first[k]) for k in keys]
+            cells += [f"{cell(g[c].mean())} ({cell(g[c].min())}..{cell(g[c].max())})"
+                      if g[c].notna().any() else "" for c in means]
+            lines.append("| " + " | ".join(cells) + " |")
     failed = df[df["status"] != "ok"] if "status" in df else df.iloc[0:0]
     if len(failed):
         lines += ["", "## Failed points", ""]
