@@ -238,3 +238,34 @@ TEST(Refloated, BackOffDoublesTheCandidateTimeout) {
   }
   EXPECT_EQ(gaps, (std::vector<std::size_t>{10, 20, 40}));
 }
+
+TEST(Refloated, ACandidateRetriesAfterItsOwnTimeoutAndOnlyWithIt) {
+  // An isolated server keeps losing. Without candidate_timeout_* its retries come after the
+  // (fixed) election timeout, as before the parameter existed; with it, after the candidate's.
+  auto gaps_between_elections = [](std::map<std::string, ParamValue> params) {
+    auto net = make_network(3, 0, std::move(params));
+    net->start();
+    net->isolate(1);
+    auto elections = [&] { return net->tracer(1).count(TraceKind::election_started); };
+    while (elections() == 0)
+      net->tick(1);
+    std::vector<std::size_t> gaps;
+    for (int e = 0; e < 3; ++e) {
+      std::size_t before = elections(), ticks = 0;
+      while (elections() == before && ticks < 1000) {
+        net->tick(1);
+        ticks++;
+      }
+      gaps.push_back(ticks);
+    }
+    return gaps;
+  };
+  EXPECT_EQ(gaps_between_elections({{"election_timeout_min_ticks", std::int64_t{20}},
+                                    {"election_timeout_max_ticks", std::int64_t{20}}}),
+            (std::vector<std::size_t>{20, 20, 20}));
+  EXPECT_EQ(gaps_between_elections({{"election_timeout_min_ticks", std::int64_t{20}},
+                                    {"election_timeout_max_ticks", std::int64_t{20}},
+                                    {"candidate_timeout_min_ticks", std::int64_t{7}},
+                                    {"candidate_timeout_max_ticks", std::int64_t{7}}}),
+            (std::vector<std::size_t>{7, 7, 7}));
+}
