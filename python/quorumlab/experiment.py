@@ -72,14 +72,45 @@ SIM_SETTINGS: Dict[str, Any] = {
     "broadcast_params": dict,
     "read_policy_params": dict,
     "check_linearizable_reads": bool,
+    # Measurement scenarios (qlab sim --scenario) and the timing they need.
+    "scenario": str,
+    "trials": int,
+    "tick_ms": int,
+    "tick_jitter_us": int,
+    "peer_delay_us": str,
+    "fsync_delay_us": str,
+    "settle_ms": int,
+    "crash_window_ms": int,
+    "trial_timeout_ms": int,
+    "crash_notifies_peers": bool,
+    "partition_ms": int,
+    "heal_ms": int,
+    # A named bundle of settings, for points that differ in several settings at once (an axis
+    # of { label = "...", SETTING = VALUE, ... } tables): the row's `variant` is the label.
+    "variant": dict,
 }
 TOP_KEYS = {"name", "question", "backend", "repetitions", "seeds", "settings", "axes", "quick",
             "plots"}
-PLOT_KINDS = ("bar", "line", "scatter")
+PLOT_KINDS = ("bar", "line", "scatter", "cdf")
 # What a point's row holds besides its settings (from `qlab sim --json`).
 METRICS = ("seeds", "passed", "failed", "ops", "reads", "stale_reads", "stale_rate",
            "linearizability_violations", "barriers_per_read", "read_rounds_per_read",
-           "peer_messages_per_op", "peer_bytes_per_op", "seconds")
+           "peer_messages_per_op", "peer_bytes_per_op", "seconds",
+           # scenarios: leader-crash (election_ms_trials: one time per trial, for a cdf plot)
+           "trials", "censored", "election_ms_median", "election_ms_mean", "election_ms_p90",
+           "election_ms_p99", "election_ms_max", "serving_ms_median", "terms_per_trial",
+           "election_ms_trials",
+           # disruptive
+           "terms_gained", "terms_per_round", "leader_changes", "writes", "throughput_wps",
+           "baseline_throughput_wps", "throughput_lost", "unavailable_ms",
+           "unavailable_ms_per_round", "max_gap_ms")
+# Summary columns shown when a row has them (besides the axes).
+SUMMARY = ("repetition", "status", "passed", "failed", "reads", "stale_rate",
+           "linearizability_violations", "barriers_per_read", "peer_messages_per_op",
+           "trials", "censored", "election_ms_median", "election_ms_mean", "election_ms_p90",
+           "election_ms_max", "serving_ms_median", "terms_per_trial", "terms_per_round",
+           "leader_changes", "throughput_wps", "baseline_throughput_wps", "throughput_lost",
+           "unavailable_ms_per_round", "max_gap_ms")
 
 
 @dataclass
@@ -103,6 +134,12 @@ class Experiment:
         for values in itertools.product(*(self.axes[n] for n in names)):
             p = dict(self.settings)
             p.update(zip(names, values))
+            if isinstance(p.get("variant"), dict):
+                v = dict(p.pop("variant"))
+                for k, val in v.items():
+                    if k != "label":  # tables (broadcast_params) merge into the fixed ones
+                        p[k] = {**p.get(k, {}), **val} if isinstance(val, dict) else val
+                p["variant"] = v["label"]
             out.append(p)
         return out
 
@@ -115,6 +152,15 @@ def _check_setting(path: str, key: str, value: Any) -> None:
         raise ExperimentError(f"{path}: must be a non-negative integer, got {value!r}")
     if want is not int and not isinstance(value, want):
         raise ExperimentError(f"{path}: must be a {want.__name__}, got {value!r}")
+    if key == "variant":
+        if not isinstance(value.get("label"), str):
+            raise ExperimentError(f"{path}.label: required, a string naming the variant")
+        for k, v in value.items():
+            if k != "label":
+                if k == "variant":
+                    raise ExperimentError(f"{path}.variant: variants do not nest")
+                _check_setting(f"{path}.{k}", k, v)
+        return
     if want is dict:
         for k, v in value.items():
             if not isinstance(v, (str, int, float, bool)):
@@ -188,8 +234,9 @@ def _parse(doc: Dict[str, Any], path: str) -> Experiment:
             if k in p and p[k] not in columns:
                 raise ExperimentError(f"{where}.{k}: '{p[k]}' is not a column; columns: "
                                       f"{', '.join(sorted(columns))}")
-        if "x" not in p or "y" not in p:
-            raise ExperimentError(f"{where}: x and y are required")
+        if "x" not in p or ("y" not in p and p["kind"] != "cdf"):
+            raise ExperimentError(f"{where}: x and y are required (a cdf needs only x, a "
+                                  "column of per-trial lists)")
     return Experiment(path=path, name=doc["name"], question=doc["question"], backend=backend,
                       repetitions=reps, first_seed=first, seed_count=count, settings=settings,
                       axes=axes, plots=plots)
@@ -232,7 +279,12 @@ def _sim_args(point: Dict[str, Any], first: int, count: int) -> List[str]:
     flags = {"broadcast": "--broadcast", "nodes": "--nodes", "observers": "--observers",
              "read_policy": "--read-policy", "faults": "--faults",
              "duration_ms": "--duration-ms", "clients": "--clients", "keys": "--keys",
-             "session_timeout_ms": "--session-timeout-ms"}
+             "session_timeout_ms": "--session-timeout-ms", "scenario": "--scenario",
+             "trials": "--trials", "tick_ms": "--tick-ms",
+             "tick_jitter_us": "--tick-jitter-us", "peer_delay_us": "--peer-delay-us",
+             "fsync_delay_us": "--fsync-delay-us", "settle_ms": "--settle-ms",
+             "crash_window_ms": "--crash-window-ms", "trial_timeout_ms": "--trial-timeout-ms",
+             "partition_ms": "--partition-ms", "heal_ms": "--heal-ms"}
     for k, flag in flags.items():
         if k in point:
             args += [flag, str(point[k])]
@@ -243,6 +295,8 @@ def _sim_args(point: Dict[str, Any], first: int, count: int) -> List[str]:
         args += ["--read-policy-param", f"{k}={text(v)}"]
     if point.get("check_linearizable_reads"):
         args.append("--check-linearizable-reads")
+    if point.get("crash_notifies_peers"):
+        args.append("--crash-notifies-peers")
     return args
 
 
@@ -323,7 +377,9 @@ def run(path: str, out: Optional[str] = None, quick: bool = False,
     rows = [json.loads(l) for l in open(jsonl) if l.strip()]
     # The newest row of each (point, repetition): a failed one re-run later replaces it.
     latest = {(r["point"], r["repetition"]): r for r in rows}
-    df = pd.DataFrame(list(latest.values()))
+    order = {_point_id(p): i for i, p in enumerate(exp.points())}  # file order, not finish order
+    df = pd.DataFrame(sorted(latest.values(),
+                             key=lambda r: (order.get(r["point"], len(order)), r["repetition"])))
     df.drop(columns=["point"]).to_csv(os.path.join(out, "results.csv"), index=False)
     manifest["ended"] = datetime.datetime.now(datetime.timezone.utc).isoformat()
     with open(os.path.join(out, "manifest.json"), "w") as f:
@@ -340,8 +396,13 @@ def _plots_and_summary(exp: Experiment, df, out: str) -> None:
     ok = df[df["status"] == "ok"] if "status" in df else df
     for i, p in enumerate(exp.plots):
         fig, ax = plt.subplots(figsize=(6, 4))
-        groups = ok.groupby(p["series"]) if p.get("series") else [("", ok)]
+        groups = ok.groupby(p["series"], sort=False) if p.get("series") else [("", ok)]
         for label, g in groups:
+            if p["kind"] == "cdf":  # x holds a list per row: every repetition's values pooled
+                xs = sorted(v for lst in g[p["x"]] if isinstance(lst, list) for v in lst)
+                ax.step(xs, [(i + 1) / len(xs) for i in range(len(xs))], where="post",
+                        label=str(label) or None)
+                continue
             g = g.groupby(p["x"], sort=False)[p["y"]].mean().reset_index()
             if p["kind"] == "bar":
                 ax.bar([str(x) for x in g[p["x"]]], g[p["y"]], label=str(label) or None)
@@ -350,9 +411,15 @@ def _plots_and_summary(exp: Experiment, df, out: str) -> None:
             else:
                 ax.scatter(g[p["x"]], g[p["y"]], label=str(label) or None)
         ax.set_xlabel(p["x"])
-        ax.set_ylabel(p["y"])
-        ax.set_title(p.get("title", f"{p['y']} by {p['x']}"))
-        if p.get("series"):
+        ax.set_ylabel(p.get("y", "cumulative fraction"))
+        if p["kind"] == "cdf":
+            ax.set_xscale("log")
+        ax.set_title(p.get("title", f"{p.get('y', 'CDF')} by {p['x']}"))
+        if p.get("series") and p["kind"] == "cdf":  # many lines: the legend beside the plot
+            fig.set_size_inches(9, 4.5)
+            ax.legend(title=p["series"], fontsize="small", bbox_to_anchor=(1.02, 1),
+                      loc="upper left")
+        elif p.get("series"):
             ax.legend(title=p["series"])
         fig.tight_layout()
         base = os.path.join(out, f"plot{i + 1}")
@@ -360,10 +427,7 @@ def _plots_and_summary(exp: Experiment, df, out: str) -> None:
             fig.savefig(f"{base}.{ext}")
         plt.close(fig)
         images.append(f"plot{i + 1}.png")
-    cols = [c for c in list(exp.axes) + ["repetition", "status", "passed", "failed", "reads",
-                                         "stale_rate", "linearizability_violations",
-                                         "barriers_per_read", "peer_messages_per_op"]
-            if c in df.columns]
+    cols = [c for c in list(exp.axes) + list(SUMMARY) if c in df.columns]
     lines = [f"# {exp.name}", "", exp.question, "", "| " + " | ".join(cols) + " |",
              "|" + "---|" * len(cols)]
     for _, r in df.iterrows():

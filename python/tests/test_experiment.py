@@ -107,3 +107,13 @@ def test_the_same_file_gives_the_same_results(tmp_path):
 def test_shipped_experiments_run_quick(tmp_path, path):
     df = experiment.run(path, out=str(tmp_path / "out"), quick=True, progress=False)
     assert (df["status"] == "ok").all(), df[df["status"] != "ok"].to_dict("records")
+    assert os.path.exists(tmp_path / "out" / "summary.md")
+    name = os.path.basename(path)
+    if name == "raft_fig16.toml":  # Figure 16's shape, and a CDF from the per-trial times
+        assert all(len(t) == 20 for t in df["election_ms_trials"])
+        median = df.set_index("variant")["election_ms_median"]
+        assert median["150-300"] < median["150-155"] < median["150-150"]
+        assert os.path.exists(tmp_path / "out" / "plot1.png")
+    if name == "disruptive_server.toml":  # thesis 9.6: PreVote stops the disruption
+        terms = df.set_index("broadcast")["terms_per_round"]
+        assert terms["raft"] > 0 and terms["raft-prevote"] == 0
