@@ -226,8 +226,10 @@ def _parse(doc: Dict[str, Any], path: str) -> Experiment:
     columns = set(SIM_SETTINGS) | set(METRICS)
     for i, p in enumerate(plots):
         where = f"plots[{i}]"
-        if not isinstance(p, dict) or set(p) - {"kind", "x", "y", "series", "title"}:
-            raise ExperimentError(f"{where}: keys kind, x, y, series, title")
+        if not isinstance(p, dict) or set(p) - {"kind", "x", "y", "series", "title", "only"}:
+            raise ExperimentError(f"{where}: keys kind, x, y, series, title, only")
+        if "only" in p and (not isinstance(p["only"], list) or "series" not in p):
+            raise ExperimentError(f"{where}.only: a list of the series' values to draw")
         if p.get("kind") not in PLOT_KINDS:
             raise ExperimentError(f"{where}.kind: one of {', '.join(PLOT_KINDS)}")
         for k in ("x", "y", "series"):
@@ -396,12 +398,14 @@ def _plots_and_summary(exp: Experiment, df, out: str) -> None:
     ok = df[df["status"] == "ok"] if "status" in df else df
     for i, p in enumerate(exp.plots):
         fig, ax = plt.subplots(figsize=(6, 4))
-        groups = ok.groupby(p["series"], sort=False) if p.get("series") else [("", ok)]
-        for label, g in groups:
+        rows = ok[ok[p["series"]].isin(p["only"])] if "only" in p else ok
+        groups = rows.groupby(p["series"], sort=False) if p.get("series") else [("", rows)]
+        for n, (label, g) in enumerate(groups):
             if p["kind"] == "cdf":  # x holds a list per row: every repetition's values pooled
                 xs = sorted(v for lst in g[p["x"]] if isinstance(lst, list) for v in lst)
                 ax.step(xs, [(i + 1) / len(xs) for i in range(len(xs))], where="post",
-                        label=str(label) or None)
+                        label=str(label) or None, color=f"C{n % 10}",
+                        linestyle=("-", "--", ":")[n // 10 % 3])
                 continue
             g = g.groupby(p["x"], sort=False)[p["y"]].mean().reset_index()
             if p["kind"] == "bar":
