@@ -34,6 +34,11 @@ processes. The result folder gets ``manifest.json``, ``results.jsonl`` (a row pe
 repetition, appended as each finishes, so an interrupted run resumes where it stopped),
 ``results.csv``, the plots as PNG and SVG, and ``summary.md``. A point that fails to run is
 recorded with its error and the others go on.
+
+Points that differ in several settings at once are an axis named ``variant`` whose values are
+tables ``{ label = "...", SETTING = VALUE, ... }`` (the row's ``variant`` is the label). A
+``cdf`` plot draws a column of per-trial lists (``election_ms_trials`` of ``qlab sim --scenario
+leader-crash``), one line per ``series`` value; ``only = [...]`` limits a plot to some of them.
 """
 from __future__ import annotations
 

@@ -58,10 +58,30 @@ def write(tmp_path, text, name="e.toml"):
      "plots[0].y: 'joy' is not a column"),
     ("name = 'x'\nquestion = 'q'\n[quick]\nplots = []\n", "quick.plots: only settings"),
     ("name = = 'x'\n", "not valid TOML"),
+    ("name = 'x'\nquestion = 'q'\n[axes]\nvariant = [{ nodes = 3 }]\n",
+     "axes.variant[0].label: required"),
+    ("name = 'x'\nquestion = 'q'\n[axes]\nvariant = [{ label = 'a', nodez = 3 }]\n",
+     "axes.variant[0].nodez: unknown setting"),
+    ("name = 'x'\nquestion = 'q'\n[[plots]]\nkind = 'bar'\nx = 'nodes'\ny = 'reads'\n"
+     "only = [3]\n", "plots[0].only: a list of the series"),
 ])
 def test_bad_files_are_refused_naming_the_key(tmp_path, text, message):
     with pytest.raises(ExperimentError, match=message.replace("[", r"\[").replace("]", r"\]")):
         experiment.load(write(tmp_path, text))
+
+
+def test_a_variant_axis_bundles_settings_under_a_label(tmp_path):
+    path = write(tmp_path, "name = 'x'\nquestion = 'q'\n[settings]\nbroadcast = 'raft'\n"
+                           "broadcast_params = { prevote = true }\n[axes]\nvariant = [\n"
+                           "  { label = 'a', nodes = 3 },\n"
+                           "  { label = 'b', nodes = 5, broadcast_params = { check_quorum = true } },"
+                           "\n]\n")
+    points = experiment.load(path).points()
+    assert points == [
+        {"broadcast": "raft", "broadcast_params": {"prevote": True}, "nodes": 3, "variant": "a"},
+        {"broadcast": "raft", "broadcast_params": {"prevote": True, "check_quorum": True},
+         "nodes": 5, "variant": "b"}]
+    assert "--nodes" in experiment._sim_args(points[1], 1, 1)
 
 
 def test_a_sweep_writes_the_result_folder_and_resumes(tmp_path):
