@@ -437,6 +437,10 @@ void add_sim(CLI::App& app, Action& action) {
       ->capture_default_str();
   cmd->add_flag("--crash-notifies-peers", o->config.scenario.crash_notifies_peers,
                 "leader-crash: the peers see the crashed leader's connections drop");
+  cmd->add_flag("--diverge-logs", o->config.scenario.diverge_logs,
+                "leader-crash: before each crash a client writes once and 0 .. (voters - quorum) "
+                "random followers miss that entry (the paper's different log lengths; needs "
+                "--clients 1 or more)");
   cmd->add_option("--partition-ms", o->config.scenario.partition_ms,
                   "disruptive: how long the follower is cut off each round")
       ->capture_default_str();

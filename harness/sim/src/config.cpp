@@ -202,6 +202,7 @@ std::string SimConfig::to_text() const {
       << "scenario.crash_window_ms = " << scenario.crash_window_ms << "\n"
       << "scenario.trial_timeout_ms = " << scenario.trial_timeout_ms << "\n"
       << "scenario.crash_notifies_peers = " << scenario.crash_notifies_peers << "\n"
+      << "scenario.diverge_logs = " << scenario.diverge_logs << "\n"
       << "scenario.partition_ms = " << scenario.partition_ms << "\n"
       << "scenario.heal_ms = " << scenario.heal_ms << "\n"
       << "scenario.unavailable_gap_ms = " << scenario.unavailable_gap_ms << "\n"

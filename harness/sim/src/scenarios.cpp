@@ -26,6 +26,7 @@ enum Step : std::uint32_t {
   kPartition = 4,
   kHeal = 5,
   kEnd = 6,
+  kWrite = 7,
 };
 
 double ms_since(std::int64_t from_us, std::int64_t to_us) {
@@ -54,6 +55,13 @@ void Simulator::scenario_start() {
   }
   if (k.trials < 1) throw std::invalid_argument("a scenario needs at least one trial");
   if (config_.nodes < 3) throw std::invalid_argument("a scenario needs at least 3 voters");
+  if (k.diverge_logs) {
+    if (k.name != "leader-crash" || clients_.empty()) {
+      throw std::invalid_argument("diverge_logs needs the leader-crash scenario and a client");
+    }
+    for (auto& c : clients_)
+      c->stop_issuing();  // they write only when the scenario asks
+  }
   result_.scenario.name = k.name;
   stage_ = Stage::settling;
   trace({now_us_, "scenario", 0, 0, 0, 0, k.name + ", " + std::to_string(k.trials) + " trials"});
@@ -98,17 +106,22 @@ void Simulator::scenario_after_event() {
         scenario_step(kPartition, scenario_gen_);
         return;
       }
-      stage_ = Stage::waiting;
-      std::int64_t window_ms = k.crash_window_ms;
-      if (window_ms <= 0) {
-        auto it = config_.broadcast_params.find("heartbeat_interval_ticks");
-        window_ms =
-            (it != config_.broadcast_params.end() ? std::stoll(it->second) : 10) * config_.tick_ms;
+      if (k.diverge_logs) {
+        stage_ = Stage::writing;
+        crashed_ = 0;
+        scenario_schedule(kWrite, now_us_ + k.settle_ms * 1000);
+        return;
       }
-      const std::int64_t at =
-          now_us_ + k.settle_ms * 1000 +
-          scenario_rng_.uniform_range(0, std::max<std::int64_t>(window_ms * 1000 - 1, 0));
-      scenario_schedule(kCrash, at);
+      stage_ = Stage::waiting;
+      scenario_schedule(kCrash, now_us_ + k.settle_ms * 1000 + crash_offset_us());
+      return;
+    }
+    case Stage::writing: {
+      // The leader appended the scripted write: it crashes within the window from now.
+      if (crashed_ == 0 || !node(crashed_).up) return;
+      if (node(crashed_).node->status().last_index <= write_from_index_) return;
+      stage_ = Stage::waiting;
+      scenario_schedule(kCrash, now_us_ + crash_offset_us());
       return;
     }
     case Stage::electing: {
@@ -161,16 +174,71 @@ void Simulator::scenario_step(std::uint32_t kind, std::uint64_t generation) {
   if (generation != scenario_gen_ || stage_ == Stage::done) return;
   switch (kind) {
     case kSettleTimeout:
-      if (stage_ == Stage::settling) {
+      if (stage_ == Stage::settling || stage_ == Stage::writing) {
         fail("liveness", "scenario " + k.name + ": the cluster did not settle within " +
                              std::to_string(k.trial_timeout_ms) + " ms (trial " +
                              std::to_string(trial_) + ")\n" + cluster_state());
       }
       return;
+    case kWrite: {
+      NodeId leader = 0;
+      if (stage_ != Stage::writing) return;
+      if (!settled(&leader)) {
+        stage_ = Stage::settling;
+        return;
+      }
+      // Some followers will miss the write: the leader's messages to them are dropped from now
+      // until it restarts.
+      std::vector<NodeId> followers;
+      for (int i = 1; i <= config_.nodes; ++i) {
+        if (static_cast<NodeId>(i) != leader) followers.push_back(static_cast<NodeId>(i));
+      }
+      for (std::size_t i = followers.size() - 1; i > 0; --i)
+        std::swap(followers[i], followers[scenario_rng_.uniform(i + 1)]);
+      const int stale =
+          static_cast<int>(scenario_rng_.uniform_range(0, config_.nodes - (config_.nodes / 2 + 1)));
+      // A connected client writes once (any client, starting at a random one).
+      const std::size_t first = scenario_rng_.uniform(clients_.size());
+      bool wrote = false;
+      for (std::size_t i = 0; i < clients_.size() && !wrote; ++i) {
+        wrote = clients_[(first + i) % clients_.size()]->write_now();
+      }
+      if (!wrote) {  // no client connected yet: try again shortly
+        scenario_schedule(kWrite, now_us_ + 10'000);
+        return;
+      }
+      crashed_ = leader;
+      write_from_index_ = node(leader).node->status().last_index;
+      if (stale > 0) {
+        ActiveFault f;
+        f.description = "leader " + std::to_string(leader) + " cannot reach";
+        for (int i = 0; i < stale; ++i) {
+          f.blocked.emplace_back(leader, followers[static_cast<std::size_t>(i)]);
+          f.description += " " + std::to_string(followers[static_cast<std::size_t>(i)]);
+        }
+        for (const auto& p : f.blocked)
+          ++blocked_[p];
+        stale_fault_ = next_fault_id_++;
+        trace({now_us_, "partition", 0, stale_fault_, 0, 0, f.description});
+        faults_.emplace(stale_fault_, std::move(f));
+      }
+      trace({now_us_, "scenario", leader, static_cast<std::uint64_t>(stale), 0, 0,
+             "trial " + std::to_string(trial_) + ": a client writes; " + std::to_string(stale) +
+                 " follower(s) miss it"});
+      return;
+    }
     case kCrash: {
       NodeId leader = 0;
       if (stage_ != Stage::waiting) return;
-      if (!settled(&leader)) {  // something moved meanwhile: settle again
+      if (k.diverge_logs) {  // the stale followers cannot be settled: the leader must still lead
+        const bool leads = crashed_ != 0 && node(crashed_).up &&
+                           node(crashed_).node->status().role == Role::leader;
+        leader = leads ? crashed_ : 0;
+      } else {
+        settled(&leader);
+      }
+      if (leader == 0) {  // something moved meanwhile: settle again
+        end_stale_block();
         stage_ = Stage::settling;
         return;
       }
@@ -236,7 +304,23 @@ void Simulator::scenario_step(std::uint32_t kind, std::uint64_t generation) {
   }
 }
 
+std::int64_t Simulator::crash_offset_us() {
+  std::int64_t window_ms = config_.scenario.crash_window_ms;
+  if (window_ms <= 0) {
+    auto it = config_.broadcast_params.find("heartbeat_interval_ticks");
+    window_ms =
+        (it != config_.broadcast_params.end() ? std::stoll(it->second) : 10) * config_.tick_ms;
+  }
+  return scenario_rng_.uniform_range(0, std::max<std::int64_t>(window_ms * 1000 - 1, 0));
+}
+
+void Simulator::end_stale_block() {
+  if (stale_fault_ != 0) end_fault(stale_fault_);
+  stale_fault_ = 0;
+}
+
 void Simulator::scenario_next_trial() {
+  end_stale_block();
   ++scenario_gen_;  // a pending timeout of this trial no longer counts
   ++trial_;
   result_.scenario.trials = trial_;

@@ -866,6 +866,7 @@ std::string format_failure(const SimConfig& config, const RunResult& r) {
            " --trial-timeout-ms " + std::to_string(k.trial_timeout_ms) + " --partition-ms " +
            std::to_string(k.partition_ms) + " --heal-ms " + std::to_string(k.heal_ms) +
            (k.crash_notifies_peers ? " --crash-notifies-peers" : "") +
+           (k.diverge_logs ? " --diverge-logs" : "") +
            (k.baseline ? " (the no-fault baseline run)" : "");
   }
   for (const auto& [k, v] : config.broadcast_params)

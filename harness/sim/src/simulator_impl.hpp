@@ -157,6 +157,10 @@ class Simulator final : public ClientHost {
   bool settled(NodeId* leader) const;
   void scenario_schedule(std::uint32_t kind, std::int64_t at_us);
   void scenario_next_trial();
+  /// leader-crash: uniform in [0, crash_window_ms) (default the heartbeat interval).
+  std::int64_t crash_offset_us();
+  /// diverge_logs: the leader reaches every follower again.
+  void end_stale_block();
   void scenario_finish();
 
   // Faults (faults.cpp).
@@ -197,7 +201,7 @@ class Simulator final : public ClientHost {
   std::int64_t heal_us_ = 0;
 
   // Scenario state (scenarios.cpp).
-  enum class Stage { off, settling, waiting, electing, rounds, done };
+  enum class Stage { off, settling, writing, waiting, electing, rounds, done };
   Stage stage_ = Stage::off;
   Rng scenario_rng_;
   Rng tick_rng_;                    ///< ClockKnobs::tick_jitter_us
@@ -211,6 +215,8 @@ class Simulator final : public ClientHost {
   std::uint64_t start_epoch_ = 0;
   std::pair<NodeId, std::uint64_t> serving_leader_{0, 0};
   std::uint64_t partition_fault_ = 0;
+  LogIndex write_from_index_ = 0;  ///< diverge_logs: the leader's last index before the write
+  std::uint64_t stale_fault_ = 0;  ///< diverge_logs: the block from the leader to the stale
 
   ReplicaChecker replicas_;
   LogIndex first_applied_index_ = 0;  ///< highest index note_first_apply saw

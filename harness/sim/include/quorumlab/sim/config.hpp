@@ -156,6 +156,12 @@ struct ScenarioKnobs {
   /// monitors, Broadcast::peer_disconnected). Off for Figure 16: the paper measured detection
   /// by the election timeout.
   bool crash_notifies_peers = false;
+  /// leader-crash: the paper's different log lengths. Before each crash a client writes once
+  /// (the clients issue nothing else); the leader's messages to a random 0 .. (voters - quorum)
+  /// followers are dropped from then until it restarts, so they miss that entry (and the
+  /// heartbeats after it) and cannot win. The crash falls within crash_window_ms after the
+  /// leader appended the entry. Needs a client.
+  bool diverge_logs = false;
   std::int64_t partition_ms = 2000;
   std::int64_t heal_ms = 2000;
   /// disruptive: a gap between two completed writes longer than this counts as unavailable.
