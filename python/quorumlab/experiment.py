@@ -88,6 +88,7 @@ SIM_SETTINGS: Dict[str, Any] = {
     "crash_window_ms": int,
     "trial_timeout_ms": int,
     "crash_notifies_peers": bool,
+    "diverge_logs": bool,
     "partition_ms": int,
     "heal_ms": int,
     # A named bundle of settings, for points that differ in several settings at once (an axis
@@ -304,6 +305,8 @@ def _sim_args(point: Dict[str, Any], first: int, count: int) -> List[str]:
         args.append("--check-linearizable-reads")
     if point.get("crash_notifies_peers"):
         args.append("--crash-notifies-peers")
+    if point.get("diverge_logs"):
+        args.append("--diverge-logs")
     return args
 
 
