@@ -1,4 +1,5 @@
 // `qlab sim`: runs the deterministic simulator for one seed or a range of seeds.
+#include <algorithm>
 #include <chrono>
 #include <cinttypes>
 #include <cstdio>
@@ -32,7 +33,108 @@ struct SimOptions {
   bool json = false;
   bool verbose = false;
   std::vector<std::string> skip_checks;
+  std::string peer_delay_us;
+  std::string fsync_delay_us;
 };
+
+/// "MIN,MEAN,MAX" in microseconds.
+sim::DelayDist parse_delay(const std::string& text, const char* flag) {
+  sim::DelayDist d;
+  char tail = 0;
+  long long a = 0, b = 0, c = 0;
+  if (std::sscanf(text.c_str(), "%lld,%lld,%lld%c", &a, &b, &c, &tail) != 3 || a < 0 || b < a ||
+      c < b) {
+    throw std::invalid_argument(std::string(flag) +
+                                " wants MIN,MEAN,MAX microseconds with MIN <= "
+                                "MEAN <= MAX, got '" +
+                                text + "'");
+  }
+  d.min_us = a;
+  d.mean_us = b;
+  d.max_us = c;
+  return d;
+}
+
+/// What a scenario's trials add up to over the seeds.
+struct ScenarioTotals {
+  std::vector<double> elected_ms, serving_ms;
+  std::uint64_t terms_sum = 0;
+  std::uint64_t trials = 0, censored = 0;
+  // disruptive
+  double window_ms = 0, unavailable_ms = 0, max_gap_ms = 0;
+  double baseline_window_ms = 0, baseline_unavailable_ms = 0;
+  std::uint64_t terms_gained = 0, leader_changes = 0, writes = 0, baseline_writes = 0;
+  std::uint64_t baseline_leader_changes = 0;
+
+  void add(const sim::ScenarioResult& r) {
+    elected_ms.insert(elected_ms.end(), r.elected_ms.begin(), r.elected_ms.end());
+    serving_ms.insert(serving_ms.end(), r.serving_ms.begin(), r.serving_ms.end());
+    for (auto t : r.terms)
+      terms_sum += t;
+    trials += static_cast<std::uint64_t>(r.trials);
+    censored += static_cast<std::uint64_t>(r.censored);
+    window_ms += r.window_ms;
+    unavailable_ms += r.unavailable_ms;
+    max_gap_ms = std::max(max_gap_ms, r.max_gap_ms);
+    terms_gained += r.terms_gained;
+    leader_changes += r.leader_changes;
+    writes += r.writes;
+  }
+  void add_baseline(const sim::ScenarioResult& r) {
+    baseline_window_ms += r.window_ms;
+    baseline_unavailable_ms += r.unavailable_ms;
+    baseline_writes += r.writes;
+    baseline_leader_changes += r.leader_changes;
+  }
+};
+
+double mean_of(const std::vector<double>& v) {
+  double sum = 0;
+  for (double x : v)
+    sum += x;
+  return v.empty() ? 0.0 : sum / static_cast<double>(v.size());
+}
+
+/// The scenario's figures as flat JSON keys (the experiment runner's columns).
+void scenario_json(nlohmann::json& j, const std::string& name, const ScenarioTotals& t) {
+  j["scenario"] = name;
+  j["trials"] = t.trials;
+  if (name == "leader-crash") {
+    j["censored"] = t.censored;
+    j["election_ms_median"] = sim::percentile(t.elected_ms, 50);
+    j["election_ms_mean"] = mean_of(t.elected_ms);
+    j["election_ms_p90"] = sim::percentile(t.elected_ms, 90);
+    j["election_ms_p99"] = sim::percentile(t.elected_ms, 99);
+    j["election_ms_min"] = sim::percentile(t.elected_ms, 0);
+    j["election_ms_max"] = sim::percentile(t.elected_ms, 100);
+    j["serving_ms_median"] = sim::percentile(t.serving_ms, 50);
+    j["serving_ms_mean"] = mean_of(t.serving_ms);
+    j["terms_per_trial"] = t.elected_ms.empty() ? 0.0
+                                                : static_cast<double>(t.terms_sum) /
+                                                      static_cast<double>(t.elected_ms.size());
+    j["election_ms_trials"] = t.elected_ms;  // per trial, in order: the CDF
+    return;
+  }
+  const auto per_s = [](double n, double ms) { return ms > 0 ? n * 1000.0 / ms : 0.0; };
+  const double rounds = std::max<double>(1.0, static_cast<double>(t.trials));
+  j["terms_gained"] = t.terms_gained;
+  j["terms_per_round"] = static_cast<double>(t.terms_gained) / rounds;
+  j["leader_changes"] = t.leader_changes;
+  j["leader_changes_per_round"] = static_cast<double>(t.leader_changes) / rounds;
+  j["writes"] = t.writes;
+  j["throughput_wps"] = per_s(static_cast<double>(t.writes), t.window_ms);
+  j["unavailable_ms"] = t.unavailable_ms;
+  j["unavailable_ms_per_round"] = t.unavailable_ms / rounds;
+  j["max_gap_ms"] = t.max_gap_ms;
+  j["baseline_writes"] = t.baseline_writes;
+  j["baseline_throughput_wps"] =
+      per_s(static_cast<double>(t.baseline_writes), t.baseline_window_ms);
+  j["baseline_unavailable_ms"] = t.baseline_unavailable_ms;
+  j["baseline_leader_changes"] = t.baseline_leader_changes;
+  const double base = per_s(static_cast<double>(t.baseline_writes), t.baseline_window_ms);
+  j["throughput_lost"] =
+      base > 0 ? 1.0 - per_s(static_cast<double>(t.writes), t.window_ms) / base : 0.0;
+}
 
 int run(SimOptions& o) {
   if (global_log_level().empty()) log::configure("off");  // replicas' logs drown the report
@@ -53,6 +155,13 @@ int run(SimOptions& o) {
   };
   key_values(o.broadcast_params, "--broadcast-param", base.broadcast_params);
   key_values(o.read_policy_params, "--read-policy-param", base.read_policy_params);
+  if (!o.peer_delay_us.empty())
+    base.network.peer_delay = parse_delay(o.peer_delay_us, "--peer-delay-us");
+  if (!o.fsync_delay_us.empty())
+    base.disk.fsync_delay = parse_delay(o.fsync_delay_us, "--fsync-delay-us");
+  if (base.tick_ms < 1) throw std::invalid_argument("--tick-ms must be at least 1");
+  const std::string& scenario = base.scenario.name;
+  ScenarioTotals totals;
   // A refused plugin pair fails here with one line, before any seed runs.
   require_supported_pair(
       PluginLoader(base.plugin_dir.empty() ? PluginLoader::default_dir()
@@ -85,6 +194,16 @@ int run(SimOptions& o) {
     char digest[17];
     std::snprintf(digest, sizeof digest, "%016" PRIx64, r.trace_digest);
     digests.emplace_back(digest);
+    if (!scenario.empty()) {
+      totals.add(r.scenario);
+      if (scenario == "disruptive" && r.ok) {  // the same seed without the partitions
+        sim::SimConfig b = cfg;
+        b.scenario.baseline = true;
+        sim::RunResult rb = sim::run_simulation(b);
+        totals.add_baseline(rb.scenario);
+        if (!rb.ok) r = std::move(rb);  // a failing baseline is a failure of this seed
+      }
+    }
     ops += r.ops;
     faults += r.faults;
     events += r.events;
@@ -189,6 +308,7 @@ int run(SimOptions& o) {
     j["peer_bytes_per_op"] = per(peer_bytes, ops);
     j["fifo_execution_order_anomalies"] = order_anomalies;
     j["linearizability_keys_undecided"] = lin_unknown;
+    if (!scenario.empty()) scenario_json(j, scenario, totals);
     j["seconds"] = secs;
     j["trace_digests"] = digests;
     j["git_revision"] = sim::git_revision();
@@ -219,6 +339,12 @@ int run(SimOptions& o) {
   std::printf(
       "  reads executed after a later write of their session (FIFO execution order): %" PRIu64 "\n",
       order_anomalies);
+  if (!scenario.empty()) {
+    nlohmann::json j;
+    scenario_json(j, scenario, totals);
+    j.erase("election_ms_trials");
+    std::printf("  scenario %s: %s\n", scenario.c_str(), j.dump().c_str());
+  }
   std::printf("  git revision %s\n", sim::git_revision());
   return exit_code;
 }
@@ -285,6 +411,53 @@ void add_sim(CLI::App& app, Action& action) {
       [o](std::int64_t) { o->config.network.kernel_envelopes_fifo = false; },
       "let loss/duplication/reordering hit the kernel's own peer envelopes too (forwarded "
       "txns, session touches), which the real transport never duplicates or reorders");
+  cmd->add_option("--tick-ms", o->config.tick_ms,
+                  "length of a replica's tick (plugins count time in ticks): 1 gives "
+                  "millisecond timeouts")
+      ->capture_default_str();
+  cmd->add_option("--tick-jitter-us", o->config.clock.tick_jitter_us,
+                  "each tick comes up to this many microseconds early or late (a random walk), "
+                  "and replicas start at random points of a tick")
+      ->capture_default_str();
+  cmd->add_option("--peer-delay-us", o->peer_delay_us,
+                  "replica-to-replica message delay MIN,MEAN,MAX in microseconds (min plus an "
+                  "exponential, capped; default 100,800,20000)");
+  cmd->add_option("--fsync-delay-us", o->fsync_delay_us,
+                  "fsync delay MIN,MEAN,MAX in microseconds (default 200,1500,15000)");
+  cmd->add_option("--scenario", o->config.scenario.name,
+                  "a measurement scenario instead of random faults: leader-crash (Raft "
+                  "Figure 16: crash the leader, time the election, repeat) or disruptive (a "
+                  "follower partitioned away and healed, repeated; against a no-fault baseline)");
+  cmd->add_option("--trials", o->config.scenario.trials,
+                  "scenario: leader crashes (leader-crash) or partition rounds (disruptive) per "
+                  "seed")
+      ->capture_default_str();
+  cmd->add_option("--settle-ms", o->config.scenario.settle_ms,
+                  "leader-crash: quiet time after the cluster settled, before the crash window")
+      ->capture_default_str();
+  cmd->add_option("--crash-window-ms", o->config.scenario.crash_window_ms,
+                  "leader-crash: the crash falls uniformly within this window (0: the raft "
+                  "heartbeat interval, or 10 ticks)")
+      ->capture_default_str();
+  cmd->add_option("--trial-timeout-ms", o->config.scenario.trial_timeout_ms,
+                  "scenario: a trial without a serving leader by then is censored")
+      ->capture_default_str();
+  cmd->add_flag("--crash-notifies-peers", o->config.scenario.crash_notifies_peers,
+                "leader-crash: the peers see the crashed leader's connections drop");
+  cmd->add_flag("--diverge-logs", o->config.scenario.diverge_logs,
+                "leader-crash: before each crash a client writes once and 0 .. (voters - quorum) "
+                "random followers miss that entry (the paper's different log lengths; needs "
+                "--clients 1 or more)");
+  cmd->add_option("--partition-ms", o->config.scenario.partition_ms,
+                  "disruptive: how long the follower is cut off each round")
+      ->capture_default_str();
+  cmd->add_option("--heal-ms", o->config.scenario.heal_ms,
+                  "disruptive: time after each heal before the next round")
+      ->capture_default_str();
+  cmd->add_option("--unavailable-gap-ms", o->config.scenario.unavailable_gap_ms,
+                  "disruptive: a gap between completed writes longer than this is unavailable "
+                  "time")
+      ->capture_default_str();
   cmd->callback([o, &action] { action = [o] { return run(*o); }; });
 }
 

@@ -79,6 +79,20 @@ SIM_SETTINGS: Dict[str, Any] = {
     "read_policy_params": "dict",
     "check_linearizable_reads": "bool",
     "label": "str",
+    # Measurement scenarios (qlab sim --scenario) and the timing they need.
+    "scenario": ("leader-crash", "disruptive"),
+    "trials": "int",
+    "tick_ms": "int",
+    "tick_jitter_us": "int",
+    "peer_delay_us": "str",
+    "fsync_delay_us": "str",
+    "settle_ms": "int",
+    "crash_window_ms": "int",
+    "trial_timeout_ms": "int",
+    "crash_notifies_peers": "bool",
+    "diverge_logs": "bool",
+    "partition_ms": "int",
+    "heal_ms": "int",
 }
 CLUSTER_SETTINGS: Dict[str, Any] = {
     "system": ("quorumlab", "zookeeper"),
@@ -127,7 +141,15 @@ METRICS = {
     "sim": ("seeds", "passed", "failed", "ops", "reads", "stale_reads", "stale_rate",
             "linearizability_violations", "barriers_per_read", "read_rounds_per_read",
             "peer_messages_per_op", "peer_bytes_per_op", "staleness_ms_p99",
-            "read_latency_ms_mean", "seconds"),
+            "read_latency_ms_mean", "seconds",
+            # scenarios: leader-crash (election_ms_trials: one time per trial, for a cdf plot)
+            "trials", "censored", "election_ms_median", "election_ms_mean", "election_ms_p90",
+            "election_ms_p99", "election_ms_max", "serving_ms_median", "terms_per_trial",
+            "election_ms_trials",
+            # disruptive
+            "terms_gained", "terms_per_round", "leader_changes", "writes", "throughput_wps",
+            "baseline_throughput_wps", "throughput_lost", "unavailable_ms",
+            "unavailable_ms_per_round", "max_gap_ms"),
     "cluster": ("ops_per_s", "vs_baseline", "reads_per_s", "writes_per_s", "latency_p50_ms",
                 "latency_p99_ms", "latency_mean_ms", "errors", "elections", "failover_ms",
                 "failover_ms_median", "failover_ms_p90", "failover_ms_max", "failed_writes",
@@ -137,7 +159,7 @@ METRICS = {
 # label names it in plots), e.g. variant = [{ label = "zab", broadcast = "zab" }, ...].
 VARIANT = "variant"
 # Columns that hold one value per trial (a cdf plot's x).
-LIST_COLUMNS = ("failover_ms",)
+LIST_COLUMNS = ("failover_ms", "election_ms_trials")
 
 
 @dataclass
@@ -175,8 +197,9 @@ class Experiment:
         for values in itertools.product(*(self.axes[n] for n in names)):
             p = dict(self.settings)
             for name, value in zip(names, values):
-                if name == VARIANT:  # a table of settings, applied together
-                    p.update(value)
+                if name == VARIANT:  # a table of settings, applied together; its tables
+                    for k, v in value.items():  # (broadcast_params) merge into the fixed ones
+                        p[k] = {**p.get(k, {}), **v} if isinstance(v, dict) else v
                 else:
                     p[name] = value
             out.append(p)
@@ -328,8 +351,11 @@ def _parse(doc: Dict[str, Any], path: str) -> Experiment:
         columns |= set(METRICS["cluster"])
     for i, p in enumerate(plots):
         where = f"plots[{i}]"
-        if not isinstance(p, dict) or set(p) - {"kind", "x", "y", "series", "title", "annotate"}:
-            raise ExperimentError(f"{where}: keys kind, x, y, series, title, annotate")
+        if not isinstance(p, dict) or \
+                set(p) - {"kind", "x", "y", "series", "title", "annotate", "only"}:
+            raise ExperimentError(f"{where}: keys kind, x, y, series, title, annotate, only")
+        if "only" in p and (not isinstance(p["only"], list) or "series" not in p):
+            raise ExperimentError(f"{where}.only: a list of the series' values to draw")
         if p.get("kind") not in PLOT_KINDS:
             raise ExperimentError(f"{where}.kind: one of {', '.join(PLOT_KINDS)}")
         for k in ("x", "y", "series", "annotate"):
@@ -418,7 +444,12 @@ def _sim_args(point: Dict[str, Any], first: int, count: int) -> List[str]:
     flags = {"broadcast": "--broadcast", "nodes": "--nodes", "observers": "--observers",
              "read_policy": "--read-policy", "faults": "--faults",
              "duration_ms": "--duration-ms", "clients": "--clients", "keys": "--keys",
-             "session_timeout_ms": "--session-timeout-ms"}
+             "session_timeout_ms": "--session-timeout-ms", "scenario": "--scenario",
+             "trials": "--trials", "tick_ms": "--tick-ms",
+             "tick_jitter_us": "--tick-jitter-us", "peer_delay_us": "--peer-delay-us",
+             "fsync_delay_us": "--fsync-delay-us", "settle_ms": "--settle-ms",
+             "crash_window_ms": "--crash-window-ms", "trial_timeout_ms": "--trial-timeout-ms",
+             "partition_ms": "--partition-ms", "heal_ms": "--heal-ms"}
     for k, flag in flags.items():
         if k in point:
             args += [flag, str(point[k])]
@@ -426,8 +457,11 @@ def _sim_args(point: Dict[str, Any], first: int, count: int) -> List[str]:
         args += ["--broadcast-param", f"{k}={_text(v)}"]
     for k, v in point.get("read_policy_params", {}).items():
         args += ["--read-policy-param", f"{k}={_text(v)}"]
-    if point.get("check_linearizable_reads"):
-        args.append("--check-linearizable-reads")
+    for key, flag in (("check_linearizable_reads", "--check-linearizable-reads"),
+                      ("crash_notifies_peers", "--crash-notifies-peers"),
+                      ("diverge_logs", "--diverge-logs")):
+        if point.get(key):
+            args.append(flag)
     return args
 
 
@@ -849,11 +883,14 @@ def replay(out: str, point: int, repetition: int = 0, seed: Optional[int] = None
 
 
 def _series(df, p: Dict[str, Any]):
-    """(label, rows) per series: `series` is a column or a list of columns."""
+    """(label, rows) per series: `series` is a column or a list of columns; `only` keeps the
+    series with these values."""
     series = p.get("series")
     if not series:
         return [("", df)]
     if isinstance(series, str):
+        if "only" in p:
+            df = df[df[series].isin(p["only"])]
         return df.groupby(series, sort=False)
     return [(" / ".join(map(str, key)), g) for key, g in df.groupby(series, sort=False)]
 
@@ -873,7 +910,8 @@ def _plots_and_summary(exp: Experiment, df, out: str) -> None:
                 if values:
                     ax.step(values, [(k + 1) / len(values) for k in range(len(values))],
                             where="post", label=str(label) or None)
-            ax.set_xlabel(p["x"])
+            ax.set_xlabel(p["x"] + " (log scale)")
+            ax.set_xscale("log")
             ax.set_ylabel("fraction of trials")
         elif p["kind"] == "timeline":  # a panel per point (first repetition), faults marked
             lines = [r for _, r in ok[ok["repetition"] == 0].iterrows()
@@ -929,7 +967,13 @@ def _plots_and_summary(exp: Experiment, df, out: str) -> None:
             ax.set_title(title)
         if p.get("series") and p["kind"] != "timeline":
             title = p.get("series")
-            ax.legend(title=" / ".join(title) if isinstance(title, list) else title, fontsize=8)
+            title = " / ".join(title) if isinstance(title, list) else title
+            if len(ax.get_legend_handles_labels()[1]) > 6:  # many lines: the legend beside
+                fig.set_size_inches(10, 4.5)
+                ax.legend(title=title, fontsize="small", bbox_to_anchor=(1.02, 1),
+                          loc="upper left")
+            else:
+                ax.legend(title=title, fontsize=8)
         fig.tight_layout()
         base = os.path.join(out, f"plot{i + 1}")
         for ext in ("png", "svg"):
@@ -937,7 +981,12 @@ def _plots_and_summary(exp: Experiment, df, out: str) -> None:
         plt.close(fig)
         images.append(f"plot{i + 1}.png")
     shown = {"sim": ["passed", "failed", "reads", "stale_rate", "linearizability_violations",
-                     "barriers_per_read", "peer_messages_per_op"],
+                     "barriers_per_read", "peer_messages_per_op", "trials", "censored",
+                     "election_ms_median", "election_ms_mean", "election_ms_p90",
+                     "election_ms_max", "serving_ms_median", "terms_per_trial",
+                     "terms_per_round", "leader_changes", "throughput_wps",
+                     "baseline_throughput_wps", "throughput_lost", "unavailable_ms_per_round",
+                     "max_gap_ms"],
              "cluster": ["ops_per_s", "vs_baseline", "latency_p50_ms", "latency_p99_ms", "errors", "elections",
                          "failover_ms_median", "failover_ms_p90", "failover_ms_max",
                          "failed_writes"]}[exp.backend]

@@ -84,10 +84,30 @@ CL = "name = 'x'\nquestion = 'q'\nbackend = 'cluster'\n"
     (CL + "[[plots]]\nkind = 'cdf'\nx = 'ops_per_s'\n",
      "plots[0].x: a cdf plots a column of per-trial values: failover_ms"),
     (CL + "[[plots]]\nkind = 'timeline'\nx = 'errors'\n", "a timeline plots x = 't'"),
+    ("name = 'x'\nquestion = 'q'\n[axes]\nvariant = [{ nodes = 3 }]\n",
+     "axes.variant[0]: a table of settings with a label"),
+    ("name = 'x'\nquestion = 'q'\n[axes]\nvariant = [{ label = 'a', nodez = 3 }]\n",
+     "axes.variant[0].nodez: unknown setting"),
+    ("name = 'x'\nquestion = 'q'\n[[plots]]\nkind = 'bar'\nx = 'nodes'\ny = 'reads'\n"
+     "only = [3]\n", "plots[0].only: a list of the series"),
 ])
 def test_bad_files_are_refused_naming_the_key(tmp_path, text, message):
     with pytest.raises(ExperimentError, match=message.replace("[", r"\[").replace("]", r"\]")):
         experiment.load(write(tmp_path, text))
+
+
+def test_a_variant_axis_bundles_settings_under_a_label(tmp_path):
+    path = write(tmp_path, "name = 'x'\nquestion = 'q'\n[settings]\nbroadcast = 'raft'\n"
+                           "broadcast_params = { prevote = true }\n[axes]\nvariant = [\n"
+                           "  { label = 'a', nodes = 3 },\n"
+                           "  { label = 'b', nodes = 5, broadcast_params = { check_quorum = true } },"
+                           "\n]\n")
+    points = experiment.load(path).points()
+    assert points == [
+        {"broadcast": "raft", "broadcast_params": {"prevote": True}, "nodes": 3, "label": "a"},
+        {"broadcast": "raft", "broadcast_params": {"prevote": True, "check_quorum": True},
+         "nodes": 5, "label": "b"}]
+    assert "--nodes" in experiment._sim_args(points[1], 1, 1)
 
 
 def test_a_sweep_writes_the_result_folder_and_resumes(tmp_path):
@@ -133,6 +153,16 @@ def test_the_same_file_gives_the_same_results(tmp_path):
 def test_shipped_experiments_run_quick(tmp_path, path):
     df = experiment.run(path, out=str(tmp_path / "out"), quick=True, progress=False)
     assert (df["status"] == "ok").all(), df[df["status"] != "ok"].to_dict("records")
+    assert os.path.exists(tmp_path / "out" / "summary.md")
+    name = os.path.basename(path)
+    if name == "raft_fig16.toml":  # Figure 16's shape, and a CDF from the per-trial times
+        assert all(len(t) == 20 for t in df["election_ms_trials"])
+        median = df.set_index("label")["election_ms_median"]
+        assert median["150-300"] < median["150-155"] < median["150-150"]
+        assert os.path.exists(tmp_path / "out" / "plot1.png")
+    if name == "disruptive_server.toml":  # thesis 9.6: PreVote stops the disruption
+        terms = df.set_index("broadcast")["terms_per_round"]
+        assert terms["raft"] > 0 and terms["raft-prevote"] == 0
 
 
 def test_replay_reproduces_every_seed_bit_for_bit_and_catches_a_difference(tmp_path):

@@ -43,6 +43,14 @@ bool RaftBroadcast::ignore_for_term(NodeId from, const wire::Message& m) {
     if (m.type == wire::Type::request_vote_response && m.pre_vote && m.granted) return false;
     bool from_leader = m.type == wire::Type::append_entries || m.type == wire::Type::heartbeat ||
                        m.type == wire::Type::install_snapshot;
+    if (!from_leader && !cfg_.higher_term_resets_timer && state_ != State::leader) {
+      // Figure 2: a new term alone does not restart the election timer.
+      const std::int64_t elapsed = election_elapsed_, timeout = randomized_timeout_;
+      become_follower(m.term, 0);
+      election_elapsed_ = elapsed;
+      randomized_timeout_ = timeout;
+      return false;
+    }
     become_follower(m.term, from_leader ? from : 0);
     return false;
   }

@@ -38,6 +38,11 @@ std::vector<ParamSpec> param_schema(const RaftConfig& d) {
       bool_param("candidate_backoff", d.candidate_backoff,
                  "Raft Refloated: each election a server starts without having heard from a "
                  "leader doubles its candidate timeout range (at most 32 times)."),
+      bool_param("higher_term_resets_timer", d.higher_term_resets_timer,
+                 "A follower or candidate that learns a higher term from a RequestVote or a vote "
+                 "response restarts its election timer (etcd-raft). false: the timer runs on "
+                 "(Figure 2: only the current leader or a granted vote restarts it), so a "
+                 "candidate that cannot win does not hold the others back."),
       int_param("max_inflight_msgs", d.max_inflight_msgs, 1, 1e6,
                 "Replicate state: at most this many AppendEntries in flight to one follower."),
       int_param("max_entries_per_msg", d.max_entries_per_msg, 1, 1e6,
@@ -74,6 +79,7 @@ RaftConfig RaftConfig::from(const Params& params, const RaftConfig& defaults) {
   get("candidate_timeout_min_ticks", c.candidate_timeout_min_ticks);
   get("candidate_timeout_max_ticks", c.candidate_timeout_max_ticks);
   get_bool("candidate_backoff", c.candidate_backoff);
+  get_bool("higher_term_resets_timer", c.higher_term_resets_timer);
   get("max_inflight_msgs", c.max_inflight_msgs);
   get("max_entries_per_msg", c.max_entries_per_msg);
   get("max_bytes_per_msg", c.max_bytes_per_msg);

@@ -238,3 +238,85 @@ TEST(Refloated, BackOffDoublesTheCandidateTimeout) {
   }
   EXPECT_EQ(gaps, (std::vector<std::size_t>{10, 20, 40}));
 }
+
+TEST(Refloated, ACandidateRetriesAfterItsOwnTimeoutAndOnlyWithIt) {
+  // An isolated server keeps losing. Without candidate_timeout_* its retries come after the
+  // (fixed) election timeout, as before the parameter existed; with it, after the candidate's.
+  auto gaps_between_elections = [](std::map<std::string, ParamValue> params) {
+    auto net = make_network(3, 0, std::move(params));
+    net->start();
+    net->isolate(1);
+    auto elections = [&] { return net->tracer(1).count(TraceKind::election_started); };
+    while (elections() == 0)
+      net->tick(1);
+    std::vector<std::size_t> gaps;
+    for (int e = 0; e < 3; ++e) {
+      std::size_t before = elections(), ticks = 0;
+      while (elections() == before && ticks < 1000) {
+        net->tick(1);
+        ticks++;
+      }
+      gaps.push_back(ticks);
+    }
+    return gaps;
+  };
+  EXPECT_EQ(gaps_between_elections({{"election_timeout_min_ticks", std::int64_t{20}},
+                                    {"election_timeout_max_ticks", std::int64_t{20}}}),
+            (std::vector<std::size_t>{20, 20, 20}));
+  EXPECT_EQ(gaps_between_elections({{"election_timeout_min_ticks", std::int64_t{20}},
+                                    {"election_timeout_max_ticks", std::int64_t{20}},
+                                    {"candidate_timeout_min_ticks", std::int64_t{7}},
+                                    {"candidate_timeout_max_ticks", std::int64_t{7}}}),
+            (std::vector<std::size_t>{7, 7, 7}));
+}
+
+TEST(Election, AHigherTermAloneRestartsTheTimerOnlyWhenConfiguredTo) {
+  // A follower that missed an entry cannot win; it campaigns and its RequestVote reaches the
+  // other follower, which refuses it but takes the new term. 10 ticks into that follower's
+  // 20-tick timeout, etcd's rule (the default) restarts it; Figure 2's rule lets it run out 10
+  // ticks later.
+  auto ticks_until_the_other_campaigns = [](bool resets) {
+    auto net = make_network(3, 0,
+                            {{"election_timeout_min_ticks", std::int64_t{20}},
+                             {"election_timeout_max_ticks", std::int64_t{20}},
+                             {"heartbeat_interval_ticks", std::int64_t{5}},
+                             {"higher_term_resets_timer", resets}});
+    net->start();
+    // Fixed timeouts tie when every node ticks: node 1 alone runs out and wins.
+    while (raft_of(*net, 1).state() != RaftBroadcast::State::candidate)
+      net->tick(1);
+    net->deliver_all();
+    net->deliver_all();
+    const NodeId leader = 1;
+    EXPECT_EQ(raft_of(*net, 1).state(), RaftBroadcast::State::leader);
+    std::vector<NodeId> followers;
+    for (NodeId id : net->ids()) {
+      if (id != leader) followers.push_back(id);
+    }
+    const NodeId other = followers.at(0), stale = followers.at(1);
+    net->isolate(stale);
+    EXPECT_TRUE(net->propose(leader, {txn("x")}).accepted);
+    net->deliver_all();
+    net->deliver_all();
+    net->crash(leader);
+    net->heal();
+    net->drop_all();
+    for (int i = 0; i < 10; ++i)
+      net->tick(other);
+    auto elections = [&](NodeId id) { return net->tracer(id).count(TraceKind::election_started); };
+    const std::size_t before_other = elections(other), before_stale = elections(stale);
+    while (elections(stale) == before_stale)
+      net->tick(stale);
+    net->deliver_all();  // the stale RequestVote: refused (log behind), its term taken
+    EXPECT_EQ(raft_of(*net, other).term(), raft_of(*net, stale).term());
+    EXPECT_EQ(raft_of(*net, other).voted_for(), 0u);
+    std::size_t ticks = 0;
+    while (elections(other) == before_other && ticks < 100) {
+      net->tick(other);
+      ticks++;
+    }
+    return ticks;
+  };
+  EXPECT_EQ(ticks_until_the_other_campaigns(true), 20u);
+  EXPECT_EQ(ticks_until_the_other_campaigns(false), 10u);
+}

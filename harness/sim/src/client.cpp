@@ -161,6 +161,13 @@ void SimClient::stop_issuing() {
   arm_timer();
 }
 
+bool SimClient::write_now() {
+  if (state_ != State::connected) return false;
+  if (pending_.size() >= static_cast<std::size_t>(config_.workload.max_outstanding)) return false;
+  issue(OpKind::set);
+  return true;
+}
+
 // ------------------------------------------------------------------ requests
 
 void SimClient::maybe_issue() {

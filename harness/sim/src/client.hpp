@@ -59,6 +59,9 @@ class SimClient {
 
   /// Liveness phase: finish what is outstanding, start nothing new (pings continue).
   void stop_issuing();
+  /// Issues one setData (version any) now, whether or not the client is issuing; false when it
+  /// is not connected or has max_outstanding requests pending (scenarios' scripted writes).
+  bool write_now();
   bool idle() const { return pending_.empty(); }
   bool connected() const { return state_ == State::connected; }
   /// A write invoked at or after `t_us` got a definite reply.

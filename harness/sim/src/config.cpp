@@ -38,6 +38,8 @@ const char* to_string(EventKind k) {
       return "client_hangup";
     case EventKind::deadline:
       return "deadline";
+    case EventKind::scenario:
+      return "scenario";
   }
   return "?";
 }
@@ -178,6 +180,7 @@ std::string SimConfig::to_text() const {
     << "clock.drift_ppm_max = " << clock.drift_ppm_max << "\n"
     << "clock.jumps_enabled = " << clock.jumps_enabled << "\n"
     << "clock.jump_max_ms = " << clock.jump_max_ms << "\n"
+    << "clock.tick_jitter_us = " << clock.tick_jitter_us << "\n"
     << "nemesis.interval_mean_ms = " << nemesis.interval_mean_ms << "\n"
     << "nemesis.max_down = " << nemesis.max_down << "\n"
     << "workload.clients = " << workload.clients << "\n"
@@ -192,6 +195,19 @@ std::string SimConfig::to_text() const {
     << "workload.session_timeout_ms = " << workload.session_timeout_ms << "\n"
     << "workload.request_timeout_ms = " << workload.request_timeout_ms << "\n"
     << "workload.connect_timeout_ms = " << workload.connect_timeout_ms << "\n";
+  if (!scenario.name.empty()) {
+    o << "scenario = " << scenario.name << "\n"
+      << "scenario.trials = " << scenario.trials << "\n"
+      << "scenario.settle_ms = " << scenario.settle_ms << "\n"
+      << "scenario.crash_window_ms = " << scenario.crash_window_ms << "\n"
+      << "scenario.trial_timeout_ms = " << scenario.trial_timeout_ms << "\n"
+      << "scenario.crash_notifies_peers = " << scenario.crash_notifies_peers << "\n"
+      << "scenario.diverge_logs = " << scenario.diverge_logs << "\n"
+      << "scenario.partition_ms = " << scenario.partition_ms << "\n"
+      << "scenario.heal_ms = " << scenario.heal_ms << "\n"
+      << "scenario.unavailable_gap_ms = " << scenario.unavailable_gap_ms << "\n"
+      << "scenario.baseline = " << scenario.baseline << "\n";
+  }
   if (test.any()) {
     o << "test.storage_ack_before_durable = " << test.storage_ack_before_durable << "\n"
       << "test.node_reads_skip_session_order = " << test.node_reads_skip_session_order << "\n"

@@ -139,6 +139,8 @@ Simulator::Simulator(const SimConfig& config)
                                                ? PluginLoader::default_dir()
                                                : std::filesystem::path(config_.plugin_dir));
   pin_plugins(loader_->dir());
+  scenario_rng_ = root_.fork(5);
+  tick_rng_ = root_.fork(6);
   Rng clock_rng = root_.fork(4);
   for (int i = 1; i <= config_.replicas(); ++i) {
     auto n = std::make_unique<SimNode>(*this, static_cast<NodeId>(i),
@@ -192,6 +194,9 @@ void Simulator::start_node(SimNode& n) {
   });
   n.ticks = 0;
   n.first_tick_us = now_us_ + 1;
+  if (config_.clock.tick_jitter_us > 0) {  // a real process starts at any point of a tick
+    n.first_tick_us += tick_rng_.uniform_range(0, tick_period_us(n) - 1);
+  }
   schedule_tick(n, n.first_tick_us);
 }
 
@@ -202,7 +207,7 @@ void Simulator::absorb_read_counters(const SimNode& n) {
     result_.read_counters[name] += value;
 }
 
-void Simulator::crash_node(SimNode& n) {
+void Simulator::crash_node(SimNode& n, bool notify_peers) {
   const std::size_t lost = n.storage ? n.storage->volatile_ops() : 0;
   if (n.storage) n.storage->crash(disk_rng_, config_.crash.unsynced_prefix_survives_chance);
   absorb_read_counters(n);
@@ -219,6 +224,7 @@ void Simulator::crash_node(SimNode& n) {
   // The dead process's sockets close: peers that can still reach it see their TCP connection
   // drop, as the runtime's socket monitors report it.
   for (auto& other : nodes_) {
+    if (!notify_peers) break;
     if (other->id == n.id || !other->up || blocked(n.id, other->id)) continue;
     push(Event{now_us_ + sample(config_.network.peer_delay, net_rng_),
                0,
@@ -263,9 +269,13 @@ RunResult Simulator::run() {
   setting_up_ = false;
   for (auto& c : clients_)
     c->start();
-  const bool any_nemesis = config_.partition.enabled || config_.crash.enabled ||
-                           config_.pause.enabled || config_.clock.jumps_enabled ||
-                           config_.disk.slow_enabled || config_.transfer.enabled;
+  if (!config_.scenario.name.empty()) {
+    scenario_start();  // scripted trials instead of the nemesis and the liveness phase
+  }
+  const bool any_nemesis =
+      config_.scenario.name.empty() &&
+      (config_.partition.enabled || config_.crash.enabled || config_.pause.enabled ||
+       config_.clock.jumps_enabled || config_.disk.slow_enabled || config_.transfer.enabled);
   if (any_nemesis) {
     push(Event{static_cast<std::int64_t>(nemesis_rng_.exponential(
                    static_cast<double>(config_.nemesis.interval_mean_ms) * 1000)),
@@ -276,7 +286,9 @@ RunResult Simulator::run() {
                0,
                {}});
   }
-  push(Event{config_.duration_ms * 1000, 0, EventKind::phase_liveness, 0, 0, 0, {}});
+  if (config_.scenario.name.empty()) {
+    push(Event{config_.duration_ms * 1000, 0, EventKind::phase_liveness, 0, 0, 0, {}});
+  }
   after_event();
   while (!failure_ && phase_ != Phase::done && !queue_.empty()) {
     Event e = queue_.pop();
@@ -316,7 +328,11 @@ void Simulator::dispatch(Event& e) {
         n.node->process();
       });
       ++n.ticks;
-      schedule_tick(n, now_us_ + tick_period_us(n));
+      std::int64_t period = tick_period_us(n);
+      if (const std::int64_t j = config_.clock.tick_jitter_us; j > 0) {
+        period = std::max<std::int64_t>(1, period + tick_rng_.uniform_range(-j, j));
+      }
+      schedule_tick(n, now_us_ + period);
       return;
     }
     case EventKind::peer_deliver: {
@@ -418,7 +434,9 @@ void Simulator::dispatch(Event& e) {
       if (!n.up) return;
       // Property elapsed_time_seen: after a stall the node has had a tick for every tick time
       // that passed since it started, so its elapsed ticks never under-count real time.
-      const std::int64_t passed = (now_us_ - n.first_tick_us) / period + 1;
+      // (A jittered tick may come up to tick_jitter_us late.)
+      const std::int64_t passed =
+          (now_us_ - n.first_tick_us) / (period + config_.clock.tick_jitter_us) + 1;
       if (static_cast<std::int64_t>(n.ticks) < passed) {
         fail("elapsed_time_seen",
              "node " + std::to_string(n.id) + " resumed at " + std::to_string(now_us_) +
@@ -457,6 +475,8 @@ void Simulator::dispatch(Event& e) {
     case EventKind::phase_liveness:
       if (phase_ == Phase::safety) begin_liveness();
       return;
+    case EventKind::scenario:
+      return scenario_step(e.aux, e.id);
     case EventKind::deadline:
       if (phase_ != Phase::done && config_.disabled_checks.count("liveness") != 0) {
         phase_ = Phase::done;  // a self-test looking past a liveness failure
@@ -508,6 +528,7 @@ void Simulator::after_event() {
     if (auto v = replicas_.on_status(id, n.node->status())) fail(v->property, v->message);
   }
   if (phase_ == Phase::liveness_progress || phase_ == Phase::liveness_drain) check_liveness();
+  if (stage_ != Stage::off && stage_ != Stage::done && !failure_) scenario_after_event();
 }
 
 void Simulator::note_first_apply(const SimNode& n, const node::AppliedInfo& info) {
@@ -826,6 +847,28 @@ std::string format_failure(const SimConfig& config, const RunResult& r) {
          (config.workload.session_timeout_ms != WorkloadKnobs{}.session_timeout_ms
               ? " --session-timeout-ms " + std::to_string(config.workload.session_timeout_ms)
               : std::string());
+  if (config.tick_ms != SimConfig{}.tick_ms) out += " --tick-ms " + std::to_string(config.tick_ms);
+  if (config.clock.tick_jitter_us != 0) {
+    out += " --tick-jitter-us " + std::to_string(config.clock.tick_jitter_us);
+  }
+  if (config.workload.clients != WorkloadKnobs{}.clients) {
+    out += " --clients " + std::to_string(config.workload.clients);
+  }
+  const auto delay = [](const DelayDist& d) {
+    return std::to_string(d.min_us) + "," + std::to_string(d.mean_us) + "," +
+           std::to_string(d.max_us);
+  };
+  out += " --peer-delay-us " + delay(config.network.peer_delay) + " --fsync-delay-us " +
+         delay(config.disk.fsync_delay);
+  if (const auto& k = config.scenario; !k.name.empty()) {
+    out += " --scenario " + k.name + " --trials " + std::to_string(k.trials) + " --settle-ms " +
+           std::to_string(k.settle_ms) + " --crash-window-ms " + std::to_string(k.crash_window_ms) +
+           " --trial-timeout-ms " + std::to_string(k.trial_timeout_ms) + " --partition-ms " +
+           std::to_string(k.partition_ms) + " --heal-ms " + std::to_string(k.heal_ms) +
+           (k.crash_notifies_peers ? " --crash-notifies-peers" : "") +
+           (k.diverge_logs ? " --diverge-logs" : "") +
+           (k.baseline ? " (the no-fault baseline run)" : "");
+  }
   for (const auto& [k, v] : config.broadcast_params)
     out += " --broadcast-param " + k + "=" + v;
   for (const auto& [k, v] : config.read_policy_params)

@@ -117,7 +117,8 @@ class Simulator final : public ClientHost {
  private:
   // Setup and the loop (simulator.cpp).
   void start_node(SimNode& n);
-  void crash_node(SimNode& n);
+  /// `notify_peers`: the peers that can reach it see the connection drop (peer_down).
+  void crash_node(SimNode& n, bool notify_peers = true);
   /// Adds the node's read counters to the result (before a crash loses them, and at the end).
   void absorb_read_counters(const SimNode& n);
   void schedule_tick(SimNode& n, std::int64_t at_us);
@@ -147,6 +148,20 @@ class Simulator final : public ClientHost {
   void begin_liveness();
   void check_liveness();
   std::string cluster_state() const;
+
+  // Measurement scenarios (scenarios.cpp; ScenarioKnobs).
+  void scenario_start();
+  void scenario_step(std::uint32_t kind, std::uint64_t generation);
+  /// After every event: settles, notices a new leader, counts leader changes.
+  void scenario_after_event();
+  bool settled(NodeId* leader) const;
+  void scenario_schedule(std::uint32_t kind, std::int64_t at_us);
+  void scenario_next_trial();
+  /// leader-crash: uniform in [0, crash_window_ms) (default the heartbeat interval).
+  std::int64_t crash_offset_us();
+  /// diverge_logs: the leader reaches every follower again.
+  void end_stale_block();
+  void scenario_finish();
 
   // Faults (faults.cpp).
   void nemesis();
@@ -184,6 +199,24 @@ class Simulator final : public ClientHost {
   enum class Phase { safety, liveness_progress, liveness_drain, done };
   Phase phase_ = Phase::safety;
   std::int64_t heal_us_ = 0;
+
+  // Scenario state (scenarios.cpp).
+  enum class Stage { off, settling, writing, waiting, electing, rounds, done };
+  Stage stage_ = Stage::off;
+  Rng scenario_rng_;
+  Rng tick_rng_;                    ///< ClockKnobs::tick_jitter_us
+  std::uint64_t scenario_gen_ = 0;  ///< steps of older generations are ignored
+  int trial_ = 0;
+  NodeId crashed_ = 0;
+  std::uint64_t crashed_epoch_ = 0;
+  std::int64_t crash_us_ = 0;
+  bool elected_ = false;
+  std::int64_t window_start_us_ = 0;
+  std::uint64_t start_epoch_ = 0;
+  std::pair<NodeId, std::uint64_t> serving_leader_{0, 0};
+  std::uint64_t partition_fault_ = 0;
+  LogIndex write_from_index_ = 0;  ///< diverge_logs: the leader's last index before the write
+  std::uint64_t stale_fault_ = 0;  ///< diverge_logs: the block from the leader to the stale
 
   ReplicaChecker replicas_;
   LogIndex first_applied_index_ = 0;  ///< highest index note_first_apply saw

@@ -90,6 +90,10 @@ struct RaftConfig {
   std::int64_t candidate_timeout_min_ticks = 0;
   std::int64_t candidate_timeout_max_ticks = 0;
   bool candidate_backoff = false;
+  /// A follower or candidate that learns a higher term from a RequestVote or a vote response
+  /// restarts its election timer (as etcd-raft does). false: it keeps the timer running, as in
+  /// the paper's Figure 2 (reset only by the current leader or a vote it grants).
+  bool higher_term_resets_timer = true;
   std::int64_t max_inflight_msgs = 64;
   std::int64_t max_entries_per_msg = 256;
   std::int64_t max_bytes_per_msg = 512 * 1024;

@@ -93,6 +93,11 @@ struct ClockKnobs {
   std::int64_t drift_ppm_max = 0;  ///< each replica's clock rate is off by up to this (fixed)
   bool jumps_enabled = false;      ///< wall clock jumps either way, monotonic clock forward
   std::int64_t jump_max_ms = 3000;
+  /// Each tick comes up to this much early or late (a real timer's wake-up jitter; the errors
+  /// add up, a random walk), and each replica incarnation starts at a random point of a tick.
+  /// 0: every replica ticks in lock-step. Without it, replicas with the same fixed election
+  /// timeout (Raft's 150-150 ms) keep timing out in the same tick and split votes forever.
+  std::int64_t tick_jitter_us = 0;
 };
 
 /// The nemesis injects one fault (partition, crash, pause, clock jump, slow disk) at random
@@ -120,6 +125,48 @@ struct WorkloadKnobs {
   std::int32_t session_timeout_ms = 4000;
   std::int64_t request_timeout_ms = 2500;  ///< no reply this long: reconnect elsewhere
   std::int64_t connect_timeout_ms = 1000;
+};
+
+/// Measurement scenarios (scenarios.cpp, `qlab sim --scenario NAME`): instead of the nemesis's
+/// random faults and the liveness phase, a scripted series of trials on a settled cluster. The
+/// online and offline checks run as in every run. A cluster is *settled* when every replica is
+/// up, one leader can propose, and every other voter follows it with the leader's last index.
+///
+///   leader-crash  Figure 16 of the Raft paper: settle, wait `settle_ms`, crash the leader at a
+///                 uniformly random time within `crash_window_ms` (its heartbeat interval: the
+///                 followers last heard from it 0 .. one interval before the crash), measure
+///                 until a new leader is elected (a replica becomes leader in a later term:
+///                 `elected_ms`) and until it can propose (`serving_ms`), restart the crashed
+///                 replica, repeat `trials` times. A trial without a new leader after
+///                 `trial_timeout_ms` is counted as censored and left out of the times.
+///   disruptive    Thesis 9.6: settle, then `trials` rounds of: one random follower of the
+///                 current leader cut from every other replica (peer links, both ways) for
+///                 `partition_ms`, then healed for `heal_ms`; measures the terms/epochs gained,
+///                 leader changes, and the writes completed (with `baseline`, the same run
+///                 without the partitions).
+struct ScenarioKnobs {
+  std::string name;  ///< "" (the standard run), "leader-crash", "disruptive"
+  int trials = 100;
+  std::int64_t settle_ms = 200;
+  /// 0: the raft heartbeat interval (broadcast.heartbeat_interval_ticks x tick_ms) when given,
+  /// else 10 ticks.
+  std::int64_t crash_window_ms = 0;
+  std::int64_t trial_timeout_ms = 120000;
+  /// A crashed process's TCP connections drop and its peers notice (the runtime's socket
+  /// monitors, Broadcast::peer_disconnected). Off for Figure 16: the paper measured detection
+  /// by the election timeout.
+  bool crash_notifies_peers = false;
+  /// leader-crash: the paper's different log lengths. Before each crash a client writes once
+  /// (the clients issue nothing else); the leader's messages to a random 0 .. (voters - quorum)
+  /// followers are dropped from then until it restarts, so they miss that entry (and the
+  /// heartbeats after it) and cannot win. The crash falls within crash_window_ms after the
+  /// leader appended the entry. Needs a client.
+  bool diverge_logs = false;
+  std::int64_t partition_ms = 2000;
+  std::int64_t heal_ms = 2000;
+  /// disruptive: a gap between two completed writes longer than this counts as unavailable.
+  std::int64_t unavailable_gap_ms = 100;
+  bool baseline = false;  ///< disruptive: no partitions (the no-fault reference)
 };
 
 /// Test-only faults that make the system wrong on purpose, so the checker self-tests can show
@@ -189,6 +236,7 @@ struct SimConfig {
   ClockKnobs clock;
   NemesisKnobs nemesis;
   WorkloadKnobs workload;
+  ScenarioKnobs scenario;
   TestFaults test;
   /// Properties not to check (self-tests use it to reach a later checker behind an earlier
   /// one that the same fault trips first). Empty outside tests.

@@ -27,6 +27,24 @@
 
 namespace quorumlab::sim {
 
+/// What a measurement scenario (ScenarioKnobs) saw. Times in simulated milliseconds.
+struct ScenarioResult {
+  std::string name;
+  int trials = 0;  ///< trials (leader-crash) or rounds (disruptive) completed
+  // leader-crash, one entry per trial with a new leader, in trial order
+  std::vector<double> elected_ms;    ///< crash -> a replica is leader in a later term
+  std::vector<double> serving_ms;    ///< crash -> that leader can propose
+  std::vector<std::uint64_t> terms;  ///< terms/epochs the trial took (new - crashed leader's)
+  int censored = 0;                  ///< trials without a new leader within trial_timeout_ms
+  // disruptive, over the measured window (from the settled cluster to the last heal + heal_ms)
+  double window_ms = 0;
+  std::uint64_t terms_gained = 0;    ///< highest term/epoch at the end minus at the start
+  std::uint64_t leader_changes = 0;  ///< times the serving leader (id, term) changed
+  std::uint64_t writes = 0;          ///< writes completed with a reply (ok or a ZooKeeper error)
+  double unavailable_ms = 0;         ///< sum of gaps between writes above unavailable_gap_ms
+  double max_gap_ms = 0;             ///< longest gap between completed writes
+};
+
 struct RunResult {
   bool ok = true;
   std::string property;  ///< the violated property ("" when ok)
@@ -61,6 +79,7 @@ struct RunResult {
   /// Every client operation of the run, in invocation order (the checkers' input; the Python
   /// package shows it as a data frame).
   History history;
+  ScenarioResult scenario;
 };
 
 /// Runs one seed (config.seed). Throws only for setup errors (plugins, bad config).
