@@ -798,7 +798,8 @@ def run(path: str, out: Optional[str] = None, quick: bool = False,
                     row[k] = crow[k]
             if crow["status"] != "ok":
                 row["status"] = "failed"
-                row["error"] = "cluster run: " + crow.get("error", "")
+                row["error"] = "; ".join(filter(None, [row.get("error"),
+                                                       "cluster run: " + crow.get("error", "")]))
             if creport is not None:
                 with open(os.path.join(raw, _raw_name(i, rep) + "-cluster.json"), "w") as rf:
                     json.dump(creport, rf)
