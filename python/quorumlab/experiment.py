@@ -993,7 +993,15 @@ def _plots_and_summary(exp: Experiment, df, out: str) -> None:
                          "failed_writes"]}[exp.backend]
     if exp.cluster is not None:
         shown += ["ops_per_s", "latency_p99_ms"]
-    axes = ["label" if a == VARIANT else a for a in exp.axes]
+    axes = []
+    for a in exp.axes:  # a variant axis shows its label and the plain settings it varies
+        if a != VARIANT:
+            axes.append(a)
+            continue
+        axes.append("label")
+        for v in exp.axes[a]:
+            axes += [k for k, x in v.items()
+                     if k != "label" and not isinstance(x, dict) and k not in axes]
     cols = [c for c in ["point_index"] + axes + ["repetition", "status"] + shown
             if c in df.columns and (c not in shown or df[c].notna().any())]
 
