@@ -533,6 +533,7 @@ class _Schedule:
                 events.append((float(f["recover_at"]), 1, i, f["what"], None))
         self.events = sorted(events)
         self.targets: Dict[int, int] = {}
+        self.times_faulted: Dict[int, int] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="quorumlab-schedule", daemon=True)
 
@@ -556,11 +557,15 @@ class _Schedule:
         leader = self._leader()
         if node == "leader":
             return leader
+        # A follower not faulted now, the one faulted least so far (then the lowest id): "a
+        # different follower" each time, as the ZooKeeper paper's Figure 8 does it.
         faulted = set(self.targets.values())
-        for n in self.cluster.node_ids:
-            if n != leader and n not in faulted:
-                return n
-        raise RuntimeError("no follower left to fault")
+        free = [n for n in self.cluster.node_ids if n != leader and n not in faulted]
+        if not free:
+            raise RuntimeError("no follower left to fault")
+        n = min(free, key=lambda n: (self.times_faulted.get(n, 0), n))
+        self.times_faulted[n] = self.times_faulted.get(n, 0) + 1
+        return n
 
     def _run(self) -> None:
         for at, recover, i, what, node in self.events:
