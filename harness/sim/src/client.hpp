@@ -86,6 +86,10 @@ class SimClient {
   void send(Bytes bytes);
   void maybe_issue();
   void issue(OpKind kind);
+  /// The throughput workload: create this client's share of the keys, then getData/setData.
+  void issue_bench();
+  /// Sends `op` (key, data, version and watch set) as a request and records it.
+  void send_op(HistoryOp op);
   void send_set_watches();
   void send_ping();
   void arm_timer();
@@ -116,6 +120,8 @@ class SimClient {
   std::map<std::string, std::int32_t> known_version_;  ///< for conditional writes
   bool issuing_ = true;
   std::uint64_t counter_ = 0;
+  int bench_next_create_ = -1;  ///< throughput workload: next key index to create (-1: unset)
+  std::string bench_value_;
 
   std::int64_t next_op_us_ = 0;
   std::int64_t connect_deadline_us_ = 0;

@@ -38,6 +38,8 @@ const char* to_string(EventKind k) {
       return "client_hangup";
     case EventKind::deadline:
       return "deadline";
+    case EventKind::cpu_ready:
+      return "cpu_ready";
   }
   return "?";
 }
@@ -192,6 +194,17 @@ std::string SimConfig::to_text() const {
     << "workload.session_timeout_ms = " << workload.session_timeout_ms << "\n"
     << "workload.request_timeout_ms = " << workload.request_timeout_ms << "\n"
     << "workload.connect_timeout_ms = " << workload.connect_timeout_ms << "\n";
+  if (throughput.enabled) {
+    o << "throughput.read_pct = " << throughput.read_pct << "\n"
+      << "throughput.value_bytes = " << throughput.value_bytes << "\n"
+      << "throughput.keys = " << throughput.keys << "\n"
+      << "throughput.warmup_ms = " << throughput.warmup_ms << "\n"
+      << "throughput.measure_ms = " << throughput.measure_ms << "\n";
+  }
+  if (perf.enabled) {
+    for (const auto& [k, v] : perf.profile.items())
+      o << "perf." << k << " = " << v << "\n";
+  }
   if (test.any()) {
     o << "test.storage_ack_before_durable = " << test.storage_ack_before_durable << "\n"
       << "test.node_reads_skip_session_order = " << test.node_reads_skip_session_order << "\n"

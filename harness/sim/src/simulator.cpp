@@ -1,6 +1,7 @@
 // The event loop, the simulated replicas and connections, and the two phases of a run.
 #include <algorithm>
 #include <cinttypes>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <mutex>
@@ -89,6 +90,26 @@ bool is_broadcast(const Bytes& bytes) {
   }
 }
 
+/// A getData request (the performance model charges the read's cost).
+bool is_read_request(const Bytes& bytes) {
+  try {
+    CapnpReader reader(bytes.data(), bytes.size(), 1u << 26);
+    auto m = reader.root<proto::ClientMessage>();
+    return m.isRequest() && m.getRequest().getOp().isGetData();
+  } catch (const kj::Exception&) {
+    return false;
+  }
+}
+
+std::int64_t ceil_us(std::int64_t ns) {
+  return ns <= 0 ? 0 : (ns + 999) / 1000;
+}
+
+bool is_node_work(EventKind k) {
+  return k == EventKind::tick || k == EventKind::peer_deliver || k == EventKind::client_to_node ||
+         k == EventKind::fsync_done || k == EventKind::peer_down || k == EventKind::client_hangup;
+}
+
 bool is_notification(const Bytes& bytes) {
   try {
     CapnpReader reader(bytes.data(), bytes.size(), 1u << 26);
@@ -132,7 +153,8 @@ Simulator::Simulator(const SimConfig& config)
       net_rng_(root_.fork(1)),
       nemesis_rng_(root_.fork(2)),
       disk_rng_(root_.fork(3)),
-      trace_(config.trace_tail, config.trace_file) {
+      trace_(config.trace_tail, config.trace_file),
+      perf_(config.perf.enabled) {
   if (config_.replicas() < 1)
     throw std::invalid_argument("the simulation needs at least one replica");
   loader_ = std::make_unique<PluginLoader>(config_.plugin_dir.empty()
@@ -146,6 +168,20 @@ Simulator::Simulator(const SimConfig& config)
     const std::int64_t d = config_.clock.drift_ppm_max;
     n->drift_ppm = d > 0 ? clock_rng.uniform_range(-d, d) : 0;
     nodes_.push_back(std::move(n));
+  }
+  if (perf_) {  // one CPU per replica, or one shared by the whole simulated machine
+    const auto& p = config_.perf.profile;
+    for (auto& n : nodes_) {
+      if (p.host_cores > 0 && !pools_.empty()) {
+        pools_.front().members.push_back(n->id);
+        continue;
+      }
+      CpuPool pool;
+      pool.free_ns.assign(static_cast<std::size_t>(p.host_cores > 0 ? p.host_cores : p.cores), 0);
+      pool.members.push_back(n->id);
+      n->pool = pools_.size();
+      pools_.push_back(std::move(pool));
+    }
   }
   for (int i = 0; i < config_.workload.clients; ++i) {
     clients_.push_back(std::make_unique<SimClient>(
@@ -176,6 +212,10 @@ void Simulator::start_node(SimNode& n) {
   options.storage = n.storage;
   options.rng_seed = root_.fork(1000ULL * (n.id + 1) + inc).next_u64() | 1;
   options.on_applied = [this, np](const node::AppliedInfo& info) {
+    if (np->on_cpu && info.data != nullptr) {
+      const auto& p = config_.perf.profile;
+      np->cpu_cost_ns += p.apply_txn_ns + p.apply_byte_ns * static_cast<double>(info.data->size());
+    }
     if (auto v = replicas_.on_applied(np->id, np->incarnation, info, now_us_)) {
       fail(v->property, v->message);
     }
@@ -250,6 +290,14 @@ std::int64_t Simulator::sample(const DelayDist& d, Rng& rng) const {
 }
 
 std::int64_t Simulator::fsync_delay_us(SimNode& n) {
+  if (perf_) {  // latency plus the bytes this fsync writes at the disk's bandwidth
+    const auto& p = config_.perf.profile;
+    const double bytes = n.storage ? static_cast<double>(n.storage->inflight_bytes()) : 0.0;
+    const double us = p.fsync_us + bytes / p.disk_bandwidth_mb_s;  // MB/s = bytes/us
+    std::int64_t d = std::max<std::int64_t>(1, std::llround(us));
+    if (now_us_ < n.slow_disk_until_us) d *= config_.disk.slow_factor;
+    return d;
+  }
   std::int64_t d = sample(config_.disk.fsync_delay, disk_rng_);
   if (now_us_ < n.slow_disk_until_us) d *= config_.disk.slow_factor;
   return std::max<std::int64_t>(d, 1);
@@ -276,7 +324,10 @@ RunResult Simulator::run() {
                0,
                {}});
   }
-  push(Event{config_.duration_ms * 1000, 0, EventKind::phase_liveness, 0, 0, 0, {}});
+  const std::int64_t safety_ms = config_.throughput.enabled
+                                     ? config_.throughput.warmup_ms + config_.throughput.measure_ms
+                                     : config_.duration_ms;
+  push(Event{safety_ms * 1000, 0, EventKind::phase_liveness, 0, 0, 0, {}});
   after_event();
   while (!failure_ && phase_ != Phase::done && !queue_.empty()) {
     Event e = queue_.pop();
@@ -306,17 +357,27 @@ void Simulator::with_node(SimNode& n, const char* what, F&& f) {
 }
 
 void Simulator::dispatch(Event& e) {
+  if (perf_ && !cpu_dispatch_ && is_node_work(e.kind) && e.kind != EventKind::tick) {
+    return perf_arrive(node(e.node), std::move(e));
+  }
   switch (e.kind) {
     case EventKind::tick: {
       SimNode& n = node(e.node);
       if (!n.up || n.paused || e.id != n.tick_chain) return;
+      if (perf_ && !cpu_dispatch_) {  // the next tick falls due on time; this one waits its turn
+        ++n.ticks;
+        schedule_tick(n, now_us_ + tick_period_us(n));
+        return perf_arrive(n, std::move(e));
+      }
       trace({now_us_, "tick", n.id, 0, 0, 0, {}});
       with_node(n, "tick", [&] {
         n.node->on_tick();
-        n.node->process();
+        if (!defer_process_) n.node->process();
       });
-      ++n.ticks;
-      schedule_tick(n, now_us_ + tick_period_us(n));
+      if (!perf_) {
+        ++n.ticks;
+        schedule_tick(n, now_us_ + tick_period_us(n));
+      }
       return;
     }
     case EventKind::peer_deliver: {
@@ -371,7 +432,7 @@ void Simulator::dispatch(Event& e) {
       with_node(n, "fsync completion", [&] {
         n.storage->fsync_done();
         n.node->on_storage_wakeup();
-        n.node->process();
+        if (!defer_process_) n.node->process();
       });
       return;
     }
@@ -411,7 +472,7 @@ void Simulator::dispatch(Event& e) {
         with_node(n, "tick", [&] {
           for (std::uint64_t i = 0; i < due; ++i)
             n.node->on_tick();
-          n.node->process();
+          if (!defer_process_) n.node->process();
         });
         n.ticks += due;
       }
@@ -439,7 +500,7 @@ void Simulator::dispatch(Event& e) {
       trace({now_us_, "peer_down", n.id, e.aux, 0, 0, {}});
       with_node(n, "a peer disconnect", [&] {
         n.node->on_peer_disconnected(e.aux);
-        n.node->process();
+        if (!defer_process_) n.node->process();
       });
       return;
     }
@@ -450,13 +511,23 @@ void Simulator::dispatch(Event& e) {
       trace({now_us_, "client_hangup", n.id, 0, e.id, 0, {}});
       with_node(n, "a client hang-up", [&] {
         n.node->on_client_closed(e.id);
-        n.node->process();
+        if (!defer_process_) n.node->process();
       });
       return;
     }
     case EventKind::phase_liveness:
-      if (phase_ == Phase::safety) begin_liveness();
+      if (phase_ == Phase::safety && config_.throughput.enabled) {
+        phase_ = Phase::done;  // the measured window is over
+        trace({now_us_, "measured", 0, steps_, 0, 0, {}});
+      } else if (phase_ == Phase::safety) {
+        begin_liveness();
+      }
       return;
+    case EventKind::cpu_ready: {
+      CpuPool& pool = pools_.at(e.aux);
+      if (pool.wakeup_at_us == now_us_) pool.wakeup_at_us = -1;
+      return serve_pool(e.aux);
+    }
     case EventKind::deadline:
       if (phase_ != Phase::done && config_.disabled_checks.count("liveness") != 0) {
         phase_ = Phase::done;  // a self-test looking past a liveness failure
@@ -477,7 +548,7 @@ void Simulator::deliver_to_node(SimNode& n, Event& e) {
     trace({now_us_, "deliver", n.id, e.aux, e.payload.size(), hash_bytes(e.payload), {}});
     with_node(n, "a peer message", [&] {
       n.node->on_peer_message(e.payload.data(), e.payload.size());
-      n.node->process();
+      if (!defer_process_) n.node->process();
     });
   } else {
     const Conn& c = conns_.at(e.id);
@@ -491,7 +562,7 @@ void Simulator::deliver_to_node(SimNode& n, Event& e) {
     const std::string address = "10.1.0." + std::to_string(c.client + 1) + ":5000";
     with_node(n, "a client message", [&] {
       n.node->on_client_message(e.id, e.payload.data(), e.payload.size(), address);
-      n.node->process();
+      if (!defer_process_) n.node->process();
     });
   }
 }
@@ -553,6 +624,158 @@ void Simulator::client_violation(const std::string& property, const std::string&
   fail(property, message);
 }
 
+// ------------------------------------------------------------------ performance model
+
+void Simulator::perf_arrive(SimNode& n, Event e) {
+  n.inbox.emplace_back(++arrivals_, std::move(e));
+  serve_pool(n.pool);
+}
+
+double Simulator::arrival_cost_ns(const Event& e) const {
+  const auto& p = config_.perf.profile;
+  const auto bytes = static_cast<double>(e.payload.size());
+  switch (e.kind) {
+    case EventKind::tick:
+      return p.tick_ns;
+    case EventKind::peer_deliver:
+      return p.transport_message_ns + p.peer_message_ns + p.peer_byte_ns * bytes;
+    case EventKind::client_to_node:
+      return p.transport_message_ns + p.client_message_ns + p.client_byte_ns * bytes +
+             (is_read_request(e.payload) ? p.read_ns : 0.0);
+    default:
+      return 0;
+  }
+}
+
+void Simulator::serve_pool(std::size_t index) {
+  CpuPool& pool = pools_.at(index);
+  while (true) {
+    SimNode* next = nullptr;
+    for (NodeId id : pool.members) {
+      SimNode& n = node(id);
+      if (!n.inbox.empty() &&
+          (next == nullptr || n.inbox.front().first < next->inbox.front().first))
+        next = &n;
+    }
+    if (next == nullptr) return;
+    const auto core = static_cast<std::size_t>(
+        std::min_element(pool.free_ns.begin(), pool.free_ns.end()) - pool.free_ns.begin());
+    if (pool.free_ns[core] > now_us_ * 1000) {
+      const std::int64_t at = ceil_us(pool.free_ns[core]);
+      if (pool.wakeup_at_us < now_us_ || pool.wakeup_at_us > at) {
+        pool.wakeup_at_us = at;
+        push(Event{at, 0, EventKind::cpu_ready, 0, static_cast<std::uint32_t>(index), 0, {}});
+      }
+      return;
+    }
+    run_on_cpu(*next, core);
+  }
+}
+
+void Simulator::run_on_cpu(SimNode& n, std::size_t core) {
+  CpuPool& pool = pools_.at(n.pool);
+  // One turn of the node's reactor, as the real runtime (zmq_runtime.cpp) runs it: every input
+  // that is waiting (up to its drain limits), then one process(). Work-conserving in
+  // nanoseconds: the core took the turn when both were there (the wakeup rounds up to the next
+  // microsecond).
+  const std::int64_t start_ns = std::max(pool.free_ns[core], n.inbox.front().second.at_us * 1000);
+  n.on_cpu = true;
+  n.cpu_cost_ns = 0;
+  cpu_dispatch_ = true;
+  defer_process_ = true;
+  constexpr std::size_t kTurnInputsMax = 4096;  // the runtime drains 2048 clients + 2048 peers
+  for (std::size_t i = 0; i < kTurnInputsMax && !n.inbox.empty(); ++i) {
+    Event e = std::move(n.inbox.front().second);
+    n.inbox.pop_front();
+    n.cpu_cost_ns += arrival_cost_ns(e);
+    dispatch(e);
+  }
+  defer_process_ = false;
+  if (n.up && n.node) with_node(n, "process", [&] { n.node->process(); });
+  cpu_dispatch_ = false;
+  n.on_cpu = false;
+  const std::int64_t end_ns = start_ns + std::llround(n.cpu_cost_ns);
+  pool.free_ns[core] = end_ns;
+  if (config_.throughput.enabled) {
+    const std::int64_t from_ns = config_.throughput.warmup_ms * 1'000'000;
+    const std::int64_t to_ns = from_ns + config_.throughput.measure_ms * 1'000'000;
+    const std::int64_t busy = std::min(end_ns, to_ns) - std::max(start_ns, from_ns);
+    if (busy > 0) n.cpu_busy_ns_measured += static_cast<double>(busy);
+  }
+  const std::int64_t release = std::max({ceil_us(end_ns), n.last_release_us, now_us_});
+  n.last_release_us = release;
+  std::vector<SimNode::OutMsg> out = std::move(n.outbox);
+  n.outbox.clear();
+  for (auto& m : out) {
+    switch (m.kind) {
+      case SimNode::OutMsg::Kind::peer:
+        send_peer_at(n, m.to, std::move(m.bytes), release);
+        break;
+      case SimNode::OutMsg::Kind::client:
+        send_client_at(n, m.conn, std::move(m.bytes), release);
+        break;
+      case SimNode::OutMsg::Kind::close:
+        close_client_at(n, m.conn, release);
+        break;
+    }
+  }
+}
+
+std::int64_t Simulator::link_arrival_us(std::uint32_t from, std::uint32_t to, std::int64_t send_us,
+                                        std::size_t bytes, bool client_link) {
+  const auto& p = config_.perf.profile;
+  const double mbit_s = client_link ? p.client_link_bandwidth_mbit_s : p.link_bandwidth_mbit_s;
+  const double latency_us = client_link ? p.client_link_latency_us : p.link_latency_us;
+  // Mbit/s = bits per microsecond: bytes * 8 / mbit_s microseconds on the wire.
+  const auto wire_ns = std::llround(static_cast<double>(bytes) * 8.0 * 1000.0 / mbit_s);
+  auto& free = link_free_ns_[{from, to}];
+  free = std::max(free, send_us * 1000) + wire_ns;
+  return ceil_us(free) + std::llround(latency_us);
+}
+
+ThroughputResult Simulator::measure_throughput() const {
+  ThroughputResult t;
+  const std::int64_t from = config_.throughput.warmup_ms * 1000;
+  const std::int64_t to = from + config_.throughput.measure_ms * 1000;
+  t.seconds = static_cast<double>(config_.throughput.measure_ms) / 1000.0;
+  std::vector<std::int64_t> lat;
+  double sum = 0;
+  for (const auto& op : history_.ops) {
+    if (!op.completed() || op.complete_us < from || op.complete_us >= to) continue;
+    if (op.kind != OpKind::get && op.kind != OpKind::set) continue;  // not the creates
+    if (op.err != zerr::ok) {
+      ++t.errors;
+      continue;
+    }
+    ++(op.kind == OpKind::get ? t.reads : t.writes);
+    lat.push_back(op.complete_us - op.invoke_us);
+    sum += static_cast<double>(op.complete_us - op.invoke_us);
+  }
+  if (t.seconds > 0) {
+    t.reads_per_s = static_cast<double>(t.reads) / t.seconds;
+    t.writes_per_s = static_cast<double>(t.writes) / t.seconds;
+    t.ops_per_s = t.reads_per_s + t.writes_per_s;
+  }
+  std::sort(lat.begin(), lat.end());
+  auto pct = [&](double q) {
+    if (lat.empty()) return 0.0;
+    const auto i = static_cast<std::size_t>(q / 100.0 * static_cast<double>(lat.size() - 1) + 0.5);
+    return static_cast<double>(lat[std::min(i, lat.size() - 1)]) / 1000.0;
+  };
+  t.latency_ms_p50 = pct(50);
+  t.latency_ms_p90 = pct(90);
+  t.latency_ms_p99 = pct(99);
+  t.latency_ms_mean = lat.empty() ? 0.0 : sum / static_cast<double>(lat.size()) / 1000.0;
+  if (perf_) {
+    for (const auto& n : nodes_) {
+      const double cores = static_cast<double>(pools_.at(n->pool).free_ns.size());
+      t.cpu_utilization.push_back(n->cpu_busy_ns_measured /
+                                  (static_cast<double>(to - from) * 1000.0 * cores));
+    }
+  }
+  return t;
+}
+
 // ------------------------------------------------------------------ network
 
 bool Simulator::blocked(std::uint32_t from, std::uint32_t to) const {
@@ -560,6 +783,17 @@ bool Simulator::blocked(std::uint32_t from, std::uint32_t to) const {
 }
 
 void Simulator::node_send_peer(SimNode& from, NodeId to, Bytes bytes) {
+  if (from.on_cpu) {  // leaves when the work that sends it completes
+    const auto& p = config_.perf.profile;
+    from.cpu_cost_ns += p.transport_message_ns + p.peer_message_ns +
+                        p.peer_byte_ns * static_cast<double>(bytes.size());
+    from.outbox.push_back({SimNode::OutMsg::Kind::peer, to, 0, std::move(bytes)});
+    return;
+  }
+  send_peer_at(from, to, std::move(bytes), now_us_);
+}
+
+void Simulator::send_peer_at(SimNode& from, NodeId to, Bytes bytes, std::int64_t t_us) {
   if (to == 0 || to > nodes_.size() || to == from.id) return;
   ++result_.peer_messages;
   result_.peer_bytes += bytes.size();
@@ -572,7 +806,8 @@ void Simulator::node_send_peer(SimNode& from, NodeId to, Bytes bytes) {
   const bool may_mangle = network_faults_on_ && (!k.kernel_envelopes_fifo || is_broadcast(bytes));
   const int copies = may_mangle && net_rng_.chance(k.peer_duplicate_chance) ? 2 : 1;
   for (int i = 0; i < copies; ++i) {
-    std::int64_t at = now_us_ + sample(k.peer_delay, net_rng_);
+    std::int64_t at = perf_ ? link_arrival_us(from.id, to, t_us, bytes.size(), false)
+                            : now_us_ + sample(k.peer_delay, net_rng_);
     if (may_mangle && net_rng_.chance(k.peer_reorder_chance)) {
       at += net_rng_.uniform_range(0, k.reorder_extra_us_max);
     } else {
@@ -605,8 +840,18 @@ void Simulator::client_send(ConnId conn, Bytes bytes) {
   if (network_faults_on_ && net_rng_.chance(config_.network.client_break_chance)) {
     return break_conn(c, true);
   }
-  const std::int64_t at =
-      std::max(now_us_ + sample(config_.network.client_delay, net_rng_), c.last_to_node_us);
+  std::int64_t send_us = now_us_;
+  if (perf_ && config_.perf.profile.host_cores > 0) {
+    // The load generator runs on the same machine: its work per request takes a core.
+    CpuPool& pool = pools_.front();
+    auto core = std::min_element(pool.free_ns.begin(), pool.free_ns.end());
+    *core = std::max(*core, now_us_ * 1000) + std::llround(config_.perf.profile.client_op_ns);
+    send_us = ceil_us(*core);
+  }
+  const std::int64_t at = std::max(
+      perf_ ? link_arrival_us(client_endpoint(c.client), c.node, send_us, bytes.size(), true)
+            : now_us_ + sample(config_.network.client_delay, net_rng_),
+      c.last_to_node_us);
   c.last_to_node_us = at;
   push(Event{at, 0, EventKind::client_to_node, c.node, 0, c.id, std::move(bytes)});
 }
@@ -625,6 +870,17 @@ void Simulator::close_conn(ConnId conn) {
 }
 
 void Simulator::node_send_client(SimNode& from, ConnId conn, Bytes bytes) {
+  if (from.on_cpu) {  // leaves when the work that sends it completes
+    const auto& p = config_.perf.profile;
+    from.cpu_cost_ns += p.transport_message_ns + p.client_message_ns +
+                        p.client_byte_ns * static_cast<double>(bytes.size());
+    from.outbox.push_back({SimNode::OutMsg::Kind::client, 0, conn, std::move(bytes)});
+    return;
+  }
+  send_client_at(from, conn, std::move(bytes), now_us_);
+}
+
+void Simulator::send_client_at(SimNode& from, ConnId conn, Bytes bytes, std::int64_t t_us) {
   auto it = conns_.find(conn);
   if (it == conns_.end()) return;
   Conn& c = it->second;
@@ -634,7 +890,9 @@ void Simulator::node_send_client(SimNode& from, ConnId conn, Bytes bytes) {
     return break_conn(c, true);
   }
   std::int64_t at =
-      std::max(now_us_ + sample(config_.network.client_delay, net_rng_), c.last_to_client_us);
+      std::max(perf_ ? link_arrival_us(from.id, client_endpoint(c.client), t_us, bytes.size(), true)
+                     : now_us_ + sample(config_.network.client_delay, net_rng_),
+               c.last_to_client_us);
   if (config_.test.net_notifications_late && is_notification(bytes)) {
     at += 50'000;  // test-only fault: leaves FIFO order, later replies overtake it
   } else if (config_.test.net_replies_reordered && !is_notification(bytes)) {
@@ -646,13 +904,23 @@ void Simulator::node_send_client(SimNode& from, ConnId conn, Bytes bytes) {
 }
 
 void Simulator::node_close_client(SimNode& from, ConnId conn) {
+  if (from.on_cpu) {
+    from.outbox.push_back({SimNode::OutMsg::Kind::close, 0, conn, {}});
+    return;
+  }
+  close_client_at(from, conn, now_us_);
+}
+
+void Simulator::close_client_at(SimNode& from, ConnId conn, std::int64_t t_us) {
   auto it = conns_.find(conn);
   if (it == conns_.end()) return;
   Conn& c = it->second;
   if (!c.open || c.server_closed || c.node != from.id) return;
   c.server_closed = true;
   const std::int64_t at =
-      std::max(now_us_ + sample(config_.network.client_delay, net_rng_), c.last_to_client_us);
+      std::max(perf_ ? link_arrival_us(from.id, client_endpoint(c.client), t_us, 0, true)
+                     : now_us_ + sample(config_.network.client_delay, net_rng_),
+               c.last_to_client_us);
   c.last_to_client_us = at;
   push(Event{at, 0, EventKind::conn_closed, c.node, 0, c.id, {}});
 }
@@ -765,6 +1033,7 @@ RunResult Simulator::finish() {
   if (!failure_ && phase_ != Phase::done) {
     failure_ = Violation{"liveness", "the event queue ran dry before the run finished"};
   }
+  if (config_.throughput.enabled) r.throughput = measure_throughput();
   for (const auto& n : nodes_)
     absorb_read_counters(*n);
   for (const auto& n : nodes_) {
@@ -773,7 +1042,8 @@ RunResult Simulator::finish() {
       break;
     }
   }
-  if (!failure_) {
+  // The throughput workload measures; the checking workloads check the history.
+  if (!failure_ && !config_.throughput.enabled) {
     HistoryCheckOptions options;
     options.linearizable_reads = reads_are_linearizable(
         config_, loader_->describe(PluginKind::read_policy, config_.read_policy).read_guarantee);

@@ -27,6 +27,7 @@ enum class EventKind : std::uint8_t {
   deadline,        ///< the liveness phase ran out of time
   peer_down,       ///< `node` sees its connection to peer `aux` drop (id = node incarnation)
   client_hangup,   ///< `node` sees client connection `id` close (aux = node incarnation)
+  cpu_ready,       ///< performance model: a core of CPU pool `aux` is free
 };
 
 const char* to_string(EventKind k);
