@@ -6,10 +6,18 @@
 //                    byte), getData from the tree, encode + decode of a client request/reply
 //                    and of a peer envelope carrying a broadcast message (three sizes each);
 //   transport        what the micro-benchmarks miss in a real server (ZeroMQ, syscalls, I/O
-//                    thread hand-offs): an echo over loopback, DEALER -> ROUTER -> back, with a
-//                    few messages in flight; the process CPU time per send or receive;
+//                    thread hand-offs): an echo over loopback, DEALER -> ROUTER -> back; the
+//                    process CPU time per send or receive with 64 in flight (small and 16 KiB
+//                    messages: per message and per byte) and, with one in flight, the cost of
+//                    waking the receiving thread;
 //   disk             append + fdatasync of 1 KiB and 64 KiB on a temp file in --dir: fsync
-//                    latency and bandwidth.
+//                    latency and bandwidth;
+//   the node         what the micro-benchmarks leave out of the node's own code (sessions, the
+//                    request pipeline, the plugin's step, Ready execution): the simulator runs
+//                    the real node code (zab, 3 replicas, the throughput workload) and times
+//                    each reactor turn on this machine's CPU; the time beyond the modelled
+//                    costs is fitted per client request (request_ns) and per peer message
+//                    (peer_handling_ns).
 // The load generator's cost per operation (host_cores runs) is derived: two transport
 // operations and two client messages, plus its bytes. tick_ns is not measured (a default).
 #include <fcntl.h>
@@ -35,6 +43,7 @@
 
 #include "commands.hpp"
 #include "quorumlab/capnp_bytes.hpp"
+#include "quorumlab/log.hpp"
 #include "quorumlab/node/capnp_util.hpp"
 #include "quorumlab/proto/client.capnp.h"
 #include "quorumlab/proto/peer.capnp.h"
@@ -210,10 +219,10 @@ double process_cpu_ns() {
   return static_cast<double>(ts.tv_sec) * 1e9 + static_cast<double>(ts.tv_nsec);
 }
 
-/// Process CPU time per ZeroMQ send or receive of a small message over loopback TCP: a DEALER
-/// keeps `window` messages in flight to a ROUTER that echoes them (one thread each, as a client
-/// and a server), `count` round trips. Returns ns per operation (four per round trip).
-double measure_transport(int count, int window, std::size_t bytes, nlohmann::json& details) {
+/// Process CPU time per round trip of a small message over loopback TCP: a DEALER keeps
+/// `window` messages in flight to a ROUTER that echoes them (one thread each, as a client and a
+/// server), `count` round trips.
+double measure_echo(int count, int window, std::size_t bytes, nlohmann::json& details) {
   zmq::context_t ctx(1);
   zmq::socket_t router(ctx, zmq::socket_type::router);
   router.set(zmq::sockopt::linger, 0);
@@ -250,14 +259,13 @@ double measure_transport(int count, int window, std::size_t bytes, nlohmann::jso
   server.join();
   dealer.close();
   router.close();
-  const double per_op = cpu / (4.0 * received);
-  details["transport"] = {{"round_trips", received},
-                          {"window", window},
-                          {"message_bytes", bytes},
-                          {"process_cpu_ns_per_round_trip", cpu / received},
-                          {"wall_us_per_round_trip", wall * 1e6 / received},
-                          {"ns_per_send_or_receive", per_op}};
-  return per_op;
+  details["echo_window_" + std::to_string(window) + "_bytes_" + std::to_string(bytes)] = {
+      {"round_trips", received},
+      {"window", window},
+      {"message_bytes", bytes},
+      {"process_cpu_ns_per_round_trip", cpu / received},
+      {"wall_us_per_round_trip", wall * 1e6 / received}};
+  return cpu / received;
 }
 
 /// Microseconds per append of `bytes` + fdatasync on a fresh file in `dir`.
@@ -335,7 +343,17 @@ int run(const CalibrateOptions& o) {
 
   // Transport.
   std::fprintf(stderr, "calibrate: ZeroMQ loopback echo...\n");
-  p.transport_message_ns = measure_transport(o.quick ? 5000 : 100000, 8, 128, details);
+  // With many messages in flight each thread wakes once for many: the CPU per round trip is
+  // four sends or receives. With one in flight every message wakes its receiver: the
+  // difference, per side, is the cost of a wakeup.
+  const int trips = o.quick ? 5000 : 100000;
+  // Bytes: the same with 16 KiB messages; the difference per byte and per send or receive.
+  const double batched = measure_echo(trips, 64, 128, details);
+  const double single = measure_echo(trips / 4, 1, 128, details);
+  const double big = measure_echo(trips / 8, 64, 16384, details);
+  p.transport_byte_ns = std::max(0.0, (big - batched) / 4 / (16384.0 - 128.0));
+  p.transport_message_ns = std::max(0.0, batched / 4 - 128.0 * p.transport_byte_ns);
+  p.wakeup_ns = std::max(0.0, (single - batched) / 2);
 
   // Disk.
   const std::filesystem::path dir =
@@ -353,10 +371,50 @@ int run(const CalibrateOptions& o) {
                       {"median_us_64KiB", big_us},
                       {"samples", n}};
 
+  // The node's own code, timed inside the simulator.
+  std::fprintf(stderr, "calibrate: the node code in the simulator...\n");
+  {
+    if (global_log_level().empty()) log::configure("off");
+    sim::SimConfig c;
+    c.broadcast = "zab";
+    c.nodes = 3;
+    sim::apply_fault_mix(c, "none");
+    c.snapshot_every_txns = 100000;
+    c.workload.clients = 12;
+    c.workload.max_outstanding = 20;
+    c.throughput.enabled = true;
+    c.throughput.read_pct = 50;
+    c.throughput.value_bytes = o.value_size;
+    c.throughput.warmup_ms = o.quick ? 20 : 200;
+    c.throughput.measure_ms = o.quick ? 30 : 300;
+    c.perf.enabled = true;
+    c.perf.profile = p;
+    c.perf.measure_host_cpu = true;
+    sim::RunResult r = sim::run_simulation(c);
+    if (!r.ok || !r.host_cpu) {
+      throw std::runtime_error("the calibration simulation failed: " + r.property + ": " +
+                               r.message);
+    }
+    const auto& f = *r.host_cpu;
+    p.request_ns = f.request_ns;
+    p.peer_handling_ns = f.peer_handling_ns;
+    p.turn_ns = f.turn_ns;
+    details["node_code"] = {{"turns", f.turns},
+                            {"client_requests", f.client_requests},
+                            {"peer_messages", f.peer_messages},
+                            {"measured_ns", f.measured_ns},
+                            {"modelled_ns_without_transport", f.modelled_ns},
+                            {"request_ns", f.request_ns},
+                            {"peer_handling_ns", f.peer_handling_ns},
+                            {"turn_ns", f.turn_ns}};
+  }
+
   // The load generator per operation: send a request and receive its reply, each through the
   // transport and the client library's encoding.
+  // Its event thread wakes for a reply (once per operation when they come one by one).
   p.client_op_ns = 2 * p.transport_message_ns + 2 * p.client_message_ns +
-                   p.client_byte_ns * static_cast<double>(o.value_size);
+                   (p.client_byte_ns + p.transport_byte_ns) * static_cast<double>(o.value_size) +
+                   p.wakeup_ns;
 
   nlohmann::json costs = nlohmann::json::object();
   for (const auto& [k, v] : p.items())

@@ -234,6 +234,7 @@ void SimClient::issue_bench() {
   if (bench_next_create_ < t.keys) {  // this client's share of the keys: i, i + clients, ...
     op.kind = OpKind::create;
     op.key = key_name(bench_next_create_);
+    ++bench_creates_pending_;
     bench_next_create_ += std::max(config_.workload.clients, 1);
   } else {
     op.key = key_name(static_cast<int>(rng_.uniform(static_cast<std::uint64_t>(t.keys))));
@@ -512,6 +513,7 @@ void SimClient::complete_op(Req& req, const Bytes& bytes) {
     case OpKind::sync:
       break;
   }
+  if (config_.throughput.enabled && op.kind == OpKind::create) --bench_creates_pending_;
   if (is_write(op.kind)) {
     last_definite_write_invoke_us_ = std::max(last_definite_write_invoke_us_, op.invoke_us);
     if (ok) max_acked_zxid_ = std::max(max_acked_zxid_, op.zxid);

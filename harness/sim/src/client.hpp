@@ -61,6 +61,10 @@ class SimClient {
   void stop_issuing();
   bool idle() const { return pending_.empty(); }
   bool connected() const { return state_ == State::connected; }
+  /// The throughput workload: this client's keys are all created.
+  bool bench_ready() const {
+    return bench_next_create_ >= config_.throughput.keys && bench_creates_pending_ == 0;
+  }
   /// A write invoked at or after `t_us` got a definite reply.
   bool progressed_since(std::int64_t t_us) const { return last_definite_write_invoke_us_ >= t_us; }
   /// The highest zxid of a successful write reply.
@@ -122,6 +126,7 @@ class SimClient {
   std::uint64_t counter_ = 0;
   int bench_next_create_ = -1;  ///< throughput workload: next key index to create (-1: unset)
   std::string bench_value_;
+  int bench_creates_pending_ = 0;
 
   std::int64_t next_op_us_ = 0;
   std::int64_t connect_deadline_us_ = 0;

@@ -3,6 +3,7 @@
 #include <cinttypes>
 #include <cmath>
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
 #include <mutex>
 #include <variant>
@@ -101,6 +102,12 @@ bool is_read_request(const Bytes& bytes) {
   }
 }
 
+double thread_cpu_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) * 1e9 + static_cast<double>(ts.tv_nsec);
+}
+
 std::int64_t ceil_us(std::int64_t ns) {
   return ns <= 0 ? 0 : (ns + 999) / 1000;
 }
@@ -122,6 +129,11 @@ bool is_notification(const Bytes& bytes) {
 }  // namespace
 
 // ------------------------------------------------------------------ SimTracer, SimNode
+
+bool SimTracer::enabled() const {
+  // Timing the node code for calibration: no plugin tracing (a server runs without it).
+  return !sim_.measuring_host_cpu();
+}
 
 void SimTracer::record(const TraceEvent& event) {
   sim_.plugin_trace(node_, event);
@@ -216,6 +228,7 @@ void Simulator::start_node(SimNode& n) {
       const auto& p = config_.perf.profile;
       np->cpu_cost_ns += p.apply_txn_ns + p.apply_byte_ns * static_cast<double>(info.data->size());
     }
+    if (config_.perf.measure_host_cpu) return;  // timing the node code: no checker in it
     if (auto v = replicas_.on_applied(np->id, np->incarnation, info, now_us_)) {
       fail(v->property, v->message);
     }
@@ -324,10 +337,13 @@ RunResult Simulator::run() {
                0,
                {}});
   }
-  const std::int64_t safety_ms = config_.throughput.enabled
-                                     ? config_.throughput.warmup_ms + config_.throughput.measure_ms
-                                     : config_.duration_ms;
-  push(Event{safety_ms * 1000, 0, EventKind::phase_liveness, 0, 0, 0, {}});
+  if (config_.throughput.enabled) {
+    // The measured window is scheduled once every client created its keys (after_event); the
+    // run gives up if that has not happened within the liveness timeout.
+    push(Event{config_.liveness_timeout_ms * 1000, 0, EventKind::deadline, 0, 0, 0, {}});
+  } else {
+    push(Event{config_.duration_ms * 1000, 0, EventKind::phase_liveness, 0, 0, 0, {}});
+  }
   after_event();
   while (!failure_ && phase_ != Phase::done && !queue_.empty()) {
     Event e = queue_.pop();
@@ -529,7 +545,10 @@ void Simulator::dispatch(Event& e) {
       return serve_pool(e.aux);
     }
     case EventKind::deadline:
-      if (phase_ != Phase::done && config_.disabled_checks.count("liveness") != 0) {
+      if (phase_ == Phase::safety && config_.throughput.enabled) {
+        fail("liveness", "the throughput workload's keys were not all created within " +
+                             std::to_string(config_.liveness_timeout_ms) + " ms");
+      } else if (phase_ != Phase::done && config_.disabled_checks.count("liveness") != 0) {
         phase_ = Phase::done;  // a self-test looking past a liveness failure
       } else if (phase_ != Phase::done) {
         fail("liveness", std::string(phase_ == Phase::liveness_progress
@@ -579,6 +598,21 @@ void Simulator::after_event() {
     if (auto v = replicas_.on_status(id, n.node->status())) fail(v->property, v->message);
   }
   if (phase_ == Phase::liveness_progress || phase_ == Phase::liveness_drain) check_liveness();
+  if (config_.throughput.enabled && window_from_us_ < 0) {
+    for (const auto& c : clients_) {
+      if (!c->bench_ready()) return;
+    }
+    // Every key exists (as `qlab bench` creates them before it starts): warm up, then measure.
+    window_from_us_ = now_us_ + config_.throughput.warmup_ms * 1000;
+    trace({now_us_, "keys_created", 0, steps_, 0, 0, {}});
+    push(Event{window_from_us_ + config_.throughput.measure_ms * 1000,
+               0,
+               EventKind::phase_liveness,
+               0,
+               0,
+               0,
+               {}});
+  }
 }
 
 void Simulator::note_first_apply(const SimNode& n, const node::AppliedInfo& info) {
@@ -611,10 +645,12 @@ void Simulator::fail(const std::string& property, const std::string& message) {
 }
 
 void Simulator::trace(TraceRecord r) {
+  if (config_.perf.measure_host_cpu) return;  // timing the node code: no trace in it
   trace_.record(std::move(r));
 }
 
 void Simulator::plugin_trace(NodeId node, const TraceEvent& e) {
+  if (config_.perf.measure_host_cpu) return;
   std::string detail = "epoch " + std::to_string(e.epoch);
   if (!e.detail.empty()) detail += " " + e.detail;
   trace_.record({now_us_, to_string(e.kind), node, e.peer, e.zxid, 0, std::move(detail)});
@@ -638,9 +674,11 @@ double Simulator::arrival_cost_ns(const Event& e) const {
     case EventKind::tick:
       return p.tick_ns;
     case EventKind::peer_deliver:
-      return p.transport_message_ns + p.peer_message_ns + p.peer_byte_ns * bytes;
+      return p.transport_message_ns + p.peer_message_ns +
+             (p.transport_byte_ns + p.peer_byte_ns) * bytes + p.peer_handling_ns;
     case EventKind::client_to_node:
-      return p.transport_message_ns + p.client_message_ns + p.client_byte_ns * bytes +
+      return p.transport_message_ns + p.client_message_ns +
+             (p.transport_byte_ns + p.client_byte_ns) * bytes + p.request_ns +
              (is_read_request(e.payload) ? p.read_ns : 0.0);
     default:
       return 0;
@@ -680,24 +718,64 @@ void Simulator::run_on_cpu(SimNode& n, std::size_t core) {
   // microsecond).
   const std::int64_t start_ns = std::max(pool.free_ns[core], n.inbox.front().second.at_us * 1000);
   n.on_cpu = true;
-  n.cpu_cost_ns = 0;
+  // The reactor slept (and must be woken) when its work arrived after its last turn ended;
+  // a busy reactor polls and finds the next inputs without sleeping.
+  const bool woke = n.inbox.front().second.at_us * 1000 >= n.last_turn_end_ns;
+  const double wakeup = woke ? config_.perf.profile.wakeup_ns : 0.0;
+  n.cpu_cost_ns = config_.perf.profile.turn_ns + wakeup;
   cpu_dispatch_ = true;
   defer_process_ = true;
   constexpr std::size_t kTurnInputsMax = 4096;  // the runtime drains 2048 clients + 2048 peers
+  const bool measure = config_.perf.measure_host_cpu;
+  double measured_ns = 0;
+  double clients = 0, peers = 0;
+  n.turn_transport_ns = 0;
   for (std::size_t i = 0; i < kTurnInputsMax && !n.inbox.empty(); ++i) {
     Event e = std::move(n.inbox.front().second);
     n.inbox.pop_front();
     n.cpu_cost_ns += arrival_cost_ns(e);
+    if (e.kind == EventKind::client_to_node) ++clients;
+    if (e.kind == EventKind::peer_deliver) ++peers;
+    if (e.kind == EventKind::client_to_node || e.kind == EventKind::peer_deliver) {
+      const auto& p = config_.perf.profile;
+      n.turn_transport_ns +=
+          p.transport_message_ns + p.transport_byte_ns * static_cast<double>(e.payload.size());
+    }
+    const double t0 = measure ? thread_cpu_ns() : 0;
     dispatch(e);
+    if (measure) measured_ns += thread_cpu_ns() - t0;
   }
   defer_process_ = false;
+  const double t0 = measure ? thread_cpu_ns() : 0;
   if (n.up && n.node) with_node(n, "process", [&] { n.node->process(); });
+  if (measure) {
+    measured_ns += thread_cpu_ns() - t0;
+    // The transport is not in the measured code (the simulator stands in for ZeroMQ).
+    const auto& p = config_.perf.profile;
+    const double transport_ns = n.turn_transport_ns;
+    const double modelled = n.cpu_cost_ns - transport_ns - p.request_ns * clients -
+                            p.peer_handling_ns * peers - p.turn_ns - wakeup;
+    const double y = measured_ns - modelled;
+    auto& f = host_cpu_;
+    ++f.turns;
+    f.client_requests += static_cast<std::uint64_t>(clients);
+    f.peer_messages += static_cast<std::uint64_t>(peers);
+    f.measured_ns += measured_ns;
+    f.modelled_ns += modelled;
+    const double x[3] = {clients, peers, 1.0};
+    for (int i = 0; i < 3; ++i) {
+      fit_xy_[i] += x[i] * y;
+      for (int j = 0; j < 3; ++j)
+        fit_xx_[i][j] += x[i] * x[j];
+    }
+  }
   cpu_dispatch_ = false;
   n.on_cpu = false;
   const std::int64_t end_ns = start_ns + std::llround(n.cpu_cost_ns);
   pool.free_ns[core] = end_ns;
-  if (config_.throughput.enabled) {
-    const std::int64_t from_ns = config_.throughput.warmup_ms * 1'000'000;
+  n.last_turn_end_ns = std::max(n.last_turn_end_ns, end_ns);
+  if (config_.throughput.enabled && window_from_us_ >= 0) {
+    const std::int64_t from_ns = window_from_us_ * 1000;
     const std::int64_t to_ns = from_ns + config_.throughput.measure_ms * 1'000'000;
     const std::int64_t busy = std::min(end_ns, to_ns) - std::max(start_ns, from_ns);
     if (busy > 0) n.cpu_busy_ns_measured += static_cast<double>(busy);
@@ -721,21 +799,24 @@ void Simulator::run_on_cpu(SimNode& n, std::size_t core) {
   }
 }
 
-std::int64_t Simulator::link_arrival_us(std::uint32_t from, std::uint32_t to, std::int64_t send_us,
-                                        std::size_t bytes, bool client_link) {
+std::int64_t Simulator::link_arrival_us(std::uint32_t from, std::int64_t send_us, std::size_t bytes,
+                                        bool client_link) {
   const auto& p = config_.perf.profile;
-  const double mbit_s = client_link ? p.client_link_bandwidth_mbit_s : p.link_bandwidth_mbit_s;
+  // The sender's link to the switch: a replica's carries its peer messages and its replies to
+  // clients, a client's its requests.
+  const bool from_client = from >= client_endpoint(0);
+  const double mbit_s = from_client ? p.client_link_bandwidth_mbit_s : p.link_bandwidth_mbit_s;
   const double latency_us = client_link ? p.client_link_latency_us : p.link_latency_us;
   // Mbit/s = bits per microsecond: bytes * 8 / mbit_s microseconds on the wire.
   const auto wire_ns = std::llround(static_cast<double>(bytes) * 8.0 * 1000.0 / mbit_s);
-  auto& free = link_free_ns_[{from, to}];
+  auto& free = link_free_ns_[from];
   free = std::max(free, send_us * 1000) + wire_ns;
   return ceil_us(free) + std::llround(latency_us);
 }
 
 ThroughputResult Simulator::measure_throughput() const {
   ThroughputResult t;
-  const std::int64_t from = config_.throughput.warmup_ms * 1000;
+  const std::int64_t from = window_from_us_ < 0 ? now_us_ + 1 : window_from_us_;
   const std::int64_t to = from + config_.throughput.measure_ms * 1000;
   t.seconds = static_cast<double>(config_.throughput.measure_ms) / 1000.0;
   std::vector<std::int64_t> lat;
@@ -785,8 +866,11 @@ bool Simulator::blocked(std::uint32_t from, std::uint32_t to) const {
 void Simulator::node_send_peer(SimNode& from, NodeId to, Bytes bytes) {
   if (from.on_cpu) {  // leaves when the work that sends it completes
     const auto& p = config_.perf.profile;
-    from.cpu_cost_ns += p.transport_message_ns + p.peer_message_ns +
-                        p.peer_byte_ns * static_cast<double>(bytes.size());
+    const double transport =
+        p.transport_message_ns + p.transport_byte_ns * static_cast<double>(bytes.size());
+    from.turn_transport_ns += transport;
+    from.cpu_cost_ns +=
+        transport + p.peer_message_ns + p.peer_byte_ns * static_cast<double>(bytes.size());
     from.outbox.push_back({SimNode::OutMsg::Kind::peer, to, 0, std::move(bytes)});
     return;
   }
@@ -806,7 +890,7 @@ void Simulator::send_peer_at(SimNode& from, NodeId to, Bytes bytes, std::int64_t
   const bool may_mangle = network_faults_on_ && (!k.kernel_envelopes_fifo || is_broadcast(bytes));
   const int copies = may_mangle && net_rng_.chance(k.peer_duplicate_chance) ? 2 : 1;
   for (int i = 0; i < copies; ++i) {
-    std::int64_t at = perf_ ? link_arrival_us(from.id, to, t_us, bytes.size(), false)
+    std::int64_t at = perf_ ? link_arrival_us(from.id, t_us, bytes.size(), false)
                             : now_us_ + sample(k.peer_delay, net_rng_);
     if (may_mangle && net_rng_.chance(k.peer_reorder_chance)) {
       at += net_rng_.uniform_range(0, k.reorder_extra_us_max);
@@ -848,10 +932,10 @@ void Simulator::client_send(ConnId conn, Bytes bytes) {
     *core = std::max(*core, now_us_ * 1000) + std::llround(config_.perf.profile.client_op_ns);
     send_us = ceil_us(*core);
   }
-  const std::int64_t at = std::max(
-      perf_ ? link_arrival_us(client_endpoint(c.client), c.node, send_us, bytes.size(), true)
-            : now_us_ + sample(config_.network.client_delay, net_rng_),
-      c.last_to_node_us);
+  const std::int64_t at =
+      std::max(perf_ ? link_arrival_us(client_endpoint(c.client), send_us, bytes.size(), true)
+                     : now_us_ + sample(config_.network.client_delay, net_rng_),
+               c.last_to_node_us);
   c.last_to_node_us = at;
   push(Event{at, 0, EventKind::client_to_node, c.node, 0, c.id, std::move(bytes)});
 }
@@ -872,8 +956,11 @@ void Simulator::close_conn(ConnId conn) {
 void Simulator::node_send_client(SimNode& from, ConnId conn, Bytes bytes) {
   if (from.on_cpu) {  // leaves when the work that sends it completes
     const auto& p = config_.perf.profile;
-    from.cpu_cost_ns += p.transport_message_ns + p.client_message_ns +
-                        p.client_byte_ns * static_cast<double>(bytes.size());
+    const double transport =
+        p.transport_message_ns + p.transport_byte_ns * static_cast<double>(bytes.size());
+    from.turn_transport_ns += transport;
+    from.cpu_cost_ns +=
+        transport + p.client_message_ns + p.client_byte_ns * static_cast<double>(bytes.size());
     from.outbox.push_back({SimNode::OutMsg::Kind::client, 0, conn, std::move(bytes)});
     return;
   }
@@ -889,10 +976,9 @@ void Simulator::send_client_at(SimNode& from, ConnId conn, Bytes bytes, std::int
   if (network_faults_on_ && net_rng_.chance(config_.network.client_break_chance)) {
     return break_conn(c, true);
   }
-  std::int64_t at =
-      std::max(perf_ ? link_arrival_us(from.id, client_endpoint(c.client), t_us, bytes.size(), true)
-                     : now_us_ + sample(config_.network.client_delay, net_rng_),
-               c.last_to_client_us);
+  std::int64_t at = std::max(perf_ ? link_arrival_us(from.id, t_us, bytes.size(), true)
+                                   : now_us_ + sample(config_.network.client_delay, net_rng_),
+                             c.last_to_client_us);
   if (config_.test.net_notifications_late && is_notification(bytes)) {
     at += 50'000;  // test-only fault: leaves FIFO order, later replies overtake it
   } else if (config_.test.net_replies_reordered && !is_notification(bytes)) {
@@ -917,10 +1003,9 @@ void Simulator::close_client_at(SimNode& from, ConnId conn, std::int64_t t_us) {
   Conn& c = it->second;
   if (!c.open || c.server_closed || c.node != from.id) return;
   c.server_closed = true;
-  const std::int64_t at =
-      std::max(perf_ ? link_arrival_us(from.id, client_endpoint(c.client), t_us, 0, true)
-                     : now_us_ + sample(config_.network.client_delay, net_rng_),
-               c.last_to_client_us);
+  const std::int64_t at = std::max(perf_ ? link_arrival_us(from.id, t_us, 0, true)
+                                         : now_us_ + sample(config_.network.client_delay, net_rng_),
+                                   c.last_to_client_us);
   c.last_to_client_us = at;
   push(Event{at, 0, EventKind::conn_closed, c.node, 0, c.id, {}});
 }
@@ -1034,6 +1119,40 @@ RunResult Simulator::finish() {
     failure_ = Violation{"liveness", "the event queue ran dry before the run finished"};
   }
   if (config_.throughput.enabled) r.throughput = measure_throughput();
+  if (config_.perf.measure_host_cpu) {
+    HostCpuFit f = host_cpu_;
+    // Gaussian elimination with partial pivoting on the 3x3 normal equations.
+    double a[3][4];
+    for (int i = 0; i < 3; ++i) {
+      for (int j = 0; j < 3; ++j)
+        a[i][j] = fit_xx_[i][j];
+      a[i][3] = fit_xy_[i];
+    }
+    bool solved = true;
+    for (int c = 0; c < 3 && solved; ++c) {
+      int pivot = c;
+      for (int i = c + 1; i < 3; ++i) {
+        if (std::abs(a[i][c]) > std::abs(a[pivot][c])) pivot = i;
+      }
+      if (std::abs(a[pivot][c]) < 1e-9) {
+        solved = false;
+        break;
+      }
+      std::swap(a[c], a[pivot]);
+      for (int i = 0; i < 3; ++i) {
+        if (i == c) continue;
+        const double k = a[i][c] / a[c][c];
+        for (int j = c; j < 4; ++j)
+          a[i][j] -= k * a[c][j];
+      }
+    }
+    if (solved) {
+      f.request_ns = std::max(0.0, a[0][3] / a[0][0]);
+      f.peer_handling_ns = std::max(0.0, a[1][3] / a[1][1]);
+      f.turn_ns = std::max(0.0, a[2][3] / a[2][2]);
+    }
+    r.host_cpu = f;
+  }
   for (const auto& n : nodes_)
     absorb_read_counters(*n);
   for (const auto& n : nodes_) {

@@ -23,7 +23,7 @@ class Simulator;
 class SimTracer final : public Tracer {
  public:
   SimTracer(Simulator& sim, NodeId node) : sim_(sim), node_(node) {}
-  bool enabled() const override { return true; }
+  bool enabled() const override;
   void record(const TraceEvent& event) override;
 
  private:
@@ -85,6 +85,8 @@ class SimNode final : public node::NodeEnv {
   bool on_cpu = false;
   double cpu_cost_ns = 0;
   std::int64_t last_release_us = 0;  ///< work completes (sends) in the order it started
+  std::int64_t last_turn_end_ns = 0;
+  double turn_transport_ns = 0;  ///< the transport's share of cpu_cost_ns
   std::size_t pool = 0;
   double cpu_busy_ns_measured = 0;  ///< CPU time within the throughput workload's window
 };
@@ -131,6 +133,7 @@ class Simulator final : public ClientHost {
   void node_send_client(SimNode& from, ConnId conn, Bytes bytes);
   void node_close_client(SimNode& from, ConnId conn);
   bool perf_on() const { return perf_; }
+  bool measuring_host_cpu() const { return config_.perf.measure_host_cpu; }
   void plugin_trace(NodeId node, const TraceEvent& e);
 
  private:
@@ -161,10 +164,11 @@ class Simulator final : public ClientHost {
   void run_on_cpu(SimNode& n, std::size_t core);
   /// The cost of receiving `e` (before what its handling sends and applies).
   double arrival_cost_ns(const Event& e) const;
-  /// When a message of `bytes` sent at `send_us` on the link from -> to arrives (per-link FIFO
-  /// transmission at the link's bandwidth, then its latency).
-  std::int64_t link_arrival_us(std::uint32_t from, std::uint32_t to, std::int64_t send_us,
-                               std::size_t bytes, bool client_link);
+  /// When a message of `bytes` that endpoint `from` sends at `send_us` arrives: transmitted in
+  /// FIFO order on the sender's link to the switch at its bandwidth, then the latency of a peer
+  /// or a client connection.
+  std::int64_t link_arrival_us(std::uint32_t from, std::int64_t send_us, std::size_t bytes,
+                               bool client_link);
   void send_peer_at(SimNode& from, NodeId to, Bytes bytes, std::int64_t t_us);
   void send_client_at(SimNode& from, ConnId conn, Bytes bytes, std::int64_t t_us);
   void close_client_at(SimNode& from, ConnId conn, std::int64_t t_us);
@@ -220,7 +224,14 @@ class Simulator final : public ClientHost {
   bool defer_process_ = false;  ///< a reactor turn: inputs first, then one process()
   std::vector<CpuPool> pools_;
   std::uint64_t arrivals_ = 0;
-  std::map<std::pair<std::uint32_t, std::uint32_t>, std::int64_t> link_free_ns_;
+  std::map<std::uint32_t, std::int64_t> link_free_ns_;
+  std::int64_t window_from_us_ = -1;  ///< throughput workload: the measured window's start  ///<
+                                      ///< when each endpoint's link is free
+  // measure_host_cpu: the normal equations of the least-squares fit y = a x1 + b x2 + c
+  // (x1 = client requests, x2 = peer messages of a turn, y = measured - modelled ns).
+  HostCpuFit host_cpu_;
+  double fit_xx_[3][3] = {};
+  double fit_xy_[3] = {};
   std::map<std::uint64_t, ActiveFault> faults_;
   std::uint64_t next_fault_id_ = 1;
   bool network_faults_on_ = true;

@@ -5,8 +5,10 @@
 // When it is on, every piece of work a replica does occupies one of its CPU cores for a cost
 // (a client message in or out, a peer message in or out, applying a committed txn, serving a
 // read, a tick) and later work queues behind it; the messages a piece of work sends leave when
-// it completes. Links transmit one message at a time (per-link FIFO, bytes / bandwidth) and add
-// a fixed latency. An fsync takes a latency plus bytes / bandwidth. Nothing is random.
+// it completes. Every endpoint (replica or client) has one link to the switch
+// that transmits one message at a time (FIFO, bytes / bandwidth: a replica's peer messages and
+// replies share it), then a message takes a fixed latency. An fsync takes a latency plus bytes /
+// bandwidth. Nothing is random.
 //
 // The costs come from a profile that `qlab calibrate` measures on the machine (micro-benchmarks
 // of the real code paths, a ZeroMQ loopback run, fsync timing), or are set by hand:
@@ -29,14 +31,28 @@ struct PerfProfile {
                        ///< machine runs the whole cluster, as a real `qlab bench` on a laptop)
   double transport_message_ns = 6000;  ///< per message sent or received through the transport
                                        ///< (ZeroMQ, syscalls, thread hand-offs)
+  double transport_byte_ns = 0.2;      ///< per byte sent or received (copies into ZeroMQ and
+                                       ///< the kernel)
   double client_message_ns = 800;      ///< decode a client request or encode a reply
   double client_byte_ns = 0.3;
   double peer_message_ns = 800;  ///< encode or decode a peer message
   double peer_byte_ns = 0.3;
   double apply_txn_ns = 1500;  ///< apply a setData txn to the tree
   double apply_byte_ns = 0.3;
-  double read_ns = 500;         ///< serve a getData from the tree
-  double tick_ns = 1000;        ///< one tick of the broadcast plugin and the kernel
+  double read_ns = 500;   ///< serve a getData from the tree
+  double tick_ns = 1000;  ///< one tick of the broadcast plugin and the kernel
+  /// The node's own work per client request beyond the costs above (sessions, the request
+  /// pipeline, the read policy, txn creation, the plugin's step): `qlab calibrate` measures it
+  /// by timing the real node code inside the simulator.
+  double request_ns = 0;
+  /// The same per peer message (the plugin's step, Ready execution, storage calls).
+  double peer_handling_ns = 0;
+  /// The same per reactor turn (one process() after a batch of inputs).
+  double turn_ns = 0;
+  /// Waking a thread for a turn (poll, ZeroMQ's I/O thread signalling the reactor, the context
+  /// switch), per reactor turn; calibrated as the echo's CPU per round trip with one message
+  /// in flight minus with many, per side.
+  double wakeup_ns = 0;
   double client_op_ns = 10000;  ///< the load generator's CPU per operation (host_cores only)
   // Network (peer links, and client links between a client and its server).
   double link_latency_us = 50;
@@ -64,6 +80,23 @@ const std::vector<std::pair<std::string, std::string>>& perf_profile_keys();
 struct PerfKnobs {
   bool enabled = false;
   PerfProfile profile;
+  /// Calibration only: time the real node code of every reactor turn on this machine's CPU
+  /// (RunResult::host_cpu). Does not change the run.
+  bool measure_host_cpu = false;
+};
+
+/// What PerfKnobs::measure_host_cpu measured: the node code's CPU time beyond the modelled
+/// costs, fitted per client request, per peer message and per turn over the reactor turns
+/// (least squares).
+struct HostCpuFit {
+  std::uint64_t turns = 0;
+  std::uint64_t client_requests = 0;
+  std::uint64_t peer_messages = 0;
+  double measured_ns = 0;  ///< node code CPU time over every turn
+  double modelled_ns = 0;  ///< what the model charged for the same turns (transport excluded)
+  double request_ns = 0;
+  double peer_handling_ns = 0;
+  double turn_ns = 0;
 };
 
 /// The throughput workload (`--workload bench`): the ZooKeeper paper's benchmark as `qlab
