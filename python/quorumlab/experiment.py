@@ -72,6 +72,17 @@ SIM_SETTINGS: Dict[str, Any] = {
     "broadcast_params": dict,
     "read_policy_params": dict,
     "check_linearizable_reads": bool,
+    # The throughput workload and the performance model (qlab sim --workload bench --perf-*).
+    "workload": str,
+    "sessions": int,
+    "outstanding": int,
+    "read_percent": int,
+    "value_size": int,
+    "warmup_ms": int,
+    "measure_ms": int,
+    "perf_model": bool,
+    "perf_profile": str,
+    "perf": dict,
 }
 TOP_KEYS = {"name", "question", "backend", "repetitions", "seeds", "settings", "axes", "quick",
             "plots"}
@@ -79,7 +90,9 @@ PLOT_KINDS = ("bar", "line", "scatter")
 # What a point's row holds besides its settings (from `qlab sim --json`).
 METRICS = ("seeds", "passed", "failed", "ops", "reads", "stale_reads", "stale_rate",
            "linearizability_violations", "barriers_per_read", "read_rounds_per_read",
-           "peer_messages_per_op", "peer_bytes_per_op", "seconds")
+           "peer_messages_per_op", "peer_bytes_per_op", "seconds",
+           "throughput_ops_s", "reads_per_s", "writes_per_s", "latency_ms_p50", "latency_ms_p99",
+           "cpu_utilization_max")
 
 
 @dataclass
@@ -232,7 +245,11 @@ def _sim_args(point: Dict[str, Any], first: int, count: int) -> List[str]:
     flags = {"broadcast": "--broadcast", "nodes": "--nodes", "observers": "--observers",
              "read_policy": "--read-policy", "faults": "--faults",
              "duration_ms": "--duration-ms", "clients": "--clients", "keys": "--keys",
-             "session_timeout_ms": "--session-timeout-ms"}
+             "session_timeout_ms": "--session-timeout-ms", "workload": "--workload",
+             "sessions": "--sessions", "outstanding": "--outstanding",
+             "read_percent": "--read-pct", "value_size": "--value-size",
+             "warmup_ms": "--warmup-ms", "measure_ms": "--measure-ms",
+             "perf_profile": "--perf-profile"}
     for k, flag in flags.items():
         if k in point:
             args += [flag, str(point[k])]
@@ -243,6 +260,10 @@ def _sim_args(point: Dict[str, Any], first: int, count: int) -> List[str]:
         args += ["--read-policy-param", f"{k}={text(v)}"]
     if point.get("check_linearizable_reads"):
         args.append("--check-linearizable-reads")
+    if point.get("perf_model"):
+        args.append("--perf-model")
+    for k, v in point.get("perf", {}).items():
+        args += ["--perf", f"{k}={text(v)}"]
     return args
 
 
@@ -362,7 +383,8 @@ def _plots_and_summary(exp: Experiment, df, out: str) -> None:
         images.append(f"plot{i + 1}.png")
     cols = [c for c in list(exp.axes) + ["repetition", "status", "passed", "failed", "reads",
                                          "stale_rate", "linearizability_violations",
-                                         "barriers_per_read", "peer_messages_per_op"]
+                                         "barriers_per_read", "peer_messages_per_op",
+                                         "throughput_ops_s", "latency_ms_p99"]
             if c in df.columns]
     lines = [f"# {exp.name}", "", exp.question, "", "| " + " | ".join(cols) + " |",
              "|" + "---|" * len(cols)]

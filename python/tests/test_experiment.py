@@ -107,3 +107,21 @@ def test_the_same_file_gives_the_same_results(tmp_path):
 def test_shipped_experiments_run_quick(tmp_path, path):
     df = experiment.run(path, out=str(tmp_path / "out"), quick=True, progress=False)
     assert (df["status"] == "ok").all(), df[df["status"] != "ok"].to_dict("records")
+
+
+def test_zk_table1_quick_measures_throughput_deterministically(tmp_path):
+    """The shipped cluster-size experiment on the performance model: every point measures a
+    throughput, and a point run again gives the very same numbers (one seed, simulated time)."""
+    path = os.path.join(REPO, "experiments", "zk_table1.toml")
+    df = experiment.run(path, out=str(tmp_path / "out"), quick=True, progress=False)
+    assert (df["status"] == "ok").all(), df[df["status"] != "ok"].to_dict("records")
+    assert (df["throughput_ops_s"] > 0).all()
+    assert set(df["nodes"]) == {3, 13}
+    full_reads = df[df["read_percent"] == 100].set_index("nodes")["reads_per_s"]
+    assert full_reads[13] > full_reads[3]  # reads are served where the client is connected
+    point = experiment.load(path, quick=True).points()[0]
+    a = experiment._run_point(point, 0, 1, 1)
+    b = experiment._run_point(point, 0, 1, 1)
+    keys = ("throughput_ops_s", "reads_per_s", "writes_per_s", "latency_ms_p50",
+            "latency_ms_p99")
+    assert [a[k] for k in keys] == [b[k] for k in keys]
