@@ -101,6 +101,8 @@ def main():
             args += ["--perf", kv]
         model[r] = last_json(run(args))
 
+    # The model assumes the machine runs nothing else: note how busy it was.
+    load = os.getloadavg()
     rows = []
     print(f"\n{'reads %':>7} {'real ops/s':>11} {'model ops/s':>12} {'model/real':>10} "
           f"{'real p50 ms':>11} {'model p50 ms':>12}")
@@ -119,9 +121,11 @@ def main():
               f"{row['real_latency_ms_p50']:>11.2f} {row['model_latency_ms_p50']:>12.2f}")
     within = all(r["ratio"] is not None and abs(r["ratio"] - 1) <= 0.3 for r in rows)
     print(f"\nwithin 30% at every read percentage: {'yes' if within else 'no'}")
+    print(f"load average at the end: {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} "
+          f"({os.cpu_count()} cores; the model assumes nothing else runs)")
     with open(o.out, "w") as f:
         json.dump({"settings": vars(o), "profile": profile, "costs": costs, "rows": rows,
-                   "within_30_percent": within}, f, indent=1)
+                   "within_30_percent": within, "load_average": load}, f, indent=1)
     print(f"wrote {o.out}", file=sys.stderr)
     if not o.profile:
         shutil.copy(profile, os.path.splitext(o.out)[0] + ".profile.json")
