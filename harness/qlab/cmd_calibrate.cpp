@@ -11,7 +11,8 @@
 //                    messages: per message and per byte) and, with one in flight, the cost of
 //                    waking the receiving thread;
 //   disk             append + fdatasync of 1 KiB and 64 KiB on a temp file in --dir: fsync
-//                    latency and bandwidth;
+//                    latency and bandwidth; the `wal` storage's CPU per entry written (fsync
+//                    off, two entry sizes);
 //   the node         what the micro-benchmarks leave out of the node's own code (sessions, the
 //                    request pipeline, the plugin's step, Ready execution): the simulator runs
 //                    the real node code (zab, 3 replicas, the throughput workload) and times
@@ -51,6 +52,7 @@
 #include "quorumlab/sim/simulator.hpp"
 #include "quorumlab/sm/data_tree.hpp"
 #include "quorumlab/sm/txn.hpp"
+#include "wal/wal_storage.hpp"
 
 namespace quorumlab::cli {
 
@@ -268,6 +270,35 @@ double measure_echo(int count, int window, std::size_t bytes, nlohmann::json& de
   return cpu / received;
 }
 
+/// Process CPU time per entry the `wal` storage writes (fsync off: the writer thread's
+/// encoding, checksums and write(2) calls), entries of `bytes` appended and flushed in batches
+/// of `batch`, in a fresh directory under `dir`.
+double measure_wal(const std::filesystem::path& dir, std::size_t bytes, int entries, int batch) {
+  storage::WalOptions w;
+  w.dir = dir / ("qlab-calibrate-wal-" + std::to_string(::getpid()) + "-" + std::to_string(bytes));
+  w.fsync = false;
+  const double cpu0 = process_cpu_ns();
+  {
+    storage::WalStorage wal(w, std::make_shared<spdlog::logger>("calibrate"));
+    wal.recover();
+    LogIndex last = 0;
+    for (int i = 0; i < entries; i += batch) {
+      std::vector<LogEntry> es(static_cast<std::size_t>(batch));
+      for (auto& e : es) {
+        e.index = ++last;
+        e.epoch = 1;
+        e.zxid = (std::uint64_t{1} << 32) | e.index;
+        e.data.assign(bytes, static_cast<std::uint8_t>(e.index));
+      }
+      wal.append(es);
+      wal.flush();
+    }
+  }  // closing writes the queue and joins the writer
+  const double cpu = process_cpu_ns() - cpu0;
+  std::filesystem::remove_all(w.dir);
+  return cpu / entries;
+}
+
 /// Microseconds per append of `bytes` + fdatasync on a fresh file in `dir`.
 double time_fsync(const std::filesystem::path& dir, std::size_t bytes, int count) {
   const auto path = dir / ("qlab-calibrate-" + std::to_string(::getpid()) + ".tmp");
@@ -366,6 +397,18 @@ int run(const CalibrateOptions& o) {
   const double per_byte_us = std::max((big_us - small_us) / (65536.0 - 1024.0), 1e-6);
   p.fsync_us = std::max(small_us - 1024.0 * per_byte_us, 1.0);
   p.disk_bandwidth_mb_s = std::min(1.0 / per_byte_us, 1e6);  // bytes per us = MB/s
+  // The log's CPU per entry, two sizes: per entry and per byte.
+  {
+    const int entries = o.quick ? 2000 : 50000;
+    const double wal_small = measure_wal(dir, 16, entries, 16);
+    const double wal_big = measure_wal(dir, 4096, entries, 16);
+    p.log_byte_ns = std::max(0.0, (wal_big - wal_small) / (4096.0 - 16.0));
+    p.log_append_ns = std::max(0.0, wal_small - 16.0 * p.log_byte_ns);
+    details["wal"] = {{"cpu_ns_per_entry_16B", wal_small},
+                      {"cpu_ns_per_entry_4KiB", wal_big},
+                      {"batch", 16},
+                      {"entries", entries}};
+  }
   details["fsync"] = {{"dir", dir.string()},
                       {"median_us_1KiB", small_us},
                       {"median_us_64KiB", big_us},

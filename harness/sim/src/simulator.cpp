@@ -226,7 +226,8 @@ void Simulator::start_node(SimNode& n) {
   options.on_applied = [this, np](const node::AppliedInfo& info) {
     if (np->on_cpu && info.data != nullptr) {
       const auto& p = config_.perf.profile;
-      np->cpu_cost_ns += p.apply_txn_ns + p.apply_byte_ns * static_cast<double>(info.data->size());
+      np->cpu_cost_ns += p.apply_txn_ns + p.log_append_ns +
+                         (p.apply_byte_ns + p.log_byte_ns) * static_cast<double>(info.data->size());
     }
     if (config_.perf.measure_host_cpu) return;  // timing the node code: no checker in it
     if (auto v = replicas_.on_applied(np->id, np->incarnation, info, now_us_)) {

@@ -39,6 +39,11 @@ struct PerfProfile {
   double peer_byte_ns = 0.3;
   double apply_txn_ns = 1500;  ///< apply a setData txn to the tree
   double apply_byte_ns = 0.3;
+  /// Writing an entry to the log (the `wal` plugin: encoding, checksum, its writer thread's
+  /// write(2); not the fsync). Every replica appends and applies each entry once: the model
+  /// charges it with the apply.
+  double log_append_ns = 0;
+  double log_byte_ns = 0;
   double read_ns = 500;   ///< serve a getData from the tree
   double tick_ns = 1000;  ///< one tick of the broadcast plugin and the kernel
   /// The node's own work per client request beyond the costs above (sessions, the request
