@@ -35,6 +35,12 @@ struct SimOptions {
   std::vector<std::string> skip_checks;
   std::string peer_delay_us;
   std::string fsync_delay_us;
+  // The performance model and the throughput workload.
+  bool perf_model = false;
+  std::string perf_profile;
+  std::vector<std::string> perf;
+  std::string workload = "check";
+  std::optional<int> keys;
 };
 
 /// "MIN,MEAN,MAX" in microseconds.
@@ -136,11 +142,54 @@ void scenario_json(nlohmann::json& j, const std::string& name, const ScenarioTot
       base > 0 ? 1.0 - per_s(static_cast<double>(t.writes), t.window_ms) / base : 0.0;
 }
 
+/// The performance model's settings: --perf-model, --perf-profile FILE, --perf KEY=VALUE (each
+/// turns the model on; later settings win).
+void apply_perf(SimOptions& o, sim::SimConfig& c) {
+  if (!o.perf_model && o.perf_profile.empty() && o.perf.empty()) return;
+  c.perf.enabled = true;
+  if (!o.perf_profile.empty()) c.perf.profile.load_file(o.perf_profile);
+  for (const auto& kv : o.perf) {
+    auto eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      throw std::invalid_argument("--perf wants KEY=VALUE, got '" + kv + "'");
+    }
+    c.perf.profile.set(kv.substr(0, eq), kv.substr(eq + 1));
+  }
+}
+
+void apply_workload(SimOptions& o, sim::SimConfig& c) {
+  if (o.workload == "bench") {
+    c.throughput.enabled = true;
+    if (o.keys) c.throughput.keys = *o.keys;
+    // A real server's snapshot interval (the checking workload snapshots every 100 txns).
+    c.snapshot_every_txns = 100000;
+    const auto& t = c.throughput;
+    auto range = [](const char* name, std::int64_t v, std::int64_t lo, std::int64_t hi) {
+      if (v < lo || v > hi) {
+        throw std::invalid_argument(std::string(name) + " must be in " + std::to_string(lo) + ".." +
+                                    std::to_string(hi) + ", got " + std::to_string(v));
+      }
+    };
+    range("--read-pct", t.read_pct, 0, 100);
+    range("--value-size", t.value_bytes, 0, 1024 * 1024);
+    range("--keys", t.keys, 1, 10000000);
+    range("--warmup-ms", t.warmup_ms, 0, 3600000);
+    range("--measure-ms", t.measure_ms, 1, 3600000);
+    range("--outstanding", c.workload.max_outstanding, 1, 100000);
+  } else if (o.workload == "check") {
+    if (o.keys) c.workload.keys = *o.keys;
+  } else {
+    throw std::invalid_argument("--workload must be check or bench, got '" + o.workload + "'");
+  }
+}
+
 int run(SimOptions& o) {
   if (global_log_level().empty()) log::configure("off");  // replicas' logs drown the report
   sim::SimConfig base = o.config;
   base.nodes = o.nodes > 0 ? o.nodes : (base.broadcast == "solo" ? 1 : 3);
   sim::apply_fault_mix(base, o.faults);
+  apply_workload(o, base);
+  apply_perf(o, base);
   for (const auto& p : o.skip_checks)
     base.disabled_checks.insert(p);
   auto key_values = [](const std::vector<std::string>& kvs, const char* flag,
@@ -185,6 +234,8 @@ int run(SimOptions& o) {
   std::optional<std::int64_t> bound_ms;
   std::vector<std::uint64_t> failed_seeds;
   std::vector<std::string> digests;  // per seed, in seed order: what a replay must reproduce
+  sim::ThroughputResult tput;  // sums over the seeds, averaged below
+  std::vector<double> cpu_util;
   const std::uint64_t report_every = std::max<std::uint64_t>(1, o.seeds / 20);
   int exit_code = 0;
   for (std::uint64_t i = 0; i < o.seeds; ++i) {
@@ -215,6 +266,37 @@ int run(SimOptions& o) {
     for (const auto& [k, v] : r.read_counters)
       counters[k] += v;
     if (r.staleness_bound_ms) bound_ms = r.staleness_bound_ms;
+    if (r.throughput) {
+      const auto& t = *r.throughput;
+      tput.seconds += t.seconds;
+      tput.reads += t.reads;
+      tput.writes += t.writes;
+      tput.errors += t.errors;
+      tput.ops_per_s += t.ops_per_s;
+      tput.reads_per_s += t.reads_per_s;
+      tput.writes_per_s += t.writes_per_s;
+      tput.latency_ms_p50 += t.latency_ms_p50;
+      tput.latency_ms_p90 += t.latency_ms_p90;
+      tput.latency_ms_p99 += t.latency_ms_p99;
+      tput.latency_ms_mean += t.latency_ms_mean;
+      cpu_util.resize(t.cpu_utilization.size());
+      for (std::size_t k = 0; k < t.cpu_utilization.size(); ++k)
+        cpu_util[k] += t.cpu_utilization[k];
+    }
+    if (r.throughput && (o.seeds == 1 || o.verbose) && !o.json) {
+      const auto& t = *r.throughput;
+      std::printf("seed %" PRIu64
+                  ": %.0f ops/s (%.0f reads/s, %.0f writes/s), latency p50 %.3f ms, "
+                  "p99 %.3f ms, %" PRIu64 " errors\n",
+                  r.seed, t.ops_per_s, t.reads_per_s, t.writes_per_s, t.latency_ms_p50,
+                  t.latency_ms_p99, t.errors);
+      if (!t.cpu_utilization.empty()) {
+        std::printf("  CPU busy:");
+        for (std::size_t k = 0; k < t.cpu_utilization.size(); ++k)
+          std::printf(" node %zu %.0f%%", k + 1, 100 * t.cpu_utilization[k]);
+        std::printf("\n");
+      }
+    }
     if (!r.ok) {
       ++violations[r.property];
       if (failed_seeds.size() < 20) failed_seeds.push_back(r.seed);
@@ -312,6 +394,39 @@ int run(SimOptions& o) {
     j["seconds"] = secs;
     j["trace_digests"] = digests;
     j["git_revision"] = sim::git_revision();
+    j["workload"] = o.workload;
+    j["perf_model"] = base.perf.enabled;
+    if (base.perf.enabled) {
+      nlohmann::json p = nlohmann::json::object();
+      for (const auto& [k, v] : base.perf.profile.items())
+        p[k] = v;
+      j["perf"] = p;
+    }
+    if (base.throughput.enabled && ran > 0) {
+      const double n = static_cast<double>(ran);
+      j["sessions"] = base.workload.clients;
+      j["outstanding"] = base.workload.max_outstanding;
+      j["read_pct"] = base.throughput.read_pct;
+      j["value_bytes"] = base.throughput.value_bytes;
+      j["keys"] = base.throughput.keys;
+      j["warmup_ms"] = base.throughput.warmup_ms;
+      j["measure_ms"] = base.throughput.measure_ms;
+      j["throughput_ops_s"] = tput.ops_per_s / n;
+      j["reads_per_s"] = tput.reads_per_s / n;
+      j["writes_per_s"] = tput.writes_per_s / n;
+      j["op_errors"] = tput.errors;
+      j["latency_ms"] = {{"p50", tput.latency_ms_p50 / n},
+                         {"p90", tput.latency_ms_p90 / n},
+                         {"p99", tput.latency_ms_p99 / n},
+                         {"mean", tput.latency_ms_mean / n}};
+      j["latency_ms_p50"] = tput.latency_ms_p50 / n;  // flat too, for tables
+      j["latency_ms_p99"] = tput.latency_ms_p99 / n;
+      for (auto& u : cpu_util)
+        u /= n;
+      j["cpu_utilization"] = cpu_util;
+      j["cpu_utilization_max"] =
+          cpu_util.empty() ? 0.0 : *std::max_element(cpu_util.begin(), cpu_util.end());
+    }
     std::cout << j.dump() << std::endl;
     return exit_code;
   }
@@ -380,8 +495,39 @@ void add_sim(CLI::App& app, Action& action) {
       ->capture_default_str();
   cmd->add_option("--clients", o->config.workload.clients, "simulated client sessions")
       ->capture_default_str();
-  cmd->add_option("--keys", o->config.workload.keys, "znodes the workload uses")
+  cmd->add_option("--keys", o->keys,
+                  "znodes the workload uses (default 4; 1000 for --workload bench)");
+  cmd->add_option("--workload", o->workload,
+                  "check: the checking workload (random ops, faults, checkers); bench: the "
+                  "throughput workload of `qlab bench` (getData/setData, closed loop, measured "
+                  "after a warm-up; no faults, no history checks)")
       ->capture_default_str();
+  cmd->add_option("--sessions", o->config.workload.clients, "same as --clients");
+  cmd->add_option("--outstanding", o->config.workload.max_outstanding,
+                  "requests in flight per session")
+      ->capture_default_str();
+  cmd->add_option("--read-pct", o->config.throughput.read_pct,
+                  "bench: percentage of getData (the rest setData)")
+      ->capture_default_str();
+  cmd->add_option("--value-size", o->config.throughput.value_bytes, "bench: setData value bytes")
+      ->capture_default_str();
+  cmd->add_option("--warmup-ms", o->config.throughput.warmup_ms,
+                  "bench: simulated warm-up before the measured window")
+      ->capture_default_str();
+  cmd->add_option("--measure-ms", o->config.throughput.measure_ms,
+                  "bench: simulated length of the measured window")
+      ->capture_default_str();
+  cmd->add_flag("--perf-model", o->perf_model,
+                "turn the performance model on (CPU costs, link latency and bandwidth, fsync "
+                "time; default costs unless --perf-profile/--perf set them)");
+  cmd->add_option("--perf-profile", o->perf_profile,
+                  "performance-model costs from FILE (written by `qlab calibrate`); turns the "
+                  "model on");
+  std::string keys_help =
+      "performance-model cost KEY=VALUE (repeatable; turns the model on). Keys:";
+  for (const auto& [k, h] : sim::perf_profile_keys())
+    keys_help += " " + k;
+  cmd->add_option("--perf", o->perf, keys_help);
   cmd->add_option("--session-timeout-ms", o->config.workload.session_timeout_ms,
                   "session timeout the clients ask for (short: partitions outlast sessions)")
       ->capture_default_str();

@@ -27,6 +27,9 @@ int main(int argc, char** argv) {
 #ifdef QL_WITH_SIM
   quorumlab::cli::add_sim(app, action);
 #endif
+#ifdef QL_WITH_CALIBRATE
+  quorumlab::cli::add_calibrate(app, action);
+#endif
 
   try {
     app.parse(argc, argv);

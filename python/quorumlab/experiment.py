@@ -93,6 +93,18 @@ SIM_SETTINGS: Dict[str, Any] = {
     "diverge_logs": "bool",
     "partition_ms": "int",
     "heal_ms": "int",
+    # The throughput workload (qlab sim --workload bench, the load of `qlab bench`) and the
+    # performance model (--perf-model, --perf-profile FILE, --perf KEY=VALUE).
+    "workload": ("check", "bench"),
+    "sessions": "int",
+    "outstanding": "int",
+    "read_pct": "int",
+    "value_bytes": "int",
+    "warmup_ms": "int",
+    "measure_ms": "int",
+    "perf_model": "bool",
+    "perf_profile": "str",
+    "perf": "dict",
 }
 CLUSTER_SETTINGS: Dict[str, Any] = {
     "system": ("quorumlab", "zookeeper"),
@@ -149,7 +161,10 @@ METRICS = {
             # disruptive
             "terms_gained", "terms_per_round", "leader_changes", "writes", "throughput_wps",
             "baseline_throughput_wps", "throughput_lost", "unavailable_ms",
-            "unavailable_ms_per_round", "max_gap_ms"),
+            "unavailable_ms_per_round", "max_gap_ms",
+            # the throughput workload
+            "throughput_ops_s", "reads_per_s", "writes_per_s", "latency_ms_p50",
+            "latency_ms_p99", "cpu_utilization_max"),
     "cluster": ("ops_per_s", "vs_baseline", "reads_per_s", "writes_per_s", "latency_p50_ms",
                 "latency_p99_ms", "latency_mean_ms", "errors", "elections", "failover_ms",
                 "failover_ms_median", "failover_ms_p90", "failover_ms_max", "failed_writes",
@@ -449,7 +464,11 @@ def _sim_args(point: Dict[str, Any], first: int, count: int) -> List[str]:
              "tick_jitter_us": "--tick-jitter-us", "peer_delay_us": "--peer-delay-us",
              "fsync_delay_us": "--fsync-delay-us", "settle_ms": "--settle-ms",
              "crash_window_ms": "--crash-window-ms", "trial_timeout_ms": "--trial-timeout-ms",
-             "partition_ms": "--partition-ms", "heal_ms": "--heal-ms"}
+             "partition_ms": "--partition-ms", "heal_ms": "--heal-ms",
+             "workload": "--workload", "sessions": "--sessions", "outstanding": "--outstanding",
+             "read_pct": "--read-pct", "value_bytes": "--value-size",
+             "warmup_ms": "--warmup-ms", "measure_ms": "--measure-ms",
+             "perf_profile": "--perf-profile"}
     for k, flag in flags.items():
         if k in point:
             args += [flag, str(point[k])]
@@ -457,9 +476,12 @@ def _sim_args(point: Dict[str, Any], first: int, count: int) -> List[str]:
         args += ["--broadcast-param", f"{k}={_text(v)}"]
     for k, v in point.get("read_policy_params", {}).items():
         args += ["--read-policy-param", f"{k}={_text(v)}"]
+    for k, v in point.get("perf", {}).items():
+        args += ["--perf", f"{k}={_text(v)}"]
     for key, flag in (("check_linearizable_reads", "--check-linearizable-reads"),
                       ("crash_notifies_peers", "--crash-notifies-peers"),
-                      ("diverge_logs", "--diverge-logs")):
+                      ("diverge_logs", "--diverge-logs"),
+                      ("perf_model", "--perf-model")):
         if point.get(key):
             args.append(flag)
     return args
@@ -992,7 +1014,8 @@ def _plots_and_summary(exp: Experiment, df, out: str) -> None:
                      "election_ms_max", "serving_ms_median", "terms_per_trial",
                      "terms_per_round", "leader_changes", "throughput_wps",
                      "baseline_throughput_wps", "throughput_lost", "unavailable_ms_per_round",
-                     "max_gap_ms"],
+                     "max_gap_ms", "throughput_ops_s", "reads_per_s", "writes_per_s",
+                     "latency_ms_p99"],
              "cluster": ["ops_per_s", "vs_baseline", "latency_p50_ms", "latency_p99_ms", "errors", "elections",
                          "failover_ms_median", "failover_ms_p90", "failover_ms_max",
                          "failed_writes"]}[exp.backend]

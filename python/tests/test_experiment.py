@@ -219,3 +219,21 @@ def test_a_failing_seed_leaves_its_whole_trace_in_the_folder(tmp_path):
     assert row["failed"] >= 1
     trace = os.path.join(out, row["failed_seed_trace"])
     assert os.path.getsize(trace) > 0
+
+
+def test_zk_table1_quick_measures_throughput_deterministically(tmp_path):
+    """The shipped cluster-size experiment on the performance model: every point measures a
+    throughput, and a point run again gives the very same numbers (one seed, simulated time)."""
+    path = os.path.join(REPO, "experiments", "zk_table1.toml")
+    df = experiment.run(path, out=str(tmp_path / "out"), quick=True, progress=False)
+    assert (df["status"] == "ok").all(), df[df["status"] != "ok"].to_dict("records")
+    assert (df["throughput_ops_s"] > 0).all()
+    assert set(df["nodes"]) == {3, 13}
+    full_reads = df[df["read_pct"] == 100].set_index("nodes")["reads_per_s"]
+    assert full_reads[13] > full_reads[3]  # reads are served where the client is connected
+    point = experiment.load(path, quick=True).points()[0]
+    a = experiment._run_sim_point(point, 0, 1, 1)[0]
+    b = experiment._run_sim_point(point, 0, 1, 1)[0]
+    keys = ("throughput_ops_s", "reads_per_s", "writes_per_s", "latency_ms_p50",
+            "latency_ms_p99")
+    assert [a[k] for k in keys] == [b[k] for k in keys]

@@ -60,7 +60,12 @@ std::string SimClient::describe() const {
 // ------------------------------------------------------------------ connection
 
 void SimClient::connect() {
-  node_ = static_cast<NodeId>(rng_.uniform(static_cast<std::uint64_t>(host_.replica_count())) + 1);
+  if (config_.throughput.enabled) {  // sessions spread evenly over the replicas
+    node_ = static_cast<NodeId>(index_ % host_.replica_count() + 1);
+  } else {
+    node_ =
+        static_cast<NodeId>(rng_.uniform(static_cast<std::uint64_t>(host_.replica_count())) + 1);
+  }
   conn_ = host_.open_conn(index_, node_);
   state_ = State::connecting;
   connect_deadline_us_ = host_.now_us() + config_.workload.connect_timeout_ms * 1000;
@@ -173,6 +178,11 @@ bool SimClient::write_now() {
 void SimClient::maybe_issue() {
   if (state_ != State::connected || !issuing_) return;
   if (pending_.size() >= static_cast<std::size_t>(config_.workload.max_outstanding)) return;
+  if (config_.throughput.enabled) {  // a closed loop: the window full at all times
+    while (pending_.size() < static_cast<std::size_t>(config_.workload.max_outstanding))
+      issue_bench();
+    return;
+  }
   const std::int64_t now = host_.now_us();
   if (now < next_op_us_) return;
   const auto& w = config_.workload;
@@ -209,7 +219,42 @@ void SimClient::issue(OpKind kind) {
     if (it != known_version_.end()) op.version = it->second;
   }
   if (kind == OpKind::get || kind == OpKind::exists) op.watch = rng_.chance(w.watch_chance);
+  send_op(std::move(op));
+}
 
+void SimClient::issue_bench() {
+  const auto& t = config_.throughput;
+  if (bench_next_create_ < 0) {
+    bench_next_create_ = index_;
+    bench_value_.assign(static_cast<std::size_t>(t.value_bytes), 'v');
+  }
+  auto key_name = [](int i) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "/bench-key-%06d", i);
+    return std::string(buf);
+  };
+  HistoryOp op;
+  op.id = host_.history().ops.size();
+  op.client = index_;
+  op.session = session_;
+  op.invoke_us = host_.now_us();
+  if (bench_next_create_ < t.keys) {  // this client's share of the keys: i, i + clients, ...
+    op.kind = OpKind::create;
+    op.key = key_name(bench_next_create_);
+    ++bench_creates_pending_;
+    bench_next_create_ += std::max(config_.workload.clients, 1);
+  } else {
+    op.key = key_name(static_cast<int>(rng_.uniform(static_cast<std::uint64_t>(t.keys))));
+    op.kind = static_cast<int>(rng_.uniform(100)) < t.read_pct ? OpKind::get : OpKind::set;
+  }
+  send_op(std::move(op));
+}
+
+void SimClient::send_op(HistoryOp op) {
+  const OpKind kind = op.kind;
+  // The throughput workload keeps its value out of the history (thousands of ops).
+  const bool bench = config_.throughput.enabled;
+  auto data_of = [&](const HistoryOp& o) { return bytes_of(bench ? bench_value_ : o.data); };
   capnp::MallocMessageBuilder m;
   auto r = m.initRoot<proto::ClientMessage>().initRequest();
   const std::int32_t xid = next_xid_++;
@@ -220,7 +265,7 @@ void SimClient::issue(OpKind kind) {
     case OpKind::create: {
       auto c = o.initCreate();
       c.setPath(op.key);
-      c.setData(bytes_of(op.data));
+      c.setData(data_of(op));
       c.setMode(0);
       auto acl = c.initAcl(1);
       acl[0].setPerms(31);
@@ -231,7 +276,7 @@ void SimClient::issue(OpKind kind) {
     case OpKind::set: {
       auto s = o.initSetData();
       s.setPath(op.key);
-      s.setData(bytes_of(op.data));
+      s.setData(data_of(op));
       s.setVersion(op.version);
       break;
     }
@@ -451,7 +496,9 @@ void SimClient::complete_op(Req& req, const Bytes& bytes) {
     case OpKind::get:
       if (ok && body.isData()) {
         auto d = body.getData().getData();
-        op.observed = from_stat(body.getData().getStat(), std::string(d.begin(), d.end()));
+        op.observed =
+            from_stat(body.getData().getStat(),
+                      config_.throughput.enabled ? std::string() : std::string(d.begin(), d.end()));
       }
       revealed = ok || op.err == zerr::no_node;
       break;
@@ -473,6 +520,7 @@ void SimClient::complete_op(Req& req, const Bytes& bytes) {
     case OpKind::sync:
       break;
   }
+  if (config_.throughput.enabled && op.kind == OpKind::create) --bench_creates_pending_;
   if (is_write(op.kind)) {
     last_definite_write_invoke_us_ = std::max(last_definite_write_invoke_us_, op.invoke_us);
     if (ok) max_acked_zxid_ = std::max(max_acked_zxid_, op.zxid);

@@ -64,6 +64,10 @@ class SimClient {
   bool write_now();
   bool idle() const { return pending_.empty(); }
   bool connected() const { return state_ == State::connected; }
+  /// The throughput workload: this client's keys are all created.
+  bool bench_ready() const {
+    return bench_next_create_ >= config_.throughput.keys && bench_creates_pending_ == 0;
+  }
   /// A write invoked at or after `t_us` got a definite reply.
   bool progressed_since(std::int64_t t_us) const { return last_definite_write_invoke_us_ >= t_us; }
   /// The highest zxid of a successful write reply.
@@ -89,6 +93,10 @@ class SimClient {
   void send(Bytes bytes);
   void maybe_issue();
   void issue(OpKind kind);
+  /// The throughput workload: create this client's share of the keys, then getData/setData.
+  void issue_bench();
+  /// Sends `op` (key, data, version and watch set) as a request and records it.
+  void send_op(HistoryOp op);
   void send_set_watches();
   void send_ping();
   void arm_timer();
@@ -119,6 +127,9 @@ class SimClient {
   std::map<std::string, std::int32_t> known_version_;  ///< for conditional writes
   bool issuing_ = true;
   std::uint64_t counter_ = 0;
+  int bench_next_create_ = -1;  ///< throughput workload: next key index to create (-1: unset)
+  std::string bench_value_;
+  int bench_creates_pending_ = 0;
 
   std::int64_t next_op_us_ = 0;
   std::int64_t connect_deadline_us_ = 0;

@@ -40,6 +40,8 @@ const char* to_string(EventKind k) {
       return "deadline";
     case EventKind::scenario:
       return "scenario";
+    case EventKind::cpu_ready:
+      return "cpu_ready";
   }
   return "?";
 }
@@ -207,6 +209,17 @@ std::string SimConfig::to_text() const {
       << "scenario.heal_ms = " << scenario.heal_ms << "\n"
       << "scenario.unavailable_gap_ms = " << scenario.unavailable_gap_ms << "\n"
       << "scenario.baseline = " << scenario.baseline << "\n";
+  }
+  if (throughput.enabled) {
+    o << "throughput.read_pct = " << throughput.read_pct << "\n"
+      << "throughput.value_bytes = " << throughput.value_bytes << "\n"
+      << "throughput.keys = " << throughput.keys << "\n"
+      << "throughput.warmup_ms = " << throughput.warmup_ms << "\n"
+      << "throughput.measure_ms = " << throughput.measure_ms << "\n";
+  }
+  if (perf.enabled) {
+    for (const auto& [k, v] : perf.profile.items())
+      o << "perf." << k << " = " << v << "\n";
   }
   if (test.any()) {
     o << "test.storage_ack_before_durable = " << test.storage_ack_before_durable << "\n"

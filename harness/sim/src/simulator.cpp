@@ -1,7 +1,9 @@
 // The event loop, the simulated replicas and connections, and the two phases of a run.
 #include <algorithm>
 #include <cinttypes>
+#include <cmath>
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
 #include <mutex>
 #include <variant>
@@ -89,6 +91,32 @@ bool is_broadcast(const Bytes& bytes) {
   }
 }
 
+/// A getData request (the performance model charges the read's cost).
+bool is_read_request(const Bytes& bytes) {
+  try {
+    CapnpReader reader(bytes.data(), bytes.size(), 1u << 26);
+    auto m = reader.root<proto::ClientMessage>();
+    return m.isRequest() && m.getRequest().getOp().isGetData();
+  } catch (const kj::Exception&) {
+    return false;
+  }
+}
+
+double thread_cpu_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) * 1e9 + static_cast<double>(ts.tv_nsec);
+}
+
+std::int64_t ceil_us(std::int64_t ns) {
+  return ns <= 0 ? 0 : (ns + 999) / 1000;
+}
+
+bool is_node_work(EventKind k) {
+  return k == EventKind::tick || k == EventKind::peer_deliver || k == EventKind::client_to_node ||
+         k == EventKind::fsync_done || k == EventKind::peer_down || k == EventKind::client_hangup;
+}
+
 bool is_notification(const Bytes& bytes) {
   try {
     CapnpReader reader(bytes.data(), bytes.size(), 1u << 26);
@@ -101,6 +129,11 @@ bool is_notification(const Bytes& bytes) {
 }  // namespace
 
 // ------------------------------------------------------------------ SimTracer, SimNode
+
+bool SimTracer::enabled() const {
+  // Timing the node code for calibration: no plugin tracing (a server runs without it).
+  return !sim_.measuring_host_cpu();
+}
 
 void SimTracer::record(const TraceEvent& event) {
   sim_.plugin_trace(node_, event);
@@ -132,7 +165,8 @@ Simulator::Simulator(const SimConfig& config)
       net_rng_(root_.fork(1)),
       nemesis_rng_(root_.fork(2)),
       disk_rng_(root_.fork(3)),
-      trace_(config.trace_tail, config.trace_file) {
+      trace_(config.trace_tail, config.trace_file),
+      perf_(config.perf.enabled) {
   if (config_.replicas() < 1)
     throw std::invalid_argument("the simulation needs at least one replica");
   loader_ = std::make_unique<PluginLoader>(config_.plugin_dir.empty()
@@ -148,6 +182,20 @@ Simulator::Simulator(const SimConfig& config)
     const std::int64_t d = config_.clock.drift_ppm_max;
     n->drift_ppm = d > 0 ? clock_rng.uniform_range(-d, d) : 0;
     nodes_.push_back(std::move(n));
+  }
+  if (perf_) {  // one CPU per replica, or one shared by the whole simulated machine
+    const auto& p = config_.perf.profile;
+    for (auto& n : nodes_) {
+      if (p.host_cores > 0 && !pools_.empty()) {
+        pools_.front().members.push_back(n->id);
+        continue;
+      }
+      CpuPool pool;
+      pool.free_ns.assign(static_cast<std::size_t>(p.host_cores > 0 ? p.host_cores : p.cores), 0);
+      pool.members.push_back(n->id);
+      n->pool = pools_.size();
+      pools_.push_back(std::move(pool));
+    }
   }
   for (int i = 0; i < config_.workload.clients; ++i) {
     clients_.push_back(std::make_unique<SimClient>(
@@ -178,6 +226,12 @@ void Simulator::start_node(SimNode& n) {
   options.storage = n.storage;
   options.rng_seed = root_.fork(1000ULL * (n.id + 1) + inc).next_u64() | 1;
   options.on_applied = [this, np](const node::AppliedInfo& info) {
+    if (np->on_cpu && info.data != nullptr) {
+      const auto& p = config_.perf.profile;
+      np->cpu_cost_ns += p.apply_txn_ns + p.log_append_ns +
+                         (p.apply_byte_ns + p.log_byte_ns) * static_cast<double>(info.data->size());
+    }
+    if (config_.perf.measure_host_cpu) return;  // timing the node code: no checker in it
     if (auto v = replicas_.on_applied(np->id, np->incarnation, info, now_us_)) {
       fail(v->property, v->message);
     }
@@ -248,6 +302,14 @@ std::int64_t Simulator::tick_period_us(const SimNode& n) const {
   return std::max<std::int64_t>(config_.tick_ms * 1000 * 1'000'000 / (1'000'000 + n.drift_ppm), 1);
 }
 
+std::int64_t Simulator::next_tick_period_us(const SimNode& n) {
+  std::int64_t period = tick_period_us(n);
+  if (const std::int64_t j = config_.clock.tick_jitter_us; j > 0) {
+    period = std::max<std::int64_t>(1, period + tick_rng_.uniform_range(-j, j));
+  }
+  return period;
+}
+
 std::int64_t Simulator::sample(const DelayDist& d, Rng& rng) const {
   const double extra =
       rng.exponential(static_cast<double>(std::max<std::int64_t>(d.mean_us - d.min_us, 0)));
@@ -256,6 +318,14 @@ std::int64_t Simulator::sample(const DelayDist& d, Rng& rng) const {
 }
 
 std::int64_t Simulator::fsync_delay_us(SimNode& n) {
+  if (perf_) {  // latency plus the bytes this fsync writes at the disk's bandwidth
+    const auto& p = config_.perf.profile;
+    const double bytes = n.storage ? static_cast<double>(n.storage->inflight_bytes()) : 0.0;
+    const double us = p.fsync_us + bytes / p.disk_bandwidth_mb_s;  // MB/s = bytes/us
+    std::int64_t d = std::max<std::int64_t>(1, std::llround(us));
+    if (now_us_ < n.slow_disk_until_us) d *= config_.disk.slow_factor;
+    return d;
+  }
   std::int64_t d = sample(config_.disk.fsync_delay, disk_rng_);
   if (now_us_ < n.slow_disk_until_us) d *= config_.disk.slow_factor;
   return std::max<std::int64_t>(d, 1);
@@ -286,7 +356,11 @@ RunResult Simulator::run() {
                0,
                {}});
   }
-  if (config_.scenario.name.empty()) {
+  if (config_.throughput.enabled) {
+    // The measured window is scheduled once every client created its keys (after_event); the
+    // run gives up if that has not happened within the liveness timeout.
+    push(Event{config_.liveness_timeout_ms * 1000, 0, EventKind::deadline, 0, 0, 0, {}});
+  } else if (config_.scenario.name.empty()) {  // a scenario ends the run itself
     push(Event{config_.duration_ms * 1000, 0, EventKind::phase_liveness, 0, 0, 0, {}});
   }
   after_event();
@@ -318,21 +392,27 @@ void Simulator::with_node(SimNode& n, const char* what, F&& f) {
 }
 
 void Simulator::dispatch(Event& e) {
+  if (perf_ && !cpu_dispatch_ && is_node_work(e.kind) && e.kind != EventKind::tick) {
+    return perf_arrive(node(e.node), std::move(e));
+  }
   switch (e.kind) {
     case EventKind::tick: {
       SimNode& n = node(e.node);
       if (!n.up || n.paused || e.id != n.tick_chain) return;
+      if (perf_ && !cpu_dispatch_) {  // the next tick falls due on time; this one waits its turn
+        ++n.ticks;
+        schedule_tick(n, now_us_ + next_tick_period_us(n));
+        return perf_arrive(n, std::move(e));
+      }
       trace({now_us_, "tick", n.id, 0, 0, 0, {}});
       with_node(n, "tick", [&] {
         n.node->on_tick();
-        n.node->process();
+        if (!defer_process_) n.node->process();
       });
-      ++n.ticks;
-      std::int64_t period = tick_period_us(n);
-      if (const std::int64_t j = config_.clock.tick_jitter_us; j > 0) {
-        period = std::max<std::int64_t>(1, period + tick_rng_.uniform_range(-j, j));
+      if (!perf_) {
+        ++n.ticks;
+        schedule_tick(n, now_us_ + next_tick_period_us(n));
       }
-      schedule_tick(n, now_us_ + period);
       return;
     }
     case EventKind::peer_deliver: {
@@ -387,7 +467,7 @@ void Simulator::dispatch(Event& e) {
       with_node(n, "fsync completion", [&] {
         n.storage->fsync_done();
         n.node->on_storage_wakeup();
-        n.node->process();
+        if (!defer_process_) n.node->process();
       });
       return;
     }
@@ -427,7 +507,7 @@ void Simulator::dispatch(Event& e) {
         with_node(n, "tick", [&] {
           for (std::uint64_t i = 0; i < due; ++i)
             n.node->on_tick();
-          n.node->process();
+          if (!defer_process_) n.node->process();
         });
         n.ticks += due;
       }
@@ -457,7 +537,7 @@ void Simulator::dispatch(Event& e) {
       trace({now_us_, "peer_down", n.id, e.aux, 0, 0, {}});
       with_node(n, "a peer disconnect", [&] {
         n.node->on_peer_disconnected(e.aux);
-        n.node->process();
+        if (!defer_process_) n.node->process();
       });
       return;
     }
@@ -468,17 +548,30 @@ void Simulator::dispatch(Event& e) {
       trace({now_us_, "client_hangup", n.id, 0, e.id, 0, {}});
       with_node(n, "a client hang-up", [&] {
         n.node->on_client_closed(e.id);
-        n.node->process();
+        if (!defer_process_) n.node->process();
       });
       return;
     }
     case EventKind::phase_liveness:
-      if (phase_ == Phase::safety) begin_liveness();
+      if (phase_ == Phase::safety && config_.throughput.enabled) {
+        phase_ = Phase::done;  // the measured window is over
+        trace({now_us_, "measured", 0, steps_, 0, 0, {}});
+      } else if (phase_ == Phase::safety) {
+        begin_liveness();
+      }
       return;
     case EventKind::scenario:
       return scenario_step(e.aux, e.id);
+    case EventKind::cpu_ready: {
+      CpuPool& pool = pools_.at(e.aux);
+      if (pool.wakeup_at_us == now_us_) pool.wakeup_at_us = -1;
+      return serve_pool(e.aux);
+    }
     case EventKind::deadline:
-      if (phase_ != Phase::done && config_.disabled_checks.count("liveness") != 0) {
+      if (phase_ == Phase::safety && config_.throughput.enabled) {
+        fail("liveness", "the throughput workload's keys were not all created within " +
+                             std::to_string(config_.liveness_timeout_ms) + " ms");
+      } else if (phase_ != Phase::done && config_.disabled_checks.count("liveness") != 0) {
         phase_ = Phase::done;  // a self-test looking past a liveness failure
       } else if (phase_ != Phase::done) {
         fail("liveness", std::string(phase_ == Phase::liveness_progress
@@ -497,7 +590,7 @@ void Simulator::deliver_to_node(SimNode& n, Event& e) {
     trace({now_us_, "deliver", n.id, e.aux, e.payload.size(), hash_bytes(e.payload), {}});
     with_node(n, "a peer message", [&] {
       n.node->on_peer_message(e.payload.data(), e.payload.size());
-      n.node->process();
+      if (!defer_process_) n.node->process();
     });
   } else {
     const Conn& c = conns_.at(e.id);
@@ -511,7 +604,7 @@ void Simulator::deliver_to_node(SimNode& n, Event& e) {
     const std::string address = "10.1.0." + std::to_string(c.client + 1) + ":5000";
     with_node(n, "a client message", [&] {
       n.node->on_client_message(e.id, e.payload.data(), e.payload.size(), address);
-      n.node->process();
+      if (!defer_process_) n.node->process();
     });
   }
 }
@@ -529,6 +622,21 @@ void Simulator::after_event() {
   }
   if (phase_ == Phase::liveness_progress || phase_ == Phase::liveness_drain) check_liveness();
   if (stage_ != Stage::off && stage_ != Stage::done && !failure_) scenario_after_event();
+  if (config_.throughput.enabled && window_from_us_ < 0) {
+    for (const auto& c : clients_) {
+      if (!c->bench_ready()) return;
+    }
+    // Every key exists (as `qlab bench` creates them before it starts): warm up, then measure.
+    window_from_us_ = now_us_ + config_.throughput.warmup_ms * 1000;
+    trace({now_us_, "keys_created", 0, steps_, 0, 0, {}});
+    push(Event{window_from_us_ + config_.throughput.measure_ms * 1000,
+               0,
+               EventKind::phase_liveness,
+               0,
+               0,
+               0,
+               {}});
+  }
 }
 
 void Simulator::note_first_apply(const SimNode& n, const node::AppliedInfo& info) {
@@ -561,10 +669,12 @@ void Simulator::fail(const std::string& property, const std::string& message) {
 }
 
 void Simulator::trace(TraceRecord r) {
+  if (config_.perf.measure_host_cpu) return;  // timing the node code: no trace in it
   trace_.record(std::move(r));
 }
 
 void Simulator::plugin_trace(NodeId node, const TraceEvent& e) {
+  if (config_.perf.measure_host_cpu) return;
   std::string detail = "epoch " + std::to_string(e.epoch);
   if (!e.detail.empty()) detail += " " + e.detail;
   trace_.record({now_us_, to_string(e.kind), node, e.peer, e.zxid, 0, std::move(detail)});
@@ -574,6 +684,203 @@ void Simulator::client_violation(const std::string& property, const std::string&
   fail(property, message);
 }
 
+// ------------------------------------------------------------------ performance model
+
+void Simulator::perf_arrive(SimNode& n, Event e) {
+  n.inbox.emplace_back(++arrivals_, std::move(e));
+  serve_pool(n.pool);
+}
+
+double Simulator::arrival_cost_ns(const Event& e) const {
+  const auto& p = config_.perf.profile;
+  const auto bytes = static_cast<double>(e.payload.size());
+  switch (e.kind) {
+    case EventKind::tick:
+      return p.tick_ns;
+    case EventKind::peer_deliver:
+      return p.transport_message_ns + p.peer_message_ns +
+             (p.transport_byte_ns + p.peer_byte_ns) * bytes + p.peer_handling_ns;
+    case EventKind::client_to_node:
+      return p.transport_message_ns + p.client_message_ns +
+             (p.transport_byte_ns + p.client_byte_ns) * bytes + p.request_ns +
+             (is_read_request(e.payload) ? p.read_ns : 0.0);
+    default:
+      return 0;
+  }
+}
+
+void Simulator::serve_pool(std::size_t index) {
+  CpuPool& pool = pools_.at(index);
+  while (true) {
+    SimNode* next = nullptr;
+    for (NodeId id : pool.members) {
+      SimNode& n = node(id);
+      if (!n.inbox.empty() &&
+          (next == nullptr || n.inbox.front().first < next->inbox.front().first))
+        next = &n;
+    }
+    if (next == nullptr) return;
+    const auto core = static_cast<std::size_t>(
+        std::min_element(pool.free_ns.begin(), pool.free_ns.end()) - pool.free_ns.begin());
+    if (pool.free_ns[core] > now_us_ * 1000) {
+      const std::int64_t at = ceil_us(pool.free_ns[core]);
+      if (pool.wakeup_at_us < now_us_ || pool.wakeup_at_us > at) {
+        pool.wakeup_at_us = at;
+        push(Event{at, 0, EventKind::cpu_ready, 0, static_cast<std::uint32_t>(index), 0, {}});
+      }
+      return;
+    }
+    run_on_cpu(*next, core);
+  }
+}
+
+void Simulator::run_on_cpu(SimNode& n, std::size_t core) {
+  CpuPool& pool = pools_.at(n.pool);
+  // One turn of the node's reactor, as the real runtime (zmq_runtime.cpp) runs it: every input
+  // that is waiting (up to its drain limits), then one process(). Work-conserving in
+  // nanoseconds: the core took the turn when both were there (the wakeup rounds up to the next
+  // microsecond).
+  const std::int64_t start_ns = std::max(pool.free_ns[core], n.inbox.front().second.at_us * 1000);
+  n.on_cpu = true;
+  // The reactor slept (and must be woken) when its work arrived after its last turn ended;
+  // a busy reactor polls and finds the next inputs without sleeping.
+  const bool woke = n.inbox.front().second.at_us * 1000 >= n.last_turn_end_ns;
+  const double wakeup = woke ? config_.perf.profile.wakeup_ns : 0.0;
+  n.cpu_cost_ns = config_.perf.profile.turn_ns + wakeup;
+  cpu_dispatch_ = true;
+  defer_process_ = true;
+  constexpr std::size_t kTurnInputsMax = 4096;  // the runtime drains 2048 clients + 2048 peers
+  const bool measure = config_.perf.measure_host_cpu;
+  double measured_ns = 0;
+  double clients = 0, peers = 0;
+  n.turn_transport_ns = 0;
+  for (std::size_t i = 0; i < kTurnInputsMax && !n.inbox.empty(); ++i) {
+    Event e = std::move(n.inbox.front().second);
+    n.inbox.pop_front();
+    n.cpu_cost_ns += arrival_cost_ns(e);
+    if (e.kind == EventKind::client_to_node) ++clients;
+    if (e.kind == EventKind::peer_deliver) ++peers;
+    if (e.kind == EventKind::client_to_node || e.kind == EventKind::peer_deliver) {
+      const auto& p = config_.perf.profile;
+      n.turn_transport_ns +=
+          p.transport_message_ns + p.transport_byte_ns * static_cast<double>(e.payload.size());
+    }
+    const double t0 = measure ? thread_cpu_ns() : 0;
+    dispatch(e);
+    if (measure) measured_ns += thread_cpu_ns() - t0;
+  }
+  defer_process_ = false;
+  const double t0 = measure ? thread_cpu_ns() : 0;
+  if (n.up && n.node) with_node(n, "process", [&] { n.node->process(); });
+  if (measure) {
+    measured_ns += thread_cpu_ns() - t0;
+    // The transport is not in the measured code (the simulator stands in for ZeroMQ).
+    const auto& p = config_.perf.profile;
+    const double transport_ns = n.turn_transport_ns;
+    const double modelled = n.cpu_cost_ns - transport_ns - p.request_ns * clients -
+                            p.peer_handling_ns * peers - p.turn_ns - wakeup;
+    const double y = measured_ns - modelled;
+    auto& f = host_cpu_;
+    ++f.turns;
+    f.client_requests += static_cast<std::uint64_t>(clients);
+    f.peer_messages += static_cast<std::uint64_t>(peers);
+    f.measured_ns += measured_ns;
+    f.modelled_ns += modelled;
+    const double x[3] = {clients, peers, 1.0};
+    for (int i = 0; i < 3; ++i) {
+      fit_xy_[i] += x[i] * y;
+      for (int j = 0; j < 3; ++j)
+        fit_xx_[i][j] += x[i] * x[j];
+    }
+  }
+  cpu_dispatch_ = false;
+  n.on_cpu = false;
+  const std::int64_t end_ns = start_ns + std::llround(n.cpu_cost_ns);
+  pool.free_ns[core] = end_ns;
+  n.last_turn_end_ns = std::max(n.last_turn_end_ns, end_ns);
+  if (config_.throughput.enabled && window_from_us_ >= 0) {
+    const std::int64_t from_ns = window_from_us_ * 1000;
+    const std::int64_t to_ns = from_ns + config_.throughput.measure_ms * 1'000'000;
+    const std::int64_t busy = std::min(end_ns, to_ns) - std::max(start_ns, from_ns);
+    if (busy > 0) n.cpu_busy_ns_measured += static_cast<double>(busy);
+  }
+  const std::int64_t release = std::max({ceil_us(end_ns), n.last_release_us, now_us_});
+  n.last_release_us = release;
+  std::vector<SimNode::OutMsg> out = std::move(n.outbox);
+  n.outbox.clear();
+  for (auto& m : out) {
+    switch (m.kind) {
+      case SimNode::OutMsg::Kind::peer:
+        send_peer_at(n, m.to, std::move(m.bytes), release);
+        break;
+      case SimNode::OutMsg::Kind::client:
+        send_client_at(n, m.conn, std::move(m.bytes), release);
+        break;
+      case SimNode::OutMsg::Kind::close:
+        close_client_at(n, m.conn, release);
+        break;
+    }
+  }
+}
+
+std::int64_t Simulator::link_arrival_us(std::uint32_t from, std::int64_t send_us, std::size_t bytes,
+                                        bool client_link) {
+  const auto& p = config_.perf.profile;
+  // The sender's link to the switch: a replica's carries its peer messages and its replies to
+  // clients, a client's its requests.
+  const bool from_client = from >= client_endpoint(0);
+  const double mbit_s = from_client ? p.client_link_bandwidth_mbit_s : p.link_bandwidth_mbit_s;
+  const double latency_us = client_link ? p.client_link_latency_us : p.link_latency_us;
+  // Mbit/s = bits per microsecond: bytes * 8 / mbit_s microseconds on the wire.
+  const auto wire_ns = std::llround(static_cast<double>(bytes) * 8.0 * 1000.0 / mbit_s);
+  auto& free = link_free_ns_[from];
+  free = std::max(free, send_us * 1000) + wire_ns;
+  return ceil_us(free) + std::llround(latency_us);
+}
+
+ThroughputResult Simulator::measure_throughput() const {
+  ThroughputResult t;
+  const std::int64_t from = window_from_us_ < 0 ? now_us_ + 1 : window_from_us_;
+  const std::int64_t to = from + config_.throughput.measure_ms * 1000;
+  t.seconds = static_cast<double>(config_.throughput.measure_ms) / 1000.0;
+  std::vector<std::int64_t> lat;
+  double sum = 0;
+  for (const auto& op : history_.ops) {
+    if (!op.completed() || op.complete_us < from || op.complete_us >= to) continue;
+    if (op.kind != OpKind::get && op.kind != OpKind::set) continue;  // not the creates
+    if (op.err != zerr::ok) {
+      ++t.errors;
+      continue;
+    }
+    ++(op.kind == OpKind::get ? t.reads : t.writes);
+    lat.push_back(op.complete_us - op.invoke_us);
+    sum += static_cast<double>(op.complete_us - op.invoke_us);
+  }
+  if (t.seconds > 0) {
+    t.reads_per_s = static_cast<double>(t.reads) / t.seconds;
+    t.writes_per_s = static_cast<double>(t.writes) / t.seconds;
+    t.ops_per_s = t.reads_per_s + t.writes_per_s;
+  }
+  std::sort(lat.begin(), lat.end());
+  auto pct = [&](double q) {
+    if (lat.empty()) return 0.0;
+    const auto i = static_cast<std::size_t>(q / 100.0 * static_cast<double>(lat.size() - 1) + 0.5);
+    return static_cast<double>(lat[std::min(i, lat.size() - 1)]) / 1000.0;
+  };
+  t.latency_ms_p50 = pct(50);
+  t.latency_ms_p90 = pct(90);
+  t.latency_ms_p99 = pct(99);
+  t.latency_ms_mean = lat.empty() ? 0.0 : sum / static_cast<double>(lat.size()) / 1000.0;
+  if (perf_) {
+    for (const auto& n : nodes_) {
+      const double cores = static_cast<double>(pools_.at(n->pool).free_ns.size());
+      t.cpu_utilization.push_back(n->cpu_busy_ns_measured /
+                                  (static_cast<double>(to - from) * 1000.0 * cores));
+    }
+  }
+  return t;
+}
+
 // ------------------------------------------------------------------ network
 
 bool Simulator::blocked(std::uint32_t from, std::uint32_t to) const {
@@ -581,6 +888,20 @@ bool Simulator::blocked(std::uint32_t from, std::uint32_t to) const {
 }
 
 void Simulator::node_send_peer(SimNode& from, NodeId to, Bytes bytes) {
+  if (from.on_cpu) {  // leaves when the work that sends it completes
+    const auto& p = config_.perf.profile;
+    const double transport =
+        p.transport_message_ns + p.transport_byte_ns * static_cast<double>(bytes.size());
+    from.turn_transport_ns += transport;
+    from.cpu_cost_ns +=
+        transport + p.peer_message_ns + p.peer_byte_ns * static_cast<double>(bytes.size());
+    from.outbox.push_back({SimNode::OutMsg::Kind::peer, to, 0, std::move(bytes)});
+    return;
+  }
+  send_peer_at(from, to, std::move(bytes), now_us_);
+}
+
+void Simulator::send_peer_at(SimNode& from, NodeId to, Bytes bytes, std::int64_t t_us) {
   if (to == 0 || to > nodes_.size() || to == from.id) return;
   ++result_.peer_messages;
   result_.peer_bytes += bytes.size();
@@ -593,7 +914,8 @@ void Simulator::node_send_peer(SimNode& from, NodeId to, Bytes bytes) {
   const bool may_mangle = network_faults_on_ && (!k.kernel_envelopes_fifo || is_broadcast(bytes));
   const int copies = may_mangle && net_rng_.chance(k.peer_duplicate_chance) ? 2 : 1;
   for (int i = 0; i < copies; ++i) {
-    std::int64_t at = now_us_ + sample(k.peer_delay, net_rng_);
+    std::int64_t at = perf_ ? link_arrival_us(from.id, t_us, bytes.size(), false)
+                            : now_us_ + sample(k.peer_delay, net_rng_);
     if (may_mangle && net_rng_.chance(k.peer_reorder_chance)) {
       at += net_rng_.uniform_range(0, k.reorder_extra_us_max);
     } else {
@@ -626,8 +948,18 @@ void Simulator::client_send(ConnId conn, Bytes bytes) {
   if (network_faults_on_ && net_rng_.chance(config_.network.client_break_chance)) {
     return break_conn(c, true);
   }
+  std::int64_t send_us = now_us_;
+  if (perf_ && config_.perf.profile.host_cores > 0) {
+    // The load generator runs on the same machine: its work per request takes a core.
+    CpuPool& pool = pools_.front();
+    auto core = std::min_element(pool.free_ns.begin(), pool.free_ns.end());
+    *core = std::max(*core, now_us_ * 1000) + std::llround(config_.perf.profile.client_op_ns);
+    send_us = ceil_us(*core);
+  }
   const std::int64_t at =
-      std::max(now_us_ + sample(config_.network.client_delay, net_rng_), c.last_to_node_us);
+      std::max(perf_ ? link_arrival_us(client_endpoint(c.client), send_us, bytes.size(), true)
+                     : now_us_ + sample(config_.network.client_delay, net_rng_),
+               c.last_to_node_us);
   c.last_to_node_us = at;
   push(Event{at, 0, EventKind::client_to_node, c.node, 0, c.id, std::move(bytes)});
 }
@@ -646,6 +978,20 @@ void Simulator::close_conn(ConnId conn) {
 }
 
 void Simulator::node_send_client(SimNode& from, ConnId conn, Bytes bytes) {
+  if (from.on_cpu) {  // leaves when the work that sends it completes
+    const auto& p = config_.perf.profile;
+    const double transport =
+        p.transport_message_ns + p.transport_byte_ns * static_cast<double>(bytes.size());
+    from.turn_transport_ns += transport;
+    from.cpu_cost_ns +=
+        transport + p.client_message_ns + p.client_byte_ns * static_cast<double>(bytes.size());
+    from.outbox.push_back({SimNode::OutMsg::Kind::client, 0, conn, std::move(bytes)});
+    return;
+  }
+  send_client_at(from, conn, std::move(bytes), now_us_);
+}
+
+void Simulator::send_client_at(SimNode& from, ConnId conn, Bytes bytes, std::int64_t t_us) {
   auto it = conns_.find(conn);
   if (it == conns_.end()) return;
   Conn& c = it->second;
@@ -654,8 +1000,9 @@ void Simulator::node_send_client(SimNode& from, ConnId conn, Bytes bytes) {
   if (network_faults_on_ && net_rng_.chance(config_.network.client_break_chance)) {
     return break_conn(c, true);
   }
-  std::int64_t at =
-      std::max(now_us_ + sample(config_.network.client_delay, net_rng_), c.last_to_client_us);
+  std::int64_t at = std::max(perf_ ? link_arrival_us(from.id, t_us, bytes.size(), true)
+                                   : now_us_ + sample(config_.network.client_delay, net_rng_),
+                             c.last_to_client_us);
   if (config_.test.net_notifications_late && is_notification(bytes)) {
     at += 50'000;  // test-only fault: leaves FIFO order, later replies overtake it
   } else if (config_.test.net_replies_reordered && !is_notification(bytes)) {
@@ -667,13 +1014,22 @@ void Simulator::node_send_client(SimNode& from, ConnId conn, Bytes bytes) {
 }
 
 void Simulator::node_close_client(SimNode& from, ConnId conn) {
+  if (from.on_cpu) {
+    from.outbox.push_back({SimNode::OutMsg::Kind::close, 0, conn, {}});
+    return;
+  }
+  close_client_at(from, conn, now_us_);
+}
+
+void Simulator::close_client_at(SimNode& from, ConnId conn, std::int64_t t_us) {
   auto it = conns_.find(conn);
   if (it == conns_.end()) return;
   Conn& c = it->second;
   if (!c.open || c.server_closed || c.node != from.id) return;
   c.server_closed = true;
-  const std::int64_t at =
-      std::max(now_us_ + sample(config_.network.client_delay, net_rng_), c.last_to_client_us);
+  const std::int64_t at = std::max(perf_ ? link_arrival_us(from.id, t_us, 0, true)
+                                         : now_us_ + sample(config_.network.client_delay, net_rng_),
+                                   c.last_to_client_us);
   c.last_to_client_us = at;
   push(Event{at, 0, EventKind::conn_closed, c.node, 0, c.id, {}});
 }
@@ -786,6 +1142,41 @@ RunResult Simulator::finish() {
   if (!failure_ && phase_ != Phase::done) {
     failure_ = Violation{"liveness", "the event queue ran dry before the run finished"};
   }
+  if (config_.throughput.enabled) r.throughput = measure_throughput();
+  if (config_.perf.measure_host_cpu) {
+    HostCpuFit f = host_cpu_;
+    // Gaussian elimination with partial pivoting on the 3x3 normal equations.
+    double a[3][4];
+    for (int i = 0; i < 3; ++i) {
+      for (int j = 0; j < 3; ++j)
+        a[i][j] = fit_xx_[i][j];
+      a[i][3] = fit_xy_[i];
+    }
+    bool solved = true;
+    for (int c = 0; c < 3 && solved; ++c) {
+      int pivot = c;
+      for (int i = c + 1; i < 3; ++i) {
+        if (std::abs(a[i][c]) > std::abs(a[pivot][c])) pivot = i;
+      }
+      if (std::abs(a[pivot][c]) < 1e-9) {
+        solved = false;
+        break;
+      }
+      std::swap(a[c], a[pivot]);
+      for (int i = 0; i < 3; ++i) {
+        if (i == c) continue;
+        const double k = a[i][c] / a[c][c];
+        for (int j = c; j < 4; ++j)
+          a[i][j] -= k * a[c][j];
+      }
+    }
+    if (solved) {
+      f.request_ns = std::max(0.0, a[0][3] / a[0][0]);
+      f.peer_handling_ns = std::max(0.0, a[1][3] / a[1][1]);
+      f.turn_ns = std::max(0.0, a[2][3] / a[2][2]);
+    }
+    r.host_cpu = f;
+  }
   for (const auto& n : nodes_)
     absorb_read_counters(*n);
   for (const auto& n : nodes_) {
@@ -794,7 +1185,8 @@ RunResult Simulator::finish() {
       break;
     }
   }
-  if (!failure_) {
+  // The throughput workload measures; the checking workloads check the history.
+  if (!failure_ && !config_.throughput.enabled) {
     HistoryCheckOptions options;
     options.linearizable_reads = reads_are_linearizable(
         config_, loader_->describe(PluginKind::read_policy, config_.read_policy).read_guarantee);

@@ -2,6 +2,7 @@
 // loop. See simulator.hpp for what a run is.
 #pragma once
 
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -22,7 +23,7 @@ class Simulator;
 class SimTracer final : public Tracer {
  public:
   SimTracer(Simulator& sim, NodeId node) : sim_(sim), node_(node) {}
-  bool enabled() const override { return true; }
+  bool enabled() const override;
   void record(const TraceEvent& event) override;
 
  private:
@@ -69,6 +70,25 @@ class SimNode final : public node::NodeEnv {
   std::vector<std::pair<std::int64_t, std::int64_t>> mono_jumps;
   std::int64_t slow_disk_until_us = 0;
   std::vector<Event> held;  ///< deliveries that arrived while paused
+
+  // The performance model (SimConfig::perf): work waits in `inbox` for a core of the node's
+  // CPU pool; while it runs (`on_cpu`) its cost accumulates and what it sends waits in
+  // `outbox` until it completes.
+  struct OutMsg {
+    enum class Kind : std::uint8_t { peer, client, close } kind = Kind::peer;
+    NodeId to = 0;
+    node::ConnId conn = 0;
+    Bytes bytes;
+  };
+  std::deque<std::pair<std::uint64_t, Event>> inbox;  ///< (arrival number, work)
+  std::vector<OutMsg> outbox;
+  bool on_cpu = false;
+  double cpu_cost_ns = 0;
+  std::int64_t last_release_us = 0;  ///< work completes (sends) in the order it started
+  std::int64_t last_turn_end_ns = 0;
+  double turn_transport_ns = 0;  ///< the transport's share of cpu_cost_ns
+  std::size_t pool = 0;
+  double cpu_busy_ns_measured = 0;  ///< CPU time within the throughput workload's window
 };
 
 /// A client connection (TCP-like: FIFO both ways; broken for good once anything is lost).
@@ -112,6 +132,8 @@ class Simulator final : public ClientHost {
   void node_send_peer(SimNode& from, NodeId to, Bytes bytes);
   void node_send_client(SimNode& from, ConnId conn, Bytes bytes);
   void node_close_client(SimNode& from, ConnId conn);
+  bool perf_on() const { return perf_; }
+  bool measuring_host_cpu() const { return config_.perf.measure_host_cpu; }
   void plugin_trace(NodeId node, const TraceEvent& e);
 
  private:
@@ -124,6 +146,8 @@ class Simulator final : public ClientHost {
   void schedule_tick(SimNode& n, std::int64_t at_us);
   /// Simulated time between two ticks of `n` (its clock drifts).
   std::int64_t tick_period_us(const SimNode& n) const;
+  /// The time to the node's next tick: its period, moved by up to clock.tick_jitter_us.
+  std::int64_t next_tick_period_us(const SimNode& n);
   void dispatch(Event& e);
   void deliver_to_node(SimNode& n, Event& e);
   void after_event();
@@ -131,6 +155,27 @@ class Simulator final : public ClientHost {
   /// expired (disconnected_before_expiry).
   void note_first_apply(const SimNode& n, const node::AppliedInfo& info);
   void fail(const std::string& property, const std::string& message);
+  // The performance model (simulator.cpp).
+  struct CpuPool {
+    std::vector<std::int64_t> free_ns;  ///< when each core is free, simulated ns
+    std::vector<NodeId> members;
+    std::int64_t wakeup_at_us = -1;  ///< a cpu_ready event pending at this time
+  };
+  /// Node work that arrived: it waits for a core.
+  void perf_arrive(SimNode& n, Event e);
+  void serve_pool(std::size_t pool);
+  void run_on_cpu(SimNode& n, std::size_t core);
+  /// The cost of receiving `e` (before what its handling sends and applies).
+  double arrival_cost_ns(const Event& e) const;
+  /// When a message of `bytes` that endpoint `from` sends at `send_us` arrives: transmitted in
+  /// FIFO order on the sender's link to the switch at its bandwidth, then the latency of a peer
+  /// or a client connection.
+  std::int64_t link_arrival_us(std::uint32_t from, std::int64_t send_us, std::size_t bytes,
+                               bool client_link);
+  void send_peer_at(SimNode& from, NodeId to, Bytes bytes, std::int64_t t_us);
+  void send_client_at(SimNode& from, ConnId conn, Bytes bytes, std::int64_t t_us);
+  void close_client_at(SimNode& from, ConnId conn, std::int64_t t_us);
+  ThroughputResult measure_throughput() const;
   template <typename F>
   void with_node(SimNode& n, const char* what, F&& f);
   void push(Event e) { queue_.push(std::move(e)); }
@@ -191,6 +236,19 @@ class Simulator final : public ClientHost {
   ConnId next_conn_ = 1;
   std::map<std::pair<std::uint32_t, std::uint32_t>, int> blocked_;
   std::map<std::pair<NodeId, NodeId>, std::int64_t> last_peer_delivery_us_;
+  const bool perf_;
+  bool cpu_dispatch_ = false;   ///< dispatching work that holds a core
+  bool defer_process_ = false;  ///< a reactor turn: inputs first, then one process()
+  std::vector<CpuPool> pools_;
+  std::uint64_t arrivals_ = 0;
+  std::map<std::uint32_t, std::int64_t> link_free_ns_;
+  std::int64_t window_from_us_ = -1;  ///< throughput workload: the measured window's start  ///<
+                                      ///< when each endpoint's link is free
+  // measure_host_cpu: the normal equations of the least-squares fit y = a x1 + b x2 + c
+  // (x1 = client requests, x2 = peer messages of a turn, y = measured - modelled ns).
+  HostCpuFit host_cpu_;
+  double fit_xx_[3][3] = {};
+  double fit_xy_[3] = {};
   std::map<std::uint64_t, ActiveFault> faults_;
   std::uint64_t next_fault_id_ = 1;
   bool network_faults_on_ = true;

@@ -105,6 +105,16 @@ void MemoryDisk::start() {
   start_fsync_();
 }
 
+std::size_t MemoryDisk::inflight_bytes() const {
+  std::size_t bytes = 0;
+  for (std::size_t i = 0; i < inflight_ops_ && i < ops_.size(); ++i) {
+    for (const auto& e : ops_[i].entries)
+      bytes += e.data.size();
+    if (ops_[i].snapshot) bytes += ops_[i].snapshot->data.size();
+  }
+  return bytes;
+}
+
 void MemoryDisk::fsync_done() {
   if (!fsync_running_) throw std::logic_error("MemoryDisk::fsync_done without a running fsync");
   for (std::size_t i = 0; i < inflight_ops_; ++i) {

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "quorumlab/plugin/read_policy.hpp"
+#include "quorumlab/sim/perf_model.hpp"
 
 namespace quorumlab::sim {
 
@@ -237,6 +238,11 @@ struct SimConfig {
   NemesisKnobs nemesis;
   WorkloadKnobs workload;
   ScenarioKnobs scenario;
+  /// The performance model (off: the delays above, CPU work takes no time).
+  PerfKnobs perf;
+  /// The throughput workload instead of the checking workload (clients and max_outstanding
+  /// from `workload`).
+  ThroughputKnobs throughput;
   TestFaults test;
   /// Properties not to check (self-tests use it to reach a later checker behind an earlier
   /// one that the same fault trips first). Empty outside tests.

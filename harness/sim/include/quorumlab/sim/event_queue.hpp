@@ -28,6 +28,7 @@ enum class EventKind : std::uint8_t {
   peer_down,       ///< `node` sees its connection to peer `aux` drop (id = node incarnation)
   client_hangup,   ///< `node` sees client connection `id` close (aux = node incarnation)
   scenario,        ///< a scripted scenario step (aux = step kind, id = generation)
+  cpu_ready,       ///< performance model: a core of CPU pool `aux` is free
 };
 
 const char* to_string(EventKind k);

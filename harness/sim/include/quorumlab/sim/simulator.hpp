@@ -76,6 +76,10 @@ struct RunResult {
   /// barriers, barrier_wait_ms, read_rounds, lease_hits, lease_misses).
   std::map<std::string, std::uint64_t> read_counters;
   std::optional<std::int64_t> staleness_bound_ms;  ///< the policy's, when it declares one
+  /// The throughput workload's measurement (SimConfig::throughput).
+  std::optional<ThroughputResult> throughput;
+  /// PerfKnobs::measure_host_cpu's result.
+  std::optional<HostCpuFit> host_cpu;
   /// Every client operation of the run, in invocation order (the checkers' input; the Python
   /// package shows it as a data frame).
   History history;

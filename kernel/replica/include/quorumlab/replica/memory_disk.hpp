@@ -69,6 +69,8 @@ class MemoryDisk final : public Storage {
   /// Flush tickets issued and not yet durable.
   std::uint64_t tickets_waiting() const { return issued_ticket_ - durable_ticket_; }
   std::size_t volatile_ops() const { return ops_.size(); }
+  /// Log bytes (entry data) the running fsync writes (the simulator's disk bandwidth model).
+  std::size_t inflight_bytes() const;
 
  private:
   struct Op {
