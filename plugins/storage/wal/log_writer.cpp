@@ -121,6 +121,7 @@ void LogWriter::run() {
     space_cv_.notify_all();
     bool snapshots_changed = notice;
     try {
+      if (options_.before_write && !batch.empty()) options_.before_write();
       for (WriteOp& op : batch) {
         snapshots_changed |= op.kind == WriteOp::Kind::install;
         execute(op);

@@ -46,13 +46,15 @@ struct WriteOp {
 
 struct LogWriterOptions {
   std::filesystem::path dir;
-  bool fsync = true;                ///< false: never fdatasync (tickets are the caller's business)
+  bool fsync = true;                ///< false: never fdatasync (tickets complete once written)
   std::uint64_t segment_bytes = 0;  ///< preallocation size
   bool preallocate = false;
   std::uint32_t snapshot_keep = 2;      ///< older snapshot files kept besides the newest
   std::uint64_t max_pending_bytes = 0;  ///< submit() blocks while more than this is queued
   std::function<void()> before_fsync;   ///< test hook, called on this thread before each
                                         ///< fdatasync of a segment
+  std::function<void()> before_write;   ///< test hook, called on this thread before it writes
+                                        ///< a batch of staged operations
 };
 
 class LogWriter {

@@ -17,9 +17,9 @@ std::vector<ParamSpec> schema() {
        ParamType::boolean,
        d.fsync,
        "fdatasync the log before a flush ticket completes (group commit: one fdatasync covers "
-       "every flush queued while the previous one ran). false completes tickets at once: for "
-       "experiments that exclude disk latency; a machine crash may then lose acknowledged "
-       "writes",
+       "every flush queued while the previous one ran). false completes tickets once the log is "
+       "written to the file, without fdatasync: for experiments that exclude disk latency; "
+       "acknowledged writes survive a process crash, a machine crash may lose them",
        {},
        {},
        {}},

@@ -136,7 +136,7 @@ void BM_FlushBatchAndWait(benchmark::State& state) {
 }
 BENCHMARK(BM_FlushBatchAndWait)->Arg(10)->Arg(100)->Arg(1000)->UseRealTime();
 
-// fsync = false: tickets complete at flush; measures encoding and the writer thread.
+// fsync = false: tickets complete once written; measures encoding and the writer thread.
 void BM_FlushEachEntryNoFsync(benchmark::State& state) {
   BenchWal b(false);
   std::uint64_t n = 0;

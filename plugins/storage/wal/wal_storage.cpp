@@ -56,6 +56,7 @@ StorageRecovery WalStorage::recover() {
   wo.snapshot_keep = options_.snapshot_keep;
   wo.max_pending_bytes = options_.max_pending_bytes;
   wo.before_fsync = options_.before_fsync;
+  wo.before_write = options_.before_write;
   const bool fresh = r.segments.empty();
   if (!fresh) {
     active_seq_ = r.segments.back().seq;
@@ -152,13 +153,11 @@ void WalStorage::save_hard_state(const HardState& state) {
 std::uint64_t WalStorage::flush() {
   require_recovered();
   const std::uint64_t ticket = ++last_ticket_;
-  if (options_.fsync) {
-    hand_over(ticket);
-  } else {
-    hand_over(0);
-    durable_ticket_.store(ticket, std::memory_order_release);
-    wake();
-  }
+  // Without fsync the writer thread completes the ticket once the bytes are written to the
+  // file (the page cache): an acknowledged write survives a crash of the process, as with
+  // ZooKeeper's forceSync=no, and only a crash of the machine can lose it. (Completing it here,
+  // before the write, lost acknowledged writes to a kill -9.)
+  hand_over(ticket);
   return ticket;
 }
 

@@ -43,14 +43,16 @@ namespace quorumlab::storage {
 
 struct WalOptions {
   std::filesystem::path dir;  ///< the WAL directory (the plugin uses <data_dir>/wal); created
-  bool fsync = true;          ///< false: tickets complete at flush(), nothing is fdatasynced
+  bool fsync = true;  ///< false: tickets complete once written to the file, nothing is fdatasynced
   std::uint64_t segment_bytes = std::uint64_t{64} << 20;  ///< roll to a new segment beyond this
   bool preallocate = false;         ///< posix_fallocate each new segment to segment_bytes
   std::uint32_t snapshot_keep = 2;  ///< older snapshot files kept besides the newest
   std::uint64_t max_pending_bytes = std::uint64_t{256} << 20;  ///< backpressure bound
-  /// Test hooks. before_fsync runs on the writer thread before each segment fdatasync;
-  /// before_snapshot_write on the snapshot thread before each background snapshot write.
+  /// Test hooks. before_fsync runs on the writer thread before each segment fdatasync,
+  /// before_write before it writes a batch of staged operations; before_snapshot_write on the
+  /// snapshot thread before each background snapshot write.
   std::function<void()> before_fsync;
+  std::function<void()> before_write;
   std::function<void()> before_snapshot_write;
 };
 
