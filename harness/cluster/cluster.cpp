@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <functional>
 #include <sstream>
@@ -110,8 +111,36 @@ std::optional<ServerStatus> probe(const std::string& host, int port,
         out_status.ticks = st.getTicks();
         for (auto c : st.getCounters())
           out_status.counters.emplace_back(c.getName(), c.getValue());
+        for (auto r : st.getNetRules())
+          out_status.net_rules.push_back(
+              node::NetRule{r.getPeer(), r.getDropPct(), r.getDelayMs(), r.getJitterMs()});
         return out_status;
       });
+}
+
+std::string set_net_rules(const std::string& host, int port,
+                          const std::vector<node::NetRule>& rules,
+                          std::chrono::milliseconds timeout) {
+  auto error = ask<std::string>(
+      host, port, timeout,
+      [&rules](proto::ClientMessage::Builder m) {
+        auto list = m.initNetRules().initRules(static_cast<unsigned>(rules.size()));
+        for (unsigned i = 0; i < rules.size(); ++i) {
+          list[i].setPeer(rules[i].peer);
+          list[i].setDropPct(rules[i].drop_pct);
+          list[i].setDelayMs(rules[i].delay_ms);
+          list[i].setJitterMs(rules[i].jitter_ms);
+        }
+      },
+      [](proto::ServerMessage::Reader m) -> std::optional<std::string> {
+        if (!m.isNetRules()) return std::nullopt;
+        return std::string(m.getNetRules().getError());
+      });
+  if (!error) {
+    throw std::runtime_error("the server at " + host + ":" + std::to_string(port) +
+                             " did not answer the network rules request");
+  }
+  return *error;
 }
 
 std::optional<TransferReply> request_transfer(const std::string& host, int port, NodeId target,
@@ -429,6 +458,157 @@ void signal_node(ClusterSpec& spec, NodeId id, int signal) {
     }
     std::this_thread::sleep_for(poll);
   }
+}
+
+namespace {
+
+std::vector<NodeId> parse_ids(const ClusterSpec& spec, const std::string& list,
+                              const std::string& whole) {
+  std::vector<NodeId> ids;
+  std::size_t pos = 0;
+  while (pos <= list.size()) {
+    const std::size_t comma = std::min(list.find(',', pos), list.size());
+    const std::string item = list.substr(pos, comma - pos);
+    pos = comma + 1;
+    NodeId id = 0;
+    try {
+      std::size_t used = 0;
+      const long v = std::stol(item, &used);
+      if (used != item.size() || v <= 0) throw std::invalid_argument(item);
+      id = static_cast<NodeId>(v);
+    } catch (const std::exception&) {
+      throw std::invalid_argument("'" + whole + "': '" + item + "' is not a node id");
+    }
+    bool known = false;
+    for (const auto& n : spec.nodes)
+      known = known || n.id == id;
+    if (!known) throw std::invalid_argument("'" + whole + "': no node " + std::to_string(id));
+    ids.push_back(id);
+  }
+  return ids;
+}
+
+void set_link(NetRuleSet& rules, NodeId from, NodeId to,
+              const std::function<void(node::NetRule&)>& change) {
+  auto& list = rules[from];
+  auto it = std::find_if(list.begin(), list.end(), [to](const auto& r) { return r.peer == to; });
+  if (it == list.end()) it = list.insert(list.end(), node::NetRule{to, 0, 0, 0});
+  change(*it);
+  if (it->drop_pct == 0 && it->delay_ms == 0 && it->jitter_ms == 0) list.erase(it);
+}
+
+}  // namespace
+
+NetRuleSet partition_rules(const ClusterSpec& spec, const std::string& groups) {
+  NetRuleSet rules;
+  const auto drop_all = [](node::NetRule& r) { r.drop_pct = 100; };
+  if (const auto gt = groups.find('>'); gt != std::string::npos) {
+    const auto from = parse_ids(spec, groups.substr(0, gt), groups);
+    const auto to = parse_ids(spec, groups.substr(gt + 1), groups);
+    for (NodeId a : from)
+      for (NodeId b : to)
+        if (a != b) set_link(rules, a, b, drop_all);
+    return rules;
+  }
+  std::vector<std::vector<NodeId>> sets;
+  std::size_t pos = 0;
+  while (pos <= groups.size()) {
+    const std::size_t slash = std::min(groups.find('/', pos), groups.size());
+    sets.push_back(parse_ids(spec, groups.substr(pos, slash - pos), groups));
+    pos = slash + 1;
+  }
+  if (sets.size() < 2) {
+    throw std::invalid_argument("'" + groups +
+                                "': a partition needs two groups or more (1,2/3), or one way "
+                                "(1,2>3)");
+  }
+  auto together = [&sets](NodeId a, NodeId b) {
+    for (const auto& g : sets) {
+      if (std::count(g.begin(), g.end(), a) && std::count(g.begin(), g.end(), b)) return true;
+    }
+    return false;
+  };
+  for (const auto& n : spec.nodes) {
+    bool placed = false;
+    for (const auto& g : sets)
+      placed = placed || std::count(g.begin(), g.end(), n.id);
+    if (!placed) {
+      throw std::invalid_argument("'" + groups + "': node " + std::to_string(n.id) +
+                                  " is in no group (every node must be in one)");
+    }
+  }
+  for (const auto& a : spec.nodes)
+    for (const auto& b : spec.nodes)
+      if (a.id != b.id && !together(a.id, b.id)) set_link(rules, a.id, b.id, drop_all);
+  return rules;
+}
+
+NetRuleSet link_rules(const ClusterSpec& spec, NetRuleSet current, NodeId id,
+                      std::optional<std::uint32_t> drop_pct, std::optional<std::uint32_t> delay_ms,
+                      std::optional<std::uint32_t> jitter_ms) {
+  parse_ids(spec, std::to_string(id), std::to_string(id));
+  const auto change = [&](node::NetRule& r) {
+    if (drop_pct) r.drop_pct = *drop_pct;
+    if (delay_ms) r.delay_ms = *delay_ms;
+    if (jitter_ms) r.jitter_ms = *jitter_ms;
+  };
+  for (const auto& n : spec.nodes) {
+    if (n.id == id) continue;
+    set_link(current, id, n.id, change);
+    set_link(current, n.id, id, change);
+  }
+  return current;
+}
+
+NetRuleSet current_net_rules(const ClusterSpec& spec) {
+  NetRuleSet out;
+  for (const auto& n : spec.nodes) {
+    if (proc_state(n.pid) != ProcState::running) continue;
+    if (auto st = probe("127.0.0.1", n.client_port, std::chrono::milliseconds(1000))) {
+      if (!st->net_rules.empty()) out[n.id] = st->net_rules;
+    }
+  }
+  return out;
+}
+
+void apply_net_rules(const ClusterSpec& spec, const NetRuleSet& rules,
+                     std::chrono::milliseconds timeout) {
+  for (const auto& n : spec.nodes) {
+    if (proc_state(n.pid) != ProcState::running) {
+      if (rules.count(n.id) && !rules.at(n.id).empty()) {
+        throw std::runtime_error("node " + std::to_string(n.id) +
+                                 " is not running: its rules cannot be set");
+      }
+      continue;
+    }
+    const auto it = rules.find(n.id);
+    const std::string error =
+        set_net_rules("127.0.0.1", n.client_port,
+                      it == rules.end() ? std::vector<node::NetRule>{} : it->second, timeout);
+    if (!error.empty()) throw std::runtime_error("node " + std::to_string(n.id) + ": " + error);
+  }
+}
+
+std::size_t change_network(const ClusterSpec& spec, const std::string& what,
+                           const std::string& groups, NodeId id,
+                           std::optional<std::uint32_t> drop_pct,
+                           std::optional<std::uint32_t> delay_ms,
+                           std::optional<std::uint32_t> jitter_ms,
+                           std::chrono::milliseconds timeout) {
+  NetRuleSet rules;
+  if (what == "partition") {
+    rules = partition_rules(spec, groups);
+  } else if (what == "delay" || what == "drop") {
+    rules = link_rules(spec, current_net_rules(spec), id, drop_pct, delay_ms, jitter_ms);
+  } else if (what != "heal") {
+    throw std::invalid_argument("unknown network change '" + what +
+                                "' (partition, heal, delay, drop)");
+  }
+  apply_net_rules(spec, rules, timeout);
+  std::size_t n = 0;
+  for (const auto& [node_id, list] : current_net_rules(spec))
+    n += list.size();
+  return n;
 }
 
 std::string connect_string(const ClusterSpec& spec, bool zookeeper) {

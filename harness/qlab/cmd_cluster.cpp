@@ -81,6 +81,24 @@ int start(const ClusterOptions& o) {
   return 0;
 }
 
+/// One line per rule in force, "node 1 -> 3: drop 100%", after the status table.
+void print_rules(const nlohmann::json& arr) {
+  for (const auto& j : arr) {
+    if (!j.contains("net_rules")) continue;
+    for (const auto& r : j["net_rules"]) {
+      std::printf("network rule: node %u -> %u:", j["id"].get<unsigned>(),
+                  r["peer"].get<unsigned>());
+      if (r["drop_pct"].get<unsigned>() > 0)
+        std::printf(" drop %u%%", r["drop_pct"].get<unsigned>());
+      if (r["delay_ms"].get<unsigned>() > 0 || r["jitter_ms"].get<unsigned>() > 0) {
+        std::printf(" delay %u ms (+%u)", r["delay_ms"].get<unsigned>(),
+                    r["jitter_ms"].get<unsigned>());
+      }
+      std::printf("\n");
+    }
+  }
+}
+
 int status(const ClusterOptions& o) {
   auto spec = cl::load(o.dir);
   nlohmann::json arr = nlohmann::json::array();
@@ -109,6 +127,14 @@ int status(const ClusterOptions& o) {
       for (const auto& [name, value] : st->counters)
         counters[name] = value;
       j["read_counters"] = counters;
+      nlohmann::json rules = nlohmann::json::array();
+      for (const auto& r : st->net_rules) {
+        rules.push_back({{"peer", r.peer},
+                         {"drop_pct", r.drop_pct},
+                         {"delay_ms", r.delay_ms},
+                         {"jitter_ms", r.jitter_ms}});
+      }
+      j["net_rules"] = rules;
     }
     arr.push_back(j);
   }
@@ -140,6 +166,7 @@ int status(const ClusterOptions& o) {
                                    : "-",
         j.contains("digest") ? std::to_string(j["digest"].get<std::uint64_t>()).c_str() : "-");
   }
+  print_rules(arr);
   return 0;
 }
 
@@ -215,6 +242,23 @@ int failover(const ClusterOptions& o, int rounds, const std::string& fault, bool
   return 0;
 }
 
+/// partition, heal, delay, drop: the cluster's network fault rules.
+int network(const ClusterOptions& o, const std::string& what, const std::string& groups,
+            std::optional<std::uint32_t> drop, std::optional<std::uint32_t> delay,
+            std::optional<std::uint32_t> jitter) {
+  auto spec = cl::load(o.dir);
+  std::size_t n = 0;
+  try {
+    n = cl::change_network(spec, what, groups, o.node, drop, delay, jitter,
+                           milliseconds(static_cast<long>(o.timeout_s * 1000)));
+  } catch (const std::exception& e) {
+    std::cerr << "qlab cluster " << what << ": " << e.what() << "\n";
+    return 2;
+  }
+  std::cout << what << ": " << n << " link rule(s) in force\n";
+  return 0;
+}
+
 }  // namespace
 
 void add_cluster(CLI::App& app, Action& action) {
@@ -273,6 +317,42 @@ void add_cluster(CLI::App& app, Action& action) {
   tr->add_option("--timeout", o->timeout_s, "seconds to wait for the new leader")
       ->capture_default_str();
   tr->callback([&action, o] { action = [o] { return transfer(*o); }; });
+
+  auto groups = std::make_shared<std::string>();
+  auto* part = cmd->add_subcommand(
+      "partition",
+      "cut the peer links between groups of nodes, through the servers' transport (no root)");
+  add_dir(part);
+  part->add_option("groups", *groups,
+                   "1,2/3: nodes talk only within a group (1,2/2,3 is a bridge); 1,2>3: one way, "
+                   "what 1 and 2 send to 3 is lost")
+      ->required();
+  part->callback([&action, o, groups] {
+    action = [o, groups] { return network(*o, "partition", *groups, {}, {}, {}); };
+  });
+  auto* heal = cmd->add_subcommand("heal", "remove every network fault rule");
+  add_dir(heal);
+  heal->callback([&action, o] { action = [o] { return network(*o, "heal", "", {}, {}, {}); }; });
+  auto ms = std::make_shared<std::uint32_t>(0);
+  auto jitter = std::make_shared<std::uint32_t>(0);
+  auto* delay = cmd->add_subcommand("delay", "delay the messages on NODE's peer links, both ways");
+  add_dir(delay);
+  delay->add_option("node", o->node, "node id")->required();
+  delay->add_option("--ms", *ms, "delay in ms (0 removes it)")->required();
+  delay->add_option("--jitter", *jitter, "up to this many ms more, at random (order is kept)")
+      ->capture_default_str();
+  delay->callback([&action, o, ms, jitter] {
+    action = [o, ms, jitter] { return network(*o, "delay", "", {}, *ms, *jitter); };
+  });
+  auto pct = std::make_shared<std::uint32_t>(0);
+  auto* drop = cmd->add_subcommand("drop", "lose a share of the messages on NODE's peer links");
+  add_dir(drop);
+  drop->add_option("node", o->node, "node id")->required();
+  drop->add_option("--pct", *pct, "percentage lost (0 removes it)")
+      ->required()
+      ->check(CLI::Range(0, 100));
+  drop->callback(
+      [&action, o, pct] { action = [o, pct] { return network(*o, "drop", "", *pct, {}, {}); }; });
 
   for (const char* what : {"kill", "restart", "pause", "resume"}) {
     const char* help = std::string(what) == "kill"      ? "SIGKILL one node"

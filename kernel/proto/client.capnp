@@ -221,7 +221,25 @@ struct ClientMessage {
     status @2 :Void;             # monitoring: answered with `status`, no session needed
     transfer @3 :UInt32;         # admin: hand the leadership to this voter (Raft 3.10); answered
                                  # with `transfer` at once, no session needed
+    netRules @4 :NetRules;       # admin: replace the fault rules on this server's peer links;
+                                 # answered with `netRules` (the rules in force), no session
   }
+}
+
+# A fault on the link from this server to one peer (network faults on real clusters, without
+# root or firewall rules): what this server sends to `peer` is dropped with probability
+# dropPct/100, otherwise held delayMs plus up to jitterMs, in order. A partition is dropPct 100
+# in the rules of the servers on both sides (one side only: a one-way partition).
+struct NetRule {
+  peer @0 :UInt32;
+  dropPct @1 :UInt32;
+  delayMs @2 :UInt32;
+  jitterMs @3 :UInt32;
+}
+
+struct NetRules {
+  rules @0 :List(NetRule);
+  error @1 :Text;                # in an answer: why the rules were not taken ("" when they were)
 }
 
 # Answer to a `transfer` request: whether the broadcast plugin started the transfer. The
@@ -256,6 +274,7 @@ struct ServerStatus {
   subState @17 :Text;            # the broadcast plugin's own state ("LEADING/broadcast")
   ticks @18 :UInt64;             # ticks delivered since the process started (stalls included)
   counters @19 :List(Counter);   # the read path's counters (node::read_counters), in order
+  netRules @20 :List(NetRule);   # the fault rules in force on this server's peer links
 }
 
 struct Counter {
@@ -271,5 +290,6 @@ struct ServerMessage {
     closing @3 :Text;            # the server closes this session's connection (reason)
     status @4 :ServerStatus;
     transfer @5 :TransferReply;
+    netRules @6 :NetRules;
   }
 }

@@ -231,7 +231,8 @@ class Cluster:
     def status(self) -> List[Dict[str, Any]]:
         """One dict per node, the fields of ``qlab cluster status --json``: id, pid, role,
         process, client_port, peer_port, zk_port and, for a node that answers, leader, epoch,
-        sub_state, applied_zxid, digest, znodes, sessions."""
+        sub_state, applied_zxid, digest, znodes, sessions, net_rules (the network fault rules
+        in force on its peer links: peer, drop_pct, delay_ms, jitter_ms)."""
         out = []
         for n in self._need_spec().nodes:
             process = _native.proc_state(n["pid"])
@@ -241,7 +242,7 @@ class Cluster:
                    "peer_port": n["peer_port"], "zk_port": n["zk_port"]}
             if st:
                 for k in ("leader", "epoch", "sub_state", "applied_zxid", "digest", "znodes",
-                          "sessions"):
+                          "sessions", "net_rules"):
                     row[k] = st[k]
             out.append(row)
         return out
@@ -264,6 +265,36 @@ class Cluster:
     def resume(self, node: int) -> None:
         """SIGCONT one node."""
         self._signal(node, "cont")
+
+    # ---- network faults (through the servers' transport: no root, no firewall rules) ----
+
+    def partition(self, groups: str) -> None:
+        """Cuts the peer links between groups: "1,2/3" (nodes talk only within a group they
+        share; "1,2/2,3" is a bridge), or one way, "1,2>3" (what 1 and 2 send to 3 is lost).
+        Replaces every rule in force."""
+        self._network("partition", groups=groups)
+
+    def heal(self) -> None:
+        """Removes every network fault rule."""
+        self._network("heal")
+
+    def delay(self, node: int, ms: int, jitter: int = 0) -> None:
+        """Delays the messages on `node`'s peer links, both ways, by `ms` (+ up to `jitter`)
+        milliseconds; the order of messages is kept."""
+        self._network("delay", node=node, delay=ms, jitter=jitter)
+
+    def drop(self, node: int, pct: int) -> None:
+        """Loses `pct` percent of the messages on `node`'s peer links, both ways."""
+        self._network("drop", node=node, drop=pct)
+
+    def _network(self, what: str, groups: str = "", node: int = 0, drop: Optional[int] = None,
+                 delay: Optional[int] = None, jitter: Optional[int] = None) -> None:
+        if not self._running:
+            raise RuntimeError("the cluster is stopped")
+        if node:
+            self._node(node)
+        _native.change_network(self._need_spec(), what, groups, node, drop, delay, jitter,
+                               self.timeout)
 
     def restart(self, node: int, wait_for_leader: bool = False) -> None:
         """Kills the node if it runs, starts it again (same ports and data)."""

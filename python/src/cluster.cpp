@@ -53,6 +53,16 @@ pyb::dict status_py(const cl::ServerStatus& st) {
   d["fsyncs"] = st.fsyncs;
   d["can_propose"] = st.can_propose;
   d["ticks"] = st.ticks;
+  pyb::list rules;
+  for (const auto& r : st.net_rules) {
+    pyb::dict rule;
+    rule["peer"] = r.peer;
+    rule["drop_pct"] = r.drop_pct;
+    rule["delay_ms"] = r.delay_ms;
+    rule["jitter_ms"] = r.jitter_ms;
+    rules.append(rule);
+  }
+  d["net_rules"] = rules;
   return d;
 }
 
@@ -140,6 +150,16 @@ void bind_cluster(pyb::module_& m) {
         cl::signal_node(spec, id, s);
       },
       pyb::arg("spec"), pyb::arg("id"), pyb::arg("signal"));
+  m.def(
+      "change_network",
+      [](const cl::ClusterSpec& spec, const std::string& what, const std::string& groups, NodeId id,
+         std::optional<std::uint32_t> drop, std::optional<std::uint32_t> delay,
+         std::optional<std::uint32_t> jitter, double timeout_s) {
+        gil_scoped_release release;
+        return cl::change_network(spec, what, groups, id, drop, delay, jitter, ms(timeout_s));
+      },
+      pyb::arg("spec"), pyb::arg("what"), pyb::arg("groups"), pyb::arg("id"), pyb::arg("drop"),
+      pyb::arg("delay"), pyb::arg("jitter"), pyb::arg("timeout_s"));
   m.def(
       "connect_string",
       [](const cl::ClusterSpec& spec, bool zk) { return cl::connect_string(spec, zk); },

@@ -119,7 +119,15 @@ void Node::on_client_message(ConnId conn, const std::uint8_t* data, std::size_t 
         }
         return;
       case proto::ClientMessage::TRANSFER:
-        send_to(c, transfer_message(msg.getTransfer()));
+      case proto::ClientMessage::NET_RULES:
+        if (msg.isTransfer()) {
+          send_to(c, transfer_message(msg.getTransfer()));
+        } else {
+          std::vector<NetRule> rules;
+          for (auto r : msg.getNetRules().getRules())
+            rules.push_back(NetRule{r.getPeer(), r.getDropPct(), r.getDelayMs(), r.getJitterMs()});
+          send_to(c, net_rules_message(rules));
+        }
         if (c.session == 0) {  // an admin request, not a session
           env_.close_client(c.id);
           connections_.erase(conn);

@@ -200,6 +200,32 @@ Bytes Node::transfer_message(NodeId target) {
   return to_bytes(msg);
 }
 
+namespace {
+
+void put_rules(capnp::List<proto::NetRule>::Builder list, const std::vector<NetRule>& rules) {
+  for (unsigned i = 0; i < rules.size(); ++i) {
+    list[i].setPeer(rules[i].peer);
+    list[i].setDropPct(rules[i].drop_pct);
+    list[i].setDelayMs(rules[i].delay_ms);
+    list[i].setJitterMs(rules[i].jitter_ms);
+  }
+}
+
+}  // namespace
+
+Bytes Node::net_rules_message(const std::vector<NetRule>& rules) {
+  const std::string error = env_.set_net_rules(rules);
+  if (error.empty()) {
+    log_->warn("node {}: network fault rules now: {} rule(s)", config_.id(), rules.size());
+  }
+  capnp::MallocMessageBuilder msg;
+  auto out = msg.initRoot<proto::ServerMessage>().initNetRules();
+  const auto now = env_.net_rules();
+  put_rules(out.initRules(static_cast<unsigned>(now.size())), now);
+  out.setError(error);
+  return to_bytes(msg);
+}
+
 // ------------------------------------------------------------------ status
 
 Bytes Node::status_message() const {
@@ -231,6 +257,8 @@ Bytes Node::status_message() const {
     list[i].setName(counters[i].first);
     list[i].setValue(counters[i].second);
   }
+  const auto rules = env_.net_rules();
+  put_rules(s.initNetRules(static_cast<unsigned>(rules.size())), rules);
   return to_bytes(msg);
 }
 

@@ -3,8 +3,10 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <limits>
 #include <stdexcept>
 
 #include "quorumlab/log.hpp"
@@ -128,11 +130,76 @@ std::int64_t ZmqRuntime::wall_ms() {
 }
 
 void ZmqRuntime::send_peer(NodeId to, Bytes bytes) {
+  if (!rules_.empty()) {
+    auto r = rules_.find(to);
+    if (r != rules_.end()) {
+      auto next = [this] {  // xorshift64: a drop or a jitter draw
+        rule_rng_ ^= rule_rng_ << 13;
+        rule_rng_ ^= rule_rng_ >> 7;
+        rule_rng_ ^= rule_rng_ << 17;
+        return rule_rng_;
+      };
+      const NetRule& rule = r->second;
+      if (rule.drop_pct >= 100 || (rule.drop_pct > 0 && next() % 100 < rule.drop_pct)) return;
+      if (rule.delay_ms > 0 || rule.jitter_ms > 0) {
+        std::int64_t at =
+            now_ms() + rule.delay_ms +
+            (rule.jitter_ms ? static_cast<std::int64_t>(next() % (rule.jitter_ms + 1)) : 0);
+        auto& last = last_release_ms_[to];
+        at = std::max(at, last);  // FIFO per peer, as the TCP connection underneath
+        last = at;
+        // held_ is kept sorted by release time (stable for equal times).
+        auto pos = std::upper_bound(held_.begin(), held_.end(), at,
+                                    [](std::int64_t t, const Held& h) { return t < h.at_ms; });
+        held_.insert(pos, Held{at, to, std::move(bytes)});
+        return;
+      }
+    }
+  }
+  send_now(to, bytes);
+}
+
+void ZmqRuntime::send_now(NodeId to, const Bytes& bytes) {
   auto it = peers_out_.find(to);
   if (it == peers_out_.end()) return;
   zmq::message_t msg(bytes.data(), bytes.size());
   // Best effort: with `immediate`, a message for a peer that is down is dropped here.
   (void)it->second.send(msg, zmq::send_flags::dontwait);
+}
+
+std::int64_t ZmqRuntime::release_held(std::int64_t now) {
+  while (!held_.empty() && held_.front().at_ms <= now) {
+    send_now(held_.front().to, held_.front().bytes);
+    held_.pop_front();
+  }
+  return held_.empty() ? -1 : held_.front().at_ms - now;
+}
+
+std::string ZmqRuntime::set_net_rules(const std::vector<NetRule>& rules) {
+  for (const auto& r : rules) {
+    if (peers_out_.count(r.peer) == 0) {
+      return "no peer " + std::to_string(r.peer) + " in this server's configuration";
+    }
+    if (r.drop_pct > 100) return "drop percentage above 100 for peer " + std::to_string(r.peer);
+    if (r.delay_ms > 600000 || r.jitter_ms > 600000) {
+      return "delay or jitter above 600000 ms for peer " + std::to_string(r.peer);
+    }
+  }
+  rules_.clear();
+  for (const auto& r : rules)
+    rules_[r.peer] = r;
+  // Messages held under the old rules go out at their times; a heal (no rules) sends them now.
+  if (rules_.empty()) release_held(std::numeric_limits<std::int64_t>::max());
+  return "";
+}
+
+std::vector<NetRule> ZmqRuntime::net_rules() const {
+  std::vector<NetRule> out;
+  for (const auto& [peer, r] : rules_)
+    out.push_back(r);
+  std::sort(out.begin(), out.end(),
+            [](const NetRule& a, const NetRule& b) { return a.peer < b.peer; });
+  return out;
 }
 
 void ZmqRuntime::send_client(ConnId conn, Bytes bytes) {
@@ -211,6 +278,10 @@ void ZmqRuntime::run(RuntimeHandler& handler, const std::atomic<bool>& stop) {
   std::int64_t next_tick = now_ms() + tick_ms_;
   while (!stop.load(std::memory_order_relaxed)) {
     std::int64_t wait = std::max<std::int64_t>(0, next_tick - steady_ms());
+    if (!held_.empty()) {
+      const std::int64_t until_held = release_held(steady_ms());
+      if (until_held >= 0) wait = std::min(wait, until_held);
+    }
     items.resize(own_items);
     if (frontend_ && frontend_->add_poll_items(&items)) wait = 0;
     try {

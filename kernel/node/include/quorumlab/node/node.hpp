@@ -150,6 +150,9 @@ class Node final : public RuntimeHandler, public SnapshotSource, private replica
   TransferResult transfer_leadership(NodeId target);
   /// transfer_leadership() answered as a ServerMessage (the admin request on the client port).
   Bytes transfer_message(NodeId target);
+  /// Admin: replaces the fault rules on this server's peer links (NodeEnv::set_net_rules);
+  /// answered with the rules in force, or why the new ones were refused.
+  Bytes net_rules_message(const std::vector<NetRule>& rules);
 
  private:
   struct Pending;

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <atomic>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
@@ -68,11 +69,16 @@ class ZmqRuntime final : public NodeEnv {
   void close_client(ConnId conn) override;
   std::int64_t now_ms() override;
   std::int64_t wall_ms() override;
+  std::string set_net_rules(const std::vector<NetRule>& rules) override;
+  std::vector<NetRule> net_rules() const override;
 
  private:
   void drain_clients(RuntimeHandler& handler);
   void drain_peers(RuntimeHandler& handler);
   void drain_monitor(std::size_t i, RuntimeHandler& handler);
+  /// Sends the held messages whose time has come; returns the ms until the next one (-1: none).
+  std::int64_t release_held(std::int64_t now);
+  void send_now(NodeId to, const Bytes& bytes);
 
   std::int64_t tick_ms_;
   std::size_t max_message_bytes_;
@@ -95,6 +101,17 @@ class ZmqRuntime final : public NodeEnv {
   std::unordered_map<std::string, ConnId> conn_by_route_;
   std::unordered_map<ConnId, std::string> route_by_conn_;
   SocketFrontend* frontend_ = nullptr;
+  /// Network fault rules by peer, and the messages they hold back (in send order per peer:
+  /// a message never leaves before one sent to the same peer earlier).
+  std::unordered_map<NodeId, NetRule> rules_;
+  struct Held {
+    std::int64_t at_ms;
+    NodeId to;
+    Bytes bytes;
+  };
+  std::deque<Held> held_;  ///< in release order (release times never decrease per peer)
+  std::unordered_map<NodeId, std::int64_t> last_release_ms_;
+  std::uint64_t rule_rng_ = 0x9e3779b97f4a7c15ULL;  ///< xorshift state for drops and jitter
 };
 
 }  // namespace quorumlab::node
