@@ -887,14 +887,18 @@ bool Simulator::blocked(std::uint32_t from, std::uint32_t to) const {
   return !blocked_.empty() && blocked_.count({from, to}) != 0;
 }
 
+void Simulator::charge_send(SimNode& from, std::size_t bytes, double message_ns, double byte_ns) {
+  const auto& p = config_.perf.profile;
+  const double size = static_cast<double>(bytes);
+  const double transport = p.transport_message_ns + p.transport_byte_ns * size;
+  from.turn_transport_ns += transport;
+  from.cpu_cost_ns += transport + message_ns + byte_ns * size;
+}
+
 void Simulator::node_send_peer(SimNode& from, NodeId to, Bytes bytes) {
   if (from.on_cpu) {  // leaves when the work that sends it completes
     const auto& p = config_.perf.profile;
-    const double transport =
-        p.transport_message_ns + p.transport_byte_ns * static_cast<double>(bytes.size());
-    from.turn_transport_ns += transport;
-    from.cpu_cost_ns +=
-        transport + p.peer_message_ns + p.peer_byte_ns * static_cast<double>(bytes.size());
+    charge_send(from, bytes.size(), p.peer_message_ns, p.peer_byte_ns);
     from.outbox.push_back({SimNode::OutMsg::Kind::peer, to, 0, std::move(bytes)});
     return;
   }
@@ -980,11 +984,7 @@ void Simulator::close_conn(ConnId conn) {
 void Simulator::node_send_client(SimNode& from, ConnId conn, Bytes bytes) {
   if (from.on_cpu) {  // leaves when the work that sends it completes
     const auto& p = config_.perf.profile;
-    const double transport =
-        p.transport_message_ns + p.transport_byte_ns * static_cast<double>(bytes.size());
-    from.turn_transport_ns += transport;
-    from.cpu_cost_ns +=
-        transport + p.client_message_ns + p.client_byte_ns * static_cast<double>(bytes.size());
+    charge_send(from, bytes.size(), p.client_message_ns, p.client_byte_ns);
     from.outbox.push_back({SimNode::OutMsg::Kind::client, 0, conn, std::move(bytes)});
     return;
   }

@@ -148,6 +148,9 @@ class Simulator final : public ClientHost {
   std::int64_t tick_period_us(const SimNode& n) const;
   /// The time to the node's next tick: its period, moved by up to clock.tick_jitter_us.
   std::int64_t next_tick_period_us(const SimNode& n);
+  /// Performance model: the CPU a send costs the node's current turn (transport per message
+  /// and byte, plus the encoding's `message_ns` and `byte_ns`).
+  void charge_send(SimNode& from, std::size_t bytes, double message_ns, double byte_ns);
   void dispatch(Event& e);
   void deliver_to_node(SimNode& n, Event& e);
   void after_event();
