@@ -2,11 +2,13 @@
 #include <signal.h>
 
 #include <boost/dll/runtime_symbol_info.hpp>
+#include <iomanip>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "../cluster/cluster.hpp"
 #include "../cluster/failover.hpp"
+#include "../cluster/nemesis.hpp"
 #include "commands.hpp"
 #include "quorumlab/config.hpp"
 #include "quorumlab/plugin/loader.hpp"
@@ -367,6 +369,73 @@ void add_cluster(CLI::App& app, Action& action) {
     std::string w = what;
     sub->callback([&action, o, w] { action = [o, w] { return one(*o, w); }; });
   }
+}
+
+void add_nemesis(CLI::App& app, Action& action) {
+  auto* cmd = app.add_subcommand(
+      "nemesis",
+      "apply faults to a running local cluster on a seeded schedule, then heal everything");
+  struct Options {
+    std::string dir;
+    std::string mix = "kill,pause,partition";
+    double interval_s = 5;
+    double duration_s = 60;
+    std::uint64_t seed = 1;
+    double timeout_s = 30;
+    bool json = false;
+  };
+  auto o = std::make_shared<Options>();
+  cmd->add_option("--dir", o->dir, "cluster directory (state, logs, data)")->required();
+  cmd->add_option("--mix", o->mix, "faults, comma-separated: kill, pause, partition, delay, drop")
+      ->capture_default_str();
+  cmd->add_option("--interval", o->interval_s, "seconds between fault starts (each lasts half)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--duration", o->duration_s, "seconds the schedule runs")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--seed", o->seed, "seed of the schedule (faults, targets, shapes)")
+      ->capture_default_str();
+  cmd->add_option("--timeout", o->timeout_s, "seconds allowed per restart and rules request")
+      ->capture_default_str();
+  cmd->add_flag("--json", o->json, "one JSON array of the events on stdout");
+  cmd->callback([&action, o] {
+    action = [o] {
+      auto spec = cl::load(o->dir);
+      cl::NemesisOptions n;
+      n.mix.clear();
+      std::size_t pos = 0;
+      while (pos <= o->mix.size()) {
+        const std::size_t comma = std::min(o->mix.find(',', pos), o->mix.size());
+        if (comma > pos) n.mix.push_back(o->mix.substr(pos, comma - pos));
+        pos = comma + 1;
+      }
+      n.interval = milliseconds(static_cast<long>(o->interval_s * 1000));
+      n.duration = milliseconds(static_cast<long>(o->duration_s * 1000));
+      n.seed = o->seed;
+      n.timeout = milliseconds(static_cast<long>(o->timeout_s * 1000));
+      std::vector<cl::NemesisEvent> events;
+      try {
+        events = cl::run_nemesis(spec, n, [json = o->json](const cl::NemesisEvent& e) {
+          (json ? std::cerr : std::cout) << "[" << std::fixed << std::setprecision(1) << e.t_s
+                                         << "s] " << e.what << " " << e.detail << std::endl;
+        });
+      } catch (const std::invalid_argument& e) {
+        std::cerr << "qlab nemesis: " << e.what() << "\n";
+        return 2;
+      } catch (const std::exception& e) {
+        std::cerr << "qlab nemesis: " << e.what() << " (the faults applied so far were healed)\n";
+        return 1;
+      }
+      if (o->json) {
+        nlohmann::json arr = nlohmann::json::array();
+        for (const auto& e : events)
+          arr.push_back({{"t", e.t_s}, {"what", e.what}, {"detail", e.detail}});
+        std::cout << arr.dump() << "\n";
+      }
+      return 0;
+    };
+  });
 }
 
 }  // namespace quorumlab::cli

@@ -21,6 +21,7 @@ void add_server(CLI::App& app, Action& action);     // cmd_server.cpp
 void add_shell(CLI::App& app, Action& action);      // cmd_shell.cpp
 void add_bench(CLI::App& app, Action& action);      // cmd_bench.cpp
 void add_cluster(CLI::App& app, Action& action);    // cmd_cluster.cpp
+void add_nemesis(CLI::App& app, Action& action);    // cmd_cluster.cpp
 void add_sim(CLI::App& app, Action& action);        // cmd_sim.cpp
 void add_calibrate(CLI::App& app, Action& action);  // cmd_calibrate.cpp
 

@@ -344,6 +344,17 @@ class Cluster:
     def _need_spec(self) -> Any:
         if self._spec is None:
             raise RuntimeError("the cluster was not started")
+        # `qlab cluster` and `qlab nemesis` may have restarted nodes (new pids) through the same
+        # cluster.json: take its newer state.
+        path = os.path.join(self.dir, "cluster.json")
+        try:
+            mtime = os.stat(path).st_mtime_ns
+        except OSError:
+            return self._spec
+        if mtime != getattr(self, "_spec_mtime", None):
+            if getattr(self, "_spec_mtime", None) is not None:
+                self._spec = _native.load(self.dir)
+            self._spec_mtime = mtime
         return self._spec
 
     def _node(self, node: int) -> Dict[str, Any]:

@@ -122,3 +122,23 @@ def test_bad_partitions_are_refused_naming_the_problem(c):
         assert r.returncode == 2 and message in r.stderr, (groups, r.stderr)
     with pytest.raises(ValueError, match="no node 9"):
         c.partition("1/2/9")
+
+
+def test_the_nemesis_applies_a_seeded_schedule_and_heals_everything(c):
+    import json
+    r = subprocess.run([QLAB, "nemesis", "--dir", c.dir, "--mix", "kill,pause,partition,drop",
+                        "--interval", "1.5", "--duration", "6", "--seed", "7", "--json"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    events = json.loads(r.stdout)
+    starts = [e for e in events if e["what"] in ("kill", "pause", "partition", "drop")]
+    assert len(starts) == 4  # one fault per interval
+    ends = {"kill": "restart", "pause": "resume", "partition": "heal", "drop": "heal"}
+    for e in starts:
+        assert any(x["what"] == ends[e["what"]] and x["t"] >= e["t"] for x in events), e
+    assert all(n["process"] == "running" and not n.get("net_rules") for n in c.status())
+    write_through(c, c.node_ids, "/after-nemesis", b"7")
+    converged(c, "/after-nemesis", b"7")
+    bad = subprocess.run([QLAB, "nemesis", "--dir", c.dir, "--mix", "kill,clock"],
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and "unknown fault 'clock'" in bad.stderr

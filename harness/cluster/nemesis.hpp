@@ -1,0 +1,42 @@
+// The nemesis: faults applied to a running local cluster on a seeded schedule (issue 19), as
+// Jepsen's nemesis does to a real cluster. Each interval one fault from the mix starts on
+// nodes drawn from the seed and ends half an interval later; at the end every fault is healed
+// (killed nodes restarted, paused ones resumed, network rules removed), also when an error
+// stops the run.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "cluster.hpp"
+
+namespace quorumlab::cluster {
+
+/// The faults a nemesis can apply: kill (kill -9, then restart), pause (SIGSTOP, then SIGCONT),
+/// partition (a random shape: an isolated node, the isolated leader, a bridge, a one-way cut;
+/// then heal), delay (100-300 ms on one node's links), drop (a share of one node's messages).
+const std::vector<std::string>& nemesis_faults();
+
+struct NemesisOptions {
+  std::vector<std::string> mix = {"kill", "pause", "partition"};
+  std::chrono::milliseconds interval{5000};  ///< a fault starts every interval
+  std::chrono::milliseconds duration{60000};
+  std::uint64_t seed = 1;
+  std::chrono::milliseconds timeout{30000};  ///< per restart and per rules request
+};
+
+struct NemesisEvent {
+  double t_s = 0;      ///< seconds since the start
+  std::string what;    ///< kill, restart, pause, resume, partition, heal, delay, drop
+  std::string detail;  ///< the nodes or the shape
+};
+
+/// Checks the mix (std::invalid_argument naming an unknown fault and the known ones), runs the
+/// schedule and returns what it did. `progress` gets one line per event.
+std::vector<NemesisEvent> run_nemesis(ClusterSpec& spec, const NemesisOptions& options,
+                                      const std::function<void(const NemesisEvent&)>& progress);
+
+}  // namespace quorumlab::cluster
