@@ -143,7 +143,10 @@ CLUSTER_DEFAULTS: Dict[str, Any] = {
 SCHEDULE_KEYS = {"at", "what", "node", "recover_at"}
 SCHEDULE_FAULTS = ("kill", "pause")
 TOP_KEYS = {"name", "question", "backend", "repetitions", "seeds", "settings", "axes", "quick",
-            "plots", "baseline", "cluster"}
+            "plots", "baseline", "cluster", "model"}
+# What a [model] companion run adds to a simulator point's row (the performance model's
+# throughput workload), prefixed so that they do not mix with the point's own.
+MODEL_METRICS = ("model_throughput_ops_s", "model_latency_ms_p50", "model_latency_ms_p99")
 # The settings a simulator point shares with its [cluster] companion run.
 SHARED_WITH_CLUSTER = ("broadcast", "read_policy", "nodes", "observers", "broadcast_params",
                        "read_policy_params", "label")
@@ -194,6 +197,17 @@ class Experiment:
     # A simulator experiment's [cluster] table: each point also runs on a real cluster with
     # these settings (and the point's shared ones); its metrics join the point's row.
     cluster: Optional[Dict[str, Any]] = None
+    # A simulator experiment's [model] table: each point also runs the throughput workload on
+    # the performance model with these settings (and the point's shared ones).
+    model: Optional[Dict[str, Any]] = None
+
+    def model_point(self, point: Dict[str, Any]) -> Dict[str, Any]:
+        """The performance-model run of a simulator point: the shared settings, no faults, the
+        bench workload on the model, then the [model] table."""
+        mp = {k: point[k] for k in SHARED_WITH_CLUSTER if k in point}
+        mp.update(faults="none", workload="bench", perf_model=True)
+        mp.update(self.model or {})
+        return mp
 
     def cluster_point(self, point: Dict[str, Any]) -> Dict[str, Any]:
         """The real-cluster run of a simulator point: the shared settings, then the [cluster]
@@ -361,7 +375,18 @@ def _parse(doc: Dict[str, Any], path: str) -> Experiment:
             raise ExperimentError("cluster: a table of cluster-backend settings")
         for k, v in companion.items():
             _check_setting("cluster", f"cluster.{k}", k, v)
+    model = doc.get("model")
+    if model is not None:
+        if backend != "sim":
+            raise ExperimentError("model: a [model] companion run belongs to a simulator "
+                                  "experiment (backend = \"sim\")")
+        if not isinstance(model, dict):
+            raise ExperimentError("model: a table of simulator settings")
+        for k, v in model.items():
+            _check_setting("sim", f"model.{k}", k, v)
     columns = set(SETTINGS[backend]) | set(METRICS[backend]) | {"repetition", "label"}
+    if model is not None:
+        columns |= set(MODEL_METRICS)
     if companion is not None:
         columns |= set(METRICS["cluster"])
     for i, p in enumerate(plots):
@@ -401,6 +426,7 @@ def _parse(doc: Dict[str, Any], path: str) -> Experiment:
                      repetitions=reps, first_seed=first, seed_count=count, settings=settings,
                      axes=axes, plots=plots, baseline=baseline)
     exp.cluster = companion
+    exp.model = model
     for i, point in enumerate(exp.points()):
         where = f"point {i + 1} ({_point_label(point, exp.axes)})"
         _check_point(backend, point, where)
@@ -423,9 +449,9 @@ def load(path: str, quick: bool = False) -> Experiment:
     if not isinstance(quick_doc, dict):
         raise ExperimentError("quick: a table of overrides")
     for k in quick_doc:
-        if k not in ("settings", "axes", "seeds", "repetitions", "cluster"):
-            raise ExperimentError(f"quick.{k}: only settings, axes, seeds, repetitions and "
-                                  "cluster can be overridden")
+        if k not in ("settings", "axes", "seeds", "repetitions", "cluster", "model"):
+            raise ExperimentError(f"quick.{k}: only settings, axes, seeds, repetitions, "
+                                  "cluster and model can be overridden")
     exp = _parse(doc, path)  # the full experiment must be valid too
     if quick:
         merged = dict(doc)
@@ -790,7 +816,8 @@ def run(path: str, out: Optional[str] = None, quick: bool = False,
             bar.update(1)
 
     companion: Dict[Tuple[int, int], Tuple[Dict[str, Any], Optional[Dict[str, Any]]]] = {}
-    if exp.cluster is not None:  # sim rows wait for their cluster run before they are written
+    if exp.cluster is not None or exp.model is not None:
+        # sim rows wait for their companion runs before they are written
         record_sim = record
 
         def record(f: Any, index: int, rep: int, row: Dict[str, Any],  # noqa: F811
@@ -816,20 +843,33 @@ def run(path: str, out: Optional[str] = None, quick: bool = False,
                            for i, p, rep in todo}
                 for fut in concurrent.futures.as_completed(futures):
                     record(f, *futures[fut], *fut.result())
-        for (i, rep), (row, report) in sorted(companion.items()):
-            # one at a time: each cluster needs the machine to itself
-            crow, creport = _run_cluster_point(exp.cluster_point(points[i]), rep,
-                                               os.path.join(raw, _raw_name(i, rep) + "-cluster"))
-            for k in METRICS["cluster"]:
-                if k in crow:
-                    row[k] = crow[k]
-            if crow["status"] != "ok":
+        def join(row: Dict[str, Any], name: str, other: Dict[str, Any],
+                 metrics: Dict[str, str]) -> None:
+            for mine, theirs in metrics.items():
+                if theirs in other:
+                    row[mine] = other[theirs]
+            if other["status"] != "ok":
                 row["status"] = "failed"
                 row["error"] = "; ".join(filter(None, [row.get("error"),
-                                                       "cluster run: " + crow.get("error", "")]))
-            if creport is not None:
-                with open(os.path.join(raw, _raw_name(i, rep) + "-cluster.json"), "w") as rf:
-                    json.dump(creport, rf)
+                                                       f"{name} run: " + other.get("error", "")]))
+
+        if exp.model is not None:  # the model runs are simulations: in parallel
+            with concurrent.futures.ThreadPoolExecutor(
+                    max_workers=workers or os.cpu_count() or 1) as pool:
+                runs = {key: pool.submit(_run_sim_point, exp.model_point(points[key[0]]),
+                                         key[1], exp.first_seed, 1) for key in companion}
+                for key, fut in runs.items():
+                    join(companion[key][0], "model", fut.result()[0],
+                         {m: m[len("model_"):] for m in MODEL_METRICS})
+        for (i, rep), (row, report) in sorted(companion.items()):
+            if exp.cluster is not None:  # one at a time: a cluster needs the machine to itself
+                crow, creport = _run_cluster_point(
+                    exp.cluster_point(points[i]), rep,
+                    os.path.join(raw, _raw_name(i, rep) + "-cluster"))
+                join(row, "cluster", crow, {m: m for m in METRICS["cluster"]})
+                if creport is not None:
+                    with open(os.path.join(raw, _raw_name(i, rep) + "-cluster.json"), "w") as rf:
+                        json.dump(creport, rf)
             record_sim(f, i, rep, row, report)
     if bar:
         bar.close()
@@ -1021,6 +1061,8 @@ def _plots_and_summary(exp: Experiment, df, out: str) -> None:
                          "failed_writes"]}[exp.backend]
     if exp.cluster is not None:
         shown += ["ops_per_s", "latency_p99_ms"]
+    if exp.model is not None:
+        shown += ["model_throughput_ops_s", "model_latency_ms_p99"]
     axes = []
     for a in exp.axes:  # a variant axis shows its label and the plain settings it varies
         if a != VARIANT:
