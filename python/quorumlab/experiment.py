@@ -319,6 +319,23 @@ def _axis_values(path: str, spec: Any) -> List[Any]:
     raise ExperimentError(f"{path}: a list of values or {{ from, to, step }}")
 
 
+def _companion(doc: Dict[str, Any], key: str, backend: str,
+               settings_of: str) -> Optional[Dict[str, Any]]:
+    """A simulator experiment's [cluster] or [model] table, checked against the settings of
+    the backend it runs on."""
+    table = doc.get(key)
+    if table is None:
+        return None
+    if backend != "sim":
+        raise ExperimentError(f"{key}: a [{key}] companion run belongs to a simulator "
+                              "experiment (backend = \"sim\")")
+    if not isinstance(table, dict):
+        raise ExperimentError(f"{key}: a table of {settings_of}-backend settings")
+    for k, v in table.items():
+        _check_setting(settings_of, f"{key}.{k}", k, v)
+    return table
+
+
 def _parse(doc: Dict[str, Any], path: str) -> Experiment:
     unknown = set(doc) - TOP_KEYS
     if unknown:
@@ -366,24 +383,8 @@ def _parse(doc: Dict[str, Any], path: str) -> Experiment:
     plots = doc.get("plots", [])
     if not isinstance(plots, list):
         raise ExperimentError("plots: an array of tables ([[plots]])")
-    companion = doc.get("cluster")
-    if companion is not None:
-        if backend != "sim":
-            raise ExperimentError("cluster: a [cluster] companion run belongs to a simulator "
-                                  "experiment (backend = \"sim\")")
-        if not isinstance(companion, dict):
-            raise ExperimentError("cluster: a table of cluster-backend settings")
-        for k, v in companion.items():
-            _check_setting("cluster", f"cluster.{k}", k, v)
-    model = doc.get("model")
-    if model is not None:
-        if backend != "sim":
-            raise ExperimentError("model: a [model] companion run belongs to a simulator "
-                                  "experiment (backend = \"sim\")")
-        if not isinstance(model, dict):
-            raise ExperimentError("model: a table of simulator settings")
-        for k, v in model.items():
-            _check_setting("sim", f"model.{k}", k, v)
+    companion = _companion(doc, "cluster", backend, "cluster")
+    model = _companion(doc, "model", backend, "sim")
     columns = set(SETTINGS[backend]) | set(METRICS[backend]) | {"repetition", "label"}
     if model is not None:
         columns |= set(MODEL_METRICS)

@@ -84,6 +84,12 @@ CL = "name = 'x'\nquestion = 'q'\nbackend = 'cluster'\n"
     (CL + "[[plots]]\nkind = 'cdf'\nx = 'ops_per_s'\n",
      "plots[0].x: a cdf plots a column of per-trial values: failover_ms"),
     (CL + "[[plots]]\nkind = 'timeline'\nx = 'errors'\n", "a timeline plots x = 't'"),
+    # companion runs of a simulator experiment
+    ("name = 'x'\nquestion = 'q'\n[model]\nnodez = 3\n",
+     "model.nodez: unknown setting for the sim backend"),
+    ("name = 'x'\nquestion = 'q'\n[cluster]\nfaults = 'all'\n",
+     "cluster.faults: unknown setting for the cluster backend"),
+    (CL + "[model]\nnodes = 3\n", "model: a [model] companion run belongs to a simulator"),
     ("name = 'x'\nquestion = 'q'\n[axes]\nvariant = [{ nodes = 3 }]\n",
      "axes.variant[0]: a table of settings with a label"),
     ("name = 'x'\nquestion = 'q'\n[axes]\nvariant = [{ label = 'a', nodez = 3 }]\n",
