@@ -505,6 +505,15 @@ void Node::on_serving_change(const BroadcastStatus& old, bool was_serving) {
     const std::string reason = not_serving_reason();
     for (ConnId id : all)
       drop_connection(id, reason);
+    // Their writes that wait here for a leader go too, as a ZooKeeper follower drops what it
+    // has not passed to a leader when it stops following: the disconnected clients retry them,
+    // and applying the kept copy later as well would apply a write twice (found as a queue
+    // entry put twice across a leader kill).
+    if (!to_propose_.empty()) {
+      log_->info("node {}: dropped {} txn(s) waiting for a leader; their clients retry them",
+                 config_.id(), to_propose_.size());
+      to_propose_.clear();
+    }
   }
   if (!was_serving && serves_clients()) {
     // Back in a quorum: its read-only sessions end, as ZooKeeper shuts its read-only server
