@@ -140,6 +140,12 @@ class ScriptedCluster {
 
   /// Moves the clock by `ms`, one tick at a time (every up node ticks, then the network runs).
   /// `each_tick` runs after every tick (clients act there).
+  /// One tick for `id` alone, without letting it process what follows (its plugin moves on,
+  /// the node has not yet handled the change).
+  void tick_only(NodeId id) {
+    now_ += kTickMs;
+    node(id).on_tick();
+  }
   void run_for(std::int64_t ms, const std::function<void()>& each_tick = {}) {
     for (std::int64_t t = 0; t < ms; t += kTickMs) {
       now_ += kTickMs;
@@ -731,4 +737,26 @@ TEST_F(SessionsAcrossServers, ManyLargeWritesAreForwardedInMessagesWithinTheTran
   for (int i = 0; i < 6; ++i)
     EXPECT_EQ(c.replicas_with_znode("/big" + std::to_string(i)), 3) << i;
   EXPECT_LE(c.largest_peer_message, 2u * 1024 * 1024 + 64 * 1024);
+}
+
+// A write that reached a server just as it lost its leader is dropped with the client's
+// connection, not kept for the next leader: the client retries it elsewhere, and applying the
+// kept copy as well would apply it twice (a queue entry put twice across a leader kill).
+TEST_F(SessionsAcrossServers, AWriteKeptWhenTheServerLeavesTheQuorumIsDroppedWithItsClient) {
+  ScriptedCluster c(3, 0);
+  const NodeId leader = c.wait_for_leader();
+  ASSERT_NE(leader, 0u);
+  const NodeId f = some_follower(leader, 3);
+  ASSERT_NE(c.connect(f, 1), 0u);
+  c.isolate(f, true);
+  for (int t = 0; t < 1000 && c.node(f).status().leader != 0; ++t)
+    c.tick_only(f);
+  ASSERT_EQ(c.node(f).status().leader, 0u) << "the cut-off follower still follows";
+  // The create arrives before the node handled the loss: it is taken and kept for a leader.
+  EXPECT_EQ(c.create_ephemeral(f, 1, "/late"), -1);
+  EXPECT_TRUE(c.told_closed(f, 1));
+  c.isolate(f, false);
+  ASSERT_NE(c.wait_for_leader(), 0u);
+  c.run_for(20 * kTickMs);
+  EXPECT_EQ(c.replicas_with_znode("/late"), 0) << "the kept write was applied after all";
 }
