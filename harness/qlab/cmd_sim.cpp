@@ -234,7 +234,7 @@ int run(SimOptions& o) {
   std::optional<std::int64_t> bound_ms;
   std::vector<std::uint64_t> failed_seeds;
   std::vector<std::string> digests;  // per seed, in seed order: what a replay must reproduce
-  sim::ThroughputResult tput;  // sums over the seeds, averaged below
+  sim::ThroughputResult tput;        // sums over the seeds, averaged below
   std::vector<double> cpu_util;
   const std::uint64_t report_every = std::max<std::uint64_t>(1, o.seeds / 20);
   int exit_code = 0;
