@@ -101,7 +101,8 @@ void Node::propose_pending() {
   while (done < to_propose_.size()) {
     const std::size_t end = batch_end(to_propose_, done);
     std::vector<Bytes> batch;
-    if (done == 0 && end == to_propose_.size()) {
+    const bool whole = done == 0 && end == to_propose_.size();
+    if (whole) {
       batch.swap(to_propose_);  // the usual case: everything fits one batch
     } else {
       batch.assign(std::make_move_iterator(to_propose_.begin() + static_cast<std::ptrdiff_t>(done)),
@@ -121,14 +122,16 @@ void Node::propose_pending() {
     }
     if (!sent) {
       // No leader yet: keep this batch and the rest until there is one.
-      if (to_propose_.empty()) {
-        to_propose_.swap(batch);
+      if (whole) {  // back in front of anything submitted meanwhile
+        to_propose_.insert(to_propose_.begin(), std::make_move_iterator(batch.begin()),
+                           std::make_move_iterator(batch.end()));
       } else {
         std::move(batch.begin(), batch.end(),
                   to_propose_.begin() + static_cast<std::ptrdiff_t>(done));
       }
       break;
     }
+    if (whole) break;  // swapped out whole: what is in to_propose_ now came meanwhile
     done = end;
   }
   if (done > 0) {
