@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cinttypes>
 #include <cstdio>
+#include <functional>
 #include <limits>
 #include <set>
 
@@ -241,6 +242,114 @@ Timeline build_timeline(const History& history, const ReplicaChecker& replicas) 
   return tl;
 }
 
+/// The reference of a recorded history: every state of a key some operation reports, at the
+/// zxid that made it (see check_recorded_history).
+Timeline timeline_from_history(const History& h) {
+  Timeline tl;
+  tl.complete = false;  // writes without a reply may have made changes nobody reported
+  std::map<std::string, std::map<Zxid, std::pair<ZnodeState, const HistoryOp*>>> seen;
+  std::map<Zxid, const HistoryOp*> write_at;
+  auto report = [&](const HistoryOp& op, Zxid zxid, const ZnodeState& state) {
+    auto [it, inserted] = seen[op.key].try_emplace(zxid, state, &op);
+    if (!inserted && !(it->second.first == state) && !tl.violation) {
+      tl.violation =
+          Violation{"one_state_per_zxid", op.key + " at zxid " + hex(zxid) + ": " +
+                                              it->second.second->to_string() + " reports " +
+                                              it->second.first.to_string() + ", but " +
+                                              op.to_string() + " reports " + state.to_string()};
+    }
+  };
+  for (const auto& op : h.ops) {
+    if (!op.completed() || op.err != zerr::ok) continue;
+    tl.complete_upto = std::max(tl.complete_upto, op.zxid);
+    if (is_write(op.kind)) {
+      const Zxid z = op.kind == OpKind::remove ? op.zxid : op.observed.mzxid;
+      auto [it, inserted] = write_at.try_emplace(z, &op);
+      if (!inserted && !tl.violation) {
+        tl.violation =
+            Violation{"one_txn_per_zxid", "two writes report zxid " + hex(z) + ": " +
+                                              it->second->to_string() + " and " + op.to_string()};
+      }
+      report(op, z, op.kind == OpKind::remove ? ZnodeState{} : op.observed);
+    } else if (op.kind == OpKind::get && op.observed.exists) {
+      report(op, op.observed.mzxid, op.observed);
+    }
+  }
+  for (const auto& [key, states] : seen) {
+    auto& v = tl.changes[key];
+    for (const auto& [zxid, s] : states) {
+      if (v.empty() || !(v.back().second == s.first)) v.emplace_back(zxid, s.first);
+    }
+  }
+  return tl;
+}
+
+/// acknowledged_write_lost: per key, the final read (the last successful getData invoked after
+/// every write to the key was invoked and had its reply or was given up) against the key's
+/// acknowledged writes.
+void count_lost_writes(const History& h, HistoryCheckResult* out) {
+  struct Key {
+    std::vector<const HistoryOp*> acked;
+    std::int64_t last_write_event = std::numeric_limits<std::int64_t>::min();
+    const HistoryOp* final_read = nullptr;
+  };
+  std::map<std::string, Key> keys;
+  for (const auto& op : h.ops) {
+    if (!is_write(op.kind)) continue;
+    Key& k = keys[op.key];
+    k.last_write_event =
+        std::max(k.last_write_event, op.completed() ? op.complete_us : op.invoke_us);
+    if (op.completed() && op.err == zerr::ok) {
+      k.acked.push_back(&op);
+      ++out->acknowledged_writes;
+    }
+  }
+  for (const auto& op : h.ops) {
+    if (op.kind != OpKind::get || !op.completed() || op.err != zerr::ok) continue;
+    auto it = keys.find(op.key);
+    if (it == keys.end() || op.invoke_us <= it->second.last_write_event) continue;
+    it->second.final_read = &op;  // ops are in invocation order: the last one wins
+  }
+  for (const auto& [key, k] : keys) {
+    if (!k.final_read) continue;
+    ++out->keys_with_final_read;
+    const ZnodeState& fin = k.final_read->observed;
+    for (const HistoryOp* w : k.acked) {
+      const bool lost =
+          w->kind == OpKind::remove ? fin.czxid < w->zxid : fin.mzxid < w->observed.mzxid;
+      if (!lost) continue;
+      if (out->lost_writes++ == 0) {
+        out->lost_write_example = "acknowledged " + w->to_string() + ", but the final read " +
+                                  k.final_read->to_string() + " does not show it";
+      }
+    }
+  }
+}
+
+/// session_zxid_monotonic: each session's replies, in the order they came, never go back in
+/// zxid.
+std::optional<Violation> check_session_zxids(const History& h) {
+  std::map<std::pair<int, SessionId>, std::vector<const HistoryOp*>> by_session;
+  for (const auto& op : h.ops) {
+    if (op.completed() && op.zxid != 0) by_session[{op.client, op.session}].push_back(&op);
+  }
+  for (auto& [session, ops] : by_session) {
+    std::stable_sort(ops.begin(), ops.end(), [](const HistoryOp* a, const HistoryOp* b) {
+      return a->complete_us < b->complete_us;
+    });
+    const HistoryOp* highest = nullptr;
+    for (const HistoryOp* op : ops) {
+      if (highest && op->zxid < highest->zxid) {
+        return Violation{"session_zxid_monotonic",
+                         "reply " + op->to_string() + " came after the session saw zxid " +
+                             hex(highest->zxid) + " in " + highest->to_string()};
+      }
+      if (!highest || op->zxid > highest->zxid) highest = op;
+    }
+  }
+  return std::nullopt;
+}
+
 bool same_as_reference(const HistoryOp& r, const ZnodeState& ref) {
   if (r.err == zerr::no_node) return !ref.exists;
   if (!ref.exists) return false;
@@ -416,17 +525,25 @@ History resolve_unknown_writes(const History& h, const Timeline& tl) {
 
 }  // namespace
 
-HistoryCheckResult check_history(const History& history, const ReplicaChecker& replicas,
-                                 const HistoryCheckOptions& options) {
-  HistoryCheckResult out;
-  Timeline tl = build_timeline(history, replicas);
+namespace {
+
+/// The checks both entry points share, in the order of their verdicts.
+void check_against(const History& history, const Timeline& tl, const History& resolved,
+                   const HistoryCheckOptions& options, HistoryCheckResult& out,
+                   const std::function<std::optional<Violation>()>& extra) {
   out.reference_complete = tl.complete;
   out.stale = count_stale_reads(history, tl, options.staleness_bound_ms);
   out.session_order_anomalies = count_session_order_anomalies(history, &out.session_order_example);
-  auto on = [&](const char* p) { return options.disabled.count(p) == 0; };
-  if (tl.violation && on(tl.violation->property.c_str())) {
+  auto on = [&](const std::string& p) { return options.disabled.count(p) == 0; };
+  if (tl.violation && on(tl.violation->property)) {
     out.violation = tl.violation;
-    return out;
+    return;
+  }
+  if (extra) {
+    if (auto v = extra(); v && on(v->property)) {
+      out.violation = v;
+      return;
+    }
   }
   if (out.session_order_anomalies != 0 && on("fifo_execution_order")) {
     out.violation = Violation{"fifo_execution_order",
@@ -434,18 +551,18 @@ HistoryCheckResult check_history(const History& history, const ReplicaChecker& r
                                   " read(s) served at or after a write their session sent later; "
                                   "the first: " +
                                   out.session_order_example};
-    return out;
+    return;
   }
   if (on("read_matches_zxid")) {
     if (auto v = check_reads_against_reference(history, tl, &out.reads_checked_against_reference)) {
       out.violation = v;
-      return out;
+      return;
     }
   }
   if (on("read_your_writes")) {
     if (auto v = check_read_your_writes(history, tl)) {
       out.violation = v;
-      return out;
+      return;
     }
   }
   if (out.stale.over_bound != 0 && on("bounded_staleness")) {
@@ -453,12 +570,12 @@ HistoryCheckResult check_history(const History& history, const ReplicaChecker& r
                                                        " read(s) staler than the policy's bound; "
                                                        "the first: " +
                                                        out.stale.over_bound_example};
-    return out;
+    return;
   }
-  if (!on("linearizable")) return out;
+  if (!on("linearizable")) return;
   LinearizabilityOptions lo = options.linearizability;
   lo.include_reads = options.linearizable_reads;
-  out.linearizability = check_linearizable(resolve_unknown_writes(history, tl), lo);
+  out.linearizability = check_linearizable(resolved, lo);
   if (!out.linearizability.ok) {
     out.violation = Violation{"linearizable",
                               "key " + out.linearizability.failed_key + " has no linearization (" +
@@ -467,6 +584,35 @@ HistoryCheckResult check_history(const History& history, const ReplicaChecker& r
                                   "placed, 'ok' in the longest partial one):\n" +
                                   out.linearizability.explanation};
   }
+}
+
+}  // namespace
+
+HistoryCheckResult check_history(const History& history, const ReplicaChecker& replicas,
+                                 const HistoryCheckOptions& options) {
+  HistoryCheckResult out;
+  const Timeline tl = build_timeline(history, replicas);
+  check_against(history, tl, resolve_unknown_writes(history, tl), options, out, nullptr);
+  return out;
+}
+
+HistoryCheckResult check_recorded_history(const History& history,
+                                          const HistoryCheckOptions& options) {
+  HistoryCheckResult out;
+  const Timeline tl = timeline_from_history(history);
+  count_lost_writes(history, &out);
+  check_against(history, tl, history, options, out, [&]() -> std::optional<Violation> {
+    if (out.lost_writes != 0 && options.disabled.count("acknowledged_write_lost") == 0) {
+      return Violation{"acknowledged_write_lost",
+                       std::to_string(out.lost_writes) + " of " +
+                           std::to_string(out.acknowledged_writes) +
+                           " acknowledged write(s) missing from their key's final read; the "
+                           "first: " +
+                           out.lost_write_example};
+    }
+    if (options.disabled.count("session_zxid_monotonic") != 0) return std::nullopt;
+    return check_session_zxids(history);
+  });
   return out;
 }
 

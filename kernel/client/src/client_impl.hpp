@@ -89,6 +89,7 @@ class TypedCompletion final : public Completion {
     } catch (const kj::Exception&) {
       result_ = Result<T>{Error::MARSHALLINGERROR, T{}};
     }
+    if (response != nullptr) result_.zxid = response->getZxid();
   }
   void run() override {
     if (done_) done_(std::move(result_));

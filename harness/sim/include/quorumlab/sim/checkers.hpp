@@ -132,10 +132,32 @@ struct HistoryCheckResult {
   std::uint64_t session_order_anomalies = 0;
   std::string session_order_example;  ///< the earliest such read, when there is one
   bool reference_complete = true;     ///< false: a gap in the committed sequence
+  /// check_recorded_history only: successful writes with a reply, and those of them missing
+  /// from their key's final read (see acknowledged_write_lost).
+  std::uint64_t acknowledged_writes = 0;
+  std::uint64_t lost_writes = 0;
+  std::string lost_write_example;
+  std::uint64_t keys_with_final_read = 0;
 };
 
 /// Checks `history` against the committed sequence recorded by `replicas`.
 HistoryCheckResult check_history(const History& history, const ReplicaChecker& replicas,
                                  const HistoryCheckOptions& options);
+
+/// Checks a history recorded by real clients (`qlab check`), where no replica log is at hand:
+/// the reference is what the history itself shows committed, each successful write's reply
+/// (the zxid and the state it left) and each successful getData (the state it saw, stamped
+/// with its mzxid). The same checks as check_history run on it (read_matches_zxid: no read
+/// misses a change the history shows committed at or before the read's zxid), and before them
+///   one_txn_per_zxid        two successful writes never report the same zxid;
+///   one_state_per_zxid      no two operations report different states of a key at one zxid;
+///   acknowledged_write_lost a key's final read (invoked after every write to the key was
+///                           invoked and every reply came) shows every acknowledged write;
+///   session_zxid_monotonic  a session's replies never go back in zxid (ZooKeeper's "a client
+///                           never sees an older view", across reconnections too).
+/// Writes without a reply may have taken effect or not (linearizability treats them so).
+/// Assumes nobody else wrote the history's keys while it was recorded.
+HistoryCheckResult check_recorded_history(const History& history,
+                                          const HistoryCheckOptions& options);
 
 }  // namespace quorumlab::sim

@@ -115,6 +115,9 @@ template <class T>
 struct Result {
   Error err = Error::OK;
   T value{};
+  /// The zxid of the server's reply (the server's position in the history when it answered);
+  /// 0 when no reply came (a local error, a lost connection, a closed client).
+  std::int64_t zxid = 0;
 
   bool ok() const { return err == Error::OK; }
 };
