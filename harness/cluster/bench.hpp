@@ -28,6 +28,26 @@ struct BenchOptions : zkwire::ZkBenchOptions {
   /// since the start, at the interval's end), ops_per_s, errors, warmup}: throughput over time,
   /// for experiments that inject faults during the run.
   bool timeline = false;
+
+  /// History mode (native protocol only), for `qlab check`: every operation is recorded with
+  /// its invoke and complete times (one steady clock, microseconds from the start), session,
+  /// arguments, reply zxid and what it saw or left, and written to this file
+  /// (quorumlab/sim/history_io.hpp). The run then also
+  ///  - starts every key from absent (existing keys are deleted first, unrecorded; nobody else
+  ///    may write under `root` while it runs), so the history is complete;
+  ///  - writes a unique value per write ("c<client>-<n>", padded with '.' to value_bytes);
+  ///  - replaces a session that expired (a new client, a new client number) and goes on;
+  ///  - after the load, runs `before_final_reads`, then reads every key once more (sync, then
+  ///    getData, from a new session): the final reads that show which acknowledged writes
+  ///    the service kept.
+  /// An operation whose reply never came (connection lost, session expired, still in flight
+  /// when the run ended) is recorded without a completion: its outcome is unknown.
+  std::string history_file;
+  nlohmann::json history_meta = nlohmann::json::object();  ///< merged into the file's header
+  std::function<void()> before_final_reads;
+  /// Operations per second over all sessions (each session still keeps at most `outstanding`
+  /// in flight); 0: as fast as the replies come.
+  double rate = 0;
 };
 
 /// Creates the keys (or resets their value), runs warmup + duration, closes the sessions and
@@ -36,8 +56,9 @@ struct BenchOptions : zkwire::ZkBenchOptions {
 /// writes_per_s, latency_us{p50,p90,p99,p999,max,mean}, errors{NAME: count}; for the native
 /// protocol server_read_counters{NAME: count} (the servers' read-path counters over the
 /// measured period: reads by mechanism, barriers, quorum rounds, lease hits and misses); with
-/// `timeline` the per-interval series. Throws std::invalid_argument for bad options and
-/// std::runtime_error when setup fails.
+/// `timeline` the per-interval series; in history mode `history` {file, ops, writes_acknowledged,
+/// unknown_outcome, sessions_replaced, final_reads}. Throws std::invalid_argument for bad options
+/// and std::runtime_error when setup fails.
 nlohmann::json run_bench(const BenchOptions& options);
 
 }  // namespace quorumlab::cluster

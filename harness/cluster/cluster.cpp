@@ -18,7 +18,9 @@
 #include <nlohmann/json.hpp>
 #include <zmq.hpp>
 
+#include "quorumlab/config.hpp"
 #include "quorumlab/node/capnp_util.hpp"
+#include "quorumlab/plugin/loader.hpp"
 #include "quorumlab/proto/client.capnp.h"
 
 namespace quorumlab::cluster {
@@ -188,6 +190,52 @@ std::vector<int> free_ports(std::size_t n) {
   for (int fd : fds)
     ::close(fd);
   return ports;
+}
+
+ClusterSpec launch(const LaunchOptions& o, const std::function<void(const std::string&)>& progress,
+                   NodeId* leader) {
+  // Refused pairs fail here, with the server's own line, before any process starts.
+  PluginChoice broadcast{o.broadcast, {}, {}};
+  for (const auto& s : o.sets) {
+    const std::string prefix = "broadcast.";
+    const auto eq = s.find('=');
+    if (s.compare(0, prefix.size(), prefix) == 0 && eq != std::string::npos) {
+      broadcast.texts[s.substr(prefix.size(), eq - prefix.size())] = s.substr(eq + 1);
+    }
+  }
+  require_supported_pair(PluginLoader(PluginLoader::default_dir()), broadcast, o.read_policy);
+  std::vector<std::string> args = {"--broadcast", o.broadcast,     "--storage",
+                                   o.storage,     "--read-policy", o.read_policy};
+  for (const auto& s : o.sets) {
+    args.push_back("--set");
+    args.push_back(s);
+  }
+  auto spec = plan(o.dir, o.qlab, o.voters, o.observers, args, o.zk_ports);
+  if (fs::exists(spec.dir / "cluster.json")) {
+    auto old = load(spec.dir);
+    for (const auto& n : old.nodes) {
+      if (proc_state(n.pid) != ProcState::down) {
+        throw std::runtime_error("a cluster is already running in " + spec.dir.string() +
+                                 " (node " + std::to_string(n.id) + ", pid " +
+                                 std::to_string(n.pid) + "); stop it first");
+      }
+    }
+  }
+  save(spec);
+  const auto t0 = std::chrono::steady_clock::now();
+  for (const auto& n : spec.nodes) {
+    progress("starting node " + std::to_string(n.id) + (n.observer ? " (observer)" : "") +
+             " on port " + std::to_string(n.client_port));
+    start_node(spec, n.id, o.timeout);
+  }
+  const NodeId elected = wait_for_leader(spec, o.timeout);
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+          .count();
+  progress("leader elected: node " + std::to_string(elected) + " (" + std::to_string(ms) +
+           " ms after the first start)");
+  if (leader) *leader = elected;
+  return spec;
 }
 
 ClusterSpec plan(const fs::path& dir, const fs::path& qlab, std::size_t voters,

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -97,6 +98,28 @@ ClusterSpec plan(const std::filesystem::path& dir, const std::filesystem::path& 
 void save(const ClusterSpec& spec);
 /// Reads DIR/cluster.json; throws std::runtime_error naming the file if missing or invalid.
 ClusterSpec load(const std::filesystem::path& dir);
+
+/// What `qlab cluster start` (and `qlab soak`) start.
+struct LaunchOptions {
+  std::filesystem::path dir;
+  std::filesystem::path qlab;  ///< the qlab executable that starts servers
+  std::size_t voters = 3;
+  std::size_t observers = 0;
+  std::string broadcast = "zab";
+  std::string storage = "wal";
+  std::string read_policy = "local";
+  std::vector<std::string> sets;  ///< --set KEY=VALUE for every server
+  bool zk_ports = true;           ///< ZooKeeper wire ports beside the native ones
+  std::chrono::milliseconds timeout{30000};
+};
+
+/// Refuses a broadcast/read-policy pair the servers would refuse (with their reason, before
+/// any process starts) and a directory where a cluster still runs; plans the cluster, starts
+/// every node and waits for a leader (`progress` gets a line per step). Returns the spec, and
+/// the leader in `*leader` when given.
+ClusterSpec launch(const LaunchOptions& options,
+                   const std::function<void(const std::string&)>& progress,
+                   NodeId* leader = nullptr);
 
 /// Starts node `id` (detached, own session) and records its pid. Waits until the server
 /// prints its ready line or exits (error with the tail of its log) or `timeout` passes.

@@ -55,6 +55,13 @@ void print_summary(const nlohmann::json& j) {
             << l["p999"].get<double>() << "  max " << l["max"].get<double>() << "\n"
             << "  errors: " << (j["errors"].empty() ? std::string("none") : j["errors"].dump())
             << "\n";
+  if (j.contains("history")) {
+    const auto& h = j["history"];
+    std::cout << "  history: " << h["ops"] << " operations (" << h["writes_acknowledged"]
+              << " acknowledged writes, " << h["unknown_outcome"] << " without a reply, "
+              << h["final_reads"] << " final reads) in " << h["file"].get<std::string>()
+              << "; check it with `qlab check " << h["file"].get<std::string>() << "`\n";
+  }
 }
 
 int run_bench(const BenchOptions& o) {
@@ -63,7 +70,7 @@ int run_bench(const BenchOptions& o) {
   nlohmann::json j;
   try {
     j = cluster::run_bench(options);
-  } catch (const std::runtime_error& e) {
+  } catch (const std::exception& e) {
     std::cerr << "qlab bench: " << e.what() << "\n";
     return 1;
   }
@@ -121,6 +128,12 @@ void add_bench(CLI::App& app, Action& action) {
       ->capture_default_str();
   cmd->add_flag("--timeline", o->timeline,
                 "add `timeline` to the JSON: per interval t, ops_per_s, errors, warmup");
+  cmd->add_option("--history", o->history_file,
+                  "record every operation to FILE for `qlab check` (native protocol; keys start "
+                  "from absent, values are unique, the run ends with a final read of every key)");
+  cmd->add_option("--rate", o->rate, "operations per second over all sessions (0: unlimited)")
+      ->check(CLI::Range(0.0, 1e7))
+      ->capture_default_str();
   cmd->add_flag("--json", o->json, "print one JSON line on stdout");
   cmd->callback([&action, o] { action = [o] { return run_bench(*o); }; });
 }

@@ -39,45 +39,18 @@ const char* state_name(cl::ProcState s) {
 }
 
 int start(const ClusterOptions& o) {
-  // Refused pairs fail here, with the server's own line, before any process starts.
-  PluginChoice broadcast{o.broadcast, {}, {}};
-  for (const auto& s : o.sets) {
-    const std::string prefix = "broadcast.";
-    const auto eq = s.find('=');
-    if (s.compare(0, prefix.size(), prefix) == 0 && eq != std::string::npos) {
-      broadcast.texts[s.substr(prefix.size(), eq - prefix.size())] = s.substr(eq + 1);
-    }
-  }
-  require_supported_pair(PluginLoader(PluginLoader::default_dir()), broadcast, o.read_policy);
-  std::vector<std::string> args = {"--broadcast", o.broadcast,     "--storage",
-                                   o.storage,     "--read-policy", o.read_policy};
-  for (const auto& s : o.sets) {
-    args.push_back("--set");
-    args.push_back(s);
-  }
-  std::filesystem::path qlab(boost::dll::program_location().string());
-  auto spec = cl::plan(o.dir, qlab, o.nodes, o.observers, args, o.zk);
-  if (std::filesystem::exists(spec.dir / "cluster.json")) {
-    auto old = cl::load(spec.dir);
-    for (const auto& n : old.nodes) {
-      if (cl::proc_state(n.pid) != cl::ProcState::down) {
-        throw std::runtime_error("a cluster is already running in " + spec.dir.string() +
-                                 " (node " + std::to_string(n.id) + ", pid " +
-                                 std::to_string(n.pid) + "); stop it first");
-      }
-    }
-  }
-  cl::save(spec);
-  auto timeout = milliseconds(static_cast<long>(o.timeout_s * 1000));
-  auto t0 = steady_clock::now();
-  for (const auto& n : spec.nodes) {
-    std::cerr << "starting node " << n.id << (n.observer ? " (observer)" : "") << " on port "
-              << n.client_port << "\n";
-    cl::start_node(spec, n.id, timeout);
-  }
-  NodeId leader = cl::wait_for_leader(spec, timeout);
-  auto ms = duration_cast<milliseconds>(steady_clock::now() - t0).count();
-  std::cerr << "leader elected: node " << leader << " (" << ms << " ms after the first start)\n";
+  cl::LaunchOptions l;
+  l.dir = o.dir;
+  l.qlab = boost::dll::program_location().string();
+  l.voters = o.nodes;
+  l.observers = o.observers;
+  l.broadcast = o.broadcast;
+  l.storage = o.storage;
+  l.read_policy = o.read_policy;
+  l.sets = o.sets;
+  l.zk_ports = o.zk;
+  l.timeout = milliseconds(static_cast<long>(o.timeout_s * 1000));
+  auto spec = cl::launch(l, [](const std::string& line) { std::cerr << line << "\n"; });
   std::cout << "connect: " << cl::connect_string(spec) << "\n";
   if (o.zk) std::cout << "zookeeper connect: " << cl::connect_string(spec, true) << "\n";
   return 0;

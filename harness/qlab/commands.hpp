@@ -24,5 +24,7 @@ void add_cluster(CLI::App& app, Action& action);    // cmd_cluster.cpp
 void add_nemesis(CLI::App& app, Action& action);    // cmd_cluster.cpp
 void add_sim(CLI::App& app, Action& action);        // cmd_sim.cpp
 void add_calibrate(CLI::App& app, Action& action);  // cmd_calibrate.cpp
+void add_check(CLI::App& app, Action& action);      // cmd_check.cpp
+void add_soak(CLI::App& app, Action& action);       // cmd_soak.cpp
 
 }  // namespace quorumlab::cli

@@ -27,6 +27,8 @@ int main(int argc, char** argv) {
   quorumlab::cli::add_nemesis(app, action);
 #ifdef QL_WITH_SIM
   quorumlab::cli::add_sim(app, action);
+  quorumlab::cli::add_check(app, action);
+  quorumlab::cli::add_soak(app, action);
 #endif
 #ifdef QL_WITH_CALIBRATE
   quorumlab::cli::add_calibrate(app, action);
