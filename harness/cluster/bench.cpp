@@ -450,6 +450,7 @@ nlohmann::json run_native(const BenchOptions& o) {
   for (int i = 0; i < o.sessions; ++i)
     sessions.push_back(new_session());
 
+  if (o.on_load_start) o.on_load_start();
   const auto start = BenchClock::now();
   const auto warmup_end = start + std::chrono::duration_cast<BenchClock::duration>(
                                       std::chrono::duration<double>(o.warmup_s));
@@ -559,7 +560,14 @@ nlohmann::json run_native(const BenchOptions& o) {
   retired.clear();
   if (recording) {
     if (o.before_final_reads) o.before_final_reads();
-    const std::uint64_t finals = final_reads(base, o, *shared, *recorder, next_number++);
+    // The history is written whatever happens to the final reads; the summary says.
+    std::uint64_t finals = 0;
+    std::string final_error;
+    try {
+      finals = final_reads(base, o, *shared, *recorder, next_number++);
+    } catch (const std::exception& e) {
+      final_error = e.what();
+    }
     sim::History h = recorder->take();
     std::uint64_t acked = 0, unknown = 0;
     for (const auto& op : h.ops) {
@@ -576,6 +584,7 @@ nlohmann::json run_native(const BenchOptions& o) {
     j["history"] = {{"file", o.history_file},        {"ops", h.ops.size()},
                     {"writes_acknowledged", acked},  {"unknown_outcome", unknown},
                     {"sessions_replaced", replaced}, {"final_reads", finals}};
+    if (!final_error.empty()) j["history"]["final_reads_error"] = final_error;
   }
   return j;
 }

@@ -45,6 +45,9 @@ struct BenchOptions : zkwire::ZkBenchOptions {
   std::string history_file;
   nlohmann::json history_meta = nlohmann::json::object();  ///< merged into the file's header
   std::function<void()> before_final_reads;
+  /// Called once the keys are ready and every session is connected, as the load begins (e.g.
+  /// to start a nemesis only then).
+  std::function<void()> on_load_start;
   /// Operations per second over all sessions (each session still keeps at most `outstanding`
   /// in flight); 0: as fast as the replies come.
   double rate = 0;

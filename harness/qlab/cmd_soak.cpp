@@ -219,19 +219,22 @@ int run_soak(SoakOptions o) {
   n.duration = milliseconds(static_cast<long>(o.duration_s * 1000));
   n.seed = o.seed;
   std::ofstream event_log(fs::path(o.dir) / "nemesis.log");
-  std::thread nemesis([&] {
-    try {
-      events = cl::run_nemesis(nemesis_spec, n, [&](const cl::NemesisEvent& e) {
-        std::ostringstream line;
-        line << "[" << std::fixed << std::setprecision(1) << e.t_s << "s] " << e.what << " "
-             << e.detail;
-        event_log << line.str() << std::endl;
-        say("nemesis " + line.str());
-      });
-    } catch (const std::exception& e) {
-      nemesis_error = e.what();
-    }
-  });
+  std::thread nemesis;
+  auto start_nemesis = [&] {
+    nemesis = std::thread([&] {
+      try {
+        events = cl::run_nemesis(nemesis_spec, n, [&](const cl::NemesisEvent& e) {
+          std::ostringstream line;
+          line << "[" << std::fixed << std::setprecision(1) << e.t_s << "s] " << e.what << " "
+               << e.detail;
+          event_log << line.str() << std::endl;
+          say("nemesis " + line.str());
+        });
+      } catch (const std::exception& e) {
+        nemesis_error = e.what();
+      }
+    });
+  };
 
   cl::BenchOptions b;
   b.connect = cl::connect_string(spec);
@@ -260,8 +263,9 @@ int run_soak(SoakOptions o) {
     say(line.str());
   };
   std::string settle_error;
+  b.on_load_start = start_nemesis;
   b.before_final_reads = [&] {
-    nemesis.join();
+    if (nemesis.joinable()) nemesis.join();
     say("healed; waiting for a leader and for the replicas to converge");
     try {
       cl::wait_for_leader(nemesis_spec, milliseconds(static_cast<long>(o.settle_s * 1000)));
@@ -277,6 +281,14 @@ int run_soak(SoakOptions o) {
     failure = std::string("the workload failed: ") + e.what();
   }
   if (nemesis.joinable()) nemesis.join();
+  if (failure.empty() && bench.contains("history") &&
+      bench["history"]["final_reads"].get<int>() < o.keys) {
+    failure = "final reads incomplete: " + bench["history"]["final_reads"].dump() + " of " +
+              std::to_string(o.keys) + " keys read" +
+              (bench["history"].contains("final_reads_error")
+                   ? " (" + bench["history"]["final_reads_error"].get<std::string>() + ")"
+                   : std::string());
+  }
   if (failure.empty() && !nemesis_error.empty()) failure = "the nemesis failed: " + nemesis_error;
   if (failure.empty() && !settle_error.empty())
     failure = "no leader after the heal: " + settle_error;
