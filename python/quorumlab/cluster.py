@@ -328,16 +328,17 @@ class Cluster:
               value_bytes: int = 1024, duration: float = 10.0, warmup: float = 2.0,
               keys: int = 1000, seed: int = 1, protocol: str = "native",
               timeout_ms: int = 30000, root: str = "/bench", interval: float = 1.0,
-              timeline: bool = False) -> Dict[str, Any]:
+              timeline: bool = False, history: str = "", rate: float = 0.0) -> Dict[str, Any]:
         """The ZooKeeper paper's benchmark, the one ``qlab bench`` runs (in C++; Python only
         waits): returns the fields of ``qlab bench --json``: ops_per_s, reads_per_s,
-        writes_per_s, latency_us{p50,p90,p99,p999,max,mean}, errors, ..."""
+        writes_per_s, latency_us{p50,p90,p99,p999,max,mean}, errors, ...; with `history`
+        every operation is recorded to that file for :func:`quorumlab.check_history`."""
         from . import bench
         connect = self.zk_connect_string if protocol == "zookeeper" else self.connect_string
         return bench(connect, read_pct=read_pct, sessions=sessions, outstanding=outstanding,
                      value_bytes=value_bytes, duration=duration, warmup=warmup, keys=keys,
                      seed=seed, protocol=protocol, timeout_ms=timeout_ms, root=root,
-                     interval=interval, timeline=timeline)
+                     interval=interval, timeline=timeline, history=history, rate=rate)
 
     # ---- internals ----------------------------------------------------------------------
 

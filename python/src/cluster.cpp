@@ -211,7 +211,7 @@ void bind_cluster(pyb::module_& m) {
       [](const std::string& connect, const std::string& protocol, int sessions, int outstanding,
          int read_pct, int value_bytes, int keys, double duration_s, double warmup_s,
          std::uint64_t seed, int timeout_ms, const std::string& root, double interval_s,
-         bool timeline) {
+         bool timeline, const std::string& history, double rate) {
         cl::BenchOptions o;
         o.connect = connect;
         o.protocol = protocol;
@@ -227,6 +227,8 @@ void bind_cluster(pyb::module_& m) {
         o.root = root;
         o.interval_s = interval_s;
         o.timeline = timeline;
+        o.history_file = history;
+        o.rate = rate;
         nlohmann::json j;
         {
           gil_scoped_release release;  // the load runs in C++; Python only waits
@@ -237,7 +239,8 @@ void bind_cluster(pyb::module_& m) {
       pyb::arg("connect"), pyb::arg("protocol"), pyb::arg("sessions"), pyb::arg("outstanding"),
       pyb::arg("read_pct"), pyb::arg("value_bytes"), pyb::arg("keys"), pyb::arg("duration_s"),
       pyb::arg("warmup_s"), pyb::arg("seed"), pyb::arg("timeout_ms"), pyb::arg("root"),
-      pyb::arg("interval_s") = 1.0, pyb::arg("timeline") = false);
+      pyb::arg("interval_s") = 1.0, pyb::arg("timeline") = false, pyb::arg("history") = "",
+      pyb::arg("rate") = 0.0);
 }
 
 }  // namespace quorumlab::py

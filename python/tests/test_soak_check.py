@@ -122,3 +122,18 @@ def test_bad_input_is_refused_with_exit_code_2(tmp_path):
     r = qlab("bench", "--connect", "127.0.0.1:1", "--protocol", "zookeeper", "--history",
              str(tmp_path / "h.jsonl"))
     assert r.returncode != 0 and "need the native protocol" in r.stderr, r.stderr
+
+
+def test_python_bench_records_a_history_that_check_history_passes(tmp_path):
+    from quorumlab import Cluster, check_history
+    with Cluster(nodes=3, broadcast="raft", storage="memory", dir=str(tmp_path / "c")) as c:
+        path = str(tmp_path / "h.jsonl")
+        r = c.bench(read_pct=50, sessions=4, outstanding=2, duration=2, warmup=0, keys=10,
+                    value_bytes=16, history=path, rate=400)
+        assert r["history"]["final_reads"] == 10
+        assert 300 < r["history"]["ops"] < 2000  # about 400/s for 2 s, plus setup and finals
+    out = check_history(path, model="linearizable")
+    assert out["ok"], out
+    assert out["writes_acknowledged"] > 100 and out["keys_with_final_read"] == 10
+    with pytest.raises(ValueError, match="cannot read the history file"):
+        check_history(str(tmp_path / "nope.jsonl"))
