@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <fstream>
 #include <functional>
+#include <random>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -171,24 +172,53 @@ ProcState proc_state(pid_t pid) {
   return ProcState::running;
 }
 
+std::pair<int, int> ephemeral_port_range() {
+  std::ifstream in("/proc/sys/net/ipv4/ip_local_port_range");
+  int lo = 0, hi = 0;
+  if (in >> lo >> hi && lo > 0 && hi >= lo && hi <= 65535) return {lo, hi};
+  return {32768, 60999};  // Linux's default
+}
+
 std::vector<int> free_ports(std::size_t n) {
+  // Outside the ephemeral range: a node that is down gets its port back on restart only if
+  // no outgoing connection took it meanwhile, and the kernel gives outgoing connections
+  // ports of that range (a client reconnecting to another node took a killed node's port
+  // in a 100-round kill -9 soak, and the restart failed with "Address already in use").
+  const auto [eph_lo, eph_hi] = ephemeral_port_range();
+  int lo = 1024, hi = 65535;
+  if (eph_lo - 10000 >= 2000) {
+    lo = 10000;
+    hi = eph_lo - 1;
+  } else if (65535 - eph_hi >= 2000) {
+    lo = eph_hi + 1;
+  }
+  std::mt19937_64 rng(
+      std::random_device{}() ^ static_cast<std::uint64_t>(::getpid()) << 20 ^
+      static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()));
+  std::uniform_int_distribution<int> pick(lo, hi);
   std::vector<int> fds, ports;
-  for (std::size_t i = 0; i < n; ++i) {
+  for (int attempt = 0; ports.size() < n && attempt < 100000; ++attempt) {
+    const int port = pick(rng);
+    if (std::find(ports.begin(), ports.end(), port) != ports.end()) continue;
     int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) break;
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = 0;
-    if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-      throw std::runtime_error("cannot find a free port on 127.0.0.1");
+    addr.sin_port = htons(static_cast<std::uint16_t>(port));
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+      ::close(fd);
+      continue;
     }
-    socklen_t len = sizeof addr;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-    ports.push_back(ntohs(addr.sin_port));
+    ports.push_back(port);
     fds.push_back(fd);  // held open until all are chosen, so they are distinct
   }
   for (int fd : fds)
     ::close(fd);
+  if (ports.size() < n) {
+    throw std::runtime_error("cannot find " + std::to_string(n) + " free ports on 127.0.0.1 in " +
+                             std::to_string(lo) + ".." + std::to_string(hi));
+  }
   return ports;
 }
 

@@ -87,8 +87,12 @@ struct ClusterSpec {
 enum class ProcState { running, paused, down };
 ProcState proc_state(pid_t pid);
 
-/// Picks `n` distinct free TCP ports on loopback.
+/// Picks `n` distinct free TCP ports on loopback, outside the kernel's ephemeral port range
+/// (ephemeral_port_range()), so that outgoing connections cannot take a stopped node's port
+/// before it restarts.
 std::vector<int> free_ports(std::size_t n);
+/// The kernel's range for outgoing connections' local ports (net.ipv4.ip_local_port_range).
+std::pair<int, int> ephemeral_port_range();
 
 /// Creates the spec (ports chosen) for `voters` + `observers` nodes in `dir`.
 ClusterSpec plan(const std::filesystem::path& dir, const std::filesystem::path& qlab,

@@ -223,7 +223,8 @@ int run_soak(SoakOptions o) {
   auto start_nemesis = [&] {
     nemesis = std::thread([&] {
       try {
-        events = cl::run_nemesis(nemesis_spec, n, [&](const cl::NemesisEvent& e) {
+        cl::run_nemesis(nemesis_spec, n, [&](const cl::NemesisEvent& e) {
+          events.push_back(e);  // kept also when the nemesis stops on an error
           std::ostringstream line;
           line << "[" << std::fixed << std::setprecision(1) << e.t_s << "s] " << e.what << " "
                << e.detail;

@@ -1,6 +1,7 @@
 // Issue 4: a single `solo` + `wal` server keeps every acknowledged write across kill -9 in the
 // middle of a write load, and cuts a corrupt log tail on recovery.
 #include <fstream>
+#include <set>
 
 #include "cluster_fixture.hpp"
 
@@ -65,4 +66,18 @@ TEST(Durability, CorruptLogTailIsCutOnRecoveryAndServiceGoesOn) {
   // And the node keeps accepting writes after the cut.
   AckedWriter again(c.connect(), 10);
   EXPECT_TRUE(again.wait_acked(100, 30s));
+}
+
+// A node restarted after kill -9 must get its ports back: they are chosen outside the range
+// the kernel hands to outgoing connections (a client's reconnection took a killed node's port
+// in a 100-round kill -9 soak before this).
+TEST(Durability, ClusterPortsAreOutsideTheEphemeralRange) {
+  const auto [lo, hi] = quorumlab::cluster::ephemeral_port_range();
+  const auto ports = quorumlab::cluster::free_ports(60);
+  std::set<int> distinct(ports.begin(), ports.end());
+  EXPECT_EQ(distinct.size(), ports.size());
+  for (int p : ports) {
+    EXPECT_TRUE(p < lo || p > hi) << p << " is in the ephemeral range " << lo << ".." << hi;
+    EXPECT_GE(p, 1024);
+  }
 }

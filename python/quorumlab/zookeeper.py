@@ -26,14 +26,10 @@ ZK_JAR = "/usr/share/java/zookeeper.jar"
 
 
 def _free_ports(n: int) -> List[int]:
-    socks = [socket.socket() for _ in range(n)]
-    try:
-        for s in socks:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
+    # The cluster launcher's choice: outside the ephemeral range, so a killed server gets its
+    # ports back on restart.
+    from . import _native
+    return list(_native.free_ports(n))
 
 
 def four_letter(port: int, word: str, timeout: float = 1.0) -> str:

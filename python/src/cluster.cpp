@@ -126,6 +126,8 @@ void bind_cluster(pyb::module_& m) {
       pyb::arg("dir"), pyb::arg("voters"), pyb::arg("observers"), pyb::arg("server_args"),
       pyb::arg("zk_ports"));
   m.def("save", &cl::save);
+  m.def("free_ports", &cl::free_ports, pyb::arg("n"),
+        "n distinct free ports on 127.0.0.1 outside the kernel's ephemeral range");
   m.def("load", [](const std::string& dir) { return cl::load(dir); });
   m.def(
       "start_node",
