@@ -50,7 +50,7 @@ class WriteLoad {
     std::unique_lock<std::mutex> lock(mu_);
     if (!cv_.wait_for(lock, timeout, [&] { return last_ok_submitted_ >= since; })) {
       throw std::runtime_error("failover: no successful write within " +
-                               std::to_string(timeout.count()) + " ms of the kill");
+                               std::to_string(timeout.count()) + " ms of the fault");
     }
     return last_ok_completed_;
   }
@@ -121,7 +121,8 @@ bool converged(const ClusterSpec& spec) {
 FailoverFault parse_failover_fault(const std::string& name) {
   if (name == "kill") return FailoverFault::kill;
   if (name == "pause") return FailoverFault::pause;
-  throw std::invalid_argument("failover fault must be kill or pause, got '" + name + "'");
+  if (name == "isolate") return FailoverFault::isolate;
+  throw std::invalid_argument("failover fault must be kill, pause or isolate, got '" + name + "'");
 }
 
 std::vector<FailoverRound> measure_failover(
@@ -136,12 +137,25 @@ std::vector<FailoverRound> measure_failover(
       std::this_thread::sleep_for(options.warmup);  // let the load reach a steady state
       r.writes_before = load.ok_count();
       const bool pause = options.fault == FailoverFault::pause;
+      const bool isolate = options.fault == FailoverFault::isolate;
       progress("round " + std::to_string(round) + ": " + std::to_string(r.writes_before) +
-               " writes acknowledged; " + (pause ? "pause" : "kill -9") + " leader node " +
-               std::to_string(r.old_leader));
+               " writes acknowledged; " +
+               (isolate ? "isolate"
+                : pause ? "pause"
+                        : "kill -9") +
+               " leader node " + std::to_string(r.old_leader));
       auto errors_before = load.error_count();
       auto t_kill = Clock::now();
-      signal_node(spec, r.old_leader, pause ? SIGSTOP : SIGKILL);
+      if (isolate) {
+        std::string others;
+        for (const auto& n : spec.nodes) {
+          if (n.id != r.old_leader) others += (others.empty() ? "" : ",") + std::to_string(n.id);
+        }
+        apply_net_rules(spec, partition_rules(spec, std::to_string(r.old_leader) + "/" + others),
+                        options.timeout);
+      } else {
+        signal_node(spec, r.old_leader, pause ? SIGSTOP : SIGKILL);
+      }
       // Only a write sent once the leader is gone (dead or stopped) proves a new leader: one
       // sent between the signal and its delivery may still have been committed by the old
       // leader.
@@ -157,6 +171,8 @@ std::vector<FailoverRound> measure_failover(
     if (options.restart_old_leader) {
       if (options.fault == FailoverFault::pause) {
         signal_node(spec, r.old_leader, SIGCONT);
+      } else if (options.fault == FailoverFault::isolate) {
+        apply_net_rules(spec, {}, options.timeout);
       } else {
         start_node(spec, r.old_leader, options.timeout);
       }
@@ -165,8 +181,10 @@ std::vector<FailoverRound> measure_failover(
         std::this_thread::sleep_for(kPollInterval);
       }
       progress("round " + std::to_string(round) + ": node " + std::to_string(r.old_leader) +
-               (options.fault == FailoverFault::pause ? " resumed" : " restarted") + "; replicas " +
-               (r.converged ? "converged (same digest)" : "DIVERGED"));
+               (options.fault == FailoverFault::pause     ? " resumed"
+                : options.fault == FailoverFault::isolate ? " healed"
+                                                          : " restarted") +
+               "; replicas " + (r.converged ? "converged (same digest)" : "DIVERGED"));
     }
     rounds.push_back(r);
   }

@@ -13,8 +13,10 @@ namespace quorumlab::cluster {
 
 /// How the leader fails: kill -9 (a crash; restarted after the round), or SIGSTOP (a stall:
 /// the process keeps its connections and state; resumed with SIGCONT after the round, and then
-/// has to find out it was deposed).
-enum class FailoverFault { kill, pause };
+/// has to find out it was deposed), or isolate (the leader is partitioned from every other
+/// node through the servers' transport rules, partition_rules("L/others"); it keeps running and
+/// its clients, and is healed after the round).
+enum class FailoverFault { kill, pause, isolate };
 
 struct FailoverOptions {
   int rounds = 3;
@@ -25,7 +27,7 @@ struct FailoverOptions {
   bool restart_old_leader = true;  ///< restart (kill) or resume (pause) it after each round
 };
 
-/// "kill" or "pause"; throws std::invalid_argument naming the allowed values.
+/// "kill", "pause" or "isolate"; throws std::invalid_argument naming the allowed values.
 FailoverFault parse_failover_fault(const std::string& name);
 
 struct FailoverRound {

@@ -274,8 +274,9 @@ void add_cluster(CLI::App& app, Action& action) {
   auto rounds = std::make_shared<int>(3);
   auto fault = std::make_shared<std::string>("kill");
   fo->add_option("--fault", *fault,
-                 "kill: kill -9 and restart; pause: SIGSTOP and SIGCONT after the round")
-      ->check(CLI::IsMember({"kill", "pause"}))
+                 "kill: kill -9 and restart; pause: SIGSTOP and SIGCONT after the round; "
+                 "isolate: partition the leader from the others, heal after the round")
+      ->check(CLI::IsMember({"kill", "pause", "isolate"}))
       ->capture_default_str();
   auto fo_json = std::make_shared<bool>(false);
   fo->add_option("--rounds", *rounds, "kill/restart rounds")->capture_default_str();

@@ -128,7 +128,7 @@ CLUSTER_SETTINGS: Dict[str, Any] = {
     "system_warmup": "num",
     "interval": "num",
     "rounds": "int",
-    "fault": ("kill", "pause"),
+    "fault": ("kill", "pause", "isolate"),
     "schedule": "schedule",
     "label": "str",
 }
@@ -141,7 +141,7 @@ CLUSTER_DEFAULTS: Dict[str, Any] = {
     "warmup": 2.0, "system_warmup": 0.0, "interval": 1.0, "rounds": 10, "fault": "kill",
 }
 SCHEDULE_KEYS = {"at", "what", "node", "recover_at"}
-SCHEDULE_FAULTS = ("kill", "pause")
+SCHEDULE_FAULTS = ("kill", "pause", "isolate")
 TOP_KEYS = {"name", "question", "backend", "repetitions", "seeds", "settings", "axes", "quick",
             "plots", "baseline", "cluster", "model"}
 # What a [model] companion run adds to a simulator point's row (the performance model's
@@ -624,17 +624,24 @@ class _Schedule:
                 if not recover:
                     target = self._pick(node)
                     self.targets[i] = target
-                    (self.cluster.kill if what == "kill" else self.cluster.pause)(target)
+                    if what == "isolate":  # cut off from every other node, still running
+                        others = ",".join(str(n) for n in self.cluster.node_ids if n != target)
+                        self.cluster.partition(f"{target}/{others}")
+                    else:
+                        (self.cluster.kill if what == "kill" else self.cluster.pause)(target)
                     self.applied.append({"t": time.monotonic() - self.t0, "what": what,
                                          "node": target})
                 else:
                     target = self.targets.pop(i)
                     if what == "kill":
                         self.cluster.restart(target)
+                    elif what == "isolate":
+                        self.cluster.heal()
                     else:
                         self.cluster.resume(target)
                     self.applied.append({"t": time.monotonic() - self.t0,
-                                         "what": "restart" if what == "kill" else "resume",
+                                         "what": {"kill": "restart", "isolate": "heal"}.get(
+                                             what, "resume"),
                                          "node": target})
             except Exception as e:  # recorded; the load goes on
                 self.error = f"schedule at {at} s: {e}"
