@@ -325,8 +325,9 @@ void ZmqRuntime::run(RuntimeHandler& handler, const std::atomic<bool>& stop) {
     turn_wall_ms_ = system_ms();
     // Every tick that fell due is delivered before the inputs of this turn, also the ones due
     // while the process was stopped: a plugin's elapsed time never under-counts real time
-    // (runtime_handler.hpp). The burst is as long as the stall; the plugins react to its first
-    // ticks (a zab leader steps down within sync_limit of them) and stop sending.
+    // (runtime_handler.hpp), unless a clock skew fault slows the tick clock: that is the fault.
+    // The burst is as long as the stall; the plugins react to its first ticks (a zab leader
+    // steps down within sync_limit of them) and stop sending.
     for (std::int64_t due = ticks_due(tick_clock_us(real_us), next_tick, tick_us); due > 0; --due)
       handler.on_tick();
     if (items[0].revents & ZMQ_POLLIN) drain_clients(handler);
