@@ -7,11 +7,13 @@
 // Clock skew and the drift bound: a server's lease and bounded-staleness read policies trust
 // its ticks to be within PluginContext::clock_drift_ppm (the `clock_drift_ppm` setting) of
 // real time. The `clock` fault makes one server's ticks run 5-30% fast or slow, far beyond any
-// sane bound: a leader whose clock runs slow keeps its lease after the followers' election
-// timers (running at real speed) expired, and a follower whose clock runs fast believes itself
-// fresher than it is. Reads under `lease` and `bounded` may then legitimately return stale
-// data, without any bug: that is the point of the experiment (linearizable policies such as
-// `read-index` must stay correct). Keep skews within the bound to test a correct deployment.
+// sane bound: a leader whose clock runs slow keeps serving from its lease after it really
+// expired, a follower whose clock runs fast times out and helps elect a new leader while the
+// old one still trusts its lease, and under `bounded` a follower whose clock runs slow
+// believes itself fresher than it is. Reads under `lease` and `bounded` may then legitimately
+// return stale data, without any bug: that is the point of the experiment (linearizable
+// policies such as `read-index` must stay correct). Keep skews within the bound to test a
+// correct deployment.
 #pragma once
 
 #include <chrono>
@@ -27,7 +29,8 @@ namespace quorumlab::cluster {
 /// The faults a nemesis can apply: kill (kill -9, then restart), pause (SIGSTOP, then SIGCONT),
 /// partition (a random shape: an isolated node, the isolated leader, a bridge, a one-way cut;
 /// then heal), delay (100-300 ms on one node's links), drop (a share of one node's messages),
-/// disk (a slow disk: 50-200 ms added to each fsync of one node's storage), clock (one node's
+/// disk (a slow disk: 50-200 ms added to each fsync of one node's storage; a storage plugin
+/// without it, such as `memory`, refuses and the run stops, healed), clock (one node's
 /// tick clock skewed by +/- 50000-300000 ppm, beyond the drift bound: see above), clients (one
 /// node's client links cut, so its clients move to other servers).
 const std::vector<std::string>& nemesis_faults();
