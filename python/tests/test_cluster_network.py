@@ -152,3 +152,11 @@ def test_a_slow_disk_is_refused_by_the_memory_storage_and_nothing_changes(c):
     st = {n["id"]: n for n in c.status()}
     assert st[1]["disk_delay_ms"] == 0 and st[1]["net_rules"]  # all or nothing
     c.heal()
+    # The nemesis stops on the refusal and still heals what it applied.
+    c.delay(2, 5)
+    r = subprocess.run([QLAB, "nemesis", "--dir", c.dir, "--mix", "disk", "--interval", "1",
+                        "--duration", "1", "--seed", "1"], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 1 and "storage plugin 'memory'" in r.stderr, r.stderr
+    assert "the faults applied so far were healed" in r.stderr
+    assert all(not n["net_rules"] and n["disk_delay_ms"] == 0 for n in c.status())
