@@ -115,25 +115,31 @@ std::optional<ServerStatus> probe(const std::string& host, int port,
         for (auto c : st.getCounters())
           out_status.counters.emplace_back(c.getName(), c.getValue());
         for (auto r : st.getNetRules())
-          out_status.net_rules.push_back(
+          out_status.net_rules.links.push_back(
               node::NetRule{r.getPeer(), r.getDropPct(), r.getDelayMs(), r.getJitterMs()});
+        out_status.net_rules.disk_delay_ms = st.getDiskDelayMs();
+        out_status.net_rules.clock_skew_ppm = st.getClockSkewPpm();
+        out_status.net_rules.clients_cut = st.getClientsCut();
         return out_status;
       });
 }
 
-std::string set_net_rules(const std::string& host, int port,
-                          const std::vector<node::NetRule>& rules,
+std::string set_net_rules(const std::string& host, int port, const node::FaultRules& rules,
                           std::chrono::milliseconds timeout) {
   auto error = ask<std::string>(
       host, port, timeout,
       [&rules](proto::ClientMessage::Builder m) {
-        auto list = m.initNetRules().initRules(static_cast<unsigned>(rules.size()));
-        for (unsigned i = 0; i < rules.size(); ++i) {
-          list[i].setPeer(rules[i].peer);
-          list[i].setDropPct(rules[i].drop_pct);
-          list[i].setDelayMs(rules[i].delay_ms);
-          list[i].setJitterMs(rules[i].jitter_ms);
+        auto req = m.initNetRules();
+        auto list = req.initRules(static_cast<unsigned>(rules.links.size()));
+        for (unsigned i = 0; i < rules.links.size(); ++i) {
+          list[i].setPeer(rules.links[i].peer);
+          list[i].setDropPct(rules.links[i].drop_pct);
+          list[i].setDelayMs(rules.links[i].delay_ms);
+          list[i].setJitterMs(rules.links[i].jitter_ms);
         }
+        req.setDiskDelayMs(rules.disk_delay_ms);
+        req.setClockSkewPpm(rules.clock_skew_ppm);
+        req.setClientsCut(rules.clients_cut);
       },
       [](proto::ServerMessage::Reader m) -> std::optional<std::string> {
         if (!m.isNetRules()) return std::nullopt;
@@ -568,7 +574,7 @@ std::vector<NodeId> parse_ids(const ClusterSpec& spec, const std::string& list,
 
 void set_link(NetRuleSet& rules, NodeId from, NodeId to,
               const std::function<void(node::NetRule&)>& change) {
-  auto& list = rules[from];
+  auto& list = rules[from].links;
   auto it = std::find_if(list.begin(), list.end(), [to](const auto& r) { return r.peer == to; });
   if (it == list.end()) it = list.insert(list.end(), node::NetRule{to, 0, 0, 0});
   change(*it);
@@ -638,6 +644,29 @@ NetRuleSet link_rules(const ClusterSpec& spec, NetRuleSet current, NodeId id,
   return current;
 }
 
+NetRuleSet node_rules(const ClusterSpec& spec, NetRuleSet current, NodeId id,
+                      std::optional<std::int64_t> disk_delay_ms,
+                      std::optional<std::int64_t> clock_skew_ppm, std::optional<bool> clients_cut) {
+  parse_ids(spec, std::to_string(id), std::to_string(id));
+  if (disk_delay_ms && (*disk_delay_ms < 0 || *disk_delay_ms > node::kMaxFaultDelayMs)) {
+    throw std::invalid_argument("disk delay " + std::to_string(*disk_delay_ms) +
+                                " ms out of range: 0 .. " + std::to_string(node::kMaxFaultDelayMs) +
+                                " ms (0 clears it)");
+  }
+  if (clock_skew_ppm &&
+      (*clock_skew_ppm < -node::kMaxClockSkewPpm || *clock_skew_ppm > node::kMaxClockSkewPpm)) {
+    throw std::invalid_argument("clock skew " + std::to_string(*clock_skew_ppm) +
+                                " ppm out of range: -" + std::to_string(node::kMaxClockSkewPpm) +
+                                " .. " + std::to_string(node::kMaxClockSkewPpm) +
+                                " ppm (tick rates 0.5 .. 1.5; 0 clears it)");
+  }
+  auto& r = current[id];
+  if (disk_delay_ms) r.disk_delay_ms = static_cast<std::uint32_t>(*disk_delay_ms);
+  if (clock_skew_ppm) r.clock_skew_ppm = static_cast<std::int32_t>(*clock_skew_ppm);
+  if (clients_cut) r.clients_cut = *clients_cut;
+  return current;
+}
+
 NetRuleSet current_net_rules(const ClusterSpec& spec) {
   NetRuleSet out;
   for (const auto& n : spec.nodes) {
@@ -660,9 +689,8 @@ void apply_net_rules(const ClusterSpec& spec, const NetRuleSet& rules,
       continue;
     }
     const auto it = rules.find(n.id);
-    const std::string error =
-        set_net_rules("127.0.0.1", n.client_port,
-                      it == rules.end() ? std::vector<node::NetRule>{} : it->second, timeout);
+    const std::string error = set_net_rules(
+        "127.0.0.1", n.client_port, it == rules.end() ? node::FaultRules{} : it->second, timeout);
     if (!error.empty()) throw std::runtime_error("node " + std::to_string(n.id) + ": " + error);
   }
 }
@@ -676,6 +704,11 @@ std::size_t change_network(const ClusterSpec& spec, const std::string& what,
   NetRuleSet rules;
   if (what == "partition") {
     rules = partition_rules(spec, groups);
+    for (const auto& [node_id, now] : current_net_rules(spec)) {  // keep the nodes' own faults
+      node::FaultRules own = now;
+      own.links = rules[node_id].links;
+      rules[node_id] = own;
+    }
   } else if (what == "delay" || what == "drop") {
     rules = link_rules(spec, current_net_rules(spec), id, drop_pct, delay_ms, jitter_ms);
   } else if (what != "heal") {
@@ -684,9 +717,23 @@ std::size_t change_network(const ClusterSpec& spec, const std::string& what,
   }
   apply_net_rules(spec, rules, timeout);
   std::size_t n = 0;
-  for (const auto& [node_id, list] : current_net_rules(spec))
-    n += list.size();
+  for (const auto& [node_id, r] : current_net_rules(spec))
+    n += r.links.size();
   return n;
+}
+
+node::FaultRules change_node_faults(const ClusterSpec& spec, NodeId id,
+                                    std::optional<std::int64_t> disk_delay_ms,
+                                    std::optional<std::int64_t> clock_skew_ppm,
+                                    std::optional<bool> clients_cut,
+                                    std::chrono::milliseconds timeout) {
+  apply_net_rules(
+      spec,
+      node_rules(spec, current_net_rules(spec), id, disk_delay_ms, clock_skew_ppm, clients_cut),
+      timeout);
+  const auto now = current_net_rules(spec);
+  const auto it = now.find(id);
+  return it == now.end() ? node::FaultRules{} : it->second;
 }
 
 std::string connect_string(const ClusterSpec& spec, bool zookeeper) {

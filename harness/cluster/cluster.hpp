@@ -40,8 +40,9 @@ struct ServerStatus {
   std::uint64_t ticks = 0;  ///< ticks the node received since it started
   /// The read path's counters (node::read_counters), in the server's order.
   std::vector<std::pair<std::string, std::uint64_t>> counters;
-  /// The network fault rules in force on the server's peer links.
-  std::vector<node::NetRule> net_rules;
+  /// The fault rules in force on the server (its NetRules: peer links, disk delay, clock skew,
+  /// cut client links).
+  node::FaultRules net_rules;
 };
 
 /// Asks the server at host:port for its status. nullopt if it does not answer in time.
@@ -61,10 +62,9 @@ struct TransferReply {
 std::optional<TransferReply> request_transfer(const std::string& host, int port, NodeId target,
                                               std::chrono::milliseconds timeout);
 
-/// Replaces the fault rules of the server at host:port; "" when it took them, else why not
+/// Replaces every fault rule of the server at host:port; "" when it took them, else why not
 /// (throws std::runtime_error when it does not answer in time).
-std::string set_net_rules(const std::string& host, int port,
-                          const std::vector<node::NetRule>& rules,
+std::string set_net_rules(const std::string& host, int port, const node::FaultRules& rules,
                           std::chrono::milliseconds timeout);
 
 struct NodeSpec {
@@ -153,13 +153,14 @@ TransferOutcome transfer_leadership(const ClusterSpec& spec, NodeId target,
 /// SIGSTOP until it is stopped.
 void signal_node(ClusterSpec& spec, NodeId id, int signal);
 
-/// Network fault rules for every node, by node id.
-using NetRuleSet = std::map<NodeId, std::vector<node::NetRule>>;
+/// The fault rules of every node, by node id (a node missing: no rules).
+using NetRuleSet = std::map<NodeId, node::FaultRules>;
 
 /// The rules of a partition. "1,2/3": groups separated by '/', and two nodes talk only if a
 /// group holds both ("1,2/2,3" is a bridge: 2 talks to both sides, 1 and 3 not to each other);
 /// every node of the cluster must be in a group. "1,2>3": one way, what 1 and 2 send to 3 is
-/// lost (3 still reaches them). Throws std::invalid_argument naming what is wrong.
+/// lost (3 still reaches them). Only link rules. Throws std::invalid_argument naming what is
+/// wrong.
 NetRuleSet partition_rules(const ClusterSpec& spec, const std::string& groups);
 
 /// `current` with node `id`'s links in both directions set to drop `drop_pct` percent and
@@ -168,7 +169,15 @@ NetRuleSet link_rules(const ClusterSpec& spec, NetRuleSet current, NodeId id,
                       std::optional<std::uint32_t> drop_pct, std::optional<std::uint32_t> delay_ms,
                       std::optional<std::uint32_t> jitter_ms);
 
-/// The rules in force on every running node (its status), by id.
+/// `current` with node `id`'s own faults changed where given: disk delay (ms, 0 ..
+/// node::kMaxFaultDelayMs), clock skew (ppm, within +/- node::kMaxClockSkewPpm), cut client
+/// links. Throws std::invalid_argument naming an unknown node or a value out of range.
+NetRuleSet node_rules(const ClusterSpec& spec, NetRuleSet current, NodeId id,
+                      std::optional<std::int64_t> disk_delay_ms,
+                      std::optional<std::int64_t> clock_skew_ppm, std::optional<bool> clients_cut);
+
+/// The rules in force on every running node (its status), by id; nodes without rules are left
+/// out.
 NetRuleSet current_net_rules(const ClusterSpec& spec);
 
 /// Gives every node its rules (nodes missing from `rules` get none): each running node is asked
@@ -177,16 +186,26 @@ NetRuleSet current_net_rules(const ClusterSpec& spec);
 void apply_net_rules(const ClusterSpec& spec, const NetRuleSet& rules,
                      std::chrono::milliseconds timeout);
 
-/// What `qlab cluster partition|heal|delay|drop` does: "partition" applies partition_rules
-/// (`groups`); "heal" removes every rule; "delay" and "drop" change node `id`'s links in the
-/// rules in force (link_rules). Returns the number of link rules in force afterwards. Throws
-/// std::invalid_argument or std::runtime_error naming the problem.
+/// What `qlab cluster partition|heal|delay|drop` does: "partition" replaces the link rules by
+/// partition_rules (`groups`), keeping the nodes' own faults (node_rules); "heal" removes
+/// every rule (also disk delays, clock skews, cut client links); "delay" and "drop" change
+/// node `id`'s links in the rules in force (link_rules). Returns the number of link rules in
+/// force afterwards. Throws std::invalid_argument or std::runtime_error naming the problem.
 std::size_t change_network(const ClusterSpec& spec, const std::string& what,
                            const std::string& groups, NodeId id,
                            std::optional<std::uint32_t> drop_pct,
                            std::optional<std::uint32_t> delay_ms,
                            std::optional<std::uint32_t> jitter_ms,
                            std::chrono::milliseconds timeout);
+
+/// What `qlab cluster slow-disk|clock|cut-clients` does: node_rules on the rules in force,
+/// applied. Returns node `id`'s rules in force afterwards. Throws std::invalid_argument or
+/// std::runtime_error naming the problem.
+node::FaultRules change_node_faults(const ClusterSpec& spec, NodeId id,
+                                    std::optional<std::int64_t> disk_delay_ms,
+                                    std::optional<std::int64_t> clock_skew_ppm,
+                                    std::optional<bool> clients_cut,
+                                    std::chrono::milliseconds timeout);
 
 /// "127.0.0.1:p1,127.0.0.1:p2,..." for the native protocol (or the ZooKeeper ports).
 std::string connect_string(const ClusterSpec& spec, bool zookeeper = false);

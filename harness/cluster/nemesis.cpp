@@ -34,7 +34,8 @@ std::string ids_text(const std::vector<NodeId>& ids) {
 }  // namespace
 
 const std::vector<std::string>& nemesis_faults() {
-  static const std::vector<std::string> faults = {"kill", "pause", "partition", "delay", "drop"};
+  static const std::vector<std::string> faults = {"kill", "pause", "partition", "delay",
+                                                  "drop", "disk",  "clock",     "clients"};
   return faults;
 }
 
@@ -47,9 +48,7 @@ std::vector<NemesisEvent> run_nemesis(ClusterSpec& spec, const NemesisOptions& o
       std::string list;
       for (const auto& k : known)
         list += (list.empty() ? "" : ", ") + k;
-      throw std::invalid_argument(
-          "unknown fault '" + f + "' (known: " + list +
-          (f == "clock" ? "; clock skew is not available on real servers" : "") + ")");
+      throw std::invalid_argument("unknown fault '" + f + "' (known: " + list + ")");
     }
   }
   if (o.interval.count() <= 0) throw std::invalid_argument("the interval must be positive");
@@ -85,7 +84,7 @@ std::vector<NemesisEvent> run_nemesis(ClusterSpec& spec, const NemesisOptions& o
     killed.clear();
     if (rules) {
       apply_net_rules(spec, {}, o.timeout);
-      note("heal", "every link");
+      note("heal", "every rule");
       rules = false;
     }
   };
@@ -128,9 +127,25 @@ std::vector<NemesisEvent> run_nemesis(ClusterSpec& spec, const NemesisOptions& o
           default:  // one way: what `target` sends to the others is lost
             shape = std::to_string(target) + ">" + ids_text(rest);
         }
+        rules = true;  // before: a half-applied change is healed too
         apply_net_rules(spec, partition_rules(spec, shape), o.timeout);
-        rules = true;
         note("partition", shape);
+      } else if (fault == "disk" || fault == "clock" || fault == "clients") {
+        std::optional<std::int64_t> disk, skew;
+        std::string detail = std::to_string(target) + (target == leader ? " (leader)" : "");
+        if (fault == "disk") {
+          disk = 50 + rng.uniform_range(0, 150);
+          detail += " +" + std::to_string(*disk) + " ms per fsync";
+        } else if (fault == "clock") {
+          skew = (rng.chance(0.5) ? 1 : -1) * (50000 + rng.uniform_range(0, 250000));
+          detail += " " + std::string(*skew > 0 ? "+" : "") + std::to_string(*skew) + " ppm";
+        }
+        rules = true;
+        apply_net_rules(spec,
+                        node_rules(spec, current_net_rules(spec), target, disk, skew,
+                                   fault == "clients" ? std::optional<bool>(true) : std::nullopt),
+                        o.timeout);
+        note(fault, detail);
       } else {
         const bool delay = fault == "delay";
         auto set = link_rules(
@@ -138,8 +153,8 @@ std::vector<NemesisEvent> run_nemesis(ClusterSpec& spec, const NemesisOptions& o
             delay ? std::nullopt : std::optional<std::uint32_t>(10 + rng.uniform_range(0, 40)),
             delay ? std::optional<std::uint32_t>(100 + rng.uniform_range(0, 200)) : std::nullopt,
             delay ? std::optional<std::uint32_t>(20) : std::nullopt);
-        apply_net_rules(spec, set, o.timeout);
         rules = true;
+        apply_net_rules(spec, set, o.timeout);
         note(fault, std::to_string(target));
       }
       // The fault lasts half an interval (cut short by the end of the run).

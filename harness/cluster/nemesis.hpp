@@ -1,8 +1,19 @@
 // The nemesis: faults applied to a running local cluster on a seeded schedule (issue 19), as
 // Jepsen's nemesis does to a real cluster. Each interval one fault from the mix starts on
 // nodes drawn from the seed and ends half an interval later; at the end every fault is healed
-// (killed nodes restarted, paused ones resumed, network rules removed), also when an error
-// stops the run.
+// (killed nodes restarted, paused ones resumed, every fault rule removed: links, disk delays,
+// clock skews, cut client links), also when an error stops the run.
+//
+// Clock skew and the drift bound: a server's lease and bounded-staleness read policies trust
+// its ticks to be within PluginContext::clock_drift_ppm (the `clock_drift_ppm` setting) of
+// real time. The `clock` fault makes one server's ticks run 5-30% fast or slow, far beyond any
+// sane bound: a leader whose clock runs slow keeps serving from its lease after it really
+// expired, a follower whose clock runs fast times out and helps elect a new leader while the
+// old one still trusts its lease, and under `bounded` a follower whose clock runs slow
+// believes itself fresher than it is. Reads under `lease` and `bounded` may then legitimately
+// return stale data, without any bug: that is the point of the experiment (linearizable
+// policies such as `read-index` must stay correct). Keep skews within the bound to test a
+// correct deployment.
 #pragma once
 
 #include <chrono>
@@ -17,7 +28,11 @@ namespace quorumlab::cluster {
 
 /// The faults a nemesis can apply: kill (kill -9, then restart), pause (SIGSTOP, then SIGCONT),
 /// partition (a random shape: an isolated node, the isolated leader, a bridge, a one-way cut;
-/// then heal), delay (100-300 ms on one node's links), drop (a share of one node's messages).
+/// then heal), delay (100-300 ms on one node's links), drop (a share of one node's messages),
+/// disk (a slow disk: 50-200 ms added to each fsync of one node's storage; a storage plugin
+/// without it, such as `memory`, refuses and the run stops, healed), clock (one node's
+/// tick clock skewed by +/- 50000-300000 ppm, beyond the drift bound: see above), clients (one
+/// node's client links cut, so its clients move to other servers).
 const std::vector<std::string>& nemesis_faults();
 
 struct NemesisOptions {
@@ -30,7 +45,8 @@ struct NemesisOptions {
 
 struct NemesisEvent {
   double t_s = 0;      ///< seconds since the start
-  std::string what;    ///< kill, restart, pause, resume, partition, heal, delay, drop
+  std::string what;    ///< kill, restart, pause, resume, partition, heal, delay, drop, disk,
+                       ///< clock, clients
   std::string detail;  ///< the nodes or the shape
 };
 

@@ -56,10 +56,18 @@ int start(const ClusterOptions& o) {
   return 0;
 }
 
-/// One line per rule in force, "node 1 -> 3: drop 100%", after the status table.
+/// One line per rule in force after the status table: "network rule: node 1 -> 3: drop 100%",
+/// "fault: node 2: disk delay 50 ms", "fault: node 2: clock skew +200000 ppm", "fault: node 2:
+/// client links cut".
 void print_rules(const nlohmann::json& arr) {
   for (const auto& j : arr) {
     if (!j.contains("net_rules")) continue;
+    const unsigned id = j["id"].get<unsigned>();
+    if (j["disk_delay_ms"].get<unsigned>() > 0)
+      std::printf("fault: node %u: disk delay %u ms\n", id, j["disk_delay_ms"].get<unsigned>());
+    if (j["clock_skew_ppm"].get<int>() != 0)
+      std::printf("fault: node %u: clock skew %+d ppm\n", id, j["clock_skew_ppm"].get<int>());
+    if (j["clients_cut"].get<bool>()) std::printf("fault: node %u: client links cut\n", id);
     for (const auto& r : j["net_rules"]) {
       std::printf("network rule: node %u -> %u:", j["id"].get<unsigned>(),
                   r["peer"].get<unsigned>());
@@ -103,13 +111,17 @@ int status(const ClusterOptions& o) {
         counters[name] = value;
       j["read_counters"] = counters;
       nlohmann::json rules = nlohmann::json::array();
-      for (const auto& r : st->net_rules) {
+      j["ticks"] = st->ticks;
+      for (const auto& r : st->net_rules.links) {
         rules.push_back({{"peer", r.peer},
                          {"drop_pct", r.drop_pct},
                          {"delay_ms", r.delay_ms},
                          {"jitter_ms", r.jitter_ms}});
       }
       j["net_rules"] = rules;
+      j["disk_delay_ms"] = st->net_rules.disk_delay_ms;
+      j["clock_skew_ppm"] = st->net_rules.clock_skew_ppm;
+      j["clients_cut"] = st->net_rules.clients_cut;
     }
     arr.push_back(j);
   }
@@ -234,6 +246,23 @@ int network(const ClusterOptions& o, const std::string& what, const std::string&
   return 0;
 }
 
+/// slow-disk, clock, cut-clients: one node's own faults.
+int node_fault(const ClusterOptions& o, const std::string& what, std::optional<std::int64_t> disk,
+               std::optional<std::int64_t> skew, std::optional<bool> cut) {
+  auto spec = cl::load(o.dir);
+  node::FaultRules now;
+  try {
+    now = cl::change_node_faults(spec, o.node, disk, skew, cut,
+                                 milliseconds(static_cast<long>(o.timeout_s * 1000)));
+  } catch (const std::exception& e) {
+    std::cerr << "qlab cluster " << what << ": " << e.what() << "\n";
+    return 2;
+  }
+  std::printf("%s: node %u: disk delay %u ms, clock skew %+d ppm, client links %s\n", what.c_str(),
+              o.node, now.disk_delay_ms, now.clock_skew_ppm, now.clients_cut ? "cut" : "up");
+  return 0;
+}
+
 }  // namespace
 
 void add_cluster(CLI::App& app, Action& action) {
@@ -306,7 +335,8 @@ void add_cluster(CLI::App& app, Action& action) {
   part->callback([&action, o, groups] {
     action = [o, groups] { return network(*o, "partition", *groups, {}, {}, {}); };
   });
-  auto* heal = cmd->add_subcommand("heal", "remove every network fault rule");
+  auto* heal = cmd->add_subcommand(
+      "heal", "remove every fault rule (links, disk delays, clock skews, cut client links)");
   add_dir(heal);
   heal->callback([&action, o] { action = [o] { return network(*o, "heal", "", {}, {}, {}); }; });
   auto ms = std::make_shared<std::uint32_t>(0);
@@ -329,6 +359,41 @@ void add_cluster(CLI::App& app, Action& action) {
       ->check(CLI::Range(0, 100));
   drop->callback(
       [&action, o, pct] { action = [o, pct] { return network(*o, "drop", "", *pct, {}, {}); }; });
+
+  auto disk_ms = std::make_shared<std::int64_t>(0);
+  auto* slow = cmd->add_subcommand(
+      "slow-disk", "slow NODE's disk: each fsync of its storage plugin takes --ms longer");
+  add_dir(slow);
+  slow->add_option("node", o->node, "node id")->required();
+  slow->add_option("--ms", *disk_ms, "added to each fsync, in ms (0 removes it)")->required();
+  slow->callback([&action, o, disk_ms] {
+    action = [o, disk_ms] { return node_fault(*o, "slow-disk", *disk_ms, {}, {}); };
+  });
+  auto skew = std::make_shared<std::int64_t>(0);
+  auto* clock = cmd->add_subcommand(
+      "clock",
+      "skew NODE's tick clock: its ticks run at rate 1 + ppm/1e6 (beyond the configured "
+      "clock_drift_ppm, lease and bounded reads may return stale data)");
+  add_dir(clock);
+  clock->add_option("node", o->node, "node id")->required();
+  clock
+      ->add_option("--skew-ppm", *skew,
+                   "parts per million, -500000 .. 500000 (200000: 20% fast; 0 removes it)")
+      ->required();
+  clock->callback([&action, o, skew] {
+    action = [o, skew] { return node_fault(*o, "clock", {}, *skew, {}); };
+  });
+  auto restore = std::make_shared<bool>(false);
+  auto* cut = cmd->add_subcommand(
+      "cut-clients",
+      "cut NODE's client links: it neither takes nor answers client messages (status and admin "
+      "requests still), so clients time out and move to another server");
+  add_dir(cut);
+  cut->add_option("node", o->node, "node id")->required();
+  cut->add_flag("--restore", *restore, "reconnect NODE's client links instead");
+  cut->callback([&action, o, restore] {
+    action = [o, restore] { return node_fault(*o, "cut-clients", {}, {}, !*restore); };
+  });
 
   for (const char* what : {"kill", "restart", "pause", "resume"}) {
     const char* help = std::string(what) == "kill"      ? "SIGKILL one node"
@@ -360,7 +425,9 @@ void add_nemesis(CLI::App& app, Action& action) {
   };
   auto o = std::make_shared<Options>();
   cmd->add_option("--dir", o->dir, "cluster directory (state, logs, data)")->required();
-  cmd->add_option("--mix", o->mix, "faults, comma-separated: kill, pause, partition, delay, drop")
+  cmd->add_option("--mix", o->mix,
+                  "faults, comma-separated: kill, pause, partition, delay, drop, disk, clock, "
+                  "clients")
       ->capture_default_str();
   cmd->add_option("--interval", o->interval_s, "seconds between fault starts (each lasts half)")
       ->check(CLI::PositiveNumber)

@@ -221,8 +221,9 @@ struct ClientMessage {
     status @2 :Void;             # monitoring: answered with `status`, no session needed
     transfer @3 :UInt32;         # admin: hand the leadership to this voter (Raft 3.10); answered
                                  # with `transfer` at once, no session needed
-    netRules @4 :NetRules;       # admin: replace the fault rules on this server's peer links;
-                                 # answered with `netRules` (the rules in force), no session
+    netRules @4 :NetRules;       # admin: replace the fault rules on this server (its peer
+                                 # links, disk, tick clock, client links); answered with
+                                 # `netRules` (the rules in force), no session
   }
 }
 
@@ -237,9 +238,16 @@ struct NetRule {
   jitterMs @3 :UInt32;
 }
 
+# Every fault rule of one server. A request replaces all of them (a field left out: no such
+# fault); an answer carries the rules in force.
 struct NetRules {
   rules @0 :List(NetRule);
   error @1 :Text;                # in an answer: why the rules were not taken ("" when they were)
+  diskDelayMs @2 :UInt32;        # slow disk: each fsync of the storage plugin takes this much
+                                 # longer (Storage::set_fsync_delay)
+  clockSkewPpm @3 :Int32;        # clock skew: the tick clock runs at rate 1 + ppm / 1e6
+  clientsCut @4 :Bool;           # the client links are cut: client messages are neither taken
+                                 # nor answered (status and admin requests still are)
 }
 
 # Answer to a `transfer` request: whether the broadcast plugin started the transfer. The
@@ -275,6 +283,9 @@ struct ServerStatus {
   ticks @18 :UInt64;             # ticks delivered since the process started (stalls included)
   counters @19 :List(Counter);   # the read path's counters (node::read_counters), in order
   netRules @20 :List(NetRule);   # the fault rules in force on this server's peer links
+  diskDelayMs @21 :UInt32;       # the other fault rules in force (NetRules)
+  clockSkewPpm @22 :Int32;
+  clientsCut @23 :Bool;
 }
 
 struct Counter {

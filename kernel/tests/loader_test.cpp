@@ -105,12 +105,12 @@ TEST(PluginLoader, AbiMismatchNamesFileAndVersions) {
 }
 
 TEST(PluginLoader, PluginBuiltAgainstAbi2IsRefusedNamingBothVersions) {
-  ASSERT_EQ(kPluginAbiVersion, 4u);
+  ASSERT_EQ(kPluginAbiVersion, 5u);
   PluginLoader loader(kDir);
   auto msg =
       error_of([&] { loader.describe(PluginKind::broadcast, (kDir / "test_abi2.so").string()); });
   EXPECT_THAT(msg, HasSubstr("test_abi2.so: plugin ABI version 2 does not match this kernel's "
-                             "ABI version 4; rebuild the plugin"));
+                             "ABI version 5; rebuild the plugin"));
   // By name too: the refused file is not a candidate, and the problem is listed.
   msg = error_of([&] { loader.describe(PluginKind::broadcast, "test-abi2"); });
   EXPECT_THAT(msg, HasSubstr("no broadcast plugin named 'test-abi2'"));

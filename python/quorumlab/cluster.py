@@ -231,8 +231,9 @@ class Cluster:
     def status(self) -> List[Dict[str, Any]]:
         """One dict per node, the fields of ``qlab cluster status --json``: id, pid, role,
         process, client_port, peer_port, zk_port and, for a node that answers, leader, epoch,
-        sub_state, applied_zxid, digest, znodes, sessions, net_rules (the network fault rules
-        in force on its peer links: peer, drop_pct, delay_ms, jitter_ms)."""
+        sub_state, applied_zxid, digest, znodes, sessions, ticks (delivered since it started),
+        and the fault rules in force: net_rules (on its peer links: peer, drop_pct, delay_ms,
+        jitter_ms), disk_delay_ms, clock_skew_ppm, clients_cut."""
         out = []
         for n in self._need_spec().nodes:
             process = _native.proc_state(n["pid"])
@@ -242,7 +243,8 @@ class Cluster:
                    "peer_port": n["peer_port"], "zk_port": n["zk_port"]}
             if st:
                 for k in ("leader", "epoch", "sub_state", "applied_zxid", "digest", "znodes",
-                          "sessions", "net_rules"):
+                          "sessions", "ticks", "net_rules", "disk_delay_ms",
+                          "clock_skew_ppm", "clients_cut"):
                     row[k] = st[k]
             out.append(row)
         return out
@@ -271,11 +273,11 @@ class Cluster:
     def partition(self, groups: str) -> None:
         """Cuts the peer links between groups: "1,2/3" (nodes talk only within a group they
         share; "1,2/2,3" is a bridge), or one way, "1,2>3" (what 1 and 2 send to 3 is lost).
-        Replaces every rule in force."""
+        Replaces every link rule in force (a node's own faults stay)."""
         self._network("partition", groups=groups)
 
     def heal(self) -> None:
-        """Removes every network fault rule."""
+        """Removes every fault rule: links, disk delays, clock skews, cut client links."""
         self._network("heal")
 
     def delay(self, node: int, ms: int, jitter: int = 0) -> None:
@@ -286,6 +288,32 @@ class Cluster:
     def drop(self, node: int, pct: int) -> None:
         """Loses `pct` percent of the messages on `node`'s peer links, both ways."""
         self._network("drop", node=node, drop=pct)
+
+    # ---- a node's own faults (its disk, its tick clock, its client links) -----------------
+
+    def slow_disk(self, node: int, ms: int) -> None:
+        """Each fsync of `node`'s storage plugin takes `ms` longer (0 removes it; the plugin
+        must support it: ``wal`` does, ``memory`` refuses)."""
+        self._node_faults(node, disk_delay_ms=ms)
+
+    def clock_skew(self, node: int, ppm: int) -> None:
+        """`node`'s tick clock runs at rate 1 + ppm/1e6 (-500000 .. 500000; 0 removes it).
+        Beyond the configured clock_drift_ppm, lease and bounded reads may return stale data."""
+        self._node_faults(node, clock_skew_ppm=ppm)
+
+    def cut_clients(self, node: int, cut: bool = True) -> None:
+        """Cuts `node`'s client links (cut=False restores them): it neither takes nor answers
+        client messages, so its clients time out and move to another server."""
+        self._node_faults(node, clients_cut=cut)
+
+    def _node_faults(self, node: int, disk_delay_ms: Optional[int] = None,
+                     clock_skew_ppm: Optional[int] = None,
+                     clients_cut: Optional[bool] = None) -> None:
+        if not self._running:
+            raise RuntimeError("the cluster is stopped")
+        self._node(node)
+        _native.change_node_faults(self._need_spec(), node, disk_delay_ms, clock_skew_ppm,
+                                   clients_cut, self.timeout)
 
     def _network(self, what: str, groups: str = "", node: int = 0, drop: Optional[int] = None,
                  delay: Optional[int] = None, jitter: Optional[int] = None) -> None:

@@ -54,7 +54,7 @@ pyb::dict status_py(const cl::ServerStatus& st) {
   d["can_propose"] = st.can_propose;
   d["ticks"] = st.ticks;
   pyb::list rules;
-  for (const auto& r : st.net_rules) {
+  for (const auto& r : st.net_rules.links) {
     pyb::dict rule;
     rule["peer"] = r.peer;
     rule["drop_pct"] = r.drop_pct;
@@ -63,6 +63,9 @@ pyb::dict status_py(const cl::ServerStatus& st) {
     rules.append(rule);
   }
   d["net_rules"] = rules;
+  d["disk_delay_ms"] = st.net_rules.disk_delay_ms;
+  d["clock_skew_ppm"] = st.net_rules.clock_skew_ppm;
+  d["clients_cut"] = st.net_rules.clients_cut;
   return d;
 }
 
@@ -162,6 +165,16 @@ void bind_cluster(pyb::module_& m) {
       },
       pyb::arg("spec"), pyb::arg("what"), pyb::arg("groups"), pyb::arg("id"), pyb::arg("drop"),
       pyb::arg("delay"), pyb::arg("jitter"), pyb::arg("timeout_s"));
+  m.def(
+      "change_node_faults",
+      [](const cl::ClusterSpec& spec, NodeId id, std::optional<std::int64_t> disk_delay_ms,
+         std::optional<std::int64_t> clock_skew_ppm, std::optional<bool> clients_cut,
+         double timeout_s) {
+        gil_scoped_release release;
+        cl::change_node_faults(spec, id, disk_delay_ms, clock_skew_ppm, clients_cut, ms(timeout_s));
+      },
+      pyb::arg("spec"), pyb::arg("id"), pyb::arg("disk_delay_ms"), pyb::arg("clock_skew_ppm"),
+      pyb::arg("clients_cut"), pyb::arg("timeout_s"));
   m.def(
       "connect_string",
       [](const cl::ClusterSpec& spec, bool zk) { return cl::connect_string(spec, zk); },

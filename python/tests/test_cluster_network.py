@@ -139,6 +139,24 @@ def test_the_nemesis_applies_a_seeded_schedule_and_heals_everything(c):
     assert all(n["process"] == "running" and not n.get("net_rules") for n in c.status())
     write_through(c, c.node_ids, "/after-nemesis", b"7")
     converged(c, "/after-nemesis", b"7")
-    bad = subprocess.run([QLAB, "nemesis", "--dir", c.dir, "--mix", "kill,clock"],
+    bad = subprocess.run([QLAB, "nemesis", "--dir", c.dir, "--mix", "kill,bogus"],
                          capture_output=True, text=True)
-    assert bad.returncode == 2 and "unknown fault 'clock'" in bad.stderr
+    assert bad.returncode == 2 and "unknown fault 'bogus'" in bad.stderr
+
+
+def test_a_slow_disk_is_refused_by_the_memory_storage_and_nothing_changes(c):
+    c.delay(1, 5)
+    with pytest.raises(RuntimeError, match="storage plugin 'memory': this storage plugin has "
+                                           "no fsync to slow down"):
+        c.slow_disk(1, 10)
+    st = {n["id"]: n for n in c.status()}
+    assert st[1]["disk_delay_ms"] == 0 and st[1]["net_rules"]  # all or nothing
+    c.heal()
+    # The nemesis stops on the refusal and still heals what it applied.
+    c.delay(2, 5)
+    r = subprocess.run([QLAB, "nemesis", "--dir", c.dir, "--mix", "disk", "--interval", "1",
+                        "--duration", "1", "--seed", "1"], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 1 and "storage plugin 'memory'" in r.stderr, r.stderr
+    assert "the faults applied so far were healed" in r.stderr
+    assert all(not n["net_rules"] and n["disk_delay_ms"] == 0 for n in c.status())

@@ -53,6 +53,9 @@ std::string Node::not_serving_reason() const {
 }
 
 void Node::send_to(Connection& c, Bytes bytes) {
+  // Cut client links (a fault rule) answer nothing to a session; status probes and admin
+  // requests come on connections without one.
+  if (clients_cut_ && c.session != 0) return;
   env_.send_client(c.id, std::move(bytes));
 }
 
@@ -97,6 +100,7 @@ void Node::protocol_error(Connection& c, const std::string& reason) {
 void Node::on_client_message(ConnId conn, const std::uint8_t* data, std::size_t size,
                              const std::string& peer_address) {
   auto& slot = connections_[conn];
+  const bool fresh = !slot;
   if (!slot) {
     slot = std::make_unique<Connection>();
     slot->id = conn;
@@ -107,6 +111,12 @@ void Node::on_client_message(ConnId conn, const std::uint8_t* data, std::size_t 
   try {
     CapnpReader reader(data, size, kClientTraversalWords);
     auto msg = reader.root<proto::ClientMessage>();
+    if (clients_cut_ && !msg.isStatus() && !msg.isTransfer() && !msg.isNetRules()) {
+      // The client links are cut (a fault rule): the message is lost, as in a partition
+      // between this server and its clients; the client times out and moves elsewhere.
+      if (fresh) connections_.erase(conn);
+      return;
+    }
     switch (msg.which()) {
       case proto::ClientMessage::CONNECT:
         if (c.session != 0) return protocol_error(c, "connect on a connection that has a session");
@@ -123,9 +133,15 @@ void Node::on_client_message(ConnId conn, const std::uint8_t* data, std::size_t 
         if (msg.isTransfer()) {
           send_to(c, transfer_message(msg.getTransfer()));
         } else {
-          std::vector<NetRule> rules;
-          for (auto r : msg.getNetRules().getRules())
-            rules.push_back(NetRule{r.getPeer(), r.getDropPct(), r.getDelayMs(), r.getJitterMs()});
+          const auto in = msg.getNetRules();
+          FaultRules rules;
+          for (auto r : in.getRules()) {
+            rules.links.push_back(
+                NetRule{r.getPeer(), r.getDropPct(), r.getDelayMs(), r.getJitterMs()});
+          }
+          rules.disk_delay_ms = in.getDiskDelayMs();
+          rules.clock_skew_ppm = in.getClockSkewPpm();
+          rules.clients_cut = in.getClientsCut();
           send_to(c, net_rules_message(rules));
         }
         if (c.session == 0) {  // an admin request, not a session

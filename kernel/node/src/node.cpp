@@ -213,15 +213,31 @@ void put_rules(capnp::List<proto::NetRule>::Builder list, const std::vector<NetR
 
 }  // namespace
 
-Bytes Node::net_rules_message(const std::vector<NetRule>& rules) {
-  const std::string error = env_.set_net_rules(rules);
+Bytes Node::net_rules_message(const FaultRules& rules) {
+  const FaultRules before = env_.fault_rules();
+  std::string error = env_.set_fault_rules(rules);  // checks every rule, then takes them
+  if (error.empty() && rules.disk_delay_ms != before.disk_delay_ms) {
+    error = storage_->set_fsync_delay(rules.disk_delay_ms);
+    if (!error.empty()) {
+      error = "storage plugin '" + config_.storage.name + "': " + error;
+      (void)env_.set_fault_rules(before);  // all or nothing
+    }
+  }
   if (error.empty()) {
-    log_->warn("node {}: network fault rules now: {} rule(s)", config_.id(), rules.size());
+    clients_cut_ = rules.clients_cut;
+    log_->warn(
+        "node {}: fault rules now: {} link rule(s), disk delay {} ms, clock skew {} ppm, "
+        "client links {}",
+        config_.id(), rules.links.size(), rules.disk_delay_ms, rules.clock_skew_ppm,
+        rules.clients_cut ? "cut" : "up");
   }
   capnp::MallocMessageBuilder msg;
   auto out = msg.initRoot<proto::ServerMessage>().initNetRules();
-  const auto now = env_.net_rules();
-  put_rules(out.initRules(static_cast<unsigned>(now.size())), now);
+  const FaultRules now = env_.fault_rules();
+  put_rules(out.initRules(static_cast<unsigned>(now.links.size())), now.links);
+  out.setDiskDelayMs(now.disk_delay_ms);
+  out.setClockSkewPpm(now.clock_skew_ppm);
+  out.setClientsCut(now.clients_cut);
   out.setError(error);
   return to_bytes(msg);
 }
@@ -257,8 +273,11 @@ Bytes Node::status_message() const {
     list[i].setName(counters[i].first);
     list[i].setValue(counters[i].second);
   }
-  const auto rules = env_.net_rules();
-  put_rules(s.initNetRules(static_cast<unsigned>(rules.size())), rules);
+  const FaultRules rules = env_.fault_rules();
+  put_rules(s.initNetRules(static_cast<unsigned>(rules.links.size())), rules.links);
+  s.setDiskDelayMs(rules.disk_delay_ms);
+  s.setClockSkewPpm(rules.clock_skew_ppm);
+  s.setClientsCut(rules.clients_cut);
   return to_bytes(msg);
 }
 

@@ -112,6 +112,11 @@ std::int64_t steady_ms() {
   return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
 }
 
+std::int64_t steady_us() {
+  using namespace std::chrono;
+  return duration_cast<microseconds>(steady_clock::now().time_since_epoch()).count();
+}
+
 std::int64_t system_ms() {
   using namespace std::chrono;
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
@@ -175,31 +180,52 @@ std::int64_t ZmqRuntime::release_held(std::int64_t now) {
   return held_.empty() ? -1 : held_.front().at_ms - now;
 }
 
-std::string ZmqRuntime::set_net_rules(const std::vector<NetRule>& rules) {
-  for (const auto& r : rules) {
+std::string ZmqRuntime::set_fault_rules(const FaultRules& rules) {
+  for (const auto& r : rules.links) {
     if (peers_out_.count(r.peer) == 0) {
       return "no peer " + std::to_string(r.peer) + " in this server's configuration";
     }
     if (r.drop_pct > 100) return "drop percentage above 100 for peer " + std::to_string(r.peer);
-    if (r.delay_ms > 600000 || r.jitter_ms > 600000) {
-      return "delay or jitter above 600000 ms for peer " + std::to_string(r.peer);
+    if (r.delay_ms > kMaxFaultDelayMs || r.jitter_ms > kMaxFaultDelayMs) {
+      return "delay or jitter above " + std::to_string(kMaxFaultDelayMs) + " ms for peer " +
+             std::to_string(r.peer);
     }
   }
+  if (rules.disk_delay_ms > kMaxFaultDelayMs) {
+    return "disk delay " + std::to_string(rules.disk_delay_ms) + " ms above " +
+           std::to_string(kMaxFaultDelayMs) + " ms";
+  }
+  if (rules.clock_skew_ppm > kMaxClockSkewPpm || rules.clock_skew_ppm < -kMaxClockSkewPpm) {
+    return "clock skew " + std::to_string(rules.clock_skew_ppm) + " ppm outside -" +
+           std::to_string(kMaxClockSkewPpm) + " .. " + std::to_string(kMaxClockSkewPpm);
+  }
   rules_.clear();
-  for (const auto& r : rules)
+  for (const auto& r : rules.links)
     rules_[r.peer] = r;
-  // Messages held under the old rules go out at their times; a heal (no rules) sends them now.
+  // Messages held under the old rules go out at their times; no link rules send them now.
   if (rules_.empty()) release_held(std::numeric_limits<std::int64_t>::max());
+  if (rules.clock_skew_ppm != other_rules_.clock_skew_ppm) {
+    const std::int64_t now = steady_us();
+    anchor_tick_us_ = tick_clock_us(now);
+    anchor_real_us_ = now;
+  }
+  other_rules_ = rules;
+  other_rules_.links.clear();
   return "";
 }
 
-std::vector<NetRule> ZmqRuntime::net_rules() const {
-  std::vector<NetRule> out;
+FaultRules ZmqRuntime::fault_rules() const {
+  FaultRules out = other_rules_;
   for (const auto& [peer, r] : rules_)
-    out.push_back(r);
-  std::sort(out.begin(), out.end(),
+    out.links.push_back(r);
+  std::sort(out.links.begin(), out.links.end(),
             [](const NetRule& a, const NetRule& b) { return a.peer < b.peer; });
   return out;
+}
+
+std::int64_t ZmqRuntime::tick_clock_us(std::int64_t real_us) const {
+  return anchor_tick_us_ +
+         (real_us - anchor_real_us_) * (1000000 + other_rules_.clock_skew_ppm) / 1000000;
 }
 
 void ZmqRuntime::send_client(ConnId conn, Bytes bytes) {
@@ -275,9 +301,14 @@ void ZmqRuntime::run(RuntimeHandler& handler, const std::atomic<bool>& stop) {
   for (auto& m : monitors_)
     items.push_back({m.events.handle(), 0, ZMQ_POLLIN, 0});
   const std::size_t own_items = items.size();
-  std::int64_t next_tick = now_ms() + tick_ms_;
+  // Ticks follow the tick clock (real time scaled by the clock skew fault, tick_clock_us), in
+  // microseconds so that a skew of a few percent changes the rate of 10 ms ticks.
+  const std::int64_t tick_us = tick_ms_ * 1000;
+  std::int64_t next_tick = tick_clock_us(steady_us()) + tick_us;
   while (!stop.load(std::memory_order_relaxed)) {
-    std::int64_t wait = std::max<std::int64_t>(0, next_tick - steady_ms());
+    // Real time until the tick clock reaches the next tick, rounded up to whole ms.
+    const std::int64_t ahead_us = std::max<std::int64_t>(0, next_tick - tick_clock_us(steady_us()));
+    std::int64_t wait = (ahead_us * 1000000 / (1000000 + other_rules_.clock_skew_ppm) + 999) / 1000;
     if (!held_.empty()) {
       const std::int64_t until_held = release_held(steady_ms());
       if (until_held >= 0) wait = std::min(wait, until_held);
@@ -289,13 +320,15 @@ void ZmqRuntime::run(RuntimeHandler& handler, const std::atomic<bool>& stop) {
     } catch (const zmq::error_t& e) {
       if (e.num() != EINTR) throw;
     }
-    turn_now_ms_ = steady_ms();
+    const std::int64_t real_us = steady_us();
+    turn_now_ms_ = real_us / 1000;
     turn_wall_ms_ = system_ms();
     // Every tick that fell due is delivered before the inputs of this turn, also the ones due
     // while the process was stopped: a plugin's elapsed time never under-counts real time
-    // (runtime_handler.hpp). The burst is as long as the stall; the plugins react to its first
-    // ticks (a zab leader steps down within sync_limit of them) and stop sending.
-    for (std::int64_t due = ticks_due(turn_now_ms_, next_tick, tick_ms_); due > 0; --due)
+    // (runtime_handler.hpp), unless a clock skew fault slows the tick clock: that is the fault.
+    // The burst is as long as the stall; the plugins react to its first ticks (a zab leader
+    // steps down within sync_limit of them) and stop sending.
+    for (std::int64_t due = ticks_due(tick_clock_us(real_us), next_tick, tick_us); due > 0; --due)
       handler.on_tick();
     if (items[0].revents & ZMQ_POLLIN) drain_clients(handler);
     if (items[1].revents & ZMQ_POLLIN) drain_peers(handler);

@@ -123,3 +123,61 @@ TEST(ZmqRuntime, PeersExchangeMessagesAndAClosedPeerIsReportedOnce) {
   ASSERT_TRUE(one->handler.wait([](Recorder& r) { return r.disconnected_.size() >= 2; }));
   EXPECT_EQ(one->handler.disconnected_, (std::vector<NodeId>{2, 2}));
 }
+
+TEST(ZmqRuntime, FaultRulesAreCheckedAsAWholeAndNamed) {
+  const int p1 = free_port(), p2 = free_port();
+  ZmqRuntime runtime(peer_config(1, p1, p2));
+  FaultRules bad;
+  bad.links = {NetRule{2, 10, 0, 0}, NetRule{5, 100, 0, 0}};
+  EXPECT_EQ(runtime.set_fault_rules(bad), "no peer 5 in this server's configuration");
+  bad = {};
+  bad.clock_skew_ppm = 500001;
+  EXPECT_EQ(runtime.set_fault_rules(bad), "clock skew 500001 ppm outside -500000 .. 500000");
+  bad = {};
+  bad.disk_delay_ms = 600001;
+  EXPECT_EQ(runtime.set_fault_rules(bad), "disk delay 600001 ms above 600000 ms");
+  EXPECT_TRUE(runtime.fault_rules().empty());  // nothing of a refused set was taken
+  FaultRules good;
+  good.links = {NetRule{2, 0, 30, 0}};
+  good.disk_delay_ms = 20;
+  good.clock_skew_ppm = -200000;
+  good.clients_cut = true;
+  EXPECT_EQ(runtime.set_fault_rules(good), "");
+  EXPECT_EQ(runtime.fault_rules(), good);
+  EXPECT_EQ(runtime.set_fault_rules({}), "");
+  EXPECT_TRUE(runtime.fault_rules().empty());
+}
+
+// A clock skew scales the tick period: 100 ticks of 5 ms take 333 ms of real time at
+// +500000 ppm and 714 ms at -300000 ppm. Ticks are never early (the loop waits until the tick
+// clock reaches a tick); a loaded machine only delays them, so the slow bound is tight and the
+// fast one leaves room.
+TEST(ZmqRuntime, AClockSkewMakesTheTicksRunFastOrSlow) {
+  for (const std::int32_t ppm : {500000, -300000}) {
+    // Declared before the runtime: its loop uses them until it is joined.
+    std::atomic<int> ticks{0};
+    std::mutex mu;
+    std::condition_variable cv;
+    const int p1 = free_port(), p2 = free_port();
+    Running r(peer_config(1, p1, p2));
+    FaultRules rules;
+    rules.clock_skew_ppm = ppm;
+    ASSERT_EQ(r.runtime.set_fault_rules(rules), "");
+    r.handler.on_tick_action = [&] {
+      std::lock_guard<std::mutex> lock(mu);
+      ++ticks;
+      cv.notify_all();
+    };
+    const auto start = std::chrono::steady_clock::now();
+    r.start();
+    std::unique_lock<std::mutex> lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return ticks >= 100; }));
+    const double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    const double ideal = 100 * 5 / (1 + ppm / 1e6);
+    EXPECT_GE(ms, ideal * 0.95) << ppm;
+    if (ppm > 0) {
+      EXPECT_LT(ms, 100 * 5) << "ticks at the unskewed rate";
+    }
+  }
+}

@@ -3,8 +3,10 @@
 #include <fcntl.h>
 
 #include <algorithm>
+#include <chrono>
 #include <map>
 #include <stdexcept>
+#include <thread>
 
 #include "wal/format.hpp"
 #include "wal/snapshot_file.hpp"
@@ -25,6 +27,7 @@ LogWriter::LogWriter(LogWriterOptions options, std::vector<SegmentInfo> segments
       active_end_(active_end_bytes),
       segment_count_(segments.size()) {
   if (!segments_.empty()) active_ = File::open(segments_.back().path, O_WRONLY);
+  fsync_delay_ms_.store(options_.fsync_delay_ms, std::memory_order_relaxed);
   thread_ = std::thread([this] { run(); });
 }
 
@@ -213,6 +216,10 @@ void LogWriter::start_segment(const WriteOp& op) {
 }
 
 void LogWriter::sync_if_needed() {
+  if (const std::uint32_t delay = fsync_delay_ms_.load(std::memory_order_relaxed);
+      delay > 0 && unsynced_ && active_.is_open()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(delay));  // the slow disk's latency
+  }
   if (!options_.fsync) {
     unsynced_ = dir_dirty_ = false;
     return;

@@ -55,6 +55,7 @@ struct LogWriterOptions {
                                         ///< fdatasync of a segment
   std::function<void()> before_write;   ///< test hook, called on this thread before it writes
                                         ///< a batch of staged operations
+  std::uint32_t fsync_delay_ms = 0;     ///< initial set_fsync_delay()
 };
 
 class LogWriter {
@@ -90,6 +91,10 @@ class LogWriter {
   /// Set once an I/O error stopped the writer; nothing becomes durable after that.
   std::optional<std::string> failure() const;
 
+  /// A slow disk (fault injection): each later sync of written log records (an fdatasync, or
+  /// with fsync off the completion of the write) waits `ms` first. Any thread.
+  void set_fsync_delay(std::uint32_t ms) { fsync_delay_ms_.store(ms, std::memory_order_relaxed); }
+
   std::uint64_t backpressure_waits() const;
   std::size_t segment_count() const;
 
@@ -108,6 +113,7 @@ class LogWriter {
   DiskCounters& counters_;
   spdlog::logger& logger_;
   const std::function<void(std::uint64_t)> on_durable_;
+  std::atomic<std::uint32_t> fsync_delay_ms_{0};
   const std::function<void()> on_failure_;
 
   // Owned by the writer thread.

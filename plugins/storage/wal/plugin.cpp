@@ -54,6 +54,15 @@ std::vector<ParamSpec> schema() {
        1048576.0,
        68719476736.0,
        {}},
+      {"fsync_delay_ms",
+       ParamType::integer,
+       static_cast<std::int64_t>(d.fsync_delay_ms),
+       "a slow disk: each sync of the log (fdatasync, or with fsync=false the completion of the "
+       "write) waits this long first, on the writer thread, so group commit batches more; also "
+       "set on a running server as a fault (qlab cluster slow-disk, Storage::set_fsync_delay)",
+       0.0,
+       600000.0,
+       {}},
   };
 }
 
@@ -68,6 +77,7 @@ std::unique_ptr<quorumlab::Storage> make(quorumlab::PluginContext& ctx) {
   o.preallocate = ctx.params.get_bool("preallocate");
   o.snapshot_keep = static_cast<std::uint32_t>(ctx.params.get_int("snapshot_keep"));
   o.max_pending_bytes = static_cast<std::uint64_t>(ctx.params.get_int("max_pending_bytes"));
+  o.fsync_delay_ms = static_cast<std::uint32_t>(ctx.params.get_int("fsync_delay_ms"));
   auto logger = ctx.logger ? ctx.logger : quorumlab::log::get("wal");
   return std::make_unique<quorumlab::storage::WalStorage>(std::move(o), std::move(logger));
 }

@@ -23,6 +23,7 @@ WalStorage::WalStorage(WalOptions options, std::shared_ptr<spdlog::logger> logge
   if (!logger_) throw std::invalid_argument("wal: a logger is required");
   if (options_.dir.empty()) throw std::invalid_argument("wal: no directory given");
   if (options_.segment_bytes < 4096) throw std::invalid_argument("wal: segment_bytes < 4096");
+  fsync_delay_ms_ = options_.fsync_delay_ms;
 }
 
 WalStorage::~WalStorage() {
@@ -55,6 +56,7 @@ StorageRecovery WalStorage::recover() {
   wo.preallocate = options_.preallocate;
   wo.snapshot_keep = options_.snapshot_keep;
   wo.max_pending_bytes = options_.max_pending_bytes;
+  wo.fsync_delay_ms = fsync_delay_ms_;
   wo.before_fsync = options_.before_fsync;
   wo.before_write = options_.before_write;
   const bool fresh = r.segments.empty();
@@ -148,6 +150,12 @@ void WalStorage::save_hard_state(const HardState& state) {
   active_bytes_ += n;
   staged_bytes_ += n;
   active_has_records_ = true;
+}
+
+std::string WalStorage::set_fsync_delay(std::uint32_t ms) {
+  fsync_delay_ms_ = ms;
+  if (writer_) writer_->set_fsync_delay(ms);
+  return "";
 }
 
 std::uint64_t WalStorage::flush() {

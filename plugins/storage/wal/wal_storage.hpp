@@ -48,6 +48,7 @@ struct WalOptions {
   bool preallocate = false;         ///< posix_fallocate each new segment to segment_bytes
   std::uint32_t snapshot_keep = 2;  ///< older snapshot files kept besides the newest
   std::uint64_t max_pending_bytes = std::uint64_t{256} << 20;  ///< backpressure bound
+  std::uint32_t fsync_delay_ms = 0;  ///< a slow disk: each log sync waits this long first
   /// Test hooks. before_fsync runs on the writer thread before each segment fdatasync,
   /// before_write before it writes a batch of staged operations; before_snapshot_write on the
   /// snapshot thread before each background snapshot write.
@@ -107,6 +108,11 @@ class WalStorage final : public Storage {
 
   StorageStats stats() const override;
 
+  /// Each later sync of the log (fdatasync, or with fsync off the completion of the write)
+  /// waits `ms` first, on the writer thread: tickets complete later and group commit batches
+  /// the flushes queued meanwhile. Also before recover() (the writer starts with it).
+  std::string set_fsync_delay(std::uint32_t ms) override;
+
   /// Blocks until all background work submitted so far (snapshots, handed-over writes, the
   /// segment deletions they allow) is done, or the writer has failed (it does not throw for
   /// that). Staged writes are not handed over: flush() first.
@@ -127,6 +133,7 @@ class WalStorage final : public Storage {
   const std::shared_ptr<spdlog::logger> logger_;
   wal::DiskCounters counters_;
   std::atomic<std::uint64_t> durable_ticket_{0};
+  std::uint32_t fsync_delay_ms_ = 0;  ///< reactor thread; handed to the writer
 
   mutable std::mutex wakeup_mu_;
   std::shared_ptr<const std::function<void()>> wakeup_;

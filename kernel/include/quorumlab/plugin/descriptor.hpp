@@ -29,7 +29,8 @@ namespace quorumlab {
 /// the context). 4: Broadcast::transfer_leadership (a virtual, so the vtable changed);
 /// barrier_unavailable in the descriptor (capabilities that depend on the plugin's parameters,
 /// e.g. raft's lease only with check_quorum); read-path counters in BroadcastStatus.
-constexpr std::uint32_t kPluginAbiVersion = 4;
+/// 5: Storage::set_fsync_delay (a virtual: a slow disk as a fault on real clusters).
+constexpr std::uint32_t kPluginAbiVersion = 5;
 constexpr std::uint32_t kPluginMagic = 0x514c4142;  // "QLAB"
 
 enum class PluginKind : std::uint32_t { broadcast = 1, storage = 2, read_policy = 3 };

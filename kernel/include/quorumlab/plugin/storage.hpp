@@ -73,6 +73,16 @@ class BOOST_SYMBOL_VISIBLE Storage {
   virtual void install_snapshot(const Snapshot& snapshot) = 0;
 
   virtual StorageStats stats() const = 0;
+
+  /// Fault injection (a slow disk, issue 19): from now on each fsync that makes log writes
+  /// durable takes `ms` longer (0: no delay), so every flush ticket completes later and group
+  /// commit batches more, as on a slow device. Called from the reactor thread at any time
+  /// after recover(). Returns "" when taken, else why not; the default: the plugin has no
+  /// fsync to slow down.
+  virtual std::string set_fsync_delay(std::uint32_t ms) {
+    (void)ms;
+    return "this storage plugin has no fsync to slow down";
+  }
 };
 
 }  // namespace quorumlab

@@ -39,6 +39,7 @@ TEST(WalPlugin, DescriptorSchemaAndFactory) {
   EXPECT_EQ(defaults.at("preallocate"), ParamValue(false));
   EXPECT_EQ(defaults.at("snapshot_keep"), ParamValue(std::int64_t{2}));
   EXPECT_TRUE(defaults.count("max_pending_bytes"));
+  EXPECT_EQ(defaults.at("fsync_delay_ms"), ParamValue(std::int64_t{0}));
 
   test::TempDir dir;
   {

@@ -1,6 +1,7 @@
 // WalStorage behaviour through the Storage interface: round trips, truncation, hard state,
-// group commit, snapshots, segment rollover, fsync off, backpressure.
+// group commit, snapshots, segment rollover, fsync off, backpressure, the fsync delay fault.
 #include <atomic>
+#include <chrono>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -235,6 +236,34 @@ TEST(WalStorage, GroupCommitBatchesFlushesQueuedDuringAnFsync) {
   EXPECT_EQ(wal.debug_stats().log_fdatasyncs - syncs_before, 2u);  // 11 flushes, 2 fdatasyncs
   EXPECT_EQ(fsync_entered.count(), 2u);
   EXPECT_GE(waiter.wakeups(), 2u);
+}
+
+TEST(WalStorage, AnFsyncDelayHoldsEachTicketAndGroupCommitBatchesWhatQueuesMeanwhile) {
+  for (const bool fsync : {true, false}) {
+    TempDir dir;
+    WalOptions o = test::options_for(dir);
+    o.fsync = fsync;
+    WalStorage wal(o, test::quiet_logger());
+    wal.recover();
+    DurableWaiter waiter(wal);
+    EXPECT_EQ(wal.set_fsync_delay(60), "");  // a slow disk, set on the running storage
+    const auto start = std::chrono::steady_clock::now();
+    wal.append(make_entries(1, 1));
+    const std::uint64_t first = wal.flush();
+    std::uint64_t last = first;
+    for (LogIndex i = 2; i <= 11; ++i) {  // queued while the first sync waits
+      wal.append(make_entries(i, i));
+      last = wal.flush();
+    }
+    ASSERT_TRUE(waiter.wait(last));
+    const auto took = std::chrono::steady_clock::now() - start;
+    // The first sync waited 60 ms; the other ten flushes share one or a few later syncs.
+    EXPECT_GE(took, std::chrono::milliseconds(60)) << "fsync " << fsync;
+    EXPECT_LT(took, std::chrono::milliseconds(11 * 60)) << "fsync " << fsync;
+    EXPECT_EQ(wal.set_fsync_delay(0), "");  // cleared: the next ticket is not held
+    wal.append(make_entries(12, 12));
+    ASSERT_TRUE(waiter.wait(wal.flush()));
+  }
 }
 
 TEST(WalStorage, TicketsIncreaseAndEmptyFlushCompletes) {

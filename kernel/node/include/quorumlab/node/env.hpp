@@ -28,6 +28,35 @@ struct NetRule {
   }
 };
 
+/// Every fault rule of one server (issue 19: faults on real clusters). A rule set is replaced
+/// as a whole; a default-constructed one is a healed server.
+struct FaultRules {
+  std::vector<NetRule> links;       ///< at most one per peer (fault_rules(): ascending)
+  std::uint32_t disk_delay_ms = 0;  ///< slow disk: each fsync of the storage plugin takes this
+                                    ///< much longer (Storage::set_fsync_delay)
+  /// Clock skew: this server's tick clock runs at rate 1 + clock_skew_ppm / 1e6 against real
+  /// time (bounded by kMaxClockSkewPpm). Beyond the configured clock_drift_ppm it breaks the
+  /// assumption of lease and bounded-staleness reads (PluginContext::clock_drift_ppm). Only
+  /// the ticks are skewed: now_ms() (session timeouts) and wall_ms() keep real time.
+  std::int32_t clock_skew_ppm = 0;
+  /// The client links are cut, as by a network partition between this server and its clients:
+  /// client messages are neither taken nor answered, so clients time out and move to another
+  /// server. Status probes and admin requests (these rules) still get through.
+  bool clients_cut = false;
+
+  bool empty() const {
+    return links.empty() && disk_delay_ms == 0 && clock_skew_ppm == 0 && !clients_cut;
+  }
+  bool operator==(const FaultRules& o) const {
+    return links == o.links && disk_delay_ms == o.disk_delay_ms &&
+           clock_skew_ppm == o.clock_skew_ppm && clients_cut == o.clients_cut;
+  }
+};
+
+/// Bounds of the fault rules a server takes.
+constexpr std::uint32_t kMaxFaultDelayMs = 600000;  ///< link delay, jitter, disk delay
+constexpr std::int32_t kMaxClockSkewPpm = 500000;   ///< |clock_skew_ppm|: rates 0.5 .. 1.5
+
 class NodeEnv {
  public:
   virtual ~NodeEnv() = default;
@@ -41,15 +70,17 @@ class NodeEnv {
   virtual std::int64_t now_ms() = 0;
   /// Wall-clock milliseconds since the epoch, stamped into txns (ctime/mtime).
   virtual std::int64_t wall_ms() = 0;
-  /// Replaces the fault rules on the peer links (an operator's admin request). Returns "" when
-  /// taken, else why not: an environment without them (the simulator has its own nemesis)
-  /// keeps this default.
-  virtual std::string set_net_rules(const std::vector<NetRule>& rules) {
+  /// Replaces every fault rule of this server (an operator's admin request) after checking
+  /// them all. Returns "" when taken, else why not (nothing changed then): an environment
+  /// without them (the simulator has its own nemesis) keeps this default. The environment
+  /// applies `links` and `clock_skew_ppm`; the node applies `disk_delay_ms` (to its storage)
+  /// and `clients_cut`, and reads them back here.
+  virtual std::string set_fault_rules(const FaultRules& rules) {
     (void)rules;
-    return "this runtime has no network fault rules";
+    return "this runtime has no fault rules";
   }
-  /// The rules in force (empty: none).
-  virtual std::vector<NetRule> net_rules() const { return {}; }
+  /// The rules in force (empty(): none).
+  virtual FaultRules fault_rules() const { return {}; }
 };
 
 }  // namespace quorumlab::node

@@ -150,9 +150,10 @@ class Node final : public RuntimeHandler, public SnapshotSource, private replica
   TransferResult transfer_leadership(NodeId target);
   /// transfer_leadership() answered as a ServerMessage (the admin request on the client port).
   Bytes transfer_message(NodeId target);
-  /// Admin: replaces the fault rules on this server's peer links (NodeEnv::set_net_rules);
-  /// answered with the rules in force, or why the new ones were refused.
-  Bytes net_rules_message(const std::vector<NetRule>& rules);
+  /// Admin: replaces every fault rule of this server (NodeEnv::set_fault_rules; the disk delay
+  /// goes to the storage plugin, Storage::set_fsync_delay); answered with the rules in force,
+  /// or why the new ones were refused (then none of them changed).
+  Bytes net_rules_message(const FaultRules& rules);
 
  private:
   struct Pending;
@@ -262,6 +263,7 @@ class Node final : public RuntimeHandler, public SnapshotSource, private replica
   Rng broadcast_rng_, storage_rng_, read_rng_;
   PluginContext broadcast_ctx_, storage_ctx_, read_ctx_;
   std::shared_ptr<Storage> storage_;
+  bool clients_cut_ = false;  ///< fault rule: client messages are neither taken nor answered
   std::shared_ptr<Broadcast> broadcast_;
   std::shared_ptr<ReadPolicy> read_policy_;
   std::unique_ptr<replica::ReadyExecutor> executor_;

@@ -69,8 +69,10 @@ class ZmqRuntime final : public NodeEnv {
   void close_client(ConnId conn) override;
   std::int64_t now_ms() override;
   std::int64_t wall_ms() override;
-  std::string set_net_rules(const std::vector<NetRule>& rules) override;
-  std::vector<NetRule> net_rules() const override;
+  /// Applies the link rules (in send_peer) and the clock skew (the tick schedule); keeps the
+  /// disk delay and the client cut for the node, which applies them.
+  std::string set_fault_rules(const FaultRules& rules) override;
+  FaultRules fault_rules() const override;
 
  private:
   void drain_clients(RuntimeHandler& handler);
@@ -78,6 +80,9 @@ class ZmqRuntime final : public NodeEnv {
   void drain_monitor(std::size_t i, RuntimeHandler& handler);
   /// Sends the held messages whose time has come; returns the ms until the next one (-1: none).
   std::int64_t release_held(std::int64_t now);
+  /// The tick clock in microseconds at steady time `real_us`: real time scaled by the clock
+  /// skew since the last change of the skew (continuous across changes).
+  std::int64_t tick_clock_us(std::int64_t real_us) const;
   void send_now(NodeId to, const Bytes& bytes);
 
   std::int64_t tick_ms_;
@@ -112,6 +117,11 @@ class ZmqRuntime final : public NodeEnv {
   std::deque<Held> held_;  ///< in release order (release times never decrease per peer)
   std::unordered_map<NodeId, std::int64_t> last_release_ms_;
   std::uint64_t rule_rng_ = 0x9e3779b97f4a7c15ULL;  ///< xorshift state for drops and jitter
+  FaultRules other_rules_;  ///< the rules besides the links (those are in rules_)
+  /// The tick clock: tick_clock_us = anchor_tick_us_ + (steady_us - anchor_real_us_) *
+  /// (1e6 + clock skew ppm) / 1e6, re-anchored at each change of the skew.
+  std::int64_t anchor_real_us_ = 0;
+  std::int64_t anchor_tick_us_ = 0;
 };
 
 }  // namespace quorumlab::node
