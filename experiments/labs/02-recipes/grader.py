@@ -111,7 +111,10 @@ def lock_mutex(ctx: Context) -> None:
                     errors.append(f"worker {i} waited {WAIT:.0f} s for the lock")
                     return
                 t0 = time.monotonic()
+                # A critical section of three round trips: read, write, read back.
+                client.retry(client.get, "/lab2", timeout=WAIT)
                 client.retry(client.set, "/lab2", f"w{i}-{k}".encode(), timeout=WAIT)
+                client.retry(client.get, "/lab2", timeout=WAIT)
                 t1 = time.monotonic()
                 lock.release()
                 with mu:
