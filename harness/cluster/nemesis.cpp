@@ -3,8 +3,14 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <map>
+#include <set>
+#include <sstream>
 #include <stdexcept>
 #include <thread>
+#include <tuple>
+
+#include <toml++/toml.h>
 
 #include "quorumlab/rng.hpp"
 
@@ -24,6 +30,33 @@ NodeId leader_now(const ClusterSpec& spec) {
   return 0;
 }
 
+/// What the nemesis has done and not undone yet, and undoing all of it.
+struct Undo {
+  ClusterSpec& spec;
+  std::chrono::milliseconds timeout;
+  std::function<void(const std::string&, const std::string&)> note;
+  std::vector<NodeId> killed, paused;
+  bool rules = false;  ///< set before rules are applied: a half-applied change is healed too
+
+  void heal_all() {
+    for (NodeId id : paused) {
+      signal_node(spec, id, SIGCONT);
+      note("resume", std::to_string(id));
+    }
+    paused.clear();
+    for (NodeId id : killed) {
+      start_node(spec, id, timeout);
+      note("restart", std::to_string(id));
+    }
+    killed.clear();
+    if (rules) {
+      apply_net_rules(spec, {}, timeout);
+      note("heal", "every rule");
+      rules = false;
+    }
+  }
+};
+
 std::string ids_text(const std::vector<NodeId>& ids) {
   std::string out;
   for (NodeId id : ids)
@@ -39,9 +72,285 @@ const std::vector<std::string>& nemesis_faults() {
   return faults;
 }
 
+namespace {
+
+bool known_fault(const std::string& f) {
+  const auto& known = nemesis_faults();
+  return std::find(known.begin(), known.end(), f) != known.end();
+}
+
+std::string known_list() {
+  std::string list;
+  for (const auto& k : nemesis_faults())
+    list += (list.empty() ? "" : ", ") + k;
+  return list;
+}
+
+/// The node a scheduled fault hits now: the leader, a follower (the lowest id that is not the
+/// leader) or the given id.
+NodeId resolve_target(const ClusterSpec& spec, const std::string& node,
+                      std::chrono::milliseconds timeout) {
+  if (node == "leader" || node == "follower") {
+    const NodeId leader = leader_now(spec);
+    if (node == "leader") {
+      if (leader == 0) return wait_for_leader(spec, timeout);  // between elections: wait
+      return leader;
+    }
+    for (const auto& n : spec.nodes) {
+      if (!n.observer && n.id != leader && proc_state(n.pid) == ProcState::running) return n.id;
+    }
+    throw std::runtime_error("the schedule names a follower, but no running follower is left");
+  }
+  return static_cast<NodeId>(std::stoul(node));
+}
+
+std::vector<NemesisEvent> run_schedule(ClusterSpec& spec, const NemesisOptions& o,
+                                       const std::function<void(const NemesisEvent&)>& progress) {
+  // Everything checked before the first fault.
+  for (std::size_t i = 0; i < o.schedule.size(); ++i) {
+    const auto& f = o.schedule[i];
+    const std::string where = "schedule entry " + std::to_string(i + 1) + ": ";
+    if (!known_fault(f.fault)) {
+      throw std::invalid_argument(where + "unknown fault '" + f.fault +
+                                  "' (known: " + known_list() + ")");
+    }
+    if (f.node != "leader" && f.node != "follower") {
+      if (f.node.empty() || f.node.find_first_not_of("0123456789") != std::string::npos) {
+        throw std::invalid_argument(where + "node must be leader, follower or a node id, got '" +
+                                    f.node + "'");
+      }
+      try {
+        node(spec, static_cast<NodeId>(std::stoul(f.node)));
+      } catch (const std::exception& e) {
+        throw std::invalid_argument(where + e.what());
+      }
+    }
+    if (!f.shape.empty()) {
+      if (f.fault != "partition") throw std::invalid_argument(where + "shape is for partitions");
+      try {
+        partition_rules(spec, f.shape);
+      } catch (const std::exception& e) {
+        throw std::invalid_argument(where + e.what());
+      }
+    }
+  }
+  std::vector<NemesisEvent> events;
+  const auto start = Clock::now();
+  auto note = [&](const std::string& what, const std::string& detail) {
+    NemesisEvent e{std::chrono::duration<double>(Clock::now() - start).count(), what, detail};
+    events.push_back(e);
+    progress(e);
+  };
+  Undo undo{spec, o.timeout, note, {}, {}, false};
+  // (time, 0 start / 1 end, entry): ends before starts at the same time.
+  std::vector<std::tuple<double, int, std::size_t>> steps;
+  for (std::size_t i = 0; i < o.schedule.size(); ++i) {
+    steps.emplace_back(o.schedule[i].at_s, 1, i);
+    if (o.schedule[i].duration_s)
+      steps.emplace_back(o.schedule[i].at_s + *o.schedule[i].duration_s, 0, i);
+  }
+  std::sort(steps.begin(), steps.end());
+  std::map<std::size_t, NodeId> target_of;
+  const auto stop_at = start + o.duration;
+  auto rules = [&](const NetRuleSet& set) {
+    undo.rules = true;
+    apply_net_rules(spec, set, o.timeout);
+  };
+  try {
+    for (const auto& [t, is_start, i] : steps) {
+      const auto when =
+          start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(t));
+      if (when >= stop_at) break;
+      std::this_thread::sleep_until(when);  // the schedule's clock, not a synchronisation
+      const ScheduledFault& f = o.schedule[i];
+      if (is_start) {
+        const NodeId target = resolve_target(spec, f.node, o.timeout);
+        target_of[i] = target;
+        const std::string who = std::to_string(target);
+        if (f.fault == "kill") {
+          signal_node(spec, target, SIGKILL);
+          undo.killed.push_back(target);
+          note("kill", who);
+        } else if (f.fault == "pause") {
+          signal_node(spec, target, SIGSTOP);
+          undo.paused.push_back(target);
+          note("pause", who);
+        } else if (f.fault == "partition") {
+          std::string shape = f.shape;
+          if (shape.empty()) {
+            std::vector<NodeId> rest;
+            for (const auto& n : spec.nodes)
+              if (n.id != target) rest.push_back(n.id);
+            shape = who + "/" + ids_text(rest);
+          }
+          undo.rules = true;
+          change_network(spec, "partition", shape, 0, std::nullopt, std::nullopt, std::nullopt,
+                         o.timeout);
+          note("partition", shape);
+        } else if (f.fault == "delay") {
+          rules(link_rules(spec, current_net_rules(spec), target, std::nullopt, f.ms, f.jitter_ms));
+          note("delay", who + " " + std::to_string(f.ms) + " ms");
+        } else if (f.fault == "drop") {
+          rules(
+              link_rules(spec, current_net_rules(spec), target, f.pct, std::nullopt, std::nullopt));
+          note("drop", who + " " + std::to_string(f.pct) + "%");
+        } else {
+          rules(node_rules(spec, current_net_rules(spec), target,
+                           f.fault == "disk" ? std::optional<std::int64_t>(f.ms) : std::nullopt,
+                           f.fault == "clock" ? std::optional<std::int64_t>(f.ppm) : std::nullopt,
+                           f.fault == "clients" ? std::optional<bool>(true) : std::nullopt));
+          note(f.fault, who);
+        }
+        continue;
+      }
+      // The end of entry i: undo just that fault.
+      const NodeId target = target_of.at(i);
+      const std::string who = std::to_string(target);
+      if (f.fault == "kill") {
+        start_node(spec, target, o.timeout);
+        undo.killed.erase(std::find(undo.killed.begin(), undo.killed.end(), target));
+        note("restart", who);
+      } else if (f.fault == "pause") {
+        signal_node(spec, target, SIGCONT);
+        undo.paused.erase(std::find(undo.paused.begin(), undo.paused.end(), target));
+        note("resume", who);
+      } else if (f.fault == "partition") {
+        NetRuleSet set = current_net_rules(spec);
+        for (auto& [id, r] : set)
+          r.links.clear();  // the nodes' own faults (disk, clock, clients) stay
+        rules(set);
+        note("heal", "the partition");
+      } else if (f.fault == "delay" || f.fault == "drop") {
+        const bool delay = f.fault == "delay";
+        rules(link_rules(spec, current_net_rules(spec), target,
+                         delay ? std::nullopt : std::optional<std::uint32_t>(0),
+                         delay ? std::optional<std::uint32_t>(0) : std::nullopt,
+                         delay ? std::optional<std::uint32_t>(0) : std::nullopt));
+        note("heal", f.fault + " " + who);
+      } else {
+        rules(node_rules(spec, current_net_rules(spec), target,
+                         f.fault == "disk" ? std::optional<std::int64_t>(0) : std::nullopt,
+                         f.fault == "clock" ? std::optional<std::int64_t>(0) : std::nullopt,
+                         f.fault == "clients" ? std::optional<bool>(false) : std::nullopt));
+        note("heal", f.fault + " " + who);
+      }
+    }
+    std::this_thread::sleep_until(stop_at);
+  } catch (...) {
+    try {
+      undo.heal_all();
+    } catch (...) {
+    }
+    throw;
+  }
+  undo.heal_all();
+  return events;
+}
+
+}  // namespace
+
+std::vector<std::string> parse_mix(const std::string& text) {
+  std::vector<std::string> mix;
+  std::size_t pos = 0;
+  while (pos <= text.size()) {
+    const std::size_t comma = std::min(text.find(',', pos), text.size());
+    if (comma > pos) mix.push_back(text.substr(pos, comma - pos));
+    pos = comma + 1;
+  }
+  if (mix.empty()) throw std::invalid_argument("the fault mix is empty");
+  for (const auto& f : mix) {
+    if (!known_fault(f))
+      throw std::invalid_argument("unknown fault '" + f + "' (known: " + known_list() + ")");
+  }
+  return mix;
+}
+
+std::vector<ScheduledFault> load_schedule(const std::string& path) {
+  toml::table doc;
+  try {
+    doc = toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    std::ostringstream os;
+    os << path << ": " << e.description() << " (line " << e.source().begin.line << ")";
+    throw std::invalid_argument(os.str());
+  }
+  for (const auto& [key, value] : doc) {
+    if (key.str() != "fault") {
+      throw std::invalid_argument(path + ": unknown key '" + std::string(key.str()) +
+                                  "' (a schedule is a list of [[fault]] tables)");
+    }
+  }
+  const toml::array* list = doc["fault"].as_array();
+  if (list == nullptr || list->empty()) {
+    throw std::invalid_argument(path + ": no [[fault]] tables");
+  }
+  std::vector<ScheduledFault> out;
+  for (std::size_t i = 0; i < list->size(); ++i) {
+    const std::string where = path + ": fault " + std::to_string(i + 1);
+    const toml::table* t = (*list)[i].as_table();
+    if (t == nullptr) throw std::invalid_argument(where + " is not a table");
+    static const std::set<std::string> keys = {"at", "duration", "fault", "node", "shape",
+                                               "ms", "jitter",   "pct",   "ppm"};
+    for (const auto& [key, value] : *t) {
+      if (!keys.count(std::string(key.str()))) {
+        throw std::invalid_argument(where + ": unknown key '" + std::string(key.str()) +
+                                    "' (keys: at, duration, fault, node, shape, ms, jitter, pct, "
+                                    "ppm)");
+      }
+    }
+    auto number = [&](const char* key) -> std::optional<double> {
+      auto n = (*t)[key];
+      if (!n) return std::nullopt;
+      if (auto v = n.value<double>()) return v;
+      throw std::invalid_argument(where + ": " + key + " must be a number");
+    };
+    auto count = [&](const char* key, double lo, double hi) -> std::int64_t {
+      auto v = number(key);
+      if (!v) return 0;
+      if (*v < lo || *v > hi || *v != static_cast<double>(static_cast<std::int64_t>(*v))) {
+        std::ostringstream os;
+        os << where << ": " << key << " must be a whole number in " << lo << ".." << hi;
+        throw std::invalid_argument(os.str());
+      }
+      return static_cast<std::int64_t>(*v);
+    };
+    ScheduledFault f;
+    auto at = number("at");
+    if (!at || *at < 0) throw std::invalid_argument(where + ": at (seconds, >= 0) is required");
+    f.at_s = *at;
+    f.duration_s = number("duration");
+    if (f.duration_s && *f.duration_s <= 0)
+      throw std::invalid_argument(where + ": duration must be positive");
+    auto fault = (*t)["fault"].value<std::string>();
+    if (!fault) throw std::invalid_argument(where + ": fault (a name) is required");
+    f.fault = *fault;
+    if (!known_fault(f.fault)) {
+      throw std::invalid_argument(where + ": unknown fault '" + f.fault +
+                                  "' (known: " + known_list() + ")");
+    }
+    if (auto n = (*t)["node"]) {
+      if (auto id = n.value<std::int64_t>()) {
+        f.node = std::to_string(*id);
+      } else if (auto name = n.value<std::string>()) {
+        f.node = *name;
+      } else {
+        throw std::invalid_argument(where + ": node must be leader, follower or a node id");
+      }
+    }
+    if (auto shape = (*t)["shape"].value<std::string>()) f.shape = *shape;
+    f.ms = static_cast<std::uint32_t>(count("ms", 0, 600000));
+    f.jitter_ms = static_cast<std::uint32_t>(count("jitter", 0, 600000));
+    f.pct = static_cast<std::uint32_t>(count("pct", 0, 100));
+    f.ppm = count("ppm", -500000, 500000);
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
 std::vector<NemesisEvent> run_nemesis(ClusterSpec& spec, const NemesisOptions& o,
                                       const std::function<void(const NemesisEvent&)>& progress) {
   const auto& known = nemesis_faults();
+  if (!o.schedule.empty()) return run_schedule(spec, o, progress);
   if (o.mix.empty()) throw std::invalid_argument("the fault mix is empty");
   for (const auto& f : o.mix) {
     if (std::find(known.begin(), known.end(), f) == known.end()) {
@@ -69,25 +378,11 @@ std::vector<NemesisEvent> run_nemesis(ClusterSpec& spec, const NemesisOptions& o
     return from[static_cast<std::size_t>(
         rng.uniform_range(0, static_cast<std::int64_t>(from.size()) - 1))];
   };
-  std::vector<NodeId> killed, paused;
-  bool rules = false;
-  auto heal_all = [&] {
-    for (NodeId id : paused) {
-      signal_node(spec, id, SIGCONT);
-      note("resume", std::to_string(id));
-    }
-    paused.clear();
-    for (NodeId id : killed) {
-      start_node(spec, id, o.timeout);
-      note("restart", std::to_string(id));
-    }
-    killed.clear();
-    if (rules) {
-      apply_net_rules(spec, {}, o.timeout);
-      note("heal", "every rule");
-      rules = false;
-    }
-  };
+  Undo undo{spec, o.timeout, note, {}, {}, false};
+  auto& killed = undo.killed;
+  auto& paused = undo.paused;
+  bool& rules = undo.rules;
+  auto heal_all = [&] { undo.heal_all(); };
   const auto stop_at = start + o.duration;
   try {
     for (auto next = start; next < stop_at; next += o.interval) {

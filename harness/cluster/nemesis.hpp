@@ -19,6 +19,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,8 +36,40 @@ namespace quorumlab::cluster {
 /// node's client links cut, so its clients move to other servers).
 const std::vector<std::string>& nemesis_faults();
 
+/// "kill,pause,partition" as a list of faults; throws std::invalid_argument naming an unknown
+/// fault and the known ones, or an empty mix.
+std::vector<std::string> parse_mix(const std::string& text);
+
+/// One fault of a schedule file (`qlab nemesis --schedule FILE`, load_schedule()).
+struct ScheduledFault {
+  double at_s = 0;                   ///< seconds from the start
+  std::optional<double> duration_s;  ///< then it is undone; none: until the end of the run
+  std::string fault;                 ///< one of nemesis_faults()
+  std::string node = "leader";       ///< "leader", "follower" or a node id (what the fault hits)
+  std::string shape;                 ///< partition: groups as `qlab cluster partition` takes them
+                                     ///< ("1,2/3", "1,2/2,3", "1>2,3"); empty: `node` alone
+  std::uint32_t ms = 0;              ///< delay: ms; disk: ms per fsync
+  std::uint32_t jitter_ms = 0;       ///< delay
+  std::uint32_t pct = 0;             ///< drop
+  std::int64_t ppm = 0;              ///< clock
+};
+
+/// Reads a schedule, a TOML file of [[fault]] tables with the fields of ScheduledFault
+/// (at, duration, fault, node, shape, ms, jitter, pct, ppm), e.g.
+///   [[fault]]
+///   at = 2.0
+///   fault = "partition"
+///   shape = "1,2/3"
+///   duration = 3.0
+/// Throws std::invalid_argument naming the file, the entry and the field for anything wrong
+/// (an unknown key or fault, a missing value, a negative time).
+std::vector<ScheduledFault> load_schedule(const std::string& path);
+
 struct NemesisOptions {
   std::vector<std::string> mix = {"kill", "pause", "partition"};
+  /// When not empty the faults of this schedule run instead of the seeded mix (`mix` and
+  /// `interval` are then unused; `duration` still ends the run, healing what is left).
+  std::vector<ScheduledFault> schedule;
   std::chrono::milliseconds interval{5000};  ///< a fault starts every interval
   std::chrono::milliseconds duration{60000};
   std::uint64_t seed = 1;
@@ -50,8 +83,9 @@ struct NemesisEvent {
   std::string detail;  ///< the nodes or the shape
 };
 
-/// Checks the mix (std::invalid_argument naming an unknown fault and the known ones), runs the
-/// schedule and returns what it did. `progress` gets one line per event.
+/// Checks the mix or the schedule (std::invalid_argument naming an unknown fault and the known
+/// ones, a bad node or partition shape), runs it and returns what it did. `progress` gets one
+/// line per event.
 std::vector<NemesisEvent> run_nemesis(ClusterSpec& spec, const NemesisOptions& options,
                                       const std::function<void(const NemesisEvent&)>& progress);
 

@@ -417,6 +417,7 @@ void add_nemesis(CLI::App& app, Action& action) {
   struct Options {
     std::string dir;
     std::string mix = "kill,pause,partition";
+    std::string schedule;
     double interval_s = 5;
     double duration_s = 60;
     std::uint64_t seed = 1;
@@ -429,6 +430,10 @@ void add_nemesis(CLI::App& app, Action& action) {
                   "faults, comma-separated: kill, pause, partition, delay, drop, disk, clock, "
                   "clients")
       ->capture_default_str();
+  cmd->add_option("--schedule", o->schedule,
+                  "a TOML file of [[fault]] tables (at, duration, fault, node, shape, ms, jitter, "
+                  "pct, ppm) run instead of the seeded mix")
+      ->check(CLI::ExistingFile);
   cmd->add_option("--interval", o->interval_s, "seconds between fault starts (each lasts half)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
@@ -444,19 +449,14 @@ void add_nemesis(CLI::App& app, Action& action) {
     action = [o] {
       auto spec = cl::load(o->dir);
       cl::NemesisOptions n;
-      n.mix.clear();
-      std::size_t pos = 0;
-      while (pos <= o->mix.size()) {
-        const std::size_t comma = std::min(o->mix.find(',', pos), o->mix.size());
-        if (comma > pos) n.mix.push_back(o->mix.substr(pos, comma - pos));
-        pos = comma + 1;
-      }
       n.interval = milliseconds(static_cast<long>(o->interval_s * 1000));
       n.duration = milliseconds(static_cast<long>(o->duration_s * 1000));
       n.seed = o->seed;
       n.timeout = milliseconds(static_cast<long>(o->timeout_s * 1000));
       std::vector<cl::NemesisEvent> events;
       try {
+        n.mix = cl::parse_mix(o->mix);
+        if (!o->schedule.empty()) n.schedule = cl::load_schedule(o->schedule);
         events = cl::run_nemesis(spec, n, [json = o->json](const cl::NemesisEvent& e) {
           (json ? std::cerr : std::cout) << "[" << std::fixed << std::setprecision(1) << e.t_s
                                          << "s] " << e.what << " " << e.detail << std::endl;

@@ -51,6 +51,7 @@ struct SoakOptions {
   double duration_s = 60;
   std::uint64_t seed = 1;
   std::string mix = "kill,pause,partition";
+  std::string schedule;
   double interval_s = 5;
   int rounds = 0;
   double rate = 500;
@@ -64,17 +65,6 @@ struct SoakOptions {
   bool keep = false;
   bool json = false;
 };
-
-std::vector<std::string> split_commas(const std::string& s) {
-  std::vector<std::string> out;
-  std::size_t pos = 0;
-  while (pos <= s.size()) {
-    const std::size_t comma = std::min(s.find(',', pos), s.size());
-    if (comma > pos) out.push_back(s.substr(pos, comma - pos));
-    pos = comma + 1;
-  }
-  return out;
-}
 
 std::string hex(std::uint64_t v) {
   std::ostringstream os;
@@ -156,17 +146,16 @@ std::string converge(const cl::ClusterSpec& spec, milliseconds timeout, Zxid* zx
 
 int run_soak(SoakOptions o) {
   // Options first: a bad one costs nothing.
-  std::vector<std::string> mix = split_commas(o.mix);
-  const auto& known = cl::nemesis_faults();
-  for (const auto& f : mix) {
-    if (std::find(known.begin(), known.end(), f) == known.end()) {
-      std::string list;
-      for (const auto& k : known)
-        list += (list.empty() ? "" : ", ") + k;
-      std::cerr << "qlab soak: unknown fault '" << f << "' in --mix (known: " << list << ")\n";
-      return 2;
-    }
+  std::vector<std::string> mix;
+  std::vector<cl::ScheduledFault> schedule;
+  try {
+    mix = cl::parse_mix(o.mix);
+    if (!o.schedule.empty()) schedule = cl::load_schedule(o.schedule);
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "qlab soak: " << e.what() << "\n";
+    return 2;
   }
+  const auto& known = cl::nemesis_faults();
   if (o.rounds > 0) o.duration_s = o.rounds * o.interval_s;
   std::string model;
   sim::HistoryCheckOptions check;
@@ -215,6 +204,7 @@ int run_soak(SoakOptions o) {
   cl::ClusterSpec nemesis_spec = spec;
   cl::NemesisOptions n;
   n.mix = mix;
+  n.schedule = schedule;
   n.interval = milliseconds(static_cast<long>(o.interval_s * 1000));
   n.duration = milliseconds(static_cast<long>(o.duration_s * 1000));
   n.seed = o.seed;
@@ -405,6 +395,9 @@ void add_soak(CLI::App& app, Action& action) {
   cmd->add_option("--seed", o->seed, "seed of the nemesis and the workload")->capture_default_str();
   cmd->add_option("--mix", o->mix, "faults, comma-separated (see qlab nemesis)")
       ->capture_default_str();
+  cmd->add_option("--schedule", o->schedule,
+                  "a nemesis schedule (TOML [[fault]] tables, see qlab nemesis) instead of --mix")
+      ->check(CLI::ExistingFile);
   cmd->add_option("--interval", o->interval_s, "seconds between fault starts (each lasts half)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();

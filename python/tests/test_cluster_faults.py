@@ -197,3 +197,83 @@ def test_the_nemesis_skews_clocks_slows_disks_cuts_clients_and_heals_everything(
         zk.retry(zk.sync, "/after-faults", timeout=60)
         assert zk.get("/after-faults")[0] == b"ok"
         zk.close()
+
+
+SCHEDULE = """
+# every kind of fault, one after the other, each undone after its duration
+[[fault]]
+at = 0.0
+fault = "partition"
+shape = "1/2,3"
+duration = 1.0
+[[fault]]
+at = 1.2
+fault = "kill"
+node = "leader"
+duration = 1.0
+[[fault]]
+at = 2.8
+fault = "delay"
+node = 2
+ms = 50
+jitter = 10
+duration = 0.8
+[[fault]]
+at = 3.8
+fault = "disk"
+node = "follower"
+ms = 20
+duration = 0.8
+[[fault]]
+at = 4.8
+fault = "clock"
+node = 3
+ppm = 100000
+duration = 0.8
+[[fault]]
+at = 5.8
+fault = "clients"
+node = 1
+"""
+
+
+def test_a_schedule_file_runs_each_fault_for_its_duration_and_heals_the_rest(c, tmp_path):
+    f = tmp_path / "faults.toml"
+    f.write_text(SCHEDULE)
+    r = subprocess.run([QLAB, "nemesis", "--dir", c.dir, "--schedule", str(f), "--duration",
+                        "7", "--json"], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    events = [(e["what"], e["detail"]) for e in json.loads(r.stdout)]
+    whats = [w for w, _ in events]
+    # In schedule order, each fault followed by its own undo; the last (no duration) is healed
+    # with everything at the end.
+    assert whats[:2] == ["partition", "heal"] and events[0][1] == "1/2,3", events
+    assert whats[2:4] == ["kill", "restart"], events
+    assert whats[4:6] == ["delay", "heal"] and events[4][1].startswith("2 "), events
+    assert whats[6:8] == ["disk", "heal"], events
+    assert whats[8:10] == ["clock", "heal"] and events[8][1] == "3", events
+    assert whats[10:] == ["clients", "heal"] and events[11][1] == "every rule", events
+    assert healed(c)
+    zk = c.client(timeout=20)
+    zk.retry(zk.ensure_path, "/after-schedule", timeout=60)
+    zk.close()
+
+
+@pytest.mark.parametrize("text,message", [
+    ('[[fault]]\nat = 1\nfault = "earthquake"\n', "fault 1: unknown fault 'earthquake'"),
+    ('[[fault]]\nat = 1\nfault = "kill"\nnodes = 2\n', "fault 1: unknown key 'nodes'"),
+    ('[[fault]]\nfault = "kill"\n', "fault 1: at (seconds, >= 0) is required"),
+    ('[[fault]]\nat = 1\nfault = "drop"\npct = 150\n', "pct must be a whole number in 0..100"),
+    ('[[fault]]\nat = 1\nfault = "kill"\nnode = 9\n', "schedule entry 1: no node 9"),
+    ('[[fault]]\nat = 1\nfault = "partition"\nshape = "1/7"\n', "schedule entry 1: "),
+    ('[fault]\nat = 1\n', "no [[fault]] tables"),
+    ('[[fault]\n', "faults.toml: "),
+])
+def test_a_bad_schedule_is_refused_before_any_fault(c, tmp_path, text, message):
+    f = tmp_path / "faults.toml"
+    f.write_text(text)
+    r = subprocess.run([QLAB, "nemesis", "--dir", c.dir, "--schedule", str(f), "--duration",
+                        "5"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert message in r.stderr, r.stderr
+    assert healed(c)
