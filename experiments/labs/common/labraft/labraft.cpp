@@ -281,23 +281,27 @@ void RaftBase::trace(TraceKind kind, NodeId peer, std::string detail) {
   QL_TRACE(*ctx_.tracer, TraceEvent{kind, self_, peer, term_, 0, std::move(detail)});
 }
 
-void RaftBase::send(Message m) {
-  m.from = self_;
+void RaftBase::trace_sent(const Message& m) {
   if (m.kind == Kind::vote_reply) {
     trace(TraceKind::vote_sent, m.to,
           std::string(m.vote_granted ? "vote granted" : "vote refused") + " for term " +
               std::to_string(m.term));
+  } else if (m.kind == Kind::append_reply && !m.success) {
+    trace(TraceKind::custom, m.to,
+          "AppendEntries rejected: conflict term " + std::to_string(m.conflict_term) + " index " +
+              std::to_string(m.conflict_index));
   }
+}
+
+void RaftBase::send(Message m) {
+  m.from = self_;
+  trace_sent(m);
   pending_.messages.push_back(PeerMessage{self_, m.to, encode(m)});
 }
 
 void RaftBase::send_after_persist(Message m) {
   m.from = self_;
-  if (m.kind == Kind::vote_reply) {
-    trace(TraceKind::vote_sent, m.to,
-          std::string(m.vote_granted ? "vote granted" : "vote refused") + " for term " +
-              std::to_string(m.term));
-  }
+  trace_sent(m);
   pending_.messages_after_persist.push_back(PeerMessage{self_, m.to, encode(m)});
 }
 

@@ -238,16 +238,18 @@ class RaftBase : public quorumlab::Broadcast {
 
   /// A trace line (`qlab sim --trace`) of kind `kind` about `peer`.
   void trace(TraceKind kind, NodeId peer, std::string detail);
-  /// A leader's commit point is known once an entry of its own term is committed (3.6.2).
+  /// A leader knows its commit point (and may serve clients) once an entry of its own term is
+  /// committed (section 8), or when every entry of its log is committed.
   bool leader_ready() const {
-    return role_ == Role::leader && commit_index_ > 0 && log_.term_at(commit_index_) &&
-           *log_.term_at(commit_index_) == term_;
+    return role_ == Role::leader &&
+           (commit_index_ == log_.last_index() || log_.term_at(commit_index_) == term_);
   }
   /// Our log is on disk up to here (as of the last persisted(); a truncation lowers it).
   LogIndex durable_index_ = 0;
 
  private:
   void resolve_barriers();
+  void trace_sent(const Message& m);
   quorumlab::Ready pending_;
   std::deque<LogIndex> unpersisted_;  ///< per Ready awaiting persisted(): its last log index
   quorumlab::SnapshotSource* snapshots_ = nullptr;
