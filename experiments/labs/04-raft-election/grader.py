@@ -230,4 +230,4 @@ def many_elections(ctx: Context) -> None:
         total += len(leaders(events))
     ctx.log(f"{total} leaders elected in 3 runs")
     if total < 3:
-        raise Failed(f"only {total} leaders elected in 3 runs of 10 s")
+        fail(ctx, run, f"only {total} leaders elected in 3 runs of 10 s")
