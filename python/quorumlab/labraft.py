@@ -205,16 +205,24 @@ def double_votes(events: Iterable[Event]) -> Optional[Finding]:
     """A server that grants its vote to two candidates in one term (Figure 2: votedFor)."""
     granted: Dict[Tuple[int, int], Event] = {}
     for e in events:
-        if e.kind != "vote_sent" or "granted" not in e.rest:
+        if not is_vote(e):
             continue
         key = (e.node, e.term)
         first = granted.get(key)
         if first and first.peer != e.peer:
-            return Finding(f"node {e.node} granted its vote in term {e.term} to node "
-                           f"{first.peer} (trace line {first.line}) and then to node {e.peer} "
-                           f"(line {e.line}, t={e.t:.3f} s)", e.line, e.term)
+            def who(v: Event) -> str:
+                return "itself" if v.peer == v.node else f"node {v.peer}"
+            return Finding(f"node {e.node} voted in term {e.term} for {who(first)} (trace line "
+                           f"{first.line}) and then for {who(e)} (line {e.line}, "
+                           f"t={e.t:.3f} s)", e.line, e.term)
         granted.setdefault(key, e)
     return None
+
+
+def is_vote(e: Event) -> bool:
+    """A vote granted (to the peer) or a vote saved (for the peer, maybe the node itself)."""
+    return (e.kind == "vote_sent" and "granted" in e.rest) or \
+        (e.kind == "custom" and "saved in term" in e.rest)
 
 
 def two_leaders(events: Iterable[Event]) -> Optional[Finding]:
@@ -228,6 +236,17 @@ def two_leaders(events: Iterable[Event]) -> Optional[Finding]:
                            f"{first.line}) and node {e.node} (line {e.line}, t={e.t:.3f} s)",
                            e.line, e.term)
         leaders.setdefault(e.term, e)
+    return None
+
+
+def old_term_commits(events: Iterable[Event]) -> Optional[Finding]:
+    """A leader that moved its commit point to an entry of an earlier term by counting copies
+    (Figure 2's rule forbids it; Figure 8 shows why)."""
+    for e in events:
+        if e.kind == "custom" and "by counting copies" in e.rest:
+            return Finding(f"node {e.node}, leader of term {e.term}, committed an entry of an "
+                           f"earlier term by counting its copies (trace line {e.line}, "
+                           f"t={e.t:.3f} s): {e.rest.split(' ', 2)[-1]}", e.line, e.term)
     return None
 
 
@@ -246,7 +265,8 @@ def roles_at(events: List[Event], t: float) -> Dict[int, Tuple[str, int]]:
 
 def print_trace(path: Path, kinds: set, term: Optional[int] = None,
                 around: Optional[int] = None, context: int = 25, out=sys.stdout) -> None:
-    events = [e for e in read_trace(path) if e.kind in kinds]
+    events = [e for e in read_trace(path)
+              if e.kind in kinds or (ELECTION_KINDS <= kinds and is_vote(e))]
     if term is not None:
         events = [e for e in events
                   if e.node == 0 or e.kind in ("crash", "restart") or e.term == term]
@@ -340,9 +360,10 @@ def require_trace_safe(ctx, run: SimRun) -> List[Event]:
     """No server voted twice in a term and no term had two leaders (from the trace)."""
     from .lab import Failed
     events = read_trace(run.trace)
-    for check in (double_votes, two_leaders):
+    for check in (double_votes, two_leaders, old_term_commits):
         f = check(events)
         if f:
-            ctx.replay = replay(run, "elections", f)
+            view = "replication" if check is old_term_commits else "elections"
+            ctx.replay = replay(run, view, f)
             raise Failed(f.message)
     return events

@@ -190,6 +190,9 @@ std::vector<quorumlab::ParamSpec> param_schema() {
                            "upper bound of the randomized election timeout"),
       quorumlab::int_param("heartbeat_interval_ticks", d.heartbeat_interval_ticks, 1, 1e6,
                            "the leader sends an AppendEntries to every peer this often"),
+      quorumlab::int_param("max_entries_per_append",
+                           static_cast<std::int64_t>(d.max_entries_per_message), 1, 1e6,
+                           "at most this many entries in one AppendEntries"),
   };
 }
 
@@ -199,6 +202,7 @@ Config config_from(const quorumlab::Params& p) {
   c.election_timeout_max_ticks =
       std::max(c.election_timeout_min_ticks, p.get_int("election_timeout_max_ticks"));
   c.heartbeat_interval_ticks = p.get_int("heartbeat_interval_ticks");
+  c.max_entries_per_message = static_cast<std::size_t>(p.get_int("max_entries_per_append"));
   return c;
 }
 
@@ -237,6 +241,10 @@ void RaftBase::restore_given(const RecoveredLog& log) {
 }
 
 void RaftBase::save_hard_state() {
+  if (voted_for_ != 0) {
+    trace(TraceKind::custom, voted_for_,
+          "vote for " + std::to_string(voted_for_) + " saved in term " + std::to_string(term_));
+  }
   HardState hs;
   hs.term = term_;
   hs.vote = voted_for_;
@@ -307,6 +315,12 @@ void RaftBase::send_after_persist(Message m) {
 
 void RaftBase::commit_to(LogIndex index) {
   index = std::min(index, log_.last_index());
+  if (role_ == Role::leader && index > commit_index_ && log_.term_at(index) != term_) {
+    // Figure 2 lets a leader count copies only of entries of its own term (5.4.2, Figure 8).
+    trace(TraceKind::custom, 0,
+          "leader commits index " + std::to_string(index) + " of term " +
+              std::to_string(log_.term_at(index).value_or(0)) + " by counting copies");
+  }
   for (LogIndex i = commit_index_ + 1; i <= index; ++i) {
     const LogEntry& e = log_.at(i);
     QL_TRACE(*ctx_.tracer, TraceEvent{TraceKind::commit, self_, 0, e.epoch, e.zxid,

@@ -160,7 +160,7 @@ struct Config {
   std::int64_t election_timeout_min_ticks = 30;  ///< 300 ms with 10 ms ticks
   std::int64_t election_timeout_max_ticks = 60;
   std::int64_t heartbeat_interval_ticks = 10;  ///< 100 ms: 10 AppendEntries a second per peer
-  std::size_t max_entries_per_message = 64;
+  std::size_t max_entries_per_message = 64;    ///< max_entries_per_append
 };
 
 /// Barrier kinds the lab plugin serves: sync (ZooKeeper's sync) and read_index, both as "wait
