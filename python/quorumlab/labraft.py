@@ -346,14 +346,26 @@ def require_sim_ok(ctx, run: SimRun, view: str) -> None:
     from .lab import Failed
     if run.ok:
         return
-    lines = [l for l in run.output.splitlines() if l.strip() and not l.startswith("{")]
-    violation = [l for l in lines if "violation" in l.lower() or "FAIL" in l]
-    msg = "\n".join((violation or lines)[:6])
+    msg = "\n".join(sim_failure(run.output))
     events = read_trace(run.trace) if run.trace.is_file() else []
     last = events[-1].line if events else 0
     ctx.replay = replay(run, view, Finding("", last) if last else None)
     raise Failed(f"the simulator's checks failed (trace line {last} is the last event "
                  f"before the failure):\n{msg}")
+
+
+def sim_failure(output: str, max_lines: int = 9) -> List[str]:
+    """The simulator's description of its failure: the property, when, what and the state of
+    each server (without its configuration and trace dump)."""
+    out = []
+    for line in output.splitlines():
+        if line.startswith("resolved config:") or line.startswith("last 50 trace"):
+            break
+        if not line.strip() or line.startswith("{") or \
+                re.match(r"\s+(seed|git revision|reproduce):", line):
+            continue
+        out.append(line.rstrip())
+    return out[:max_lines] or output.splitlines()[:max_lines]
 
 
 def require_trace_safe(ctx, run: SimRun) -> List[Event]:

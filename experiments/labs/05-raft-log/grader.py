@@ -148,14 +148,17 @@ def churn(ctx: Context) -> None:
       part="C")
 def real_service(ctx: Context) -> None:
     pd = labraft.plugin_for(ctx)
+    old = os.environ.get("QL_PLUGIN_DIR")
     os.environ["QL_PLUGIN_DIR"] = str(pd)  # the servers the cluster starts inherit it
+    ctx.defer(lambda: os.environ.pop("QL_PLUGIN_DIR", None) if old is None
+              else os.environ.__setitem__("QL_PLUGIN_DIR", old))
     from kazoo.client import KazooClient
     from kazoo.exceptions import NodeExistsError
     from kazoo.retry import KazooRetry, RetryFailedError
     c = ctx.cluster(nodes=3, broadcast="lab-raft", storage="wal")
     ctx.replay = (f"QL_PLUGIN_DIR={pd} python3 -m quorumlab.lab check raft-log "
                   f"--only 'real service' --verbose")
-    zk = KazooClient(hosts=c.connect_string, timeout=10)
+    zk = KazooClient(hosts=c.zk_connect_string, timeout=10)
     zk.start(timeout=20)
     ctx.defer(zk.stop)
     zk.ensure_path("/lab5")
@@ -181,7 +184,8 @@ def real_service(ctx: Context) -> None:
     data, _ = zk.get("/lab5/a39")
     ctx.equal(data, b"39", "the data of /lab5/a39")
     # The restarted server caught up: a client of its own sees every znode after a sync.
-    zk2 = KazooClient(hosts=c.node_connect_string(leader), timeout=10)
+    port = [n for n in c.status() if n["id"] == leader][0]["zk_port"]
+    zk2 = KazooClient(hosts=f"127.0.0.1:{port}", timeout=10)
     zk2.start(timeout=20)
     ctx.defer(zk2.stop)
     zk2.sync("/lab5")
