@@ -1,0 +1,97 @@
+"""Planted bugs in copies of the reference Raft (labs 4 and 5) are caught by the graders, and
+the replay command points at the trace line where the run goes wrong.
+
+Each test copies instructor/solution/raft.cpp, applies one small patch, builds it (the lab's
+CMake project, in a cache folder of the test's own) and runs one grader test on it."""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from quorumlab import lab, labraft
+
+REFERENCE = lab.find_lab("raft-log").folder / "instructor" / "solution" / "raft.cpp"
+
+
+def planted(tmp_path: Path, old: str, new: str) -> Path:
+    text = REFERENCE.read_text()
+    assert text.count(old) == 1, old
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "raft.cpp").write_text(text.replace(old, new))
+    return work
+
+
+def check(lab_name: str, work: Path, only: str, tmp_path: Path) -> str:
+    env = dict(os.environ, QL_LAB_CACHE=str(tmp_path / "cache"))
+    r = subprocess.run([sys.executable, "-m", "quorumlab.lab", "check", lab_name, "--dir",
+                        str(work), "--only", only], capture_output=True, text=True,
+                       timeout=280, env=env)
+    assert r.returncode == 1, r.stdout + r.stderr
+    return r.stdout
+
+
+def replay_line(out: str) -> str:
+    lines = [l for l in out.splitlines() if "replay: " in l]
+    assert lines, out
+    return lines[0]
+
+
+def test_a_follower_that_votes_twice_in_a_term_is_caught(tmp_path):
+    # Forgets votedFor: grants every up-to-date candidate of the term (itself included).
+    work = planted(tmp_path, "(voted_for_ == 0 || voted_for_ == m.from) && ", "")
+    out = check("raft-election", work, "initial election", tmp_path)
+    assert "FAIL  initial election" in out, out
+    m = re.search(r"node (\d+) voted in term (\d+) for .* \(line (\d+), t=", out)
+    assert m, out
+    line = m.group(3)
+    replay = replay_line(out)
+    assert "qlab sim --plugin-dir" in replay and "--broadcast lab-raft" in replay, replay
+    assert f"--term {m.group(2)} --around {line}" in replay, replay
+    # The replay reproduces the run and its view marks the offending vote.
+    sim_cmd, view_cmd = replay.split("replay: ", 1)[1].split(" ; ")
+    trace = Path(re.search(r"--trace (\S+)", sim_cmd).group(1))
+    trace.unlink()
+    subprocess.run(sim_cmd, shell=True, capture_output=True)  # fails: it has two leaders
+    assert trace.is_file()
+    view = subprocess.run(view_cmd.replace("python3", sys.executable, 1), shell=True,
+                          check=True, capture_output=True, text=True).stdout
+    marked = [l for l in view.splitlines() if l.startswith(">>")]
+    assert marked and f" {line}: " in marked[0] and "vote" in marked[0], view
+
+
+def test_a_leader_that_commits_an_older_term_by_counting_is_caught(tmp_path):
+    # Figure 8's bug: the leader counts copies of entries of earlier terms.
+    work = planted(tmp_path, "    if (log_.term_at(n) != term_) break;\n", "")
+    out = check("raft-log", work, "Figure 8", tmp_path)
+    assert "FAIL  Figure 8" in out, out
+    m = re.search(r"committed an entry of an earlier term by counting its copies \(trace line "
+                  r"(\d+)", out)
+    assert m, out
+    assert f"--around {m.group(1)}" in replay_line(out) and "--replication" in replay_line(out)
+
+
+def test_a_compile_error_is_a_failed_test_with_the_compiler_s_message(tmp_path):
+    work = planted(tmp_path, "  role_ = Role::leader;\n", "  role_ = Role::leader\n")
+    out = check("raft-election", work, "compiles", tmp_path)
+    assert "FAIL  raft.cpp compiles" in out and "error" in out and "hint: " in out, out
+
+
+def test_trace_view_marks_the_line(tmp_path):
+    t = tmp_path / "t.txt"
+    t.write_text("  0.100000 n1  became_candidate a=0 b=0 epoch 1 candidate for term 1\n"
+                 "  0.100000 n1  custom           a=1 b=0 epoch 1 vote for 1 saved in term 1\n"
+                 "  0.100100 n2  deliver          a=1 b=168 h=00\n"
+                 "  0.100200 n1  vote_sent        a=3 b=0 epoch 1 vote granted for term 1\n")
+    events = labraft.read_trace(t)
+    f = labraft.double_votes(events)
+    assert f and f.line == 4 and f.term == 1 and "for itself" in f.message
+    r = subprocess.run([sys.executable, "-m", "quorumlab.labraft", "trace", str(t),
+                        "--elections", "--around", "4"], capture_output=True, text=True,
+                       check=True)
+    assert r.stdout.splitlines()[-1].startswith(">>") and "deliver" not in r.stdout
