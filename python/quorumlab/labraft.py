@@ -250,6 +250,16 @@ def old_term_commits(events: Iterable[Event]) -> Optional[Finding]:
     return None
 
 
+def unsafe_sends(events: Iterable[Event]) -> Optional[Finding]:
+    """A message that promises state not yet durable (a vote, a RequestVote, an acknowledged
+    AppendEntries sent with send() instead of send_after_persist(), or a vote not saved)."""
+    for e in events:
+        if e.kind == "custom" and "unsafe: " in e.rest:
+            return Finding(f"node {e.node} in term {e.term} (trace line {e.line}, t={e.t:.3f} s): "
+                           f"{e.rest.split('unsafe: ', 1)[1]}", e.line, e.term)
+    return None
+
+
 def roles_at(events: List[Event], t: float) -> Dict[int, Tuple[str, int]]:
     """Each node's last role event up to time t: (kind, term)."""
     out: Dict[int, Tuple[str, int]] = {}
@@ -369,10 +379,12 @@ def sim_failure(output: str, max_lines: int = 9) -> List[str]:
 
 
 def require_trace_safe(ctx, run: SimRun) -> List[Event]:
-    """No server voted twice in a term and no term had two leaders (from the trace)."""
+    """From the trace: no server voted twice in a term, no term had two leaders, no message
+    promised state that was not durable, no leader committed an older term's entry by
+    counting."""
     from .lab import Failed
     events = read_trace(run.trace)
-    for check in (double_votes, two_leaders, old_term_commits):
+    for check in (double_votes, two_leaders, unsafe_sends, old_term_commits):
         f = check(events)
         if f:
             view = "replication" if check is old_term_commits else "elections"

@@ -226,8 +226,8 @@ std::int64_t RaftBase::random_election_timeout() {
 }
 
 void RaftBase::restore_given(const RecoveredLog& log) {
-  term_ = log.hard_state.term;
-  voted_for_ = log.hard_state.vote;
+  term_ = saved_term_ = log.hard_state.term;
+  voted_for_ = saved_vote_ = log.hard_state.vote;
   if (log.snapshot) {
     log_.reset(log.snapshot->last_index, log.snapshot->last_epoch);
     commit_index_ = log.snapshot->last_index;
@@ -249,6 +249,8 @@ void RaftBase::save_hard_state() {
   hs.term = term_;
   hs.vote = voted_for_;
   pending_.hard_state = hs;
+  saved_term_ = term_;
+  saved_vote_ = voted_for_;
 }
 
 Zxid RaftBase::append_new_entry(Bytes data) {
@@ -289,7 +291,23 @@ void RaftBase::trace(TraceKind kind, NodeId peer, std::string detail) {
   QL_TRACE(*ctx_.tracer, TraceEvent{kind, self_, peer, term_, 0, std::move(detail)});
 }
 
-void RaftBase::trace_sent(const Message& m) {
+void RaftBase::trace_sent(const Message& m, bool after_persist) {
+  // Figure 2's persistence rule, checked where messages leave: what a message promises must be
+  // on disk first (the graders read these lines).
+  const bool promise = (m.kind == Kind::vote_reply && m.vote_granted) ||
+                       m.kind == Kind::request_vote || (m.kind == Kind::append_reply && m.success);
+  if (promise && !after_persist) {
+    trace(TraceKind::custom, m.to,
+          std::string("unsafe: ") + to_string(m.kind) +
+              " sent with send(): it must wait until the state it depends on is durable "
+              "(send_after_persist)");
+  }
+  if (m.kind == Kind::vote_reply && m.vote_granted &&
+      (saved_term_ != m.term || saved_vote_ != m.to)) {
+    trace(TraceKind::custom, m.to,
+          "unsafe: vote for " + std::to_string(m.to) + " in term " + std::to_string(m.term) +
+              " granted but not saved (save_hard_state)");
+  }
   if (m.kind == Kind::vote_reply) {
     trace(TraceKind::vote_sent, m.to,
           std::string(m.vote_granted ? "vote granted" : "vote refused") + " for term " +
@@ -303,13 +321,13 @@ void RaftBase::trace_sent(const Message& m) {
 
 void RaftBase::send(Message m) {
   m.from = self_;
-  trace_sent(m);
+  trace_sent(m, false);
   pending_.messages.push_back(PeerMessage{self_, m.to, encode(m)});
 }
 
 void RaftBase::send_after_persist(Message m) {
   m.from = self_;
-  trace_sent(m);
+  trace_sent(m, true);
   pending_.messages_after_persist.push_back(PeerMessage{self_, m.to, encode(m)});
 }
 

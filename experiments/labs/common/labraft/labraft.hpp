@@ -249,7 +249,9 @@ class RaftBase : public quorumlab::Broadcast {
 
  private:
   void resolve_barriers();
-  void trace_sent(const Message& m);
+  void trace_sent(const Message& m, bool after_persist);
+  std::uint64_t saved_term_ = 0;  ///< the hard state last handed to storage
+  NodeId saved_vote_ = 0;
   quorumlab::Ready pending_;
   std::deque<LogIndex> unpersisted_;  ///< per Ready awaiting persisted(): its last log index
   quorumlab::SnapshotSource* snapshots_ = nullptr;
