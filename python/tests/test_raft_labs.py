@@ -18,17 +18,23 @@ from quorumlab import lab, labraft
 REFERENCE = lab.find_lab("raft-log").folder / "instructor" / "solution" / "raft.cpp"
 
 
-def planted(tmp_path: Path, old: str, new: str) -> Path:
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory) -> Path:
+    """One working folder and build cache for every planted bug: only raft.cpp recompiles."""
+    return tmp_path_factory.mktemp("raftlab")
+
+
+def planted(shared: Path, old: str, new: str) -> Path:
     text = REFERENCE.read_text()
     assert text.count(old) == 1, old
-    work = tmp_path / "work"
-    work.mkdir()
+    work = shared / "work"
+    work.mkdir(exist_ok=True)
     (work / "raft.cpp").write_text(text.replace(old, new))
     return work
 
 
-def check(lab_name: str, work: Path, only: str, tmp_path: Path) -> str:
-    env = dict(os.environ, QL_LAB_CACHE=str(tmp_path / "cache"))
+def check(lab_name: str, work: Path, only: str, shared: Path) -> str:
+    env = dict(os.environ, QL_LAB_CACHE=str(shared / "cache"))
     r = subprocess.run([sys.executable, "-m", "quorumlab.lab", "check", lab_name, "--dir",
                         str(work), "--only", only], capture_output=True, text=True,
                        timeout=280, env=env)
@@ -42,10 +48,10 @@ def replay_line(out: str) -> str:
     return lines[0]
 
 
-def test_a_follower_that_votes_twice_in_a_term_is_caught(tmp_path):
+def test_a_follower_that_votes_twice_in_a_term_is_caught(shared):
     # Forgets votedFor: grants every up-to-date candidate of the term (itself included).
-    work = planted(tmp_path, "(voted_for_ == 0 || voted_for_ == m.from) && ", "")
-    out = check("raft-election", work, "initial election", tmp_path)
+    work = planted(shared, "(voted_for_ == 0 || voted_for_ == m.from) && ", "")
+    out = check("raft-election", work, "initial election", shared)
     assert "FAIL  initial election" in out, out
     m = re.search(r"node (\d+) voted in term (\d+) for .* \(line (\d+), t=", out)
     assert m, out
@@ -65,10 +71,10 @@ def test_a_follower_that_votes_twice_in_a_term_is_caught(tmp_path):
     assert marked and f" {line}: " in marked[0] and "vote" in marked[0], view
 
 
-def test_a_leader_that_commits_an_older_term_by_counting_is_caught(tmp_path):
+def test_a_leader_that_commits_an_older_term_by_counting_is_caught(shared):
     # Figure 8's bug: the leader counts copies of entries of earlier terms.
-    work = planted(tmp_path, "    if (log_.term_at(n) != term_) break;\n", "")
-    out = check("raft-log", work, "Figure 8", tmp_path)
+    work = planted(shared, "    if (log_.term_at(n) != term_) break;\n", "")
+    out = check("raft-log", work, "Figure 8", shared)
     assert "FAIL  Figure 8" in out, out
     m = re.search(r"committed an entry of an earlier term by counting its copies \(trace line "
                   r"(\d+)", out)
@@ -76,9 +82,20 @@ def test_a_leader_that_commits_an_older_term_by_counting_is_caught(tmp_path):
     assert f"--around {m.group(1)}" in replay_line(out) and "--replication" in replay_line(out)
 
 
-def test_a_compile_error_is_a_failed_test_with_the_compiler_s_message(tmp_path):
-    work = planted(tmp_path, "  role_ = Role::leader;\n", "  role_ = Role::leader\n")
-    out = check("raft-election", work, "compiles", tmp_path)
+def test_a_vote_sent_before_it_is_saved_is_caught(shared):
+    work = planted(shared, "    voted_for_ = m.from;\n    save_hard_state();\n",
+                   "    voted_for_ = m.from;\n")
+    out = check("raft-log", work, "persistence", shared)
+    assert "FAIL  persistence" in out, out
+    m = re.search(r"\(trace line (\d+), t=[\d.]+ s\): vote for \d+ in term \d+ granted but "
+                  r"not saved", out)
+    assert m, out
+    assert f"--around {m.group(1)}" in replay_line(out)
+
+
+def test_a_compile_error_is_a_failed_test_with_the_compiler_s_message(shared):
+    work = planted(shared, "  role_ = Role::leader;\n", "  role_ = Role::leader\n")
+    out = check("raft-election", work, "compiles", shared)
     assert "FAIL  raft.cpp compiles" in out and "error" in out and "hint: " in out, out
 
 
