@@ -206,8 +206,8 @@ def partitions(ctx: Context) -> None:
         events = elections(ctx, run)
         for t, majority in stable_moments(events, [1, 2, 3], 15.0, WINDOW_S):
             one_leader_at(ctx, run, events, t, majority,
-                          f"{WINDOW_S} s after the partitions last changed (servers {majority} reach "
-                          f"each other)")
+                          f"{WINDOW_S} s after the partitions last changed (servers "
+                          f"{majority} reach each other)")
             checked += 1
     ctx.log(f"{checked} moments checked")
     if checked == 0:
