@@ -99,6 +99,19 @@ def test_a_compile_error_is_a_failed_test_with_the_compiler_s_message(shared):
     assert "FAIL  raft.cpp compiles" in out and "error" in out and "hint: " in out, out
 
 
+def test_a_lab_4_answer_without_replication_passes_lab_4(shared):
+    """Lab 4 grades elections only: the starter with just its TODO(lab 4) parts written
+    (instructor/election-only) passes."""
+    src = lab.find_lab("raft-election").folder / "instructor" / "election-only" / "raft.cpp"
+    work = shared / "work"
+    work.mkdir(exist_ok=True)
+    (work / "raft.cpp").write_text(src.read_text())
+    env = dict(os.environ, QL_LAB_CACHE=str(shared / "cache"))
+    r = subprocess.run([sys.executable, "-m", "quorumlab.lab", "check", "raft-election",
+                        "--dir", str(work)], capture_output=True, text=True, timeout=280, env=env)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
 def test_trace_view_marks_the_line(tmp_path):
     t = tmp_path / "t.txt"
     t.write_text("  0.100000 n1  became_candidate a=0 b=0 epoch 1 candidate for term 1\n"
