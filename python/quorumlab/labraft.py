@@ -2,8 +2,9 @@
 ``raft.cpp`` into the broadcast plugin ``lab-raft``, run it in ``qlab sim``, and read the
 simulator's trace the way the labs need it.
 
-``python3 -m quorumlab.labraft trace FILE [--elections] [--replication] [--term T]
-[--around LINE]`` prints the part of a ``qlab sim --trace`` file a lab is about: the elections
+``python3 -m quorumlab.lab trace FILE [--elections] [--replication] [--term T]
+[--around LINE]`` (or ``python3 -m quorumlab.labraft trace ...``) prints the part of a
+``qlab sim --trace`` file a lab is about: the elections
 (candidates, votes, leaders) with the faults, or the replication (rejected AppendEntries,
 snapshots, commits), marking the line a failed check points at with ``>>``.
 
@@ -291,7 +292,7 @@ def print_trace(path: Path, kinds: set, term: Optional[int] = None,
 def replay(run: SimRun, view: str, finding: Optional[Finding] = None) -> str:
     """The command that replays `run` and shows its trace (`view`: elections or replication),
     around the finding's line when there is one."""
-    show = f"python3 -m quorumlab.labraft trace {shlex.quote(str(run.trace))} --{view}"
+    show = f"python3 -m quorumlab.lab trace {shlex.quote(str(run.trace))} --{view}"
     if finding is not None:
         if finding.term:
             show += f" --term {finding.term}"
@@ -300,7 +301,7 @@ def replay(run: SimRun, view: str, finding: Optional[Finding] = None) -> str:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    ap = argparse.ArgumentParser(prog="python3 -m quorumlab.labraft",
+    ap = argparse.ArgumentParser(prog="python3 -m quorumlab.lab",
                                  description="the Raft labs' view of a qlab sim trace")
     sub = ap.add_subparsers(dest="command", required=True)
     t = sub.add_parser("trace", help="print the part of a trace a Raft lab is about")

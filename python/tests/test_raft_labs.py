@@ -121,7 +121,7 @@ def test_trace_view_marks_the_line(tmp_path):
     events = labraft.read_trace(t)
     f = labraft.double_votes(events)
     assert f and f.line == 4 and f.term == 1 and "for itself" in f.message
-    r = subprocess.run([sys.executable, "-m", "quorumlab.labraft", "trace", str(t),
+    r = subprocess.run([sys.executable, "-m", "quorumlab.lab", "trace", str(t),
                         "--elections", "--around", "4"], capture_output=True, text=True,
                        check=True)
     assert r.stdout.splitlines()[-1].startswith(">>") and "deliver" not in r.stdout
