@@ -93,6 +93,26 @@ def test_a_vote_sent_before_it_is_saved_is_caught(shared):
     assert f"--around {m.group(1)}" in replay_line(out)
 
 
+def test_a_leader_without_the_fast_backup_is_caught(shared):
+    work = planted(shared, "  LogIndex next = m.conflict_index;\n",
+                   "  LogIndex next = next_index_[p] > 1 ? next_index_[p] - 1 : 1;\n"
+                   "  if (next == 0) next = m.conflict_index;\n")
+    text = (work / "raft.cpp").read_text().replace("  if (m.conflict_term != 0) {\n    for",
+                                                   "  if (false) {\n    for")
+    (work / "raft.cpp").write_text(text)
+    out = check("raft-log", work, "fast backup", shared)
+    assert "FAIL  fast backup" in out and "the leader backs up one entry at a time" in out, out
+    assert "--around " in replay_line(out)
+
+
+def test_a_follower_that_truncates_matching_entries_is_caught(shared):
+    # A late AppendEntries cuts entries the follower already acknowledged.
+    work = planted(shared, "      if (log_.term_at(e.index) == e.epoch) continue;\n", "")
+    out = check("raft-log", work, "lost, duplicated", shared)
+    assert "FAIL  agreement despite lost" in out and "violated" in out, out
+    assert "--around " in replay_line(out)
+
+
 def test_a_compile_error_is_a_failed_test_with_the_compiler_s_message(shared):
     work = planted(shared, "  role_ = Role::leader;\n", "  role_ = Role::leader\n")
     out = check("raft-election", work, "compiles", shared)
