@@ -14,7 +14,8 @@ Each lab is a folder of ``experiments/labs/`` with
 ``check`` runs the grader on it and prints each test as passed or failed, with a hint in plain
 words, the seed and the command that replays the failing run. It exits 1 when a test fails.
 Instructors and CI run ``check NAME --reference`` (must pass) and ``check NAME --starter``
-(must fail with its hints).
+(must fail with its hints). ``trace FILE`` shows the part of a ``qlab sim --trace`` file a lab
+is about (the Raft labs' replay commands use it: quorumlab.labraft).
 """
 from __future__ import annotations
 
