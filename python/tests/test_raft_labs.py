@@ -145,3 +145,8 @@ def test_trace_view_marks_the_line(tmp_path):
                         "--elections", "--around", "4"], capture_output=True, text=True,
                        check=True)
     assert r.stdout.splitlines()[-1].startswith(">>") and "deliver" not in r.stdout
+
+
+def test_both_labs_have_the_same_reference():
+    other = lab.find_lab("raft-election").folder / "instructor" / "solution" / "raft.cpp"
+    assert other.read_text() == REFERENCE.read_text()
