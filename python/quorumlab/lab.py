@@ -14,7 +14,8 @@ Each lab is a folder of ``experiments/labs/`` with
 ``check`` runs the grader on it and prints each test as passed or failed, with a hint in plain
 words, the seed and the command that replays the failing run. It exits 1 when a test fails.
 Instructors and CI run ``check NAME --reference`` (must pass) and ``check NAME --starter``
-(must fail with its hints).
+(must fail with its hints). ``trace FILE`` shows the part of a ``qlab sim --trace`` file a lab
+is about (the Raft labs' replay commands use it: quorumlab.labraft).
 """
 from __future__ import annotations
 
@@ -317,6 +318,13 @@ def main(argv: Optional[List[str]] = None) -> int:
                        help="grade the instructor's reference solution (instructors, CI)")
     which.add_argument("--starter", action="store_true",
                        help="grade the untouched starter (it must fail, with hints)")
+    t = sub.add_parser("trace", help="the part of a `qlab sim --trace` file a lab is about "
+                       "(the Raft labs' replay commands use it; see --help)", add_help=False)
+    t.add_argument("args", nargs=argparse.REMAINDER)
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["trace"]:  # its options are labraft's
+        from . import labraft
+        return labraft.main(argv)
     a = ap.parse_args(argv)
     try:
         if a.command == "list":
