@@ -106,7 +106,9 @@ void Node::on_client_message(ConnId conn, const std::uint8_t* data, std::size_t 
   Connection& c = *slot;
   try {
     CapnpReader reader(data, size, kClientTraversalWords);
-    auto msg = reader.root<proto::ClientMessage>();
+    // Checked whole now: a request may be queued and its fields read later, where a malformed
+    // pointer would throw out of the node instead of closing this connection.
+    auto msg = well_formed_root<proto::ClientMessage>(reader);
     switch (msg.which()) {
       case proto::ClientMessage::CONNECT:
         if (c.session != 0) return protocol_error(c, "connect on a connection that has a session");

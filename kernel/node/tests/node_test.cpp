@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <condition_variable>
+#include <cstring>
 #include <filesystem>
 #include <map>
 #include <mutex>
@@ -390,6 +391,41 @@ TEST(Node, GarbageAndOutOfOrderMessagesCloseOnlyThatConnection) {
   // The healthy connection is still served.
   h.get_data(1, "/zookeeper");
   EXPECT_EQ(h.roundtrip_last(1).get().getResponse().getErr(), 0);
+}
+
+// Found by native_frame_fuzz (harness/fuzz/regressions/native_frame): Cap'n Proto checks a
+// pointer only when it is followed, and a read queued behind a write has its fields read when
+// the write completes, outside on_client_message's handling of malformed input. A path that is
+// a list of voids instead of text then threw out of Node::process (the server process died).
+// The message is now checked whole on receipt: the connection closes as malformed.
+TEST(Node, MistypedPointerInAQueuedRequestClosesTheConnection) {
+  Harness h;
+  h.connect(1);
+  h.create(1, "/a", "x");  // a write: the read below queues behind it
+  capnp::MallocMessageBuilder m;
+  auto r = m.initRoot<proto::ClientMessage>().initRequest();
+  r.setXid(++h.xid);
+  r.initOp().initGetData().setPath("/x");
+  Bytes b = to_bytes(m);
+  // The text pointer of "/x": a list pointer (tag 1) of 3 byte-sized elements (size code 2).
+  // Make its elements void (size code 0): still in bounds, no longer text.
+  bool patched = false;
+  for (std::size_t at = 8; at + 8 <= b.size(); at += 8) {
+    std::uint64_t w;
+    std::memcpy(&w, b.data() + at, 8);
+    if ((w & 3) == 1 && ((w >> 32) & 7) == 2 && (w >> 35) == 3) {
+      w &= ~(std::uint64_t{7} << 32);
+      std::memcpy(b.data() + at, &w, 8);
+      patched = true;
+    }
+  }
+  ASSERT_TRUE(patched);
+  h.node->on_client_message(1, b.data(), b.size(), "127.0.0.1:5555");
+  ASSERT_NO_THROW(h.settle());
+  auto msgs = h.take(1);
+  ASSERT_FALSE(msgs.empty());
+  EXPECT_THAT(std::string(msgs.back().get().getClosing().cStr()), HasSubstr("malformed"));
+  EXPECT_EQ(h.node->stats().protocol_errors, 1u);
 }
 
 TEST(Node, InvalidPathsAndOversizeDataAreErrorRepliesNotCrashes) {
