@@ -60,11 +60,21 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   // A plugin parameter given on the command line stays text until the plugin's schema reads
   // it, and prints as a string marked with this comment; loaded back it is a string value.
-  const auto plain = [](std::string s) {
-    const std::string mark = "  # from the command line";
-    for (auto at = s.find(mark); at != std::string::npos; at = s.find(mark))
-      s.erase(at, mark.size());
-    return s;
+  const auto plain = [](const std::string& s) {
+    const std::string mark = "  # from the command line\n";
+    std::string out;
+    std::size_t start = 0;
+    while (start < s.size()) {
+      std::size_t end = s.find('\n', start);
+      end = end == std::string::npos ? s.size() : end + 1;
+      std::string line = s.substr(start, end - start);
+      if (line.size() >= mark.size() &&
+          line.compare(line.size() - mark.size(), mark.size(), mark) == 0)
+        line = line.substr(0, line.size() - mark.size()) + "\n";
+      out += line;
+      start = end;
+    }
+    return out;
   };
   const std::string printed = config->to_toml();
   try {

@@ -41,6 +41,7 @@ cmake --build "$build" -j "$jobs" "${build_targets[@]}"
 t1=$(date +%s)
 echo "fuzz build took $((t1 - t0)) s"
 
+rm -rf "$build/crashes"
 mkdir -p "$build/crashes"
 summary="$build/fuzz-summary.txt"
 : >"$summary"
