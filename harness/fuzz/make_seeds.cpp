@@ -502,8 +502,9 @@ void wal_and_snapshot_seeds() {
 
 void config_seeds(const fs::path& source_root) {
   auto text = [](const std::string& s, std::uint8_t mode) {
-    Bytes out{mode};
-    out.insert(out.end(), s.begin(), s.end());
+    Bytes out(s.size() + 1);
+    out[0] = mode;
+    std::copy(s.begin(), s.end(), out.begin() + 1);
     return out;
   };
   for (const auto& e : fs::directory_iterator(source_root / "kernel/tests/data")) {
