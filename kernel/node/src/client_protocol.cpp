@@ -105,7 +105,7 @@ void Node::on_client_message(ConnId conn, const std::uint8_t* data, std::size_t 
   }
   Connection& c = *slot;
   try {
-    CapnpReader reader(data, size, kClientTraversalWords);
+    CapnpReader reader(data, size, received_traversal_words(size, kClientTraversalWords));
     // Checked whole now: a request may be queued and its fields read later, where a malformed
     // pointer would throw out of the node instead of closing this connection.
     auto msg = well_formed_root<proto::ClientMessage>(reader);
