@@ -1,10 +1,13 @@
 # quorumlab: two commands on a fresh Debian 12 machine.
 #   make demo   installs what is missing, builds, runs the demo
 #   make test   installs what is missing, builds, runs every test
-# Other targets: make (build only), make test-sanitize (ASan+UBSan), make bench, make format.
+# Other targets: make (build only), make test-sanitize (ASan+UBSan), make bench, make format,
+# make fuzz SECONDS=N (libFuzzer, every target N seconds; harness/fuzz/README.md).
 
 BUILD        ?= build
 BUILD_SAN    ?= build-sanitize
+BUILD_FUZZ   ?= build-fuzz
+SECONDS      ?= 60
 JOBS         ?= $(shell nproc)
 CMAKE_FLAGS  ?=
 CTEST_FLAGS  ?= --output-on-failure --timeout 600
@@ -21,15 +24,18 @@ PACKAGES := build-essential cmake pkg-config ninja-build \
   libxxhash-dev librapidcheck-dev libedit-dev clang-format \
   zookeeper python3-kazoo libzookeeper-mt-dev
 
+# Only `make fuzz` needs these (clang 14 with libFuzzer and the sanitizer runtimes).
+FUZZ_PACKAGES := clang-14 libclang-rt-14-dev
+
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps configure build test test-sanitize demo bench format clean
+.PHONY: all deps fuzz-deps configure build test test-sanitize fuzz demo bench format clean
 
 all: build
 
 # Installs only what is missing; quiet and quick when everything is there.
-deps:
-	@missing=$$(for p in $(PACKAGES); do \
+deps fuzz-deps:
+	@missing=$$(for p in $(if $(filter fuzz-deps,$@),$(FUZZ_PACKAGES),$(PACKAGES)); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 	  echo "installing missing packages:" $$missing; \
@@ -60,6 +66,12 @@ test-sanitize: deps
 	cd $(BUILD_SAN) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  ctest -j $(JOBS) $(CTEST_FLAGS) -LE "no_sanitize|zookeeper"
 
+# libFuzzer targets (harness/fuzz): a clang build of only what they need in $(BUILD_FUZZ), then
+# each target SECONDS seconds on a scratch copy of its corpus; prints executions per target and
+# the total, fails on any crash (inputs kept in $(BUILD_FUZZ)/crashes/).
+fuzz: deps fuzz-deps
+	./harness/fuzz/run.sh --build $(BUILD_FUZZ) --seconds $(SECONDS) --jobs $(JOBS)
+
 demo: build
 	./harness/demo.sh $(BUILD)
 
@@ -71,4 +83,4 @@ format:
 	  | xargs clang-format -i
 
 clean:
-	rm -rf $(BUILD) $(BUILD_SAN)
+	rm -rf $(BUILD) $(BUILD_SAN) $(BUILD_FUZZ)

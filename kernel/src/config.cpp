@@ -1,6 +1,9 @@
 #include "quorumlab/config.hpp"
 
 #include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <cstdio>
 #include <set>
 #include <sstream>
 
@@ -18,6 +21,97 @@ ParamSpec spec(std::string name, ParamType type, ParamValue def, std::string hel
 }
 
 const char* const kSections[] = {"broadcast", "storage", "read_policy"};
+
+// TOML spellings for to_toml(): its output must load again (--print-config into a file), so
+// strings are escaped, keys quoted unless bare, and reals keep every digit and their type.
+std::string toml_string(const std::string& s) {
+  std::string out = "\"";
+  for (const char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      default:
+        if (c < 0x20 || c == 0x7f) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out += buf;
+        } else {
+          out += ch;
+        }
+    }
+  }
+  return out + "\"";
+}
+
+// Well-formed UTF-8 (shortest forms, no surrogates, at most U+10FFFF), as TOML requires.
+bool valid_utf8(const std::string& s) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    std::size_t n = 0;
+    std::uint32_t cp = 0;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if ((c & 0xe0) == 0xc0) {
+      n = 1;
+      cp = c & 0x1f;
+    } else if ((c & 0xf0) == 0xe0) {
+      n = 2;
+      cp = c & 0x0f;
+    } else if ((c & 0xf8) == 0xf0) {
+      n = 3;
+      cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (s.size() - i <= n) return false;  // the sequence runs past the end
+    for (std::size_t k = 1; k <= n; ++k) {
+      const auto d = static_cast<unsigned char>(s[i + k]);
+      if ((d & 0xc0) != 0x80) return false;
+      cp = (cp << 6) | (d & 0x3f);
+    }
+    const std::uint32_t min[] = {0, 0x80, 0x800, 0x10000};
+    if (cp < min[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
+    i += n + 1;
+  }
+  return true;
+}
+
+std::string toml_key(const std::string& k) {
+  const bool bare = !k.empty() && std::all_of(k.begin(), k.end(), [](char ch) {
+    return std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '-';
+  });
+  return bare ? k : toml_string(k);
+}
+
+std::string toml_value(const ParamValue& v) {
+  if (const auto* s = std::get_if<std::string>(&v)) return toml_string(*s);
+  if (const auto* d = std::get_if<double>(&v)) {
+    if (std::isnan(*d)) return "nan";
+    if (std::isinf(*d)) return *d > 0 ? "inf" : "-inf";
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.17g", *d);
+    std::string out = buf;
+    if (out.find_first_of(".e") == std::string::npos) out += ".0";
+    return out;
+  }
+  return format_value(v);
+}
 
 PluginChoice& section(NodeConfig& c, const std::string& name) {
   if (name == "broadcast") return c.broadcast;
@@ -220,32 +314,30 @@ Membership NodeConfig::membership() const {
 }
 
 std::string NodeConfig::to_toml() const {
-  auto val = [](const ParamValue& v) {
-    std::string s = format_value(v);
-    return s;
-  };
   std::ostringstream os;
   for (const auto& [k, v] : settings.values())
-    os << k << " = " << val(v) << "\n";
+    os << toml_key(k) << " = " << toml_value(v) << "\n";
   os << "peers = [";
   for (std::size_t i = 0; i < peers.size(); ++i) {
-    os << (i ? ", " : "") << "\"" << peers[i].to_string() << "\"";
+    os << (i ? ", " : "") << toml_string(peers[i].to_string());
   }
   os << "]\n";
   for (const char* sec : kSections) {
     const PluginChoice& c = sec == std::string("broadcast") ? broadcast
                             : sec == std::string("storage") ? storage
                                                             : read_policy;
-    os << "[" << sec << "]\nplugin = \"" << c.name << "\"\n";
+    os << "[" << sec << "]\nplugin = " << toml_string(c.name) << "\n";
     for (const auto& [k, v] : c.values)
-      os << k << " = " << val(v) << "\n";
+      os << toml_key(k) << " = " << toml_value(v) << "\n";
     for (const auto& [k, t] : c.texts)
-      os << k << " = \"" << t << "\"  # from the command line\n";
+      os << toml_key(k) << " = " << toml_string(t) << "  # from the command line\n";
   }
   return os.str();
 }
 
 void apply_override(NodeConfig& config, const std::string& assignment) {
+  // A configuration file is UTF-8 (TOML); so is an override, or it could not be printed as one.
+  if (!valid_utf8(assignment)) throw ConfigError("override is not valid UTF-8");
   auto eq = assignment.find('=');
   if (eq == std::string::npos || eq == 0) {
     throw ConfigError("override '" + assignment + "' is not of the form key=value");

@@ -2,6 +2,11 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
 #include "quorumlab/config.hpp"
 
 using namespace quorumlab;
@@ -161,4 +166,42 @@ TEST(Config, ResolvedConfigPrintsAsToml) {
   EXPECT_THAT(text, HasSubstr("client_port = 7002"));
   EXPECT_THAT(text, HasSubstr("[broadcast]\nplugin = \"zab\""));
   EXPECT_THAT(text, HasSubstr("\"4@127.0.0.1:7104:observer\""));
+}
+
+// Found by config_toml_fuzz (harness/fuzz/regressions/config_toml): to_toml wrote strings and
+// keys unescaped, so a value with a control character, a quote or a backslash (here from
+// overrides) printed as TOML that does not load, and a real lost its digits.
+TEST(Config, PrintedConfigLoadsAgainWhateverTheStrings) {
+  auto c =
+      load_config(std::nullopt, {"data_dir=/tmp/a\"b\\c\x0e"
+                                 "d\te",
+                                 "broadcast=raft\x7f", "broadcast.note=x\ny", "storage.odd key=1"});
+  const std::string printed = c.to_toml();
+  const auto file = std::filesystem::temp_directory_path() /
+                    ("ql_config_test_" + std::to_string(::getpid()) + ".toml");
+  {
+    std::ofstream f(file);
+    f << printed;
+  }
+  NodeConfig again;
+  ASSERT_NO_THROW(again = load_config(file, {})) << printed;
+  std::filesystem::remove(file);
+  EXPECT_EQ(again.settings.get_string("data_dir"),
+            "/tmp/a\"b\\c\x0e"
+            "d\te");
+  EXPECT_EQ(again.broadcast.name, "raft\x7f");
+  EXPECT_EQ(std::get<std::string>(again.broadcast.values.at("note")), "x\ny");
+  EXPECT_EQ(std::get<std::string>(again.storage.values.at("odd key")), "1");
+}
+
+// Found by config_toml_fuzz: an override with bytes that are not UTF-8 was taken, and the
+// configuration then printed as TOML that does not load. It is refused like a bad value.
+TEST(Config, OverrideThatIsNotUtf8IsRefused) {
+  EXPECT_THAT(error_of([] { load_config(std::nullopt, {"data_dir=/tmp/\xff"}); }),
+              HasSubstr("not valid UTF-8"));
+  EXPECT_THAT(error_of([] { load_config(std::nullopt, {"broadcast.x=\xc3"}); }),
+              HasSubstr("not valid UTF-8"));
+  EXPECT_THAT(error_of([] { load_config(std::nullopt, {"data_dir=\xed\xa0\x80"}); }),
+              HasSubstr("not valid UTF-8"));  // a surrogate
+  EXPECT_NO_THROW(load_config(std::nullopt, {"data_dir=/tmp/d\xc3\xa9j\xc3\xa0"}));
 }

@@ -109,8 +109,10 @@ void Node::on_client_message(ConnId conn, const std::uint8_t* data, std::size_t 
   }
   Connection& c = *slot;
   try {
-    CapnpReader reader(data, size, kClientTraversalWords);
-    auto msg = reader.root<proto::ClientMessage>();
+    CapnpReader reader(data, size, received_traversal_words(size, kClientTraversalWords));
+    // Checked whole now: a request may be queued and its fields read later, where a malformed
+    // pointer would throw out of the node instead of closing this connection.
+    auto msg = well_formed_root<proto::ClientMessage>(reader);
     if (clients_cut_ && !msg.isStatus() && !msg.isTransfer() && !msg.isNetRules()) {
       // The client links are cut (a fault rule): the message is lost, as in a partition
       // between this server and its clients; the client times out and moves elsewhere.

@@ -1,6 +1,7 @@
 // Private parts of Node shared by its source files.
 #pragma once
 
+#include <algorithm>
 #include <memory>
 #include <optional>
 
@@ -17,6 +18,15 @@ constexpr std::size_t kReadyLoopMax = 1000;              ///< Ready batches per 
 constexpr std::size_t kExpiredNodesPerCheck = 1000;      ///< deleteExpired txns per check
 constexpr std::int64_t kContainerCheckTicks = 100;       ///< container/TTL check period
 constexpr std::uint64_t kClientTraversalWords = 64 * 1024 * 1024;  ///< 512 MiB read limit
+
+/// The read limit for the first, whole look at a received message of `size` bytes: twice its
+/// words. Cap'n Proto counts each element of a list of zero-sized structs as one word read, so
+/// with this limit a message cannot claim more elements than it has room for; with a fixed
+/// limit a 100-byte message listed 64 million empty session touches and the node walked (and
+/// answered) them all.
+inline std::uint64_t received_traversal_words(std::size_t size, std::uint64_t cap) {
+  return std::min<std::uint64_t>(cap, 2 * (size / sizeof(capnp::word)) + 64);
+}
 
 enum class PendingKind : std::uint8_t { write, close, read, barrier_read, sync_op, local };
 

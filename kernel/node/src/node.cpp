@@ -100,7 +100,7 @@ void Node::set_storage_waker(std::function<void()> waker) {
 
 void Node::on_peer_message(const std::uint8_t* data, std::size_t size) {
   try {
-    CapnpReader reader(data, size, 1u << 26);
+    CapnpReader reader(data, size, received_traversal_words(size, 1u << 26));
     auto env = reader.root<proto::PeerEnvelope>();
     NodeId from = env.getFrom();
     switch (env.which()) {

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <condition_variable>
+#include <cstring>
 #include <filesystem>
 #include <map>
 #include <mutex>
@@ -21,13 +22,14 @@ namespace {
 
 class FakeEnv final : public NodeEnv {
  public:
-  void send_peer(NodeId, Bytes) override {}
+  void send_peer(NodeId, Bytes) override { ++peer_sent; }
   void send_client(ConnId conn, Bytes bytes) override { out[conn].push_back(std::move(bytes)); }
   void close_client(ConnId conn) override { closed.push_back(conn); }
   std::int64_t now_ms() override { return now; }
   std::int64_t wall_ms() override { return 1700000000000 + now; }
 
   std::int64_t now = 1000;
+  std::size_t peer_sent = 0;
   std::map<ConnId, std::vector<Bytes>> out;
   std::vector<ConnId> closed;
 };
@@ -390,6 +392,83 @@ TEST(Node, GarbageAndOutOfOrderMessagesCloseOnlyThatConnection) {
   // The healthy connection is still served.
   h.get_data(1, "/zookeeper");
   EXPECT_EQ(h.roundtrip_last(1).get().getResponse().getErr(), 0);
+}
+
+// Found by native_frame_fuzz (harness/fuzz/regressions/native_frame): Cap'n Proto checks a
+// pointer only when it is followed, and a read queued behind a write has its fields read when
+// the write completes, outside on_client_message's handling of malformed input. A path that is
+// a list of voids instead of text then threw out of Node::process (the server process died).
+// The message is now checked whole on receipt: the connection closes as malformed.
+TEST(Node, MistypedPointerInAQueuedRequestClosesTheConnection) {
+  Harness h;
+  h.connect(1);
+  h.create(1, "/a", "x");  // a write: the read below queues behind it
+  capnp::MallocMessageBuilder m;
+  auto r = m.initRoot<proto::ClientMessage>().initRequest();
+  r.setXid(++h.xid);
+  r.initOp().initGetData().setPath("/x");
+  Bytes b = to_bytes(m);
+  // The text pointer of "/x": a list pointer (tag 1) of 3 byte-sized elements (size code 2).
+  // Make its elements void (size code 0): still in bounds, no longer text.
+  bool patched = false;
+  for (std::size_t at = 8; at + 8 <= b.size(); at += 8) {
+    std::uint64_t w;
+    std::memcpy(&w, b.data() + at, 8);
+    if ((w & 3) == 1 && ((w >> 32) & 7) == 2 && (w >> 35) == 3) {
+      w &= ~(std::uint64_t{7} << 32);
+      std::memcpy(b.data() + at, &w, 8);
+      patched = true;
+    }
+  }
+  ASSERT_TRUE(patched);
+  h.node->on_client_message(1, b.data(), b.size(), "127.0.0.1:5555");
+  ASSERT_NO_THROW(h.settle());
+  auto msgs = h.take(1);
+  ASSERT_FALSE(msgs.empty());
+  EXPECT_THAT(std::string(msgs.back().get().getClosing().cStr()), HasSubstr("malformed"));
+  EXPECT_EQ(h.node->stats().protocol_errors, 1u);
+}
+
+// Found by peer_envelope_fuzz (harness/fuzz/regressions/peer_envelope): Cap'n Proto counts a
+// zero-sized list element as one word read, and the peer envelope was read with a fixed limit
+// of 64 Mi words, so a 100-byte envelope could list millions of empty session revalidations;
+// the leader looked each up and answered them all (a timeout under the fuzzer, gigabytes of
+// reply). A received message may now read at most about twice its own size: that one is
+// dropped, an honest one is answered.
+TEST(Node, PeerEnvelopeCannotListMoreElementsThanItHasRoomFor) {
+  Harness h;  // solo: a leader that answers revalidations
+  auto envelope = [](std::uint32_t count, bool amplify) {
+    capnp::MallocMessageBuilder m;
+    auto e = m.initRoot<proto::PeerEnvelope>();
+    e.setFrom(2);
+    auto l = e.initRevalidate(1);
+    l[0].setSessionId(5);
+    l[0].setTimeoutMs(1000);
+    Bytes b = to_bytes(m);
+    if (!amplify) return b;
+    // The list pointer (tag 1, element size 7 = inline composite of 2 words) and its tag word:
+    // make the elements zero-sized and `count` of them.
+    for (std::size_t at = 8; at + 8 <= b.size(); at += 8) {
+      std::uint64_t w;
+      std::memcpy(&w, b.data() + at, 8);
+      if ((w & 3) != 1 || ((w >> 32) & 7) != 7 || (w >> 35) != 2) continue;
+      const auto offset = static_cast<std::int32_t>(static_cast<std::uint32_t>(w) & ~3u) >> 2;
+      const std::size_t tag_at = at + 8 + static_cast<std::size_t>(offset) * 8;
+      w &= 0xffffffffull;  // word count 0, element size 7 kept below
+      w |= std::uint64_t{7} << 32;
+      std::memcpy(b.data() + at, &w, 8);
+      const std::uint64_t tag = std::uint64_t{count} << 2;  // struct, no data, no pointers
+      std::memcpy(b.data() + tag_at, &tag, 8);
+    }
+    return b;
+  };
+  Bytes honest = envelope(1, false);
+  h.node->on_peer_message(honest.data(), honest.size());
+  EXPECT_EQ(h.env.peer_sent, 1u);  // answered
+  Bytes amplified = envelope(100000, true);
+  ASSERT_LT(amplified.size(), 128u);
+  h.node->on_peer_message(amplified.data(), amplified.size());
+  EXPECT_EQ(h.env.peer_sent, 1u);  // dropped as malformed, not answered 100000 times over
 }
 
 TEST(Node, InvalidPathsAndOversizeDataAreErrorRepliesNotCrashes) {

@@ -611,6 +611,11 @@ void ScriptedNetwork::drop(std::uint64_t id) {
   flight_.erase(it);
 }
 
+std::uint64_t ScriptedNetwork::inject(NodeId from, NodeId to, Bytes payload) {
+  flight_.push_back(Envelope{next_message_id_++, from, to, std::move(payload)});
+  return flight_.back().id;
+}
+
 std::uint64_t ScriptedNetwork::duplicate(std::uint64_t id) {
   const Envelope* e = find(id);
   if (!e) throw std::logic_error("ScriptedNetwork::duplicate: no message " + std::to_string(id));

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include <capnp/dynamic.h>
 #include <capnp/message.h>
 #include <capnp/serialize.h>
 #include <kj/array.h>
@@ -76,5 +77,42 @@ class CapnpView {
   kj::Array<capnp::word> words_;
   capnp::FlatArrayMessageReader reader_;
 };
+
+/// Reads every set field of `value` with its schema type, recursively, so a message whose
+/// pointers do not match the schema (a list of words where text belongs, a struct pointer that
+/// is a list) throws kj::Exception here, where the caller handles malformed input, rather than
+/// wherever a field is first read: Cap'n Proto checks a pointer only when it is followed, and
+/// the node reads a queued request's fields later, outside its receive path.
+inline void require_well_formed(const capnp::DynamicValue::Reader& value) {
+  switch (value.getType()) {
+    case capnp::DynamicValue::STRUCT: {
+      auto s = value.as<capnp::DynamicStruct>();
+      for (auto field : s.getSchema().getFields()) {
+        if (s.has(field)) require_well_formed(s.get(field));
+      }
+      break;
+    }
+    case capnp::DynamicValue::LIST: {
+      auto list = value.as<capnp::DynamicList>();
+      const auto which = list.getSchema().whichElementType();
+      if (which == capnp::schema::Type::STRUCT || which == capnp::schema::Type::LIST ||
+          which == capnp::schema::Type::TEXT || which == capnp::schema::Type::DATA) {
+        for (auto element : list)
+          require_well_formed(element);
+      }
+      break;
+    }
+    default:  // scalars; text and data were checked when read
+      break;
+  }
+}
+
+/// The root of `reader` as T, checked whole with require_well_formed.
+template <typename T>
+typename T::Reader well_formed_root(CapnpReader& reader) {
+  auto root = reader.root<T>();
+  require_well_formed(capnp::toDynamic(root));
+  return root;
+}
 
 }  // namespace quorumlab

@@ -149,6 +149,9 @@ class ScriptedNetwork {
   void drop(std::uint64_t id);
   /// Puts a copy at the end of the in-flight list; returns its id.
   std::uint64_t duplicate(std::uint64_t id);
+  /// Puts a message no plugin sent at the end of the in-flight list (a forged or corrupted
+  /// payload, for fuzzing a plugin's step); returns its id.
+  std::uint64_t inject(NodeId from, NodeId to, Bytes payload);
   /// Delivers the oldest message on from->to. False if there is none.
   bool deliver_next(NodeId from, NodeId to);
   /// Delivers in FIFO order until nothing is in flight (or `max` deliveries). Returns count.
