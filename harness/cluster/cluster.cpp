@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <fstream>
 #include <functional>
 #include <random>
@@ -202,6 +203,26 @@ std::vector<int> free_ports(std::size_t n) {
       std::random_device{}() ^ static_cast<std::uint64_t>(::getpid()) << 20 ^
       static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()));
   std::uniform_int_distribution<int> pick(lo, hi);
+  // Ports handed out recently, by any process (a folder of one empty file per port, in the
+  // temp folder): a port free now may belong to a node of another cluster that is down for a
+  // moment (kill -9, then restart), e.g. in a test run beside this one.
+  const fs::path claims = fs::temp_directory_path() / "quorumlab-ports";
+  std::error_code ec;
+  fs::create_directories(claims, ec);
+  auto claim = [&](int port) {
+    const std::string file = (claims / std::to_string(port)).string();
+    int fd = ::open(file.c_str(), O_CREAT | O_EXCL | O_WRONLY, 0644);
+    if (fd >= 0) {
+      ::close(fd);
+      return true;
+    }
+    if (errno != EEXIST) return true;  // no usable folder: the bind test alone decides
+    std::error_code age_ec;
+    const auto age = fs::file_time_type::clock::now() - fs::last_write_time(file, age_ec);
+    if (age_ec || age < std::chrono::hours(6)) return false;
+    fs::last_write_time(file, fs::file_time_type::clock::now(), age_ec);  // stale: take it
+    return true;
+  };
   std::vector<int> fds, ports;
   for (int attempt = 0; ports.size() < n && attempt < 100000; ++attempt) {
     const int port = pick(rng);
@@ -212,7 +233,7 @@ std::vector<int> free_ports(std::size_t n) {
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     addr.sin_port = htons(static_cast<std::uint16_t>(port));
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || !claim(port)) {
       ::close(fd);
       continue;
     }

@@ -89,7 +89,8 @@ ProcState proc_state(pid_t pid);
 
 /// Picks `n` distinct free TCP ports on loopback, outside the kernel's ephemeral port range
 /// (ephemeral_port_range()), so that outgoing connections cannot take a stopped node's port
-/// before it restarts.
+/// before it restarts, and not handed out by this function in the last 6 hours (claims are
+/// files in TMPDIR/quorumlab-ports), so that another cluster cannot either.
 std::vector<int> free_ports(std::size_t n);
 /// The kernel's range for outgoing connections' local ports (net.ipv4.ip_local_port_range).
 std::pair<int, int> ephemeral_port_range();
