@@ -133,7 +133,7 @@ def start_watcher(ctx: Context, cls: Any, clients: Clients, path: str, reports: 
 
 def membership_script(ctx: Context, faults: List[str]) -> None:
     m = membership(ctx)
-    c = ctx.cluster(nodes=3, broadcast="zab", storage="memory")
+    c = ctx.cluster(nodes=3, broadcast="zab")
     admin = c.client(timeout=10)
     clients = Clients(ctx, c)
     reports = Reports()
@@ -192,7 +192,7 @@ def membership_plain(ctx: Context) -> None:
       part="A")
 def member_idempotent(ctx: Context) -> None:
     m = membership(ctx)
-    c = ctx.cluster(nodes=3, broadcast="zab", storage="memory")
+    c = ctx.cluster(nodes=3, broadcast="zab")
     a = c.client(timeout=10)
     gm = m.GroupMember(a, "/lab1/g2", "alice", b"data-a")
     gm.join()
@@ -236,7 +236,7 @@ def membership_expiry(ctx: Context) -> None:
       part="A")
 def member_expiry(ctx: Context) -> None:
     m = membership(ctx)
-    c = ctx.cluster(nodes=3, broadcast="zab", storage="memory")
+    c = ctx.cluster(nodes=3, broadcast="zab")
     clients = Clients(ctx, c)
     reports = Reports()
     c.client(timeout=10).ensure_path("/lab1/g3")
@@ -265,7 +265,7 @@ def torn(version: int, config: Dict[str, bytes], keys: int = 3) -> bool:
       part="B")
 def publish_order(ctx: Context) -> None:
     cw = ctx.import_student("config_watcher")
-    c = ctx.cluster(nodes=3, broadcast="zab", storage="memory")
+    c = ctx.cluster(nodes=3, broadcast="zab")
     a = c.client(timeout=10)
     cw.publish(a, "/lab1/cfg", config_of(1), 1)
     ctx.equal(a.get("/lab1/cfg/ready")[0], b"1", "ready's data after publishing version 1")
@@ -298,7 +298,7 @@ def publish_order(ctx: Context) -> None:
       part="B")
 def config_never_torn(ctx: Context) -> None:
     cw = ctx.import_student("config_watcher")
-    c = ctx.cluster(nodes=3, broadcast="zab", storage="memory")
+    c = ctx.cluster(nodes=3, broadcast="zab")
     publisher = c.client(timeout=10)
     clients = Clients(ctx, c)
     reports = Reports()
@@ -324,7 +324,7 @@ def config_never_torn(ctx: Context) -> None:
       part="B")
 def config_lockstep_faults(ctx: Context) -> None:
     cw = ctx.import_student("config_watcher")
-    c = ctx.cluster(nodes=3, broadcast="zab", storage="memory")
+    c = ctx.cluster(nodes=3, broadcast="zab")
     publisher = c.client(timeout=10)
     clients = Clients(ctx, c)
     reports = Reports()

@@ -95,7 +95,7 @@ class Faults(threading.Thread):
       part="lock")
 def lock_mutex(ctx: Context) -> None:
     r = recipes(ctx)
-    c = ctx.cluster(nodes=3, broadcast="zab", storage="memory")
+    c = ctx.cluster(nodes=3, broadcast="zab")
     held: List[Tuple[float, float, str]] = []
     mu = threading.Lock()
     done = threading.Event()
@@ -147,7 +147,7 @@ def lock_mutex(ctx: Context) -> None:
       part="lock")
 def lock_no_herd(ctx: Context) -> None:
     r = recipes(ctx)
-    c = ctx.cluster(nodes=3, broadcast="zab", storage="memory")
+    c = ctx.cluster(nodes=3, broadcast="zab")
     holder = r.Lock(Counting(c.client(timeout=10)), "/lab2/herd")
     ctx.check(holder.acquire(timeout=WAIT), "the first contender did not get the free lock")
     waiters = []
@@ -191,7 +191,7 @@ def lock_no_herd(ctx: Context) -> None:
       part="lock")
 def lock_expiry(ctx: Context) -> None:
     r = recipes(ctx)
-    c = ctx.cluster(nodes=3, broadcast="zab", storage="memory")
+    c = ctx.cluster(nodes=3, broadcast="zab")
     a_client = c.client(timeout=4)
     a = r.Lock(a_client, "/lab2/exp")
     b = r.Lock(c.client(timeout=10), "/lab2/exp")
@@ -216,7 +216,7 @@ def lock_expiry(ctx: Context) -> None:
       part="lock")
 def lock_timeout(ctx: Context) -> None:
     r = recipes(ctx)
-    c = ctx.cluster(nodes=3, broadcast="zab", storage="memory")
+    c = ctx.cluster(nodes=3, broadcast="zab")
     a = r.Lock(c.client(timeout=10), "/lab2/to")
     b = r.Lock(c.client(timeout=10), "/lab2/to")
     ctx.check(a.acquire(timeout=WAIT), "the first contender did not get the free lock")
@@ -232,7 +232,7 @@ def lock_timeout(ctx: Context) -> None:
       part="election")
 def election(ctx: Context) -> None:
     r = recipes(ctx)
-    c = ctx.cluster(nodes=3, broadcast="zab", storage="memory")
+    c = ctx.cluster(nodes=3, broadcast="zab")
     reign: List[Tuple[float, float, str]] = []
     clients, elections, crowned = [], [], []
     for i in range(4):
@@ -285,7 +285,7 @@ def election(ctx: Context) -> None:
       part="barrier")
 def double_barrier(ctx: Context) -> None:
     r = recipes(ctx)
-    c = ctx.cluster(nodes=3, broadcast="zab", storage="memory")
+    c = ctx.cluster(nodes=3, broadcast="zab")
     n = 4
     calls: Dict[str, List[float]] = {"enter": [], "entered": [], "leave": [], "left": []}
     mu = threading.Lock()
@@ -338,7 +338,7 @@ def double_barrier(ctx: Context) -> None:
       part="2pc")
 def two_phase(ctx: Context) -> None:
     r = recipes(ctx)
-    c = ctx.cluster(nodes=3, broadcast="zab", storage="memory")
+    c = ctx.cluster(nodes=3, broadcast="zab")
     for txid, votes, expected in (("t1", [True, True, True], "commit"),
                                   ("t2", [True, False, True], "abort"),
                                   ("t3", [True, True, None], "abort")):
@@ -367,7 +367,7 @@ def two_phase(ctx: Context) -> None:
       part="2pc")
 def two_phase_recovery(ctx: Context) -> None:
     r = recipes(ctx)
-    c = ctx.cluster(nodes=3, broadcast="zab", storage="memory")
+    c = ctx.cluster(nodes=3, broadcast="zab")
     names = ["p0", "p1"]
     first_client = c.client(timeout=4)
     threads = [threading.Thread(target=r.participate, args=(c.client(timeout=10), "/lab2/2pc",
