@@ -30,13 +30,96 @@ NodeId leader_now(const ClusterSpec& spec) {
   return 0;
 }
 
-/// What the nemesis has done and not undone yet, and undoing all of it.
-struct Undo {
+std::string ids_text(const std::vector<NodeId>& ids) {
+  std::string out;
+  for (NodeId id : ids)
+    out += (out.empty() ? "" : ",") + std::to_string(id);
+  return out;
+}
+
+/// What a nemesis run did (its events) and has not undone yet; applying one fault, undoing it,
+/// and undoing everything. Both the seeded mix and a schedule go through it.
+struct Faults {
+  Faults(ClusterSpec& s, std::chrono::milliseconds t, std::function<void(const NemesisEvent&)> p)
+      : spec(s), timeout(t), progress(std::move(p)) {}
+
   ClusterSpec& spec;
   std::chrono::milliseconds timeout;
-  std::function<void(const std::string&, const std::string&)> note;
+  std::function<void(const NemesisEvent&)> progress;
+  Clock::time_point start = Clock::now();
+  std::vector<NemesisEvent> events;
   std::vector<NodeId> killed, paused;
   bool rules = false;  ///< set before rules are applied: a half-applied change is healed too
+
+  void note(const std::string& what, const std::string& detail) {
+    NemesisEvent e{std::chrono::duration<double>(Clock::now() - start).count(), what, detail};
+    events.push_back(e);
+    progress(e);
+  }
+
+  void set_rules(const NetRuleSet& set) {
+    rules = true;
+    apply_net_rules(spec, set, timeout);
+  }
+
+  /// Starts fault `f.fault` on `target` with f's values (a partition takes f.shape, or
+  /// `target` alone when it is empty). The caller notes the event.
+  void begin(const ScheduledFault& f, NodeId target) {
+    if (f.fault == "kill") {
+      signal_node(spec, target, SIGKILL);
+      killed.push_back(target);
+    } else if (f.fault == "pause") {
+      signal_node(spec, target, SIGSTOP);
+      paused.push_back(target);
+    } else if (f.fault == "partition") {
+      rules = true;
+      change_network(spec, "partition", f.shape.empty() ? alone(target) : f.shape, 0, std::nullopt,
+                     std::nullopt, std::nullopt, timeout);
+    } else if (f.fault == "delay") {
+      set_rules(link_rules(spec, current_net_rules(spec), target, std::nullopt, f.ms, f.jitter_ms));
+    } else if (f.fault == "drop") {
+      set_rules(
+          link_rules(spec, current_net_rules(spec), target, f.pct, std::nullopt, std::nullopt));
+    } else {
+      set_rules(node_rules(spec, current_net_rules(spec), target,
+                           f.fault == "disk" ? std::optional<std::int64_t>(f.ms) : std::nullopt,
+                           f.fault == "clock" ? std::optional<std::int64_t>(f.ppm) : std::nullopt,
+                           f.fault == "clients" ? std::optional<bool>(true) : std::nullopt));
+    }
+  }
+
+  /// Undoes fault `fault` begun on `target`, only that one, and notes it.
+  void end(const std::string& fault, NodeId target) {
+    const std::string who = std::to_string(target);
+    if (fault == "kill") {
+      start_node(spec, target, timeout);
+      killed.erase(std::find(killed.begin(), killed.end(), target));
+      note("restart", who);
+    } else if (fault == "pause") {
+      signal_node(spec, target, SIGCONT);
+      paused.erase(std::find(paused.begin(), paused.end(), target));
+      note("resume", who);
+    } else if (fault == "partition") {
+      NetRuleSet set = current_net_rules(spec);
+      for (auto& [id, r] : set)
+        r.links.clear();  // the nodes' own faults (disk, clock, clients) stay
+      set_rules(set);
+      note("heal", "the partition");
+    } else if (fault == "delay" || fault == "drop") {
+      const bool delay = fault == "delay";
+      set_rules(link_rules(spec, current_net_rules(spec), target,
+                           delay ? std::nullopt : std::optional<std::uint32_t>(0),
+                           delay ? std::optional<std::uint32_t>(0) : std::nullopt,
+                           delay ? std::optional<std::uint32_t>(0) : std::nullopt));
+      note("heal", fault + " " + who);
+    } else {
+      set_rules(node_rules(spec, current_net_rules(spec), target,
+                           fault == "disk" ? std::optional<std::int64_t>(0) : std::nullopt,
+                           fault == "clock" ? std::optional<std::int64_t>(0) : std::nullopt,
+                           fault == "clients" ? std::optional<bool>(false) : std::nullopt));
+      note("heal", fault + " " + who);
+    }
+  }
 
   void heal_all() {
     for (NodeId id : paused) {
@@ -55,14 +138,31 @@ struct Undo {
       rules = false;
     }
   }
-};
 
-std::string ids_text(const std::vector<NodeId>& ids) {
-  std::string out;
-  for (NodeId id : ids)
-    out += (out.empty() ? "" : ",") + std::to_string(id);
-  return out;
-}
+  /// "T/every other node": `target` cut off from the rest.
+  std::string alone(NodeId target) const {
+    std::vector<NodeId> rest;
+    for (const auto& n : spec.nodes)
+      if (n.id != target) rest.push_back(n.id);
+    return std::to_string(target) + "/" + ids_text(rest);
+  }
+
+  /// Runs `body`, healing everything afterwards, also when it throws (then rethrown).
+  template <class F>
+  std::vector<NemesisEvent> healing(F&& body) {
+    try {
+      body();
+    } catch (...) {
+      try {
+        heal_all();
+      } catch (...) {
+      }
+      throw;
+    }
+    heal_all();
+    return std::move(events);
+  }
+};
 
 }  // namespace
 
@@ -84,6 +184,14 @@ std::string known_list() {
   for (const auto& k : nemesis_faults())
     list += (list.empty() ? "" : ", ") + k;
   return list;
+}
+
+void check_mix(const std::vector<std::string>& mix) {
+  if (mix.empty()) throw std::invalid_argument("the fault mix is empty");
+  for (const auto& f : mix) {
+    if (!known_fault(f))
+      throw std::invalid_argument("unknown fault '" + f + "' (known: " + known_list() + ")");
+  }
 }
 
 /// The node a scheduled fault hits now: the leader, a follower (the lowest id that is not the
@@ -134,15 +242,8 @@ std::vector<NemesisEvent> run_schedule(ClusterSpec& spec, const NemesisOptions& 
       }
     }
   }
-  std::vector<NemesisEvent> events;
-  const auto start = Clock::now();
-  auto note = [&](const std::string& what, const std::string& detail) {
-    NemesisEvent e{std::chrono::duration<double>(Clock::now() - start).count(), what, detail};
-    events.push_back(e);
-    progress(e);
-  };
-  Undo undo{spec, o.timeout, note, {}, {}, false};
-  // (time, 0 start / 1 end, entry): ends before starts at the same time.
+  Faults faults(spec, o.timeout, progress);
+  // (time, 0 end / 1 start, entry): ends before starts at the same time.
   std::vector<std::tuple<double, int, std::size_t>> steps;
   for (std::size_t i = 0; i < o.schedule.size(); ++i) {
     steps.emplace_back(o.schedule[i].at_s, 1, i);
@@ -151,100 +252,34 @@ std::vector<NemesisEvent> run_schedule(ClusterSpec& spec, const NemesisOptions& 
   }
   std::sort(steps.begin(), steps.end());
   std::map<std::size_t, NodeId> target_of;
-  const auto stop_at = start + o.duration;
-  auto rules = [&](const NetRuleSet& set) {
-    undo.rules = true;
-    apply_net_rules(spec, set, o.timeout);
-  };
-  try {
+  const auto stop_at = faults.start + o.duration;
+  return faults.healing([&] {
     for (const auto& [t, is_start, i] : steps) {
-      const auto when =
-          start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(t));
+      const auto when = faults.start + std::chrono::duration_cast<Clock::duration>(
+                                           std::chrono::duration<double>(t));
       if (when >= stop_at) break;
       std::this_thread::sleep_until(when);  // the schedule's clock, not a synchronisation
       const ScheduledFault& f = o.schedule[i];
-      if (is_start) {
-        const NodeId target = resolve_target(spec, f.node, o.timeout);
-        target_of[i] = target;
-        const std::string who = std::to_string(target);
-        if (f.fault == "kill") {
-          signal_node(spec, target, SIGKILL);
-          undo.killed.push_back(target);
-          note("kill", who);
-        } else if (f.fault == "pause") {
-          signal_node(spec, target, SIGSTOP);
-          undo.paused.push_back(target);
-          note("pause", who);
-        } else if (f.fault == "partition") {
-          std::string shape = f.shape;
-          if (shape.empty()) {
-            std::vector<NodeId> rest;
-            for (const auto& n : spec.nodes)
-              if (n.id != target) rest.push_back(n.id);
-            shape = who + "/" + ids_text(rest);
-          }
-          undo.rules = true;
-          change_network(spec, "partition", shape, 0, std::nullopt, std::nullopt, std::nullopt,
-                         o.timeout);
-          note("partition", shape);
-        } else if (f.fault == "delay") {
-          rules(link_rules(spec, current_net_rules(spec), target, std::nullopt, f.ms, f.jitter_ms));
-          note("delay", who + " " + std::to_string(f.ms) + " ms");
-        } else if (f.fault == "drop") {
-          rules(
-              link_rules(spec, current_net_rules(spec), target, f.pct, std::nullopt, std::nullopt));
-          note("drop", who + " " + std::to_string(f.pct) + "%");
-        } else {
-          rules(node_rules(spec, current_net_rules(spec), target,
-                           f.fault == "disk" ? std::optional<std::int64_t>(f.ms) : std::nullopt,
-                           f.fault == "clock" ? std::optional<std::int64_t>(f.ppm) : std::nullopt,
-                           f.fault == "clients" ? std::optional<bool>(true) : std::nullopt));
-          note(f.fault, who);
-        }
+      if (!is_start) {
+        faults.end(f.fault, target_of.at(i));
         continue;
       }
-      // The end of entry i: undo just that fault.
-      const NodeId target = target_of.at(i);
+      const NodeId target = resolve_target(spec, f.node, o.timeout);
+      target_of[i] = target;
+      faults.begin(f, target);
       const std::string who = std::to_string(target);
-      if (f.fault == "kill") {
-        start_node(spec, target, o.timeout);
-        undo.killed.erase(std::find(undo.killed.begin(), undo.killed.end(), target));
-        note("restart", who);
-      } else if (f.fault == "pause") {
-        signal_node(spec, target, SIGCONT);
-        undo.paused.erase(std::find(undo.paused.begin(), undo.paused.end(), target));
-        note("resume", who);
-      } else if (f.fault == "partition") {
-        NetRuleSet set = current_net_rules(spec);
-        for (auto& [id, r] : set)
-          r.links.clear();  // the nodes' own faults (disk, clock, clients) stay
-        rules(set);
-        note("heal", "the partition");
-      } else if (f.fault == "delay" || f.fault == "drop") {
-        const bool delay = f.fault == "delay";
-        rules(link_rules(spec, current_net_rules(spec), target,
-                         delay ? std::nullopt : std::optional<std::uint32_t>(0),
-                         delay ? std::optional<std::uint32_t>(0) : std::nullopt,
-                         delay ? std::optional<std::uint32_t>(0) : std::nullopt));
-        note("heal", f.fault + " " + who);
+      if (f.fault == "partition") {
+        faults.note("partition", f.shape.empty() ? faults.alone(target) : f.shape);
+      } else if (f.fault == "delay") {
+        faults.note("delay", who + " " + std::to_string(f.ms) + " ms");
+      } else if (f.fault == "drop") {
+        faults.note("drop", who + " " + std::to_string(f.pct) + "%");
       } else {
-        rules(node_rules(spec, current_net_rules(spec), target,
-                         f.fault == "disk" ? std::optional<std::int64_t>(0) : std::nullopt,
-                         f.fault == "clock" ? std::optional<std::int64_t>(0) : std::nullopt,
-                         f.fault == "clients" ? std::optional<bool>(false) : std::nullopt));
-        note("heal", f.fault + " " + who);
+        faults.note(f.fault, who);
       }
     }
     std::this_thread::sleep_until(stop_at);
-  } catch (...) {
-    try {
-      undo.heal_all();
-    } catch (...) {
-    }
-    throw;
-  }
-  undo.heal_all();
-  return events;
+  });
 }
 
 }  // namespace
@@ -257,11 +292,7 @@ std::vector<std::string> parse_mix(const std::string& text) {
     if (comma > pos) mix.push_back(text.substr(pos, comma - pos));
     pos = comma + 1;
   }
-  if (mix.empty()) throw std::invalid_argument("the fault mix is empty");
-  for (const auto& f : mix) {
-    if (!known_fault(f))
-      throw std::invalid_argument("unknown fault '" + f + "' (known: " + known_list() + ")");
-  }
+  check_mix(mix);
   return mix;
 }
 
@@ -349,26 +380,11 @@ std::vector<ScheduledFault> load_schedule(const std::string& path) {
 
 std::vector<NemesisEvent> run_nemesis(ClusterSpec& spec, const NemesisOptions& o,
                                       const std::function<void(const NemesisEvent&)>& progress) {
-  const auto& known = nemesis_faults();
   if (!o.schedule.empty()) return run_schedule(spec, o, progress);
-  if (o.mix.empty()) throw std::invalid_argument("the fault mix is empty");
-  for (const auto& f : o.mix) {
-    if (std::find(known.begin(), known.end(), f) == known.end()) {
-      std::string list;
-      for (const auto& k : known)
-        list += (list.empty() ? "" : ", ") + k;
-      throw std::invalid_argument("unknown fault '" + f + "' (known: " + list + ")");
-    }
-  }
+  check_mix(o.mix);
   if (o.interval.count() <= 0) throw std::invalid_argument("the interval must be positive");
   Rng rng(o.seed);
-  std::vector<NemesisEvent> events;
-  const auto start = Clock::now();
-  auto note = [&](const std::string& what, const std::string& detail) {
-    NemesisEvent e{std::chrono::duration<double>(Clock::now() - start).count(), what, detail};
-    events.push_back(e);
-    progress(e);
-  };
+  Faults faults(spec, o.timeout, progress);
   std::vector<NodeId> voters, all;
   for (const auto& n : spec.nodes) {
     all.push_back(n.id);
@@ -378,36 +394,25 @@ std::vector<NemesisEvent> run_nemesis(ClusterSpec& spec, const NemesisOptions& o
     return from[static_cast<std::size_t>(
         rng.uniform_range(0, static_cast<std::int64_t>(from.size()) - 1))];
   };
-  Undo undo{spec, o.timeout, note, {}, {}, false};
-  auto& killed = undo.killed;
-  auto& paused = undo.paused;
-  bool& rules = undo.rules;
-  auto heal_all = [&] { undo.heal_all(); };
-  const auto stop_at = start + o.duration;
-  try {
-    for (auto next = start; next < stop_at; next += o.interval) {
+  const auto stop_at = faults.start + o.duration;
+  return faults.healing([&] {
+    for (auto next = faults.start; next < stop_at; next += o.interval) {
       std::this_thread::sleep_until(next);  // the schedule's clock, not a synchronisation
-      const std::string fault = o.mix[static_cast<std::size_t>(
+      ScheduledFault f;
+      f.fault = o.mix[static_cast<std::size_t>(
           rng.uniform_range(0, static_cast<std::int64_t>(o.mix.size()) - 1))];
       const NodeId leader = leader_now(spec);
       // The leader half of the time when there is one, else any voter.
       const NodeId target = leader != 0 && rng.chance(0.5) ? leader : pick(voters);
-      if (fault == "kill") {
-        signal_node(spec, target, SIGKILL);
-        killed.push_back(target);
-        note("kill", std::to_string(target) + (target == leader ? " (leader)" : ""));
-      } else if (fault == "pause") {
-        signal_node(spec, target, SIGSTOP);
-        paused.push_back(target);
-        note("pause", std::to_string(target) + (target == leader ? " (leader)" : ""));
-      } else if (fault == "partition") {
+      std::string detail = std::to_string(target) + (target == leader ? " (leader)" : "");
+      // The fault's values, drawn in the order the seed has always drawn them.
+      if (f.fault == "partition") {
         std::vector<NodeId> rest;
         for (NodeId id : all)
           if (id != target) rest.push_back(id);
-        std::string shape;
         switch (rng.uniform_range(0, 2)) {
           case 0:  // one node (the leader half of the time) alone
-            shape = std::to_string(target) + "/" + ids_text(rest);
+            f.shape = std::to_string(target) + "/" + ids_text(rest);
             break;
           case 1: {  // a bridge: `target` talks to both halves, they not to each other
             std::vector<NodeId> a, b;
@@ -415,56 +420,35 @@ std::vector<NemesisEvent> run_nemesis(ClusterSpec& spec, const NemesisOptions& o
               (i % 2 ? b : a).push_back(rest[i]);
             a.push_back(target);
             b.push_back(target);
-            shape = b.size() > 1 ? ids_text(a) + "/" + ids_text(b)
-                                 : std::to_string(target) + "/" + ids_text(rest);
+            f.shape = b.size() > 1 ? ids_text(a) + "/" + ids_text(b)
+                                   : std::to_string(target) + "/" + ids_text(rest);
             break;
           }
           default:  // one way: what `target` sends to the others is lost
-            shape = std::to_string(target) + ">" + ids_text(rest);
+            f.shape = std::to_string(target) + ">" + ids_text(rest);
         }
-        rules = true;  // before: a half-applied change is healed too
-        apply_net_rules(spec, partition_rules(spec, shape), o.timeout);
-        note("partition", shape);
-      } else if (fault == "disk" || fault == "clock" || fault == "clients") {
-        std::optional<std::int64_t> disk, skew;
-        std::string detail = std::to_string(target) + (target == leader ? " (leader)" : "");
-        if (fault == "disk") {
-          disk = 50 + rng.uniform_range(0, 150);
-          detail += " +" + std::to_string(*disk) + " ms per fsync";
-        } else if (fault == "clock") {
-          skew = (rng.chance(0.5) ? 1 : -1) * (50000 + rng.uniform_range(0, 250000));
-          detail += " " + std::string(*skew > 0 ? "+" : "") + std::to_string(*skew) + " ppm";
-        }
-        rules = true;
-        apply_net_rules(spec,
-                        node_rules(spec, current_net_rules(spec), target, disk, skew,
-                                   fault == "clients" ? std::optional<bool>(true) : std::nullopt),
-                        o.timeout);
-        note(fault, detail);
-      } else {
-        const bool delay = fault == "delay";
-        auto set = link_rules(
-            spec, current_net_rules(spec), target,
-            delay ? std::nullopt : std::optional<std::uint32_t>(10 + rng.uniform_range(0, 40)),
-            delay ? std::optional<std::uint32_t>(100 + rng.uniform_range(0, 200)) : std::nullopt,
-            delay ? std::optional<std::uint32_t>(20) : std::nullopt);
-        rules = true;
-        apply_net_rules(spec, set, o.timeout);
-        note(fault, std::to_string(target));
+        detail = f.shape;
+      } else if (f.fault == "disk") {
+        f.ms = static_cast<std::uint32_t>(50 + rng.uniform_range(0, 150));
+        detail += " +" + std::to_string(f.ms) + " ms per fsync";
+      } else if (f.fault == "clock") {
+        f.ppm = (rng.chance(0.5) ? 1 : -1) * (50000 + rng.uniform_range(0, 250000));
+        detail += " " + std::string(f.ppm > 0 ? "+" : "") + std::to_string(f.ppm) + " ppm";
+      } else if (f.fault == "drop") {
+        f.pct = static_cast<std::uint32_t>(10 + rng.uniform_range(0, 40));
+        detail = std::to_string(target);
+      } else if (f.fault == "delay") {
+        f.ms = static_cast<std::uint32_t>(100 + rng.uniform_range(0, 200));
+        f.jitter_ms = 20;
+        detail = std::to_string(target);
       }
+      faults.begin(f, target);
+      faults.note(f.fault, detail);
       // The fault lasts half an interval (cut short by the end of the run).
       std::this_thread::sleep_until(std::min(next + o.interval / 2, stop_at));
-      heal_all();
+      faults.heal_all();
     }
-  } catch (...) {
-    try {
-      heal_all();
-    } catch (...) {
-    }
-    throw;
-  }
-  heal_all();
-  return events;
+  });
 }
 
 }  // namespace quorumlab::cluster
