@@ -363,6 +363,32 @@ ClusterSpec load(const fs::path& dir) {
   return spec;
 }
 
+ReplicaPositions replica_positions(const ClusterSpec& spec, std::chrono::milliseconds timeout) {
+  ReplicaPositions p;
+  bool first = true;
+  std::ostringstream text;
+  for (const auto& n : spec.nodes) {
+    auto st = probe("127.0.0.1", n.client_port, timeout);
+    if (!st) {
+      p.all_answered = false;
+      text << " node " << n.id << " does not answer;";
+      continue;
+    }
+    text << " node " << n.id << " at 0x" << std::hex << st->applied_zxid << " digest 0x"
+         << st->digest << std::dec << ";";
+    if (first) {
+      p.zxid = st->applied_zxid;
+      p.digest = st->digest;
+      first = false;
+    }
+    p.same_zxid = p.same_zxid && st->applied_zxid == p.zxid;
+    p.same_digest = p.same_digest && st->digest == p.digest;
+  }
+  if (first) p.all_answered = false;  // no node at all
+  p.text = text.str();
+  return p;
+}
+
 NodeSpec& node(ClusterSpec& spec, NodeId id) {
   for (auto& n : spec.nodes) {
     if (n.id == id) return n;

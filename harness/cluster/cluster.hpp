@@ -83,6 +83,20 @@ struct ClusterSpec {
   std::vector<std::string> server_args;  ///< extra arguments for every server
 };
 
+/// Where every node of a cluster is: all answered a status probe within `timeout`, all at
+/// the same applied zxid, and all with the same tree digest; `text` lists each node
+/// ("node 1 at 0x100000004 digest 0x...;" or "node 2 does not answer;").
+struct ReplicaPositions {
+  bool all_answered = true;
+  bool same_zxid = true;
+  bool same_digest = true;
+  Zxid zxid = 0;             ///< the first answering node's
+  std::uint64_t digest = 0;  ///< the first answering node's
+  std::string text;
+  bool converged() const { return all_answered && same_zxid && same_digest; }
+};
+ReplicaPositions replica_positions(const ClusterSpec& spec, std::chrono::milliseconds timeout);
+
 /// Process state of a node as seen from outside.
 enum class ProcState { running, paused, down };
 ProcState proc_state(pid_t pid);

@@ -104,16 +104,7 @@ NodeId current_leader(const ClusterSpec& spec) {
 }
 
 bool converged(const ClusterSpec& spec) {
-  std::optional<std::uint64_t> digest;
-  Zxid zxid = 0;
-  for (const auto& n : spec.nodes) {
-    auto st = probe("127.0.0.1", n.client_port, std::chrono::milliseconds(200));
-    if (!st) return false;
-    if (digest && (*digest != st->digest || zxid != st->applied_zxid)) return false;
-    digest = st->digest;
-    zxid = st->applied_zxid;
-  }
-  return true;
+  return replica_positions(spec, std::chrono::milliseconds(200)).converged();
 }
 
 }  // namespace

@@ -101,44 +101,22 @@ sim::HistoryCheckOptions check_options(const SoakOptions& o, std::string* model)
   return c;
 }
 
-/// Waits until every node runs, answers and reports the same applied zxid; then "" when their
+/// Waits until every node answers and reports the same applied zxid; then "" when their
 /// digests agree, else the disagreement. Throws std::runtime_error (with every node's
 /// position) when they do not converge in `timeout`.
 std::string converge(const cl::ClusterSpec& spec, milliseconds timeout, Zxid* zxid,
                      std::uint64_t* digest) {
   const auto deadline = steady_clock::now() + timeout;
-  std::string last;
   while (true) {
-    std::vector<std::pair<NodeId, cl::ServerStatus>> st;
-    std::ostringstream where;
-    bool all = true;
-    for (const auto& n : spec.nodes) {
-      auto s = cl::probe("127.0.0.1", n.client_port, milliseconds(1000));
-      if (!s) {
-        all = false;
-        where << " node " << n.id << " does not answer;";
-        continue;
-      }
-      where << " node " << n.id << " at " << hex(s->applied_zxid) << " digest " << hex(s->digest)
-            << ";";
-      st.emplace_back(n.id, *s);
-    }
-    last = where.str();
-    bool same = all && !st.empty();
-    for (const auto& [id, s] : st)
-      same = same && s.applied_zxid == st.front().second.applied_zxid;
-    if (same) {
-      *zxid = st.front().second.applied_zxid;
-      *digest = st.front().second.digest;
-      for (const auto& [id, s] : st) {
-        if (s.digest != st.front().second.digest)
-          return "replicas at zxid " + hex(*zxid) + " differ:" + last;
-      }
-      return "";
+    const cl::ReplicaPositions p = cl::replica_positions(spec, milliseconds(1000));
+    if (p.all_answered && p.same_zxid) {
+      *zxid = p.zxid;
+      *digest = p.digest;
+      return p.same_digest ? "" : "replicas at zxid " + hex(p.zxid) + " differ:" + p.text;
     }
     if (steady_clock::now() > deadline) {
       throw std::runtime_error("the replicas did not converge within " +
-                               std::to_string(timeout.count() / 1000) + " s:" + last);
+                               std::to_string(timeout.count() / 1000) + " s:" + p.text);
     }
     std::this_thread::sleep_for(milliseconds(100));  // polling a real cluster's status
   }
