@@ -170,6 +170,27 @@ class Context:
         spec.loader.exec_module(mod)  # type: ignore[union-attr]
         return mod
 
+    def answers_toml(self, name: str = "ANSWERS.toml") -> Dict[str, Any]:
+        """The student's answers file, parsed; a missing or invalid file fails the test."""
+        path = self.work / name
+        try:
+            return tomllib.loads(path.read_text())
+        except FileNotFoundError:
+            raise Failed(f"{path} is missing") from None
+        except tomllib.TOMLDecodeError as e:
+            raise Failed(f"{path} is not valid TOML: {e}") from None
+
+    def expire_session(self, cluster: Any, client: Any) -> float:
+        """Expires `client`'s session the way ZooKeeper's own tests do: another client resumes
+        the session with its id and password and closes it. Returns the time (monotonic) just
+        before, from which on the session's ephemeral nodes may be gone."""
+        from .client import Client
+        sid, pw = client.client_id
+        self.log(f"expire session {sid:#x}")
+        t = time.monotonic()
+        Client(cluster.connect_string, timeout=4.0, session_id=sid, session_passwd=pw).close()
+        return t
+
     def cluster(self, **kwargs: Any) -> Any:
         """A real local cluster (quorumlab.Cluster) stopped when the test ends. By default its
         nodes keep their state on disk (wal, without fsync: it survives kill -9, which is what

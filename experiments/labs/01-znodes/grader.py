@@ -99,16 +99,14 @@ def kill_and_restart(ctx: Context, cluster: Any, clients: Clients) -> Callable[[
 
 
 def expire(ctx: Context, cluster: Any, client: Client) -> None:
-    """Expires `client`'s session the way ZooKeeper's own tests do: another client resumes the
-    session with its id and password and closes it."""
-    sid, pw = client.client_id
-    ctx.log(f"expire session {sid:#x}")
+    """Expires `client`'s session (Context.expire_session) and waits until its client saw
+    LOST."""
     lost = threading.Event()
     client.add_listener(lambda s: lost.set() if s == SessionState.LOST else None)
-    Client(cluster.connect_string, timeout=4.0, session_id=sid, session_passwd=pw).close()
+    ctx.expire_session(cluster, client)
     if not lost.wait(WAIT):
-        raise Failed(f"session {sid:#x} was closed by the grader but its client never saw "
-                     f"LOST")
+        raise Failed(f"session {client.client_id[0]:#x} was closed by the grader but its client "
+                     f"never saw LOST")
 
 
 def sync_round(admin: Client) -> None:

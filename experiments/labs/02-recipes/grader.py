@@ -12,7 +12,7 @@ import threading
 import time
 from typing import Any, Dict, List, Optional, Tuple
 
-from quorumlab import Client, SessionState
+from quorumlab import Client
 from quorumlab.lab import Context, Failed, test
 
 WAIT = 25.0
@@ -41,16 +41,6 @@ class Counting:
                 return attr(path, *args, **kwargs)
             return call
         return attr
-
-
-def expire(ctx: Context, cluster: Any, client: Client) -> float:
-    """Expires `client`'s session (another client resumes it and closes it); returns the
-    time just before, from which on the session's nodes may be gone."""
-    sid, pw = client.client_id
-    ctx.log(f"expire session {sid:#x}")
-    t = time.monotonic()
-    Client(cluster.connect_string, timeout=4.0, session_id=sid, session_passwd=pw).close()
-    return t
 
 
 def overlaps(intervals: List[Tuple[float, float, str]]) -> Optional[str]:
@@ -205,7 +195,7 @@ def lock_expiry(ctx: Context) -> None:
             pass
     threading.Thread(target=wait_b, daemon=True).start()
     ctx.check(not got.wait(0.5), "the second contender got the lock while the first held it")
-    expire(ctx, c, a_client)
+    ctx.expire_session(c, a_client)
     ctx.check(a.lost.wait(WAIT), "the expired holder's `lost` event was not set")
     ctx.check(got.wait(WAIT), "the waiter did not get the lock after the holder's session "
                               "expired")
@@ -267,7 +257,7 @@ def election(ctx: Context) -> None:
         ctx.equal(name, f"cand-{leader}", "leader() seen from another candidate")
         order.append(leader)
         if turn == 1:
-            t = expire(ctx, c, clients[leader])
+            t = ctx.expire_session(c, clients[leader])
             ctx.check(elections[leader].lost.wait(WAIT), "the expired leader's `lost` event "
                                                          "was not set")
         else:
@@ -377,7 +367,7 @@ def two_phase_recovery(ctx: Context) -> None:
         t.start()
     first = r.coordinate(first_client, "/lab2/2pc", "t9", names, timeout=10)
     ctx.equal(first, "commit", "the first coordinator's decision (every vote yes)")
-    expire(ctx, c, first_client)
+    ctx.expire_session(c, first_client)
     # A late "no" must not change what was decided.
     late = c.client(timeout=10)
     late.ensure_path("/lab2/2pc/t9/votes")

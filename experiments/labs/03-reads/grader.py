@@ -4,24 +4,13 @@ the real-cluster costs are noisy, so they are checked for completeness and the c
 for consistency with the student's own numbers (never against fixed figures)."""
 from __future__ import annotations
 
-import tomllib
-from typing import Any, Dict
+from typing import Dict
 
 from quorumlab import sim
-from quorumlab.lab import Context, Failed, test
+from quorumlab.lab import Context, test
 
 POLICIES = ["local", "sync", "leader", "read-index", "lease"]
 PARAMS = {"lease": {"lease": True}}
-
-
-def answers(ctx: Context) -> Dict[str, Any]:
-    path = ctx.work / "ANSWERS.toml"
-    try:
-        return tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        raise Failed(f"{path} is missing") from None
-    except tomllib.TOMLDecodeError as e:
-        raise Failed(f"{path} is not valid TOML: {e}") from None
 
 
 def grader_stale(broadcast: str, policy: str, seeds) -> Dict[str, int]:
@@ -91,7 +80,7 @@ def cost_works(ctx: Context) -> None:
            "three numbers of each into [stale]",
       part="answers")
 def stale_answers(ctx: Context) -> None:
-    a = answers(ctx)
+    a = ctx.answers_toml()
     m = ctx.import_student("measure")
     lo, hi = a.get("seeds", [0, 0])
     ctx.check(100 <= hi - lo + 1 <= 400, f"seeds = [{lo}, {hi}]: measure 100 to 400 seeds")
@@ -107,7 +96,7 @@ def stale_answers(ctx: Context) -> None:
            "and explain in your words (at least 40) how a read after sync missed a write",
       part="answers")
 def anomaly_answer(ctx: Context) -> None:
-    a = answers(ctx).get("anomaly", {})
+    a = ctx.answers_toml().get("anomaly", {})
     seed = a.get("seed", 0)
     ctx.replay = replay_sim("sync", seed)
     ctx.check(isinstance(seed, int) and seed > 0, f"[anomaly] seed = {seed!r}: give a seed")
@@ -121,7 +110,7 @@ def anomaly_answer(ctx: Context) -> None:
       hint="run measure_cost for every policy and copy ops_per_s, p99_ms and stale_reads",
       part="answers")
 def cost_answers(ctx: Context) -> None:
-    cost = answers(ctx).get("cost", {})
+    cost = ctx.answers_toml().get("cost", {})
     for policy in POLICIES:
         c = cost.get(policy, {})
         ctx.check(c.get("ops_per_s", 0) > 0 and c.get("p99_ms", 0) > 0,
@@ -133,7 +122,7 @@ def cost_answers(ctx: Context) -> None:
            "the fastest of those; the order of stale reads per read",
       part="answers")
 def conclusions(ctx: Context) -> None:
-    a = answers(ctx)
+    a = ctx.answers_toml()
     stale, cost, c = a.get("stale", {}), a.get("cost", {}), a.get("conclusions", {})
     never = sorted(p for p in POLICIES if stale.get(p, {}).get("stale", 1) == 0 and
                    stale.get(p, {}).get("reads", 0) > 0)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import csv
 import json
 import math
-import tomllib
 from pathlib import Path
 from typing import Any, Dict, List, Tuple
 
@@ -17,16 +16,6 @@ from quorumlab.lab import Context, Failed, test
 
 LABELS = ["zab", "raft", "raft-cq"]
 FAULTS = ["kill", "isolate"]
-
-
-def answers(ctx: Context) -> Dict[str, Any]:
-    path = ctx.work / "ANSWERS.toml"
-    try:
-        return tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        raise Failed(f"{path} is missing") from None
-    except tomllib.TOMLDecodeError as e:
-        raise Failed(f"{path} is not valid TOML: {e}") from None
 
 
 def load_experiment(ctx: Context) -> Any:
@@ -38,7 +27,7 @@ def load_experiment(ctx: Context) -> Any:
 
 
 def results_rows(ctx: Context) -> Tuple[Path, Dict[Tuple[str, str], Dict[str, str]]]:
-    a = answers(ctx)
+    a = ctx.answers_toml()
     folder = ctx.work / a.get("results", "")
     ctx.replay = f"cd {ctx.work} && python3 -m quorumlab run compare.toml --out {a.get('results')}"
     table = folder / "results.csv"
@@ -100,7 +89,7 @@ def results_exist(ctx: Context) -> None:
       part="answers")
 def failover_answers(ctx: Context) -> None:
     _, rows = results_rows(ctx)
-    table = answers(ctx).get("failover", {})
+    table = ctx.answers_toml().get("failover", {})
     for fault in FAULTS:
         for label in LABELS:
             want = median_of(rows[(label, fault)])
@@ -122,7 +111,7 @@ def failover_answers(ctx: Context) -> None:
       part="answers")
 def conclusions(ctx: Context) -> None:
     _, rows = results_rows(ctx)
-    c = answers(ctx).get("conclusions", {})
+    c = ctx.answers_toml().get("conclusions", {})
     kill = {l: median_of(rows[(l, "kill")]) for l in LABELS}
     finite = {l: m[0] for l, m in kill.items() if m != "unavailable"}
     ctx.check(bool(finite), "no variant recovered from a kill")
@@ -134,7 +123,7 @@ def conclusions(ctx: Context) -> None:
 
 
 def explained(ctx: Context, key: str, words: int, must: List[List[str]]) -> None:
-    text = str(answers(ctx).get("conclusions", {}).get(key, ""))
+    text = str(ctx.answers_toml().get("conclusions", {}).get(key, ""))
     n = len(text.split())
     ctx.check(n >= words, f"[conclusions] {key} has {n} words: explain it ({words} or more)")
     low = text.lower()
